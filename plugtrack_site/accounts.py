@@ -1,0 +1,22 @@
+"""Accounts: a person who keeps their charging log in PlugTrack is a staff user in the
+"PlugTrack owners" group, which may use the PlugTrack models; the admin scopes them to their rows."""
+
+from django.contrib.auth.models import Group, Permission, User
+
+OWNERS_GROUP = "PlugTrack owners"
+OWNED_APPS = ("cars_app", "sessions_app", "settings_app", "backups")
+
+
+def owner_account_ensure(*, username: str, password: str) -> tuple[User, bool]:
+    """Create the owner `username` with `password`, or return the existing one unchanged.
+
+    Returns (user, created). An existing user's password is never changed.
+    """
+    group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label__in=OWNED_APPS))
+    user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    user.groups.add(group)
+    return user, created

@@ -1,0 +1,50 @@
+"""Admin scoping shared by every PlugTrack model: a staff user who is not a superuser sees,
+chooses and edits only rows they own. Superusers see everything."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+
+def sees_everything(request: HttpRequest) -> bool:
+    return request.user.is_superuser
+
+
+class OwnedModelAdmin(admin.ModelAdmin):
+    """For models with a `user` owner. The owner is set from the request for non-superusers."""
+
+    # Foreign keys to other owned models, whose choices are limited to the request user's rows.
+    owned_foreign_keys: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if sees_everything(request) else queryset.filter(user=request.user)
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if sees_everything(request) else [*exclude, "user"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.fieldsets and sees_everything(request) and "user" not in self.get_exclude(request, obj):
+            fieldsets = [(None, {"fields": ["user"]}), *fieldsets]
+        return fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if sees_everything(request):
+            return form
+        owner = request.user
+
+        class OwnedForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                # Set before validation, so checks that involve the owner (natural keys) see it.
+                if self.instance.user_id is None:
+                    self.instance.user = owner
+
+        return OwnedForm
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.owned_foreign_keys and not sees_everything(request):
+            kwargs["queryset"] = db_field.related_model.objects.filter(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

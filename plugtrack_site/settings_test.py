@@ -1,0 +1,11 @@
+"""Settings for the test suite: fixed throwaway secrets, everything else as in production."""
+
+import os
+
+# Throwaway values, valid only for tests; set before the real settings read the environment.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("PLUGTRACK_ENCRYPTION_KEYS", "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=")
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

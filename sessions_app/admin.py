@@ -1,0 +1,106 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy
+
+from plugtrack_site.admin_scoping import OwnedModelAdmin
+from settings_app.services import user_settings
+
+from . import analytics
+from .models import ChargingSession
+from .services import charging_session_save, charging_sessions_delete
+
+
+class HomeOrPublicFilter(admin.SimpleListFilter):
+    title = gettext_lazy("where")
+    parameter_name = "where"
+
+    def lookups(self, request, model_admin):
+        return [("home", "Home"), ("public", "Public")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("home", "public"):
+            return queryset
+        user_ids = queryset.values_list("user_id", flat=True).distinct()
+        aliases = {user_id: user_settings(user=user_id).home_aliases_csv for user_id in user_ids}
+        home = analytics.home_location_labels(queryset, aliases)
+        return queryset.filter(home) if self.value() == "home" else queryset.exclude(home)
+
+
+@admin.register(ChargingSession)
+class ChargingSessionAdmin(OwnedModelAdmin):
+    owned_foreign_keys = ("car",)
+    exclude = ["user"]  # always the car's owner
+    list_display = [
+        "date",
+        "car",
+        "odometer",
+        "miles",
+        "charge_delivered_kwh",
+        "charge_type",
+        "location_label",
+        "home",
+        "efficiency",
+        "pence_per_mile",
+        "cost_gbp",
+        "is_baseline",
+    ]
+    list_filter = [("car", admin.RelatedOnlyFieldListFilter), "charge_type", HomeOrPublicFilter]
+    list_select_related = ["car"]
+    date_hierarchy = "date"
+    search_fields = ["location_label", "charge_network", "notes"]
+    readonly_fields = ["is_baseline", "created_at"]
+
+    def get_queryset(self, request):
+        return analytics.sessions_with_previous_odometer(super().get_queryset(request))
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        settings_by_user = {}
+        for session in changelist.result_list:
+            if session.user_id not in settings_by_user:
+                settings_by_user[session.user_id] = user_settings(user=session.user_id)
+            session.owner_settings = settings_by_user[session.user_id]
+        return changelist
+
+    @staticmethod
+    def _miles(session) -> int | None:
+        if session.previous_odometer is None:
+            return None
+        return session.odometer - session.previous_odometer
+
+    @admin.display(description="miles")
+    def miles(self, session):
+        miles = self._miles(session)
+        return "–" if miles is None else miles
+
+    @admin.display(description="mi/kWh")
+    def efficiency(self, session):
+        efficiency = analytics.session_efficiency(self._miles(session), session.charge_delivered_kwh)
+        return "–" if efficiency is None else f"{efficiency:.2f}"
+
+    @admin.display(description="p/mi")
+    def pence_per_mile(self, session):
+        miles = self._miles(session)
+        if analytics.session_efficiency(miles, session.charge_delivered_kwh) is None:
+            return "–"
+        cost = analytics.session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
+        ppm = analytics.ev_pence_per_mile(cost, miles)
+        return "–" if ppm is None else f"{ppm:.2f}"
+
+    @admin.display(description="cost (£)")
+    def cost_gbp(self, session):
+        cost = analytics.session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
+        return "–" if cost is None else f"{cost:.2f}"
+
+    @admin.display(description="home", boolean=True)
+    def home(self, session):
+        return analytics.is_home(session.location_label, session.owner_settings.home_aliases_csv)
+
+    def save_model(self, request, obj, form, change):
+        previous_car = form.initial.get("car") if change else None
+        charging_session_save(session=obj, previous_car_id=previous_car)
+
+    def delete_model(self, request, obj):
+        charging_sessions_delete(sessions=[obj])
+
+    def delete_queryset(self, request, queryset):
+        charging_sessions_delete(sessions=queryset)

@@ -1,0 +1,181 @@
+"""Analytics selectors (SPEC §3): efficiency, home detection, costs and the petrol comparison.
+
+Pure functions of values and querysets; they read, never write. Money is in pounds (Decimal),
+prices per mile in pence.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from settings_app.services import UserSettings
+
+from .models import ChargingSession
+
+LITRES_PER_UK_GALLON = Decimal("4.54609")
+# Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
+PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
+# Below these, a measured car efficiency is noise.
+MIN_MILES_FOR_MEASURED = 50
+MIN_KWH_FOR_MEASURED = Decimal(20)
+
+
+class EfficiencySource(StrEnum):
+    MEASURED = "measured"
+    CAR_FIGURE = "car figure"
+    DEFAULT_SETTING = "default setting"
+    NOT_ENOUGH_DATA = "not enough data"
+
+
+def petrol_pence_per_mile(settings: UserSettings) -> Decimal:
+    return settings.petrol_price_p_per_litre * LITRES_PER_UK_GALLON / settings.petrol_mpg
+
+
+def pence_per_kwh_equivalence(petrol_ppm: Decimal, efficiency_mpkwh: Decimal) -> Decimal:
+    """The electricity price per kWh at which an EV mile costs the same as a petrol mile."""
+    return petrol_ppm * efficiency_mpkwh
+
+
+def is_home(location_label: str, aliases: Iterable[str]) -> bool:
+    """True when the label contains one of the aliases as a whole word, ignoring case."""
+    words = [re.escape(alias.strip()) for alias in aliases if alias.strip()]
+    if not words or not location_label:
+        return False
+    return re.search(rf"\b(?:{'|'.join(words)})\b", location_label, re.IGNORECASE) is not None
+
+
+def session_cost_gbp(total_cost_gbp: Decimal | None, cost_per_kwh: Decimal | None, kwh: Decimal) -> Decimal | None:
+    if total_cost_gbp is not None:
+        return total_cost_gbp
+    if cost_per_kwh is not None:
+        return cost_per_kwh * kwh
+    return None
+
+
+def session_efficiency(miles: int | None, kwh: Decimal) -> Decimal | None:
+    """Miles since the previous session over this session's kWh; None when not a sensible figure."""
+    if miles is None or miles <= 0 or kwh <= 0:
+        return None
+    efficiency = Decimal(miles) / kwh
+    low, high = PLAUSIBLE_SESSION_EFFICIENCY
+    return efficiency if low <= efficiency <= high else None
+
+
+def ev_pence_per_mile(cost_gbp: Decimal | None, miles: int | None) -> Decimal | None:
+    if cost_gbp is None or not miles or miles <= 0:
+        return None
+    return 100 * cost_gbp / miles
+
+
+def effective_power_kw(session: ChargingSession, settings: UserSettings) -> Decimal | None:
+    """The session's power, or the assumed home charging power for a home session left blank."""
+    if session.charge_power_kw is None and is_home(session.location_label, settings.home_aliases_csv):
+        return settings.home_charging_speed_kw
+    return session.charge_power_kw
+
+
+def sessions_with_previous_odometer(queryset: QuerySet[ChargingSession]) -> QuerySet[ChargingSession]:
+    """Annotate `previous_odometer`: the odometer of the same car's session just before each one.
+
+    A correlated subquery rather than a window function, so that filters on the queryset (a date
+    range, a location) do not change which session counts as "previous".
+    """
+    earlier = ChargingSession.objects.filter(car=OuterRef("car")).filter(
+        Q(date__lt=OuterRef("date"))
+        | Q(date=OuterRef("date"), odometer__lt=OuterRef("odometer"))
+        | Q(date=OuterRef("date"), odometer=OuterRef("odometer"), id__lt=OuterRef("id"))
+    )
+    previous = earlier.order_by("-date", "-odometer", "-id").values("odometer")[:1]
+    return queryset.annotate(previous_odometer=Subquery(previous))
+
+
+def home_location_labels(queryset: QuerySet[ChargingSession], aliases_by_user: dict[int, list[str]]) -> Q:
+    """A filter matching the home sessions of `queryset`, each user judged by their own aliases.
+
+    Whole-word matching differs between databases' regex dialects, so the (few) distinct labels
+    are classified here in Python and the filter is a plain `IN`.
+    """
+    home = Q(pk__in=[])
+    for user_id, label in queryset.values_list("user_id", "location_label").distinct():
+        if is_home(label, aliases_by_user.get(user_id, [])):
+            home |= Q(user_id=user_id, location_label=label)
+    return home
+
+
+@dataclass(frozen=True)
+class CarSummary:
+    sessions: int
+    kwh: Decimal
+    cost_gbp: Decimal
+    miles: int
+    efficiency_mpkwh: Decimal | None
+    efficiency_source: EfficiencySource
+    ev_ppm: Decimal | None
+    petrol_ppm: Decimal
+    savings_gbp: Decimal | None
+    home_kwh: Decimal
+
+    @property
+    def cheaper_than_petrol(self) -> bool | None:
+        return None if self.ev_ppm is None else self.ev_ppm < self.petrol_ppm
+
+
+def car_efficiency(
+    *, miles: int, kwh_after_baseline: Decimal, car_figure: Decimal | None, settings: UserSettings
+) -> tuple[Decimal | None, EfficiencySource]:
+    """Measured efficiency when there is enough data, else the fallback chain if allowed."""
+    if miles >= MIN_MILES_FOR_MEASURED and kwh_after_baseline >= MIN_KWH_FOR_MEASURED:
+        return Decimal(miles) / kwh_after_baseline, EfficiencySource.MEASURED
+    if not settings.allow_efficiency_fallback:
+        return None, EfficiencySource.NOT_ENOUGH_DATA
+    if car_figure is not None:
+        return car_figure, EfficiencySource.CAR_FIGURE
+    return settings.default_efficiency_mpkwh, EfficiencySource.DEFAULT_SETTING
+
+
+def car_summary(*, car, settings: UserSettings) -> CarSummary:
+    """Totals, efficiency, cost per mile and savings of one car, in one pass over its sessions."""
+    rows = car.sessions.order_by("date", "odometer", "id").values_list(
+        "odometer", "charge_delivered_kwh", "total_cost_gbp", "cost_per_kwh", "location_label"
+    )
+    count, kwh, cost, costed_kwh, home_kwh = 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+    baseline_odometer = last_odometer = None
+    baseline_kwh = Decimal(0)
+    for odometer, session_kwh, total_cost, price, label in rows.iterator():
+        if count == 0:
+            baseline_odometer, baseline_kwh = odometer, session_kwh
+        count += 1
+        last_odometer = odometer
+        kwh += session_kwh
+        session_cost = session_cost_gbp(total_cost, price, session_kwh)
+        if session_cost is not None:
+            cost += session_cost
+            costed_kwh += session_kwh
+        if is_home(label, settings.home_aliases_csv):
+            home_kwh += session_kwh
+
+    miles = max(last_odometer - baseline_odometer, 0) if count else 0
+    efficiency, source = car_efficiency(
+        miles=miles, kwh_after_baseline=kwh - baseline_kwh, car_figure=car.efficiency_mpkwh, settings=settings
+    )
+    petrol_ppm = petrol_pence_per_mile(settings)
+    ev_ppm = None
+    if efficiency and costed_kwh > 0:
+        ev_ppm = 100 * (cost / costed_kwh) / efficiency
+    savings = None if ev_ppm is None else (petrol_ppm - ev_ppm) * miles / 100
+    return CarSummary(
+        sessions=count,
+        kwh=kwh,
+        cost_gbp=cost,
+        miles=miles,
+        efficiency_mpkwh=efficiency,
+        efficiency_source=source,
+        ev_ppm=ev_ppm,
+        petrol_ppm=petrol_ppm,
+        savings_gbp=savings,
+        home_kwh=home_kwh,
+    )

@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+SOC_VALIDATORS = [
+    MinValueValidator(0, message="State of charge must be between 0 and 100 %."),
+    MaxValueValidator(100, message="State of charge must be between 0 and 100 %."),
+]
+NON_NEGATIVE = [MinValueValidator(0, message="Must be 0 or more.")]
+
+
+class ChargingSession(models.Model):
+    class ChargeType(models.TextChoices):
+        AC = "AC", "AC"
+        DC = "DC", "DC"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="charging_sessions")
+    car = models.ForeignKey("cars_app.Car", on_delete=models.CASCADE, related_name="sessions")
+    date = models.DateField()
+    odometer = models.PositiveIntegerField("odometer (miles)")
+    charge_type = models.CharField(max_length=2, choices=ChargeType.choices)
+    charge_power_kw = models.DecimalField(
+        "power (kW)", max_digits=6, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    location_label = models.CharField(
+        "location", max_length=120, blank=True, help_text='Where you charged, e.g. "Home" or "Tesco Extra Leeds".'
+    )
+    charge_network = models.CharField("network", max_length=80, blank=True)
+    charge_delivered_kwh = models.DecimalField("energy (kWh)", max_digits=9, decimal_places=3, validators=NON_NEGATIVE)
+    duration_mins = models.PositiveIntegerField("duration (min)", null=True, blank=True)
+    cost_per_kwh = models.DecimalField(
+        "price (£/kWh)",
+        max_digits=8,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text="Pounds per kWh, e.g. 0.245.",
+    )
+    total_cost_gbp = models.DecimalField(
+        "total cost (£)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text="Left blank, the cost is price × energy.",
+    )
+    soc_from = models.PositiveSmallIntegerField("SoC from (%)", null=True, blank=True, validators=SOC_VALIDATORS)
+    soc_to = models.PositiveSmallIntegerField("SoC to (%)", null=True, blank=True, validators=SOC_VALIDATORS)
+    ambient_temp_c = models.DecimalField(
+        "ambient temperature (°C)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(-50, message="Temperature must be between -50 and 60 °C."),
+            MaxValueValidator(60, message="Temperature must be between -50 and 60 °C."),
+        ],
+    )
+    notes = models.TextField(blank=True)
+    is_baseline = models.BooleanField(
+        "baseline",
+        default=False,
+        editable=False,
+        help_text="The car's earliest session; maintained by PlugTrack.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "charging session"
+        ordering = ["-date", "-odometer", "-id"]
+        indexes = [
+            models.Index(fields=["user", "car", "date", "id"], name="session_user_car_date"),
+            models.Index(fields=["user", "car", "odometer"], name="session_user_car_odometer"),
+        ]
+        constraints = [
+            # The idempotency key of imports and restores: the same charge is never stored twice.
+            models.UniqueConstraint(
+                fields=["user", "car", "date", "odometer", "charge_delivered_kwh"], name="session_duplicate_key"
+            ),
+            models.CheckConstraint(condition=Q(charge_type__in=["AC", "DC"]), name="session_charge_type_valid"),
+            models.CheckConstraint(condition=Q(charge_delivered_kwh__gte=0), name="session_kwh_non_negative"),
+            models.CheckConstraint(
+                condition=Q(soc_from__isnull=True) | Q(soc_from__gte=0, soc_from__lte=100),
+                name="session_soc_from_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(soc_to__isnull=True) | Q(soc_to__gte=0, soc_to__lte=100), name="session_soc_to_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(soc_from__isnull=True) | Q(soc_to__isnull=True) | Q(soc_to__gte=F("soc_from")),
+                name="session_soc_to_not_below_from",
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_per_kwh__isnull=True) | Q(cost_per_kwh__gte=0), name="session_price_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_cost_gbp__isnull=True) | Q(total_cost_gbp__gte=0), name="session_cost_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} · {self.odometer} mi · {self.charge_delivered_kwh} kWh"
+
+    def clean(self):
+        errors = {}
+        if self.car_id and self.user_id and self.car.user_id != self.user_id:
+            errors["car"] = "This car belongs to another user."
+        if self.soc_from is not None and self.soc_to is not None and self.soc_to < self.soc_from:
+            errors["soc_to"] = f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %)."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,42 @@
+"""Writes to charging sessions. Every write path ends by recomputing the baseline of each car it
+touched, so the "earliest session is the baseline" rule holds whoever wrote."""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from .models import ChargingSession
+
+logger = logging.getLogger("plugtrack.sessions")
+
+BASELINE_ORDER = ("date", "odometer", "id")
+
+
+def baseline_recompute(*, car_ids: Iterable[int]) -> None:
+    """Make the earliest session (by date, odometer, id) of each car its only baseline."""
+    for car_id in set(car_ids):
+        sessions = ChargingSession.objects.filter(car_id=car_id)
+        first_id = sessions.order_by(*BASELINE_ORDER).values_list("id", flat=True).first()
+        sessions.filter(is_baseline=True).exclude(id=first_id).update(is_baseline=False)
+        if first_id is not None:
+            sessions.filter(id=first_id, is_baseline=False).update(is_baseline=True)
+
+
+@transaction.atomic
+def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:
+    """Save a new or edited session. `previous_car_id`: its car before the edit, if it moved."""
+    session.user_id = session.car.user_id  # a session always belongs to its car's owner
+    session.save()
+    baseline_recompute(car_ids=[session.car_id] + ([previous_car_id] if previous_car_id else []))
+    session.refresh_from_db(fields=["is_baseline"])
+    return session
+
+
+@transaction.atomic
+def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:
+    sessions = list(sessions)
+    ChargingSession.objects.filter(pk__in=[s.pk for s in sessions]).delete()
+    baseline_recompute(car_ids=[s.car_id for s in sessions])
+    logger.info("sessions_deleted count=%d", len(sessions))
+    return len(sessions)

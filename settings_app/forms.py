@@ -1,0 +1,74 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Setting
+from .registry import SETTINGS, Kind, SettingDefinition, Tab
+
+
+class RegistryField(forms.CharField):
+    """A text input validated and typed by the registry definition."""
+
+    def __init__(self, *, definition: SettingDefinition, **kwargs):
+        self.definition = definition
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return self.definition.parse(super().to_python(value))
+
+
+def _form_field(definition: SettingDefinition) -> forms.Field:
+    common = {"label": definition.label, "help_text": definition.help_text}
+    if definition.kind is Kind.DECIMAL:
+        return forms.DecimalField(
+            min_value=definition.minimum, max_value=definition.maximum, step_size=definition.step, **common
+        )
+    if definition.kind is Kind.BOOL:
+        return forms.BooleanField(required=False, **common)
+    if definition.secret:
+        return forms.CharField(
+            required=False,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            **common,
+        )
+    return RegistryField(definition=definition, **common)
+
+
+class UserSettingsForm(forms.Form):
+    """Every registry key of one user, grouped by tab. Secrets are write-only: blank keeps them."""
+
+    def __init__(self, *args, stored: dict[str, Setting], **kwargs):
+        initial = {}
+        for key, definition in SETTINGS.items():
+            if definition.secret:
+                continue  # never sent back to the browser
+            text = stored[key].value if key in stored else definition.default
+            try:
+                initial[key] = definition.parse(text)
+            except ValidationError:
+                initial[key] = definition.parse(definition.default)
+            if definition.kind is Kind.WORD_LIST:
+                initial[key] = definition.serialize(initial[key])
+        super().__init__(*args, initial=initial, **kwargs)
+        self.secrets_set = {key for key, setting in stored.items() if setting.encrypted and setting.value}
+        for key, definition in SETTINGS.items():
+            self.fields[key] = _form_field(definition)
+            if definition.secret:
+                state = "A value is stored (hidden). " if key in self.secrets_set else "Not set. "
+                self.fields[key].help_text = state + "Leave blank to keep it. " + definition.help_text
+                self.fields[f"{key}__clear"] = forms.BooleanField(required=False, label="Remove the stored value")
+
+    def tabs(self) -> list[tuple[Tab, list[forms.BoundField]]]:
+        return [
+            (tab, [self[name] for name in self.fields if SETTINGS[name.removesuffix("__clear")].tab is tab])
+            for tab in Tab
+        ]
+
+    def values(self) -> dict[str, object]:
+        """Typed values for `settings_update`: a secret left blank is None (keep the stored one)."""
+        values = {}
+        for key, definition in SETTINGS.items():
+            value = self.cleaned_data[key]
+            if definition.secret:
+                value = "" if self.cleaned_data[f"{key}__clear"] else (value or None)
+            values[key] = value
+        return values

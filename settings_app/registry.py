@@ -1,0 +1,159 @@
+"""The settings registry: every key a user can set, with its type, default, bounds and tab.
+
+Values are stored as text (`Setting.value`); `SettingDefinition.parse` turns that text into a
+typed value and is the one place where a value is validated, for the admin form, the seed and
+any future API alike.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from django.core.exceptions import ValidationError
+
+
+class Tab(StrEnum):
+    EFFICIENCY = "Efficiency"
+    HOME_DETECTION = "Home Detection"
+    PETROL_BASELINE = "Petrol Baseline"
+    ADVANCED = "Advanced"
+
+
+class Kind(StrEnum):
+    DECIMAL = "decimal"
+    WORD_LIST = "word list"
+    BOOL = "bool"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class SettingDefinition:
+    key: str
+    kind: Kind
+    default: str
+    label: str
+    help_text: str
+    tab: Tab
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    step: Decimal | None = None
+    secret: bool = False
+
+    def parse(self, text: str):
+        """Turn stored or submitted text into a typed value, or raise ValidationError."""
+        text = text.strip()
+        if self.kind is Kind.DECIMAL:
+            return self._parse_decimal(text)
+        if self.kind is Kind.WORD_LIST:
+            words = [word.strip() for word in text.split(",")]
+            if not text or any(not word for word in words):
+                raise ValidationError(
+                    f'{self.label}: give a comma-separated list of words with none empty, e.g. "{self.default}".'
+                )
+            return words
+        if self.kind is Kind.BOOL:
+            if text not in ("0", "1"):
+                raise ValidationError(f'{self.label}: must be 1 (on) or 0 (off), not "{text}".')
+            return text == "1"
+        return text
+
+    def serialize(self, value) -> str:
+        """The stored text for a typed value (the inverse of `parse`)."""
+        if self.kind is Kind.WORD_LIST:
+            return ",".join(value)
+        if self.kind is Kind.BOOL:
+            return "1" if value else "0"
+        return str(value)
+
+    def _parse_decimal(self, text: str) -> Decimal:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(f'{self.label}: "{text}" is not a number.') from None
+        if not value.is_finite() or not (self.minimum <= value <= self.maximum):
+            raise ValidationError(f"{self.label}: must be between {self.minimum} and {self.maximum}, not {text}.")
+        return value
+
+
+def _decimal(key, default, label, help_text, tab, minimum, maximum, step="0.1") -> SettingDefinition:
+    return SettingDefinition(
+        key=key,
+        kind=Kind.DECIMAL,
+        default=default,
+        label=label,
+        help_text=help_text,
+        tab=tab,
+        minimum=Decimal(minimum),
+        maximum=Decimal(maximum),
+        step=Decimal(step),
+    )
+
+
+SETTINGS: dict[str, SettingDefinition] = {
+    definition.key: definition
+    for definition in [
+        _decimal(
+            "default_efficiency_mpkwh",
+            "4.1",
+            "Default efficiency (mi/kWh)",
+            "Used for a car without enough data of its own and without a nominal figure.",
+            Tab.EFFICIENCY,
+            "0.5",
+            "10",
+        ),
+        SettingDefinition(
+            key="home_aliases_csv",
+            kind=Kind.WORD_LIST,
+            default="home,house,garage",
+            label="Home location words",
+            help_text="A session is at home when its location contains one of these as a whole word "
+            '("Home driveway" matches "home", "Homebase" does not). Comma-separated.',
+            tab=Tab.HOME_DETECTION,
+        ),
+        _decimal(
+            "home_charging_speed_kw",
+            "2.3",
+            "Home charging power (kW)",
+            "Assumed power of a home session whose power is blank (2.3 kW is a 3-pin plug).",
+            Tab.HOME_DETECTION,
+            "1",
+            "50",
+        ),
+        _decimal(
+            "petrol_price_p_per_litre",
+            "128.9",
+            "Petrol price (p/litre)",
+            "What a litre of petrol costs you, for the comparison.",
+            Tab.PETROL_BASELINE,
+            "50",
+            "500",
+        ),
+        _decimal(
+            "petrol_mpg",
+            "60.0",
+            "Petrol car economy (UK mpg)",
+            "Miles per imperial gallon of the petrol car you compare against.",
+            Tab.PETROL_BASELINE,
+            "10",
+            "200",
+        ),
+        SettingDefinition(
+            key="allow_efficiency_fallback",
+            kind=Kind.BOOL,
+            default="1",
+            label="Allow efficiency fallback",
+            help_text="Without enough data (50 miles and 20 kWh after the baseline), use the car's nominal "
+            'figure, then the default efficiency. Off: show "not enough data" instead.',
+            tab=Tab.ADVANCED,
+        ),
+        SettingDefinition(
+            key="notification_url",
+            kind=Kind.TEXT,
+            default="",
+            label="Notification URL (secret)",
+            help_text="Webhook for a future notifications integration. Stored encrypted; never shown again.",
+            tab=Tab.ADVANCED,
+            secret=True,
+        ),
+    ]
+}

@@ -1,0 +1,113 @@
+"""Reading, seeding, updating and re-encrypting a user's settings."""
+
+import logging
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from . import crypto
+from .models import Setting
+from .registry import SETTINGS
+
+logger = logging.getLogger("plugtrack.settings")
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    """A user's non-secret settings, typed. Attribute names are the registry keys."""
+
+    default_efficiency_mpkwh: Decimal
+    home_aliases_csv: list[str]
+    home_charging_speed_kw: Decimal
+    petrol_price_p_per_litre: Decimal
+    petrol_mpg: Decimal
+    allow_efficiency_fallback: bool
+
+    @classmethod
+    def from_texts(cls, texts: dict[str, str]) -> "UserSettings":
+        """Typed settings from stored texts; a missing or unreadable value falls back to its default."""
+        values = {}
+        for field in fields(cls):
+            definition = SETTINGS[field.name]
+            try:
+                values[field.name] = definition.parse(texts.get(field.name, definition.default))
+            except ValidationError:
+                logger.warning("setting_invalid key=%s action=using_default", field.name)
+                values[field.name] = definition.parse(definition.default)
+        return cls(**values)
+
+    @classmethod
+    def defaults(cls) -> "UserSettings":
+        return cls.from_texts({})
+
+
+def user_settings(*, user: User | int) -> UserSettings:
+    """A user's typed settings (`user` may be a User or its id)."""
+    texts = dict(Setting.objects.filter(user=user, encrypted=False).values_list("key", "value"))
+    return UserSettings.from_texts(texts)
+
+
+def settings_seed(*, users=None) -> int:
+    """Create every missing registry key with its default, for `users` (default: all users).
+
+    Never touches an existing value. Returns how many settings were created.
+    """
+    users = User.objects.all() if users is None else users
+    created = 0
+    for user in users:
+        existing = set(Setting.objects.filter(user=user).values_list("key", flat=True))
+        missing = [
+            # A secret's default is empty, and an empty value has nothing to hide: stored as is.
+            Setting(user=user, key=key, value=definition.default, encrypted=False)
+            for key, definition in SETTINGS.items()
+            if key not in existing
+        ]
+        # ignore_conflicts: two seeds running at once must not fail on the unique key.
+        Setting.objects.bulk_create(missing, ignore_conflicts=True)
+        created += len(missing)
+    if created:
+        logger.info("settings_seeded created=%d", created)
+    return created
+
+
+def settings_update(*, user: User, values: dict[str, object]) -> None:
+    """Store typed values for registry keys. A secret given as None is left unchanged."""
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise ValidationError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        for key, value in values.items():
+            definition = SETTINGS[key]
+            if definition.secret and value is None:
+                continue
+            text = definition.serialize(value)
+            definition.parse(text)  # the same validation whatever the caller checked
+            encrypted = definition.secret and text != ""
+            Setting.objects.update_or_create(
+                user=user,
+                key=key,
+                defaults={"value": crypto.encrypt(text) if encrypted else text, "encrypted": encrypted},
+            )
+    logger.info("settings_updated user_id=%d keys=%s", user.pk, ",".join(sorted(values)))
+
+
+def setting_secret_read(*, user: User, key: str) -> str:
+    """The clear text of a secret setting, for the integration that needs it (never for display)."""
+    setting = Setting.objects.filter(user=user, key=key).first()
+    if setting is None or not setting.value:
+        return ""
+    return crypto.decrypt(setting.value) if setting.encrypted else setting.value
+
+
+def settings_rotate_key() -> int:
+    """Re-encrypt every encrypted setting under the newest key, all or nothing. Returns the count."""
+    with transaction.atomic():
+        secrets = list(Setting.objects.select_for_update().filter(encrypted=True))
+        for setting in secrets:
+            setting.value = crypto.reencrypt(setting.value)
+        Setting.objects.bulk_update(secrets, ["value"])
+    logger.info("settings_key_rotated reencrypted=%d", len(secrets))
+    return len(secrets)
