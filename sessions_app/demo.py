@@ -47,7 +47,7 @@ def demo_session_rows(*, days: int = 365, today: dt.date | None = None, seed: in
         season = math.cos(2 * math.pi * (date.timetuple().tm_yday - 196) / 365)
         temperature = Decimal(str(round(11 + 7 * season + rng.uniform(-3, 3), 1)))
         efficiency = 3.7 + 0.6 * season + rng.uniform(-0.2, 0.2)
-        kind = rng.choices(["none", "home", "rapid", "destination"], weights=[60, 30, 6, 4])[0]
+        kind = rng.choices(["none", "home", "rapid", "destination"], weights=[70, 23, 4, 3])[0]
         if kind == "none":
             continue
         soc_from = rng.randint(15, 45) if kind != "destination" else rng.randint(40, 70)

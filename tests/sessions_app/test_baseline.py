@@ -92,9 +92,7 @@ def test_admin_delete_recomputes(owner_client, owner, make_car, make_session):
     car = make_car(owner)
     first = make_session(car, "2025-01-01", 100)
     make_session(car, "2025-02-01", 200)
-    response = owner_client.post(
-        reverse("admin:sessions_app_chargingsession_delete", args=[first.pk]), {"post": "yes"}
-    )
+    response = owner_client.post(reverse("admin:sessions_app_chargingsession_delete", args=[first.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert baselines(car) == [200]
 

@@ -1,0 +1,107 @@
+from decimal import Decimal
+
+from django.urls import reverse
+
+from sessions_app.models import ChargingSession
+from settings_app.services import settings_update
+
+CHANGELIST = "admin:sessions_app_chargingsession_changelist"
+
+
+def cell(html: str, field: str) -> list[str]:
+    marker = f'class="field-{field}">'
+    return [part.split("</td>")[0] for part in html.split(marker)[1:]]
+
+
+def test_the_session_list_shows_miles_efficiency_cost_home_and_baseline(owner_client, owner, make_car, make_session):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, "10", cost_per_kwh=Decimal("0.10"), location_label="Home driveway")
+    make_session(car, "2025-01-05", 1120, "30", total_cost_gbp=Decimal("6.00"), location_label="Homebase")
+
+    html = owner_client.get(reverse(CHANGELIST)).content.decode()
+
+    # newest first: the second session, then the baseline
+    assert cell(html, "miles") == ["120", "–"]
+    assert cell(html, "efficiency") == ["4.00", "–"]
+    assert cell(html, "pence_per_mile") == ["5.00", "–"]
+    assert cell(html, "cost_gbp") == ["6.00", "1.00"]
+    assert [("True" in c) for c in cell(html, "home")] == [False, True]
+    assert [("True" in c) for c in cell(html, "is_baseline")] == [False, True]
+
+
+def test_home_filter_follows_the_users_aliases(owner_client, owner, make_car, make_session):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, location_label="Home")
+    make_session(car, "2025-01-02", 1100, location_label="Work car park")
+
+    def shown(where: str) -> list[str]:
+        html = owner_client.get(reverse(CHANGELIST), {"where": where}).content.decode()
+        return cell(html, "location_label")
+
+    assert shown("home") == ["Home"]
+    assert shown("public") == ["Work car park"]
+    settings_update(user=owner, values={"home_aliases_csv": ["work"]})
+    assert shown("home") == ["Work car park"]
+
+
+def test_a_staff_user_sees_and_chooses_only_their_own(owner_client, owner, other_owner, make_car, make_session):
+    mine, theirs = make_car(owner, name="Mine"), make_car(other_owner, name="Theirs")
+    make_session(mine, "2025-01-01", 1000, location_label="My place")
+    their_session = make_session(theirs, "2025-01-01", 1000, location_label="Their place")
+
+    html = owner_client.get(reverse(CHANGELIST)).content.decode()
+    assert "My place" in html and "Their place" not in html
+    add_form = owner_client.get(reverse("admin:sessions_app_chargingsession_add")).content.decode()
+    assert "Mine" in add_form and "Theirs" not in add_form
+    change = owner_client.get(reverse("admin:sessions_app_chargingsession_change", args=[their_session.pk]))
+    assert change.status_code == 302  # "doesn't exist" for them
+
+
+def test_a_staff_user_cannot_add_a_session_to_another_users_car(owner_client, other_owner, make_car):
+    theirs = make_car(other_owner, name="Theirs")
+    response = owner_client.post(
+        reverse("admin:sessions_app_chargingsession_add"),
+        {"car": theirs.pk, "date": "2025-01-01", "odometer": "10", "charge_type": "AC", "charge_delivered_kwh": "5"},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+    assert not ChargingSession.objects.exists()
+
+
+def test_session_validation_messages(owner_client, owner, make_car):
+    car = make_car(owner)
+    response = owner_client.post(
+        reverse("admin:sessions_app_chargingsession_add"),
+        {
+            "car": car.pk,
+            "date": "2025-01-01",
+            "odometer": "10",
+            "charge_type": "AC",
+            "charge_delivered_kwh": "-1",
+            "soc_from": "80",
+            "soc_to": "20",
+        },
+    )
+    html = response.content.decode()
+    assert "Must be 0 or more." in html
+    assert "SoC to (20 %) cannot be below SoC from (80 %)." in html
+    assert not ChargingSession.objects.exists()
+
+
+def test_admin_pages_render_for_a_superuser(admin_client, owner, make_car, make_session):
+    session = make_session(make_car(owner), "2025-01-01", 1000)
+    for url in (
+        reverse("admin:index"),
+        reverse(CHANGELIST),
+        reverse(CHANGELIST) + "?where=home",
+        reverse("admin:sessions_app_chargingsession_add"),
+        reverse("admin:sessions_app_chargingsession_change", args=[session.pk]),
+        reverse("admin:cars_app_car_change", args=[session.car_id]),
+    ):
+        assert admin_client.get(url).status_code == 200, url
+
+
+def test_admin_index_lists_the_apps_for_a_staff_owner(owner_client):
+    html = owner_client.get(reverse("admin:index")).content.decode()
+    for name in ("Cars", "Charging sessions", "Settings"):
+        assert name in html
