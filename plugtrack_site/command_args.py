@@ -1,11 +1,28 @@
-"""Argument handling shared by every management command, so `--user` means the same everywhere."""
+"""Argument handling shared by every management command, so `--user`, `--car` and `--json`
+mean the same everywhere."""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
+from cars_app.models import Car
+from cars_app.selectors import CarChoiceError, car_choose
+
+# Exit status of a command: 1 = rows failed validation; 2 = the input as a whole was refused
+# (a missing file, wrong columns, an unknown user or car).
+EXIT_INVALID_ROWS = 1
+EXIT_REFUSED = 2
+
 
 def add_user_argument(parser) -> None:
     parser.add_argument("--user", metavar="USERNAME", help="Whose data. May be left out when there is one user.")
+
+
+def add_car_argument(parser) -> None:
+    parser.add_argument("--car", metavar="ID", type=int, help="Which car. May be left out when the user has one.")
 
 
 def resolve_user(username: str | None) -> User:
@@ -13,14 +30,38 @@ def resolve_user(username: str | None) -> User:
     if username:
         user = User.objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f'No user "{username}". Users: {_usernames()}.')
+            raise CommandError(f'No user "{username}". Users: {_usernames()}.', returncode=EXIT_REFUSED)
         return user
     users = list(User.objects.order_by("username")[:2])
     if len(users) == 1:
         return users[0]
     if not users:
-        raise CommandError("There are no users yet. Create one with `python manage.py createsuperuser`.")
-    raise CommandError(f"There are several users: give --user USERNAME. Users: {_usernames()}.")
+        raise CommandError(
+            "There are no users yet. Create one with `python manage.py createsuperuser`.", returncode=EXIT_REFUSED
+        )
+    raise CommandError(
+        f"There are several users: give --user USERNAME. Users: {_usernames()}.", returncode=EXIT_REFUSED
+    )
+
+
+def resolve_car(user: User, car_id: int | None) -> Car:
+    try:
+        return car_choose(user=user, car_id=car_id)
+    except CarChoiceError as error:
+        raise CommandError(f"{error} Give --car ID.", returncode=EXIT_REFUSED) from None
+
+
+@contextmanager
+def info_logs_silenced(silenced: bool) -> Iterator[None]:
+    """With --json, stdout carries the JSON alone: hold back PlugTrack's INFO log lines."""
+    plugtrack_logger = logging.getLogger("plugtrack")
+    previous = plugtrack_logger.level
+    if silenced:
+        plugtrack_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        plugtrack_logger.setLevel(previous)
 
 
 def _usernames(limit: int = 20) -> str:

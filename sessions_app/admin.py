@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV
+from import_export.forms import ExportForm
 
-from plugtrack_site.admin_scoping import OwnedModelAdmin
+from cars_app.models import Car
+from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from settings_app.services import user_settings
 
 from . import analytics
+from .forms import SessionConfirmImportForm, SessionImportForm
 from .models import ChargingSession
+from .resources import ChargingSessionResource
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -26,7 +32,7 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(OwnedModelAdmin):
+class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     owned_foreign_keys = ("car",)
     exclude = ["user"]  # always the car's owner
     list_display = [
@@ -48,6 +54,34 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     date_hierarchy = "date"
     search_fields = ["location_label", "charge_network", "notes"]
     readonly_fields = ["is_baseline", "created_at"]
+
+    # Import/export buttons: the same resource (schema, validation, duplicate rule) as the CLI.
+    resource_classes = [ChargingSessionResource]
+    formats = [CSV]
+    import_form_class = SessionImportForm
+    confirm_form_class = SessionConfirmImportForm
+    export_form_class = ExportForm  # all 14 columns, always: no unticking
+
+    def _import_cars(self, request):
+        cars = Car.objects.order_by("name")
+        return cars if sees_everything(request) else cars.filter(user=request.user)
+
+    def get_import_form_kwargs(self, request):
+        return super().get_import_form_kwargs(request) | {"cars": self._import_cars(request)}
+
+    def get_confirm_form_kwargs(self, request, import_form=None):
+        return super().get_confirm_form_kwargs(request, import_form) | {"cars": self._import_cars(request)}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["car"] = import_form.cleaned_data["car"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        car = getattr(form, "cleaned_data", {}).get("car")
+        return {"user": car.user if car else None, "car": car}
 
     def get_queryset(self, request):
         return analytics.sessions_with_previous_odometer(super().get_queryset(request))

@@ -1,0 +1,400 @@
+"""Sessions CSV import and export: the service behind the CLI, the admin and a future API.
+
+Import streams the file in chunks through `ChargingSessionResource` (which owns the schema and
+row validation), so memory does not grow with the file; only the first errors are kept in the
+report, and all of them go to `<source stem>.err.csv`.
+"""
+
+import codecs
+import csv
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO
+
+import tablib
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from import_export.results import RowResult
+
+from cars_app.models import Car
+
+from .models import ChargingSession
+from .resources import HEADER, ChargingSessionResource, CsvFileError, header_check
+from .services import baseline_recompute
+
+logger = logging.getLogger("plugtrack.sessions")
+
+CHUNK_ROWS = 2000
+KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
+ERROR_FILE_HEADER = ("row", "field", "value", "message")
+
+
+@dataclass
+class RowIssue:
+    row: int  # line number in the file
+    field: str
+    value: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    source: str
+    car: str
+    dry_run: bool
+    rows_read: int = 0
+    ok_rows: int = 0
+    inserted: int = 0
+    skipped_duplicates: int = 0
+    error_count: int = 0
+    warning_count: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+    warnings: list[RowIssue] = field(default_factory=list)
+    error_file: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, issue: RowIssue) -> None:
+        self.error_count += 1
+        if len(self.errors) < KEPT_ISSUES:
+            self.errors.append(issue)
+
+    def add_warning(self, issue: RowIssue) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < KEPT_ISSUES:
+            self.warnings.append(issue)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_cli_text(self, shown_issues: int = 10) -> str:
+        inserted_label = "would insert" if self.dry_run else "inserted"
+        title = f"Import of {self.source} into {self.car}" + (" (dry run: nothing written)" if self.dry_run else "")
+        lines = [title]
+        for label, value in [
+            ("rows read", self.rows_read),
+            ("valid", self.ok_rows),
+            (inserted_label, self.inserted),
+            ("duplicates", self.skipped_duplicates),
+            ("errors", self.error_count),
+            ("warnings", self.warning_count),
+        ]:
+            lines.append(f"  {label:<13}{value:>8}")
+        for heading, issues, total in [
+            ("Errors", self.errors, self.error_count),
+            ("Warnings", self.warnings, self.warning_count),
+        ]:
+            if issues:
+                lines.append(f"{heading} (first {min(shown_issues, total)} of {total}):")
+                lines += [_issue_line(issue) for issue in issues[:shown_issues]]
+        if self.error_file:
+            lines.append(f"All errors are listed in {self.error_file}")
+        lines += self.notes
+        return "\n".join(lines)
+
+
+def _issue_line(issue: RowIssue) -> str:
+    where = f"row {issue.row}" + (f", {issue.field}" if issue.field else "")
+    value = f' (value "{issue.value}")' if issue.value and issue.value not in issue.message else ""
+    return f"  {where}: {issue.message}{value}"
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+class _AbortImport(Exception):
+    """Raised inside the transaction to undo every row written so far."""
+
+
+def charging_sessions_import(
+    *,
+    user: User,
+    car: Car,
+    source: Path | str | IO[str],
+    dry_run: bool = False,
+    allow_partial: bool = False,
+) -> ImportReport:
+    """Import a sessions CSV into `car` of `user`.
+
+    Atomic by default: with any invalid row nothing is written (unless `allow_partial`). A dry
+    run does every check, duplicates included, and writes nothing. Raises CsvFileError for
+    problems with the file as a whole, before any row is read.
+    """
+    if car.user_id != user.pk:
+        raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
+    path = Path(source) if isinstance(source, str | Path) else None
+    name = path.name if path else getattr(source, "name", "the uploaded file")
+    if path:
+        _check_utf8_file(path)
+    try:
+        return _import_once(user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial)
+    except IntegrityError:
+        # Another import of the same rows committed between our duplicate check and our insert:
+        # the unique key refused them. Running again sees them as duplicates.
+        if path is None and not source.seekable():
+            raise CsvFileError(f"{name}: another import wrote the same sessions at the same time; try again.") from None
+        if path is None:
+            source.seek(0)
+        return _import_once(user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial)
+
+
+def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: bool) -> ImportReport:
+    report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
+    resource = ChargingSessionResource(user=user, car=car)
+    with _open_text(source) as text, _ErrorFile(source, report) as error_file:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise CsvFileError(f"{name} is empty. Its first line must be the header: {','.join(HEADER)}") from None
+        header_check(header, name)
+        columns = [column.strip() for column in header]
+        try:
+            with transaction.atomic():
+                for dataset, line_numbers, malformed in _chunks(reader, columns, report):
+                    result = resource.import_data(dataset, dry_run=dry_run, use_transactions=False, file_name=name)
+                    for issue in _collect(result, resource, dataset, line_numbers, malformed, report):
+                        error_file.write(issue)
+                if report.error_count and not allow_partial and not dry_run:
+                    raise _AbortImport
+        except _AbortImport:
+            report.notes.append(
+                f"Nothing was written: {report.error_count} row(s) have errors. Fix them and import again "
+                "(rows already imported are skipped as duplicates), or allow a partial import."
+            )
+            report.inserted = 0
+    if report.inserted and not dry_run:
+        baseline_recompute(car_ids=[car.pk])
+    logger.info(
+        "sessions_import user=%s car_id=%s source=%s dry_run=%s rows=%d valid=%d inserted=%d duplicates=%d "
+        "errors=%d warnings=%d",
+        user.username,
+        car.pk,
+        name,
+        dry_run,
+        report.rows_read,
+        report.ok_rows,
+        report.inserted,
+        report.skipped_duplicates,
+        report.error_count,
+        report.warning_count,
+    )
+    return report
+
+
+def _chunks(reader, columns: list[str], report: ImportReport) -> Iterator[tuple]:
+    """Datasets of up to CHUNK_ROWS rows, with each row's line number in the file, and the
+    issues of the rows that could not go into the dataset (a wrong number of cells)."""
+    rows, line_numbers, malformed = [], [], []
+    while True:
+        line = reader.line_num + 1  # where the next record starts (a quoted cell may span lines)
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise CsvFileError(f"{report.source}, line {line}: the CSV is malformed ({error}).") from None
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines, and rows of empty cells that spreadsheets leave behind
+        report.rows_read += 1
+        if len(record) != len(columns):
+            message = (
+                f"has {len(record)} cells but the header has {len(columns)}; "
+                "a value containing a comma must be in double quotes."
+            )
+            malformed.append(RowIssue(line, "", "", message))
+            continue
+        rows.append(record)
+        line_numbers.append(line)
+        if len(rows) == CHUNK_ROWS:
+            yield tablib.Dataset(*rows, headers=columns), line_numbers, malformed
+            rows, line_numbers, malformed = [], [], []
+    if rows or malformed:
+        yield tablib.Dataset(*rows, headers=columns), line_numbers, malformed
+
+
+def _collect(result, resource, dataset, line_numbers: list[int], issues: list[RowIssue], report: ImportReport):
+    """Add one chunk's counts to the report; its errors, in file order, to the report and error file."""
+    if result.base_errors:
+        error = result.base_errors[0].error
+        if isinstance(error, IntegrityError):
+            raise error
+        raise CsvFileError(f"{report.source}: {error}")
+    totals = result.totals
+    report.inserted += totals[RowResult.IMPORT_TYPE_NEW]
+    report.skipped_duplicates += totals[RowResult.IMPORT_TYPE_SKIP]
+    report.ok_rows += totals[RowResult.IMPORT_TYPE_NEW] + totals[RowResult.IMPORT_TYPE_SKIP]
+    column_index = {name: index for index, name in enumerate(dataset.headers or [])}
+
+    def cell(number: int, column: str) -> str:
+        return dataset[number - 1][column_index[column]].strip() if column in column_index else ""
+
+    for invalid in result.invalid_rows:
+        for field_name, messages in invalid.error_dict.items():
+            column = "" if field_name == "__all__" else field_name
+            line = line_numbers[invalid.number - 1]
+            issues += [RowIssue(line, column, cell(invalid.number, column), message) for message in messages]
+    for number, errors in result.row_errors():
+        issues += [RowIssue(line_numbers[number - 1], "", "", f"could not be imported: {e.error}") for e in errors]
+    for issue in sorted(issues, key=lambda issue: issue.row):
+        report.add_error(issue)
+        yield issue
+    for number, column, message in resource.warnings:
+        report.add_warning(RowIssue(line_numbers[number - 1], column, cell(number, column), message))
+    resource.warnings.clear()
+
+
+def _check_utf8_file(path: Path) -> None:
+    """Refuse a missing, unreadable or non-UTF-8 file before reading any row (no rows held)."""
+    if not path.exists():
+        raise CsvFileError(f"No file at {path}.")
+    if path.is_dir():
+        raise CsvFileError(f"{path} is a folder; give the path of a CSV file.")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as error:
+                    line += block.count(b"\n", 0, error.start)
+                    raise CsvFileError(
+                        f"{path.name} is not UTF-8 text (the first bad byte is on line {line}). "
+                        'Save it as "CSV UTF-8" and try again.'
+                    ) from None
+                line += block.count(b"\n")
+            decoder.decode(b"", final=True)
+    except PermissionError:
+        raise CsvFileError(f"Cannot read {path}: permission denied.") from None
+
+
+@contextmanager
+def _open_text(source) -> Iterator[IO[str]]:
+    if isinstance(source, str | Path):
+        # utf-8-sig drops a byte-order mark; newline="" lets the csv module handle CRLF and
+        # line breaks inside quoted cells.
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            yield handle
+    else:
+        yield source
+
+
+class _ErrorFile:
+    """Writes row errors to `<source stem>.err.csv` as they are found, opening it on first use.
+
+    Beside the source when that folder is writable, else under PLUGTRACK_DATA_DIR. A stale error
+    file from an earlier run of the same source is removed when this run has no errors.
+    """
+
+    def __init__(self, source, report: ImportReport):
+        self.report = report
+        self.source_path = Path(source) if isinstance(source, str | Path) else None
+        stem = Path(self.source_path.name if self.source_path else report.source).stem
+        self.name = f"{stem}.err.csv"
+        self.handle = None
+        self.writer = None
+
+    def __enter__(self):
+        return self
+
+    def write(self, issue: RowIssue) -> None:
+        if self.writer is None:
+            self._open()
+        self.writer.writerow([issue.row, issue.field, issue.value, issue.message])
+
+    def _open(self) -> None:
+        fallback = Path(settings.PLUGTRACK_DATA_DIR) / "import-errors" / self.name
+        if self.source_path:
+            beside = self.source_path.with_name(self.name)
+            try:
+                self.handle = beside.open("w", encoding="utf-8", newline="")
+            except OSError:
+                self.report.notes.append(f"{beside.parent} is not writable, so the error file went to {fallback}.")
+        if self.handle is None:
+            fallback.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = fallback.open("w", encoding="utf-8", newline="")
+        self.report.error_file = self.handle.name
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow(ERROR_FILE_HEADER)
+
+    def __exit__(self, *exc_info):
+        if self.handle:
+            self.handle.close()
+        elif self.source_path and exc_info[0] is None:
+            self.source_path.with_name(self.name).unlink(missing_ok=True)
+        return False
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def charging_sessions_export(
+    *,
+    user: User,
+    target: Path | str | IO[str],
+    car: Car | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> int:
+    """Write the user's sessions (one car, or all; dates inclusive) as the sessions CSV.
+
+    Sorted by date, odometer, id. A file path is written whole or not at all. Returns the count.
+    """
+    if date_from and date_to and date_from > date_to:
+        raise CsvFileError(f"The date range is empty: {date_from} is after {date_to}.")
+    if car is not None and car.user_id != user.pk:
+        raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
+    sessions = ChargingSession.objects.filter(user=user)
+    if car is not None:
+        sessions = sessions.filter(car=car)
+    if date_from:
+        sessions = sessions.filter(date__gte=date_from)
+    if date_to:
+        sessions = sessions.filter(date__lte=date_to)
+    resource = ChargingSessionResource()
+    with _open_for_writing(target) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        count = 0
+        for session in resource.filter_export(sessions).iterator(chunk_size=CHUNK_ROWS):
+            writer.writerow(resource.export_resource(session))
+            count += 1
+    logger.info("sessions_export user=%s car_id=%s rows=%d", user.username, car.pk if car else "all", count)
+    return count
+
+
+@contextmanager
+def _open_for_writing(target) -> Iterator[IO[str]]:
+    if not isinstance(target, str | Path):
+        yield target
+        return
+    path = Path(target)
+    if path.is_dir():
+        raise CsvFileError(f"{path} is a folder; give a file name, e.g. {path / 'sessions.csv'}.")
+    if not path.parent.is_dir():
+        raise CsvFileError(f"The folder {path.parent} does not exist.")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except PermissionError:
+        raise CsvFileError(f"Cannot write in {path.parent}: permission denied.") from None
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

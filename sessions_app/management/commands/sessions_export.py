@@ -1,0 +1,38 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from plugtrack_site.command_args import EXIT_REFUSED, add_car_argument, add_user_argument, resolve_car, resolve_user
+from plugtrack_site.errors import PlugTrackError
+from sessions_app.csv_io import charging_sessions_export
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f'"{text}" is not a date in the form YYYY-MM-DD.', returncode=EXIT_REFUSED) from None
+
+
+class Command(BaseCommand):
+    help = "Export one car's charging sessions to a CSV file that imports back unchanged. Dates are inclusive."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--to", dest="target", required=True, metavar="PATH", help="The CSV file to write.")
+        add_user_argument(parser)
+        add_car_argument(parser)
+        parser.add_argument("--date-from", metavar="YYYY-MM-DD", help="First day to include.")
+        parser.add_argument("--date-to", metavar="YYYY-MM-DD", help="Last day to include.")
+
+    def handle(self, *args, **options):
+        user = resolve_user(options["user"])
+        car = resolve_car(user, options["car"])
+        date_from = iso_date(options["date_from"]) if options["date_from"] else None
+        date_to = iso_date(options["date_to"]) if options["date_to"] else None
+        try:
+            count = charging_sessions_export(
+                user=user, car=car, target=options["target"], date_from=date_from, date_to=date_to
+            )
+        except PlugTrackError as error:
+            raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+        self.stdout.write(self.style.SUCCESS(f"Exported {count} session(s) of {car} to {options['target']}."))

@@ -1,0 +1,266 @@
+"""The sessions CSV schema, owned by one django-import-export resource.
+
+The CLI/API service (`sessions_app.csv_io`) and the admin import/export buttons both go through
+`ChargingSessionResource`, so a file accepted by one is accepted by the other, with the same
+messages. User and car are context given to the resource, never columns.
+
+Numbers and dates are parsed and written in one fixed, locale-free way (the library's own
+widgets follow the active language: "30.500" would be 30500 under German formatting).
+"""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from import_export import fields, resources, widgets
+
+from plugtrack_site.errors import PlugTrackError
+
+from .models import ChargingSession
+
+HEADER = (
+    "date",
+    "odometer",
+    "charge_type",
+    "charge_power_kw",
+    "location_label",
+    "charge_network",
+    "charge_delivered_kwh",
+    "duration_mins",
+    "cost_per_kwh",
+    "total_cost_gbp",
+    "soc_from",
+    "soc_to",
+    "ambient_temp_c",
+    "notes",
+)
+TEXT_COLUMNS = ("location_label", "charge_network", "notes")
+DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
+
+# A cell starting with one of these is run as a formula by spreadsheets. On export such a cell
+# gets a leading apostrophe (the spreadsheet "this is text" mark); import removes it again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_INTEGER = re.compile(r"[+-]?\d+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class CsvFileError(PlugTrackError):
+    """The file as a whole cannot be imported (missing, unreadable, wrong columns, no car)."""
+
+
+def header_check(header: list[str], source_name: str) -> None:
+    """Refuse a header with missing or unknown columns (order and surrounding blanks are free)."""
+    names = [name.strip() for name in header]
+    missing = [name for name in HEADER if name not in names]
+    unknown = [name for name in names if name not in HEADER]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s): {', '.join(repr(name) for name in unknown)}")
+    if repeated:
+        problems.append(f"repeated column(s): {', '.join(repeated)}")
+    if problems:
+        raise CsvFileError(
+            f"{source_name}: the header has {'; '.join(problems)}. "
+            f"The first line must name these 14 columns: {','.join(HEADER)}"
+        )
+
+
+def formula_escape(text: str) -> str:
+    if text.startswith(FORMULA_STARTS) or _is_escaped(text):
+        return "'" + text
+    return text
+
+
+def formula_unescape(text: str) -> str:
+    return text[1:] if _is_escaped(text) else text
+
+
+def _is_escaped(text: str) -> bool:
+    return len(text) > 1 and text[0] == "'" and (text[1] in FORMULA_STARTS or text[1] == "'")
+
+
+def decimal_render(value: Decimal | None) -> str:
+    """Canonical text of a decimal: no exponent, no trailing zeros ("30.000" -> "30")."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class _Cell(widgets.Widget):
+    """Base of the strict widgets: blanks around a value are ignored, a blank cell is None."""
+
+    def __init__(self, *, required: bool = False):
+        super().__init__()
+        self.required = required
+
+    def clean(self, value, row=None, **kwargs):
+        text = "" if value is None else str(value).strip()
+        if not text:
+            if self.required:
+                raise ValueError("A value is required.")
+            return None
+        return self.parse(text)
+
+    def parse(self, text: str):
+        return text
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else str(value)
+
+
+class TextCell(_Cell):
+    def clean(self, value, row=None, **kwargs):
+        return formula_unescape(super().clean(value, row, **kwargs) or "")
+
+    def render(self, value, obj=None, **kwargs):
+        return formula_escape(value or "")
+
+
+class DecimalCell(_Cell):
+    def parse(self, text: str) -> Decimal:
+        if not _DECIMAL.fullmatch(text):
+            raise ValueError(f'"{text}" is not a number. Use digits with a dot for decimals, e.g. 12.5.')
+        return Decimal(text)
+
+    def render(self, value, obj=None, **kwargs):
+        return decimal_render(value)
+
+
+class IntegerCell(_Cell):
+    def parse(self, text: str) -> int:
+        if not _INTEGER.fullmatch(text):
+            raise ValueError(f'"{text}" is not a whole number.')
+        return int(text)
+
+
+class DateCell(_Cell):
+    def parse(self, text: str) -> dt.date:
+        try:
+            if _ISO_DATE.fullmatch(text):
+                return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+        raise ValueError(f'"{text}" is not a date in the form YYYY-MM-DD, e.g. 2025-03-31.')
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else value.isoformat()
+
+
+class ChargeTypeCell(_Cell):
+    def parse(self, text: str) -> str:
+        if text.upper() not in ChargingSession.ChargeType.values:
+            raise ValueError(f'"{text}" is not a charge type: use AC or DC.')
+        return text.upper()
+
+
+def _column(name: str, widget: widgets.Widget) -> fields.Field:
+    return fields.Field(attribute=name, column_name=name, widget=widget)
+
+
+class ChargingSessionResource(resources.ModelResource):
+    """One car's sessions as the 14-column CSV. Give `user` and `car` when importing."""
+
+    date = _column("date", DateCell(required=True))
+    odometer = _column("odometer", IntegerCell(required=True))
+    charge_type = _column("charge_type", ChargeTypeCell(required=True))
+    charge_power_kw = _column("charge_power_kw", DecimalCell())
+    location_label = _column("location_label", TextCell())
+    charge_network = _column("charge_network", TextCell())
+    charge_delivered_kwh = _column("charge_delivered_kwh", DecimalCell(required=True))
+    duration_mins = _column("duration_mins", IntegerCell())
+    cost_per_kwh = _column("cost_per_kwh", DecimalCell())
+    total_cost_gbp = _column("total_cost_gbp", DecimalCell())
+    soc_from = _column("soc_from", IntegerCell())
+    soc_to = _column("soc_to", IntegerCell())
+    ambient_temp_c = _column("ambient_temp_c", DecimalCell())
+    notes = _column("notes", TextCell())
+
+    class Meta:
+        model = ChargingSession
+        fields = HEADER
+        export_order = HEADER
+        import_id_fields = DUPLICATE_KEY
+        # Duplicates are found in `known_keys`, loaded once, so no per-row lookup is needed.
+        force_init_instance = True
+        use_bulk = True
+        batch_size = 1000
+        clean_model_instances = False  # `validate_instance` below does it, without queries
+        report_skipped = True  # keeps the admin's row numbers right
+
+    def __init__(self, *, user=None, car=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user, self.car = user, car
+        self.known_keys: set[tuple] | None = None  # keys in the database and earlier in the file
+        self.warnings: list[tuple[int, str, str]] = []  # (row number in the dataset, field, message)
+
+    # --- export -------------------------------------------------------------------------
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.order_by("date", "odometer", "id")
+
+    # --- import -------------------------------------------------------------------------
+
+    def before_import(self, dataset, **kwargs):
+        if self.car is None or self.user is None or self.car.user_id != self.user.pk:
+            raise CsvFileError("Choose one of your own cars to import into.")
+        dataset.headers = [name.strip() for name in dataset.headers or []]
+        header_check(dataset.headers, kwargs.get("file_name") or "The file")
+        if self.known_keys is None:
+            self.known_keys = set(
+                ChargingSession.objects.filter(user=self.user, car=self.car).values_list(*DUPLICATE_KEY)
+            )
+
+    def init_instance(self, row=None):
+        return ChargingSession(user=self.user, car=self.car)
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        if instance.total_cost_gbp is None and instance.cost_per_kwh is not None:
+            instance.total_cost_gbp = (instance.cost_per_kwh * instance.charge_delivered_kwh).quantize(Decimal("0.01"))
+        elif instance.total_cost_gbp is not None and instance.cost_per_kwh is not None:
+            expected = instance.cost_per_kwh * instance.charge_delivered_kwh
+            if abs(instance.total_cost_gbp - expected) > Decimal("0.01"):
+                self.warnings.append(
+                    (
+                        kwargs.get("row_number", 0),
+                        "total_cost_gbp",
+                        f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected:.2f} by more "
+                        "than a penny; kept as given.",
+                    )
+                )
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """Field rules and the model's cross-field rules, without a query per row."""
+        errors = dict(import_validation_errors or {})
+        try:
+            instance.clean_fields(exclude=[*errors, "user", "car", "created_at", "is_baseline"])
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if not errors:
+            try:
+                instance.clean()
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        """A row whose key is in the database or earlier in the file is a duplicate: skipped."""
+        if import_validation_errors:
+            return False
+        key = (instance.date, instance.odometer, instance.charge_delivered_kwh)
+        if key in self.known_keys:
+            return True
+        self.known_keys.add(key)
+        return False
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        # The library's dry run inserts and rolls back; ours writes nothing at all.
+        if not kwargs.get("dry_run"):
+            super().save_instance(instance, is_create, row, **kwargs)
