@@ -28,7 +28,6 @@ from cars_app.models import Car
 
 from .models import ChargingSession
 from .resources import HEADER, ChargingSessionResource, CsvFileError, header_check
-from .services import baseline_recompute
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -177,8 +176,6 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
                 "(rows already imported are skipped as duplicates), or allow a partial import."
             )
             report.inserted = 0
-    if report.inserted and not dry_run:
-        baseline_recompute(car_ids=[car.pk])
     logger.info(
         "sessions_import user=%s car_id=%s source=%s dry_run=%s rows=%d valid=%d inserted=%d duplicates=%d "
         "errors=%d warnings=%d",

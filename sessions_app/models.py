@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 
 SOC_VALIDATORS = [
-    MinValueValidator(0, message="State of charge must be between 0 and 100 %."),
-    MaxValueValidator(100, message="State of charge must be between 0 and 100 %."),
+    MinValueValidator(0, message="State of charge must be between 0 and 100 %%."),
+    MaxValueValidator(100, message="State of charge must be between 0 and 100 %%."),
 ]
 NON_NEGATIVE = [MinValueValidator(0, message="Must be 0 or more.")]
 

@@ -14,10 +14,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
+from import_export.results import RowResult
 
 from plugtrack_site.errors import PlugTrackError
 
 from .models import ChargingSession
+from .services import baseline_recompute
 
 HEADER = (
     "date",
@@ -221,19 +223,18 @@ class ChargingSessionResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         super().import_instance(instance, row, **kwargs)
-        if instance.total_cost_gbp is None and instance.cost_per_kwh is not None:
-            instance.total_cost_gbp = (instance.cost_per_kwh * instance.charge_delivered_kwh).quantize(Decimal("0.01"))
-        elif instance.total_cost_gbp is not None and instance.cost_per_kwh is not None:
-            expected = instance.cost_per_kwh * instance.charge_delivered_kwh
-            if abs(instance.total_cost_gbp - expected) > Decimal("0.01"):
-                self.warnings.append(
-                    (
-                        kwargs.get("row_number", 0),
-                        "total_cost_gbp",
-                        f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected:.2f} by more "
-                        "than a penny; kept as given.",
-                    )
-                )
+        price, kwh = instance.cost_per_kwh, instance.charge_delivered_kwh
+        if price is None or price < 0 or kwh < 0:
+            return  # nothing to derive; a negative value is reported by validation
+        expected = price * kwh
+        if instance.total_cost_gbp is None:
+            instance.total_cost_gbp = expected.quantize(Decimal("0.01"))
+        elif abs(instance.total_cost_gbp - expected) > Decimal("0.01"):
+            message = (
+                f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected:.2f} by more than a "
+                "penny; kept as given."
+            )
+            self.warnings.append((kwargs.get("row_number", 0), "total_cost_gbp", message))
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """Field rules and the model's cross-field rules, without a query per row."""
@@ -259,6 +260,12 @@ class ChargingSessionResource(resources.ModelResource):
             return True
         self.known_keys.add(key)
         return False
+
+    def after_import(self, dataset, result, **kwargs):
+        # Not the library's version: it resets the id sequence for imported ids, which we never
+        # import, and under concurrent imports that could move a PostgreSQL sequence backwards.
+        if not kwargs.get("dry_run") and result.totals[RowResult.IMPORT_TYPE_NEW]:
+            baseline_recompute(car_ids=[self.car.pk])
 
     def save_instance(self, instance, is_create, row, **kwargs):
         # The library's dry run inserts and rolls back; ours writes nothing at all.
