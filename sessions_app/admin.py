@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
-from import_export.formats.base_formats import CSV
 from import_export.forms import ExportForm
 
 from cars_app.models import Car
@@ -11,7 +10,7 @@ from settings_app.services import user_settings
 from . import analytics
 from .forms import SessionConfirmImportForm, SessionImportForm
 from .models import ChargingSession
-from .resources import ChargingSessionResource
+from .resources import ChargingSessionResource, CsvFileError, SessionsCsvFormat
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -57,7 +56,7 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
 
     # Import/export buttons: the same resource (schema, validation, duplicate rule) as the CLI.
     resource_classes = [ChargingSessionResource]
-    formats = [CSV]
+    formats = [SessionsCsvFormat]
     import_form_class = SessionImportForm
     confirm_form_class = SessionConfirmImportForm
     export_form_class = ExportForm  # all 14 columns, always: no unticking
@@ -65,6 +64,15 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     def _import_cars(self, request):
         cars = Car.objects.order_by("name")
         return cars if sees_everything(request) else cars.filter(user=request.user)
+
+    def add_data_read_fail_error_to_form(self, form, error):
+        # The library names only the exception's class; say what is wrong and what to do.
+        if isinstance(error, CsvFileError):
+            form.add_error("import_file", str(error))
+        elif isinstance(error, UnicodeDecodeError):
+            form.add_error("import_file", 'The file is not UTF-8 text. Save it as "CSV UTF-8" and try again.')
+        else:
+            super().add_data_read_fail_error_to_form(form, error)
 
     def get_import_form_kwargs(self, request):
         return super().get_import_form_kwargs(request) | {"cars": self._import_cars(request)}

@@ -27,7 +27,7 @@ from import_export.results import RowResult
 from cars_app.models import Car
 
 from .models import ChargingSession
-from .resources import HEADER, ChargingSessionResource, CsvFileError, header_check
+from .resources import HEADER, ChargingSessionResource, CsvFileError, csv_records, header_check, width_problem
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -197,23 +197,10 @@ def _chunks(reader, columns: list[str], report: ImportReport) -> Iterator[tuple]
     """Datasets of up to CHUNK_ROWS rows, with each row's line number in the file, and the
     issues of the rows that could not go into the dataset (a wrong number of cells)."""
     rows, line_numbers, malformed = [], [], []
-    while True:
-        line = reader.line_num + 1  # where the next record starts (a quoted cell may span lines)
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            raise CsvFileError(f"{report.source}, line {line}: the CSV is malformed ({error}).") from None
-        if not any(cell.strip() for cell in record):
-            continue  # blank lines, and rows of empty cells that spreadsheets leave behind
+    for line, record in csv_records(reader, report.source):
         report.rows_read += 1
-        if len(record) != len(columns):
-            message = (
-                f"has {len(record)} cells but the header has {len(columns)}; "
-                "a value containing a comma must be in double quotes."
-            )
-            malformed.append(RowIssue(line, "", "", message))
+        if problem := width_problem(record, columns):
+            malformed.append(RowIssue(line, "", "", problem))
             continue
         rows.append(record)
         line_numbers.append(line)

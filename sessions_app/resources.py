@@ -8,12 +8,17 @@ Numbers and dates are parsed and written in one fixed, locale-free way (the libr
 widgets follow the active language: "30.500" would be 30500 under German formatting).
 """
 
+import csv
 import datetime as dt
+import io
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
+import tablib
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
+from import_export.formats.base_formats import CSV
 from import_export.results import RowResult
 
 from plugtrack_site.errors import PlugTrackError
@@ -70,6 +75,48 @@ def header_check(header: list[str], source_name: str) -> None:
             f"{source_name}: the header has {'; '.join(problems)}. "
             f"The first line must name these 14 columns: {','.join(HEADER)}"
         )
+
+
+def csv_records(reader, source_name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells) for each record of `reader` that is not blank.
+
+    Blank lines and rows of empty cells (which spreadsheets leave behind) are skipped.
+    """
+    while True:
+        line = reader.line_num + 1  # a quoted cell may span lines: report where the record starts
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CsvFileError(f"{source_name}, line {line}: the CSV is malformed ({error}).") from None
+        if any(cell.strip() for cell in record):
+            yield line, record
+
+
+def width_problem(record: list[str], columns: list[str]) -> str | None:
+    if len(record) == len(columns):
+        return None
+    return (
+        f"has {len(record)} cells but the header has {len(columns)}; a value containing a comma must be in "
+        "double quotes."
+    )
+
+
+class SessionsCsvFormat(CSV):
+    """The admin's CSV reader: the library's one rejects a short or long row without saying which."""
+
+    def create_dataset(self, in_stream, **kwargs):
+        # The admin hands over text, decoded as utf-8-sig (a byte-order mark is dropped).
+        reader = csv.reader(io.StringIO(in_stream, newline=""))
+        records = csv_records(reader, "The file")
+        header = next(records, (1, []))[1]
+        dataset = tablib.Dataset(headers=header)
+        for line, record in records:
+            if problem := width_problem(record, header):
+                raise CsvFileError(f"Line {line} {problem}")
+            dataset.append(record)
+        return dataset
 
 
 def formula_escape(text: str) -> str:
