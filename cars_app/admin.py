@@ -18,8 +18,6 @@ class CarAdmin(OwnedModelAdmin):
     form = CarForm
     list_display = [
         "__str__",
-        "make",
-        "model",
         "active",
         "sessions_count",
         "energy_kwh",
@@ -60,7 +58,7 @@ class CarAdmin(OwnedModelAdmin):
     def sessions_count(self, car):
         return car.summary.sessions
 
-    @admin.display(description="kWh")
+    @admin.display(description="energy (kWh)")
     def energy_kwh(self, car):
         return _number(car.summary.kwh, 1)
 

@@ -61,7 +61,7 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     confirm_form_class = SessionConfirmImportForm
     export_form_class = ExportForm  # all 14 columns, always: no unticking
 
-    def _import_cars(self, request):
+    def _selectable_cars(self, request):
         cars = Car.objects.order_by("name")
         return cars if sees_everything(request) else cars.filter(user=request.user)
 
@@ -75,10 +75,10 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
             super().add_data_read_fail_error_to_form(form, error)
 
     def get_import_form_kwargs(self, request):
-        return super().get_import_form_kwargs(request) | {"cars": self._import_cars(request)}
+        return super().get_import_form_kwargs(request) | {"cars": self._selectable_cars(request)}
 
     def get_confirm_form_kwargs(self, request, import_form=None):
-        return super().get_confirm_form_kwargs(request, import_form) | {"cars": self._import_cars(request)}
+        return super().get_confirm_form_kwargs(request, import_form) | {"cars": self._selectable_cars(request)}
 
     def get_confirm_form_initial(self, request, import_form):
         initial = super().get_confirm_form_initial(request, import_form)
@@ -90,6 +90,12 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
         form = kwargs.get("form")
         car = getattr(form, "cleaned_data", {}).get("car")
         return {"user": car.user if car else None, "car": car}
+
+    def get_list_display(self, request):
+        # The car column only says something when there is more than one car to tell apart.
+        if self._selectable_cars(request).count() < 2:
+            return [column for column in self.list_display if column != "car"]
+        return self.list_display
 
     def get_queryset(self, request):
         return analytics.sessions_with_previous_odometer(super().get_queryset(request))
@@ -114,12 +120,12 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
         miles = self._miles(session)
         return "–" if miles is None else miles
 
-    @admin.display(description="mi/kWh")
+    @admin.display(description="efficiency (mi/kWh)")
     def efficiency(self, session):
         efficiency = analytics.session_efficiency(self._miles(session), session.charge_delivered_kwh)
         return "–" if efficiency is None else f"{efficiency:.2f}"
 
-    @admin.display(description="p/mi")
+    @admin.display(description="pence per mile")
     def pence_per_mile(self, session):
         miles = self._miles(session)
         if analytics.session_efficiency(miles, session.charge_delivered_kwh) is None:

@@ -5,7 +5,9 @@ supermarket charger; efficiency falls in winter. Generated from a fixed seed, so
 year (ending today) on every machine.
 """
 
+import csv
 import datetime as dt
+import io
 import math
 import random
 from decimal import Decimal
@@ -15,8 +17,8 @@ from django.db import transaction
 from cars_app.models import Car
 from plugtrack_site.accounts import owner_account_ensure
 
-from .models import ChargingSession
-from .services import baseline_recompute
+from .csv_io import charging_sessions_import
+from .resources import HEADER
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "plugtrack-demo"
@@ -85,6 +87,18 @@ def demo_session_rows(*, days: int = 365, today: dt.date | None = None, seed: in
     return rows
 
 
+def demo_sessions_csv() -> io.StringIO:
+    """The demo year as a sessions CSV, so it is loaded the way a person's own file would be."""
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(HEADER)
+    for row in demo_session_rows():
+        writer.writerow(["" if row[column] is None else str(row[column]) for column in HEADER])
+    stream.seek(0)
+    stream.name = "demo sessions"
+    return stream
+
+
 @transaction.atomic
 def demo_account_load() -> tuple[Car, int, bool]:
     """Create the demo owner and car, and a year of sessions if the car has none.
@@ -107,7 +121,5 @@ def demo_account_load() -> tuple[Car, int, bool]:
     )
     if car.sessions.exists():
         return car, 0, user_created
-    sessions = [ChargingSession(user=user, car=car, **row) for row in demo_session_rows()]
-    ChargingSession.objects.bulk_create(sessions)
-    baseline_recompute(car_ids=[car.pk])
-    return car, len(sessions), user_created
+    report = charging_sessions_import(user=user, car=car, source=demo_sessions_csv())
+    return car, report.inserted, user_created

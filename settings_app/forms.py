@@ -53,9 +53,12 @@ class UserSettingsForm(forms.Form):
         for key, definition in SETTINGS.items():
             self.fields[key] = _form_field(definition)
             if definition.secret:
-                state = "A value is stored (hidden). " if key in self.secrets_set else "Not set. "
-                self.fields[key].help_text = state + "Leave blank to keep it. " + definition.help_text
-                self.fields[f"{key}__clear"] = forms.BooleanField(required=False, label="Remove the stored value")
+                if key in self.secrets_set:
+                    self.fields[key].help_text = "A value is stored (hidden). Leave blank to keep it. "
+                    self.fields[f"{key}__clear"] = forms.BooleanField(required=False, label="Remove the stored value")
+                else:
+                    self.fields[key].help_text = "Not set. "
+                self.fields[key].help_text += definition.help_text
 
     def tabs(self) -> list[tuple[Tab, list[forms.BoundField]]]:
         return [
@@ -69,6 +72,6 @@ class UserSettingsForm(forms.Form):
         for key, definition in SETTINGS.items():
             value = self.cleaned_data[key]
             if definition.secret:
-                value = "" if self.cleaned_data[f"{key}__clear"] else (value or None)
+                value = "" if self.cleaned_data.get(f"{key}__clear") else (value or None)
             values[key] = value
         return values

@@ -13,4 +13,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = [resolve_user(options["user"])] if options["user"] else None
         created = settings_seed(users=users)
-        self.stdout.write(self.style.SUCCESS(f"Settings seeded: {created} created, existing values kept."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Settings: {created} missing value(s) created with defaults; existing values kept.")
+        )
