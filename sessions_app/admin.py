@@ -37,9 +37,9 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     list_display = [
         "date",
         "car",
-        "odometer",
+        "odometer_miles",
         "miles",
-        "charge_delivered_kwh",
+        "energy",
         "charge_type",
         "location_label",
         "home",
@@ -115,29 +115,38 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
             return None
         return session.odometer - session.previous_odometer
 
+    # Units go in the cells, so the headers stay short enough for every column to fit a laptop.
+    @admin.display(description="odometer", ordering="odometer")
+    def odometer_miles(self, session):
+        return f"{session.odometer:,} mi"
+
+    @admin.display(description="energy", ordering="charge_delivered_kwh")
+    def energy(self, session):
+        return f"{session.charge_delivered_kwh:,.1f} kWh"
+
     @admin.display(description="miles")
     def miles(self, session):
         miles = self._miles(session)
         return "–" if miles is None else miles
 
-    @admin.display(description="efficiency (mi/kWh)")
+    @admin.display(description="efficiency")
     def efficiency(self, session):
         efficiency = analytics.session_efficiency(self._miles(session), session.charge_delivered_kwh)
-        return "–" if efficiency is None else f"{efficiency:.2f}"
+        return "–" if efficiency is None else f"{efficiency:.2f} mi/kWh"
 
-    @admin.display(description="pence per mile")
+    @admin.display(description="cost/mile")
     def pence_per_mile(self, session):
         miles = self._miles(session)
         if analytics.session_efficiency(miles, session.charge_delivered_kwh) is None:
             return "–"
         cost = analytics.session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
         ppm = analytics.ev_pence_per_mile(cost, miles)
-        return "–" if ppm is None else f"{ppm:.2f}"
+        return "–" if ppm is None else f"{ppm:.2f}p"
 
-    @admin.display(description="cost (£)")
+    @admin.display(description="cost")
     def cost_gbp(self, session):
         cost = analytics.session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
-        return "–" if cost is None else f"{cost:.2f}"
+        return "–" if cost is None else f"£{cost:,.2f}"
 
     @admin.display(description="home", boolean=True)
     def home(self, session):

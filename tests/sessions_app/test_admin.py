@@ -22,9 +22,11 @@ def test_the_session_list_shows_miles_efficiency_cost_home_and_baseline(owner_cl
 
     # newest first: the second session, then the baseline
     assert cell(html, "miles") == ["120", "–"]
-    assert cell(html, "efficiency") == ["4.00", "–"]
-    assert cell(html, "pence_per_mile") == ["5.00", "–"]
-    assert cell(html, "cost_gbp") == ["6.00", "1.00"]
+    assert cell(html, "efficiency") == ["4.00 mi/kWh", "–"]
+    assert cell(html, "pence_per_mile") == ["5.00p", "–"]
+    assert cell(html, "cost_gbp") == ["£6.00", "£1.00"]
+    assert cell(html, "energy") == ["30.0 kWh", "10.0 kWh"]
+    assert cell(html, "odometer_miles") == ["1,120 mi", "1,000 mi"]
     assert [("True" in c) for c in cell(html, "home")] == [False, True]
     assert [("True" in c) for c in cell(html, "is_baseline")] == [False, True]
 
