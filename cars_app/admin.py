@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin
 from sessions_app.analytics import car_summary
-from settings_app.services import user_settings
+from settings_app.services import user_settings_many
 
 from .forms import CarForm
 from .models import Car
@@ -27,7 +27,6 @@ class CarAdmin(OwnedModelAdmin):
         "savings_gbp",
     ]
     list_filter = ["active", "make"]
-    list_select_related = ["user"]
     search_fields = ["name", "make", "model"]
     fieldsets = [
         (None, {"fields": ["name", "make", "model", "battery_kwh", "efficiency_mpkwh", "active"]}),
@@ -46,11 +45,9 @@ class CarAdmin(OwnedModelAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        # Summaries for the page's cars, reading each owner's settings once.
-        settings_by_user = {}
+        # Summaries for the page's cars, each by its owner's settings.
+        settings_by_user = user_settings_many(user_ids={car.user_id for car in changelist.result_list})
         for car in changelist.result_list:
-            if car.user_id not in settings_by_user:
-                settings_by_user[car.user_id] = user_settings(user=car.user)
             car.summary = car_summary(car=car, settings=settings_by_user[car.user_id])
         return changelist
 

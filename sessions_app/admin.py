@@ -5,7 +5,7 @@ from import_export.forms import ExportForm
 
 from cars_app.models import Car
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
-from settings_app.services import user_settings
+from settings_app.services import user_settings_many
 
 from . import analytics
 from .forms import SessionConfirmImportForm, SessionImportForm
@@ -24,8 +24,8 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in ("home", "public"):
             return queryset
-        user_ids = queryset.values_list("user_id", flat=True).distinct()
-        aliases = {user_id: user_settings(user=user_id).home_aliases_csv for user_id in user_ids}
+        settings_by_user = user_settings_many(user_ids=queryset.values_list("user_id", flat=True).distinct())
+        aliases = {user_id: settings.home_aliases_csv for user_id, settings in settings_by_user.items()}
         home = analytics.home_location_labels(queryset, aliases)
         return queryset.filter(home) if self.value() == "home" else queryset.exclude(home)
 
@@ -102,10 +102,8 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        settings_by_user = {}
+        settings_by_user = user_settings_many(user_ids={session.user_id for session in changelist.result_list})
         for session in changelist.result_list:
-            if session.user_id not in settings_by_user:
-                settings_by_user[session.user_id] = user_settings(user=session.user_id)
             session.owner_settings = settings_by_user[session.user_id]
         return changelist
 

@@ -1,6 +1,7 @@
 """Reading, seeding, updating and re-encrypting a user's settings."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
@@ -48,6 +49,15 @@ def user_settings(*, user: User | int) -> UserSettings:
     """A user's typed settings (`user` may be a User or its id)."""
     texts = dict(Setting.objects.filter(user=user, encrypted=False).values_list("key", "value"))
     return UserSettings.from_texts(texts)
+
+
+def user_settings_many(*, user_ids: Iterable[int]) -> dict[int, UserSettings]:
+    """Typed settings of several users, in one query (for lists that show many users' rows)."""
+    texts: dict[int, dict[str, str]] = {user_id: {} for user_id in user_ids}
+    rows = Setting.objects.filter(user_id__in=texts, encrypted=False).values_list("user_id", "key", "value")
+    for user_id, key, value in rows:
+        texts[user_id][key] = value
+    return {user_id: UserSettings.from_texts(user_texts) for user_id, user_texts in texts.items()}
 
 
 def settings_seed(*, users=None) -> int:
