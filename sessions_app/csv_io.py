@@ -164,10 +164,13 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
         columns = [column.strip() for column in header]
         try:
             with transaction.atomic():
-                for dataset, line_numbers, malformed in _chunks(reader, columns, report):
-                    result = resource.import_data(dataset, dry_run=dry_run, use_transactions=False, file_name=name)
-                    for issue in _collect(result, resource, dataset, line_numbers, malformed, report):
-                        error_file.write(issue)
+                importer = SessionRowsImporter(report=report, columns=columns, dry_run=dry_run, error_file=error_file)
+                for line, record in csv_records(reader, name):
+                    if problem := width_problem(record, columns):
+                        importer.reject(RowIssue(line, "", "", problem))
+                    else:
+                        importer.add(resource, line, record)
+                importer.finish()
                 if report.error_count and not allow_partial and not dry_run:
                     raise _AbortImport
         except _AbortImport:
@@ -179,67 +182,80 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
     logger.info(
         "sessions_import user=%s car_id=%s source=%s dry_run=%s rows=%d valid=%d inserted=%d duplicates=%d "
         "errors=%d warnings=%d",
-        user.username,
-        car.pk,
-        name,
-        dry_run,
-        report.rows_read,
-        report.ok_rows,
-        report.inserted,
-        report.skipped_duplicates,
-        report.error_count,
-        report.warning_count,
-    )
+        user.username, car.pk, name, dry_run, report.rows_read, report.ok_rows, report.inserted,
+        report.skipped_duplicates, report.error_count, report.warning_count,
+    )  # fmt: skip
     return report
 
 
-def _chunks(reader, columns: list[str], report: ImportReport) -> Iterator[tuple]:
-    """Datasets of up to CHUNK_ROWS rows, with each row's line number in the file, and the
-    issues of the rows that could not go into the dataset (a wrong number of cells)."""
-    rows, line_numbers, malformed = [], [], []
-    for line, record in csv_records(reader, report.source):
-        report.rows_read += 1
-        if problem := width_problem(record, columns):
-            malformed.append(RowIssue(line, "", "", problem))
-            continue
-        rows.append(record)
-        line_numbers.append(line)
-        if len(rows) == CHUNK_ROWS:
-            yield tablib.Dataset(*rows, headers=columns), line_numbers, malformed
-            rows, line_numbers, malformed = [], [], []
-    if rows or malformed:
-        yield tablib.Dataset(*rows, headers=columns), line_numbers, malformed
+class SessionRowsImporter:
+    """Feeds CSV records to ChargingSessionResources in chunks of CHUNK_ROWS, so memory stays
+    flat, and adds each chunk's counts, errors (in file order) and warnings to the report.
 
+    Used by the CSV import (one resource, one car) and the backup restore (one per car).
+    """
 
-def _collect(result, resource, dataset, line_numbers: list[int], issues: list[RowIssue], report: ImportReport):
-    """Add one chunk's counts to the report; its errors, in file order, to the report and error file."""
-    if result.base_errors:
-        error = result.base_errors[0].error
-        if isinstance(error, IntegrityError):
-            raise error
-        raise CsvFileError(f"{report.source}: {error}")
-    totals = result.totals
-    report.inserted += totals[RowResult.IMPORT_TYPE_NEW]
-    report.skipped_duplicates += totals[RowResult.IMPORT_TYPE_SKIP]
-    report.ok_rows += totals[RowResult.IMPORT_TYPE_NEW] + totals[RowResult.IMPORT_TYPE_SKIP]
-    column_index = {name: index for index, name in enumerate(dataset.headers or [])}
+    def __init__(self, *, report: ImportReport, columns: list[str], dry_run: bool, error_file=None):
+        self.report, self.columns, self.dry_run, self.error_file = report, columns, dry_run, error_file
+        self._pending: dict[int, tuple[ChargingSessionResource, list[list[str]], list[int]]] = {}
+        self._rejected: list[RowIssue] = []
 
-    def cell(number: int, column: str) -> str:
-        return dataset[number - 1][column_index[column]].strip() if column in column_index else ""
+    def add(self, resource: ChargingSessionResource, line: int, cells: list[str]) -> None:
+        """Queue a row whose cells match `columns`; `line` is its line number in the file."""
+        self.report.rows_read += 1
+        _, rows, lines = self._pending.setdefault(id(resource), (resource, [], []))
+        rows.append(cells)
+        lines.append(line)
+        if len(rows) >= CHUNK_ROWS:
+            self._flush(id(resource))
 
-    for invalid in result.invalid_rows:
-        for field_name, messages in invalid.error_dict.items():
-            column = "" if field_name == "__all__" else field_name
-            line = line_numbers[invalid.number - 1]
-            issues += [RowIssue(line, column, cell(invalid.number, column), message) for message in messages]
-    for number, errors in result.row_errors():
-        issues += [RowIssue(line_numbers[number - 1], "", "", f"could not be imported: {e.error}") for e in errors]
-    for issue in sorted(issues, key=lambda issue: issue.row):
-        report.add_error(issue)
-        yield issue
-    for number, column, message in resource.warnings:
-        report.add_warning(RowIssue(line_numbers[number - 1], column, cell(number, column), message))
-    resource.warnings.clear()
+    def reject(self, issue: RowIssue) -> None:
+        """Count a row that cannot be imported at all (e.g. a wrong number of cells)."""
+        self.report.rows_read += 1
+        self._rejected.append(issue)
+
+    def finish(self) -> None:
+        for key in list(self._pending):
+            self._flush(key)
+        self._record(self._rejected)
+
+    def _flush(self, key: int) -> None:
+        resource, rows, lines = self._pending.pop(key)
+        dataset = tablib.Dataset(*rows, headers=self.columns)
+        result = resource.import_data(dataset, dry_run=self.dry_run, use_transactions=False)
+        if result.base_errors:
+            error = result.base_errors[0].error
+            if isinstance(error, IntegrityError):
+                raise error
+            raise CsvFileError(f"{self.report.source}: {error}")
+        totals = result.totals
+        self.report.inserted += totals[RowResult.IMPORT_TYPE_NEW]
+        self.report.skipped_duplicates += totals[RowResult.IMPORT_TYPE_SKIP]
+        self.report.ok_rows += totals[RowResult.IMPORT_TYPE_NEW] + totals[RowResult.IMPORT_TYPE_SKIP]
+
+        column_index = {name: index for index, name in enumerate(self.columns)}
+
+        def cell(number: int, column: str) -> str:
+            return rows[number - 1][column_index[column]].strip() if column in column_index else ""
+
+        issues, self._rejected = self._rejected, []
+        for invalid in result.invalid_rows:
+            for field_name, messages in invalid.error_dict.items():
+                column = "" if field_name == "__all__" else field_name
+                line = lines[invalid.number - 1]
+                issues += [RowIssue(line, column, cell(invalid.number, column), message) for message in messages]
+        for number, errors in result.row_errors():
+            issues += [RowIssue(lines[number - 1], "", "", f"could not be imported: {e.error}") for e in errors]
+        self._record(issues)
+        for number, column, message in resource.warnings:
+            self.report.add_warning(RowIssue(lines[number - 1], column, cell(number, column), message))
+        resource.warnings.clear()
+
+    def _record(self, issues: list[RowIssue]) -> None:
+        for issue in sorted(issues, key=lambda issue: issue.row):
+            self.report.add_error(issue)
+            if self.error_file:
+                self.error_file.write(issue)
 
 
 def _check_utf8_file(path: Path) -> None:
