@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 from cars_app.models import Car
 from cars_app.selectors import CarChoiceError, car_choose
 
-# Exit status of a command: 1 = rows failed validation; 2 = the input as a whole was refused
-# (a missing file, wrong columns, an unknown user or car).
-EXIT_INVALID_ROWS = 1
+# Exit status of a command: 1 = it ran and failed (rows failed validation, a restore was undone);
+# 2 = the input as a whole was refused (a missing file, wrong columns, an unknown user or car).
+EXIT_FAILED = 1
 EXIT_REFUSED = 2
 
 

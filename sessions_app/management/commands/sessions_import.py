@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from plugtrack_site.command_args import (
-    EXIT_INVALID_ROWS,
+    EXIT_FAILED,
     EXIT_REFUSED,
     add_car_argument,
     add_user_argument,
@@ -44,4 +44,4 @@ class Command(BaseCommand):
                 raise CommandError(str(error), returncode=EXIT_REFUSED) from None
         self.stdout.write(report.to_json() if options["json"] else report.to_cli_text())
         if not report.ok:
-            raise CommandError(f"{report.error_count} row(s) failed validation.", returncode=EXIT_INVALID_ROWS)
+            raise CommandError(f"{report.error_count} row(s) failed validation.", returncode=EXIT_FAILED)

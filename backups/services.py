@@ -1,0 +1,395 @@
+"""Backup and restore of a user's whole account as a ZIP (format: `backups.schema`)."""
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from cars_app.models import Car
+from plugtrack_site.errors import PlugTrackError
+from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
+from sessions_app.models import ChargingSession
+from sessions_app.resources import ChargingSessionResource, decimal_render, width_problem
+from sessions_app.services import baseline_recompute
+from settings_app import crypto
+from settings_app.models import Setting
+
+from . import schema
+from .archive import BackupContents, backup_open
+from .models import Backup
+
+logger = logging.getLogger("plugtrack.backups")
+
+APP_VERSION = "0.1.0"
+MODES = ("merge", "replace")
+
+
+def backups_dir(user: User) -> Path:
+    """Where PlugTrack keeps a user's backups (manual ones from the admin, automatic ones)."""
+    return Path(django_settings.PLUGTRACK_DATA_DIR) / "backups" / str(user.pk)
+
+
+def backup_default_name(user: User, when: dt.datetime) -> str:
+    return f"plugtrack_backup_{user.username}_{when:%Y%m%dT%H%M%S%fZ}.zip"
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def backup_create(*, user: User, target: Path | str | None = None, kind: str = Backup.Kind.MANUAL) -> Backup:
+    """Write a backup ZIP of everything `user` has and record it.
+
+    `target` may be a file path, a folder (the default name is used) or None (the user's
+    backups folder). The file is written whole or not at all.
+    """
+    created_at = timezone.now().astimezone(dt.UTC)
+    path = Path(target) if target else backups_dir(user)
+    if target is None or path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        path = path / backup_default_name(user, created_at)
+    if not path.parent.is_dir():
+        raise PlugTrackError(f"The folder {path.parent} does not exist.")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except PermissionError:
+        raise PlugTrackError(f"Cannot write in {path.parent}: permission denied.") from None
+    os.close(descriptor)
+    try:
+        # One transaction, so the counts, the rows and the checksums describe one moment.
+        with transaction.atomic(), zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+            counts, digests = _write_members(archive, user)
+            manifest = {
+                "app": schema.APP_NAME,
+                "version": APP_VERSION,
+                "schema_version": schema.SCHEMA_VERSION,
+                "created_at": created_at.isoformat().replace("+00:00", "Z"),
+                "user_id": user.pk,
+                "username": user.username,
+                "counts": counts,
+                "members": {name: {"sha256": digest} for name, digest in digests.items()},
+            }
+            archive.writestr(schema.MANIFEST, json.dumps(manifest, indent=2))
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    backup = Backup.objects.create(
+        user=user,
+        created_at=created_at,
+        kind=kind,
+        path=str(path),
+        size_bytes=path.stat().st_size,
+        cars=counts["cars"],
+        sessions=counts["sessions"],
+        settings=counts["settings"],
+    )
+    logger.info(
+        "backup_created user=%s kind=%s path=%s cars=%d sessions=%d settings=%d bytes=%d",
+        user.username, kind, path, counts["cars"], counts["sessions"], counts["settings"], backup.size_bytes,
+    )  # fmt: skip
+    return backup
+
+
+class _HashingWriter(io.RawIOBase):
+    def __init__(self, member):
+        self.member, self.digest = member, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.member.write(data)
+
+
+def _write_members(archive: zipfile.ZipFile, user: User) -> tuple[dict, dict]:
+    digests = {}
+
+    def write_text(name: str, text: str) -> None:
+        data = text.encode("utf-8")
+        digests[name] = hashlib.sha256(data).hexdigest()
+        archive.writestr(name, data)
+
+    write_text(schema.SCHEMA_VERSION_FILE, f"{schema.SCHEMA_VERSION}\n")
+
+    cars = list(Car.objects.filter(user=user).order_by("pk"))
+    cars_csv = io.StringIO()
+    writer = csv.writer(cars_csv)
+    writer.writerow(schema.CARS_COLUMNS)
+    for car in cars:
+        writer.writerow(
+            [
+                car.pk, car.name, car.make, car.model, decimal_render(car.battery_kwh),
+                decimal_render(car.efficiency_mpkwh), int(car.recommended_full_charge_enabled),
+                car.recommended_full_charge_frequency_value, car.recommended_full_charge_frequency_unit,
+                car.notes, int(car.active),
+            ]
+        )  # fmt: skip
+    write_text(schema.CARS, cars_csv.getvalue())
+
+    stored_settings = Setting.objects.filter(user=user).order_by("key")
+    settings_json = {
+        s.key: {"encrypted": True, "ciphertext": s.value} if s.encrypted else s.value for s in stored_settings
+    }
+    write_text(schema.SETTINGS, json.dumps(settings_json, indent=2, ensure_ascii=False))
+
+    # Streamed row by row: memory does not grow with the number of sessions.
+    resource = ChargingSessionResource()
+    session_count = 0
+    with archive.open(schema.SESSIONS, "w", force_zip64=True) as member:
+        hashing = _HashingWriter(member)
+        text = io.TextIOWrapper(hashing, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text)
+        writer.writerow(schema.SESSIONS_COLUMNS)
+        sessions = ChargingSession.objects.filter(user=user).order_by("car_id", "date", "odometer", "id")
+        for session in sessions.iterator(chunk_size=2000):
+            writer.writerow([session.car_id, *resource.export_resource(session)])
+            session_count += 1
+        text.flush()
+        text.detach()
+    digests[schema.SESSIONS] = hashing.digest.hexdigest()
+    counts = {"cars": len(cars), "sessions": session_count, "settings": len(settings_json)}
+    return counts, digests
+
+
+# --- restore --------------------------------------------------------------------------------
+
+
+@dataclass
+class EntityCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class RestoreReport:
+    source: str
+    mode: str
+    dry_run: bool
+    backup_created_at: str = ""
+    backup_username: str = ""
+    schema_version: int = schema.SCHEMA_VERSION
+    cars: EntityCounts = field(default_factory=EntityCounts)
+    settings: EntityCounts = field(default_factory=EntityCounts)
+    sessions: ImportReport | None = None
+    deleted: dict[str, int] = field(default_factory=dict)
+    automatic_backup: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.sessions is None or self.sessions.ok
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if self.sessions:
+            data["sessions"] = {
+                "inserted": self.sessions.inserted,
+                "skipped_duplicates": self.sessions.skipped_duplicates,
+                "rows": self.sessions.rows_read,
+                "error_count": self.sessions.error_count,
+                "errors": [asdict(issue) for issue in self.sessions.errors],
+            }
+        return {"ok": self.ok, **data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_cli_text(self) -> str:
+        title = f"{self.mode.capitalize()} restore of {self.source}"
+        lines = [title + (" (dry run: nothing written)" if self.dry_run else "")]
+        lines.append(f"  backup of {self.backup_username}, made {self.backup_created_at}, schema {self.schema_version}")
+        if self.deleted:
+            verb = "would delete" if self.dry_run else "deleted"
+            lines.append(f"  {verb} first: " + ", ".join(f"{count} {name}" for name, count in self.deleted.items()))
+        lines.append(f"  {'':<10}{'inserted':>10}{'updated':>10}{'unchanged':>10}")
+        for name, counts in (("cars", self.cars), ("settings", self.settings)):
+            lines.append(f"  {name:<10}{counts.inserted:>10}{counts.updated:>10}{counts.unchanged:>10}")
+        if self.sessions:
+            lines.append(
+                f"  {'sessions':<10}{self.sessions.inserted:>10}{'–':>10}{self.sessions.skipped_duplicates:>10}"
+            )
+            for issue in self.sessions.errors[:10]:
+                lines.append(f"  sessions.csv row {issue.row}, {issue.field or 'row'}: {issue.message}")
+        if self.automatic_backup:
+            lines.append(f"Your data before the restore was saved to {self.automatic_backup}")
+        lines += [f"Warning: {warning}" for warning in self.warnings]
+        lines += self.notes
+        return "\n".join(lines)
+
+
+class _Rollback(Exception):
+    """Raised inside the restore transaction to undo it."""
+
+
+class RestoreFailed(PlugTrackError):
+    """The restore started and was undone: the account is exactly as before."""
+
+
+def backup_restore(*, user: User, source: Path | str, mode: str = "merge", dry_run: bool = False) -> RestoreReport:
+    """Restore a backup ZIP into `user`'s account.
+
+    merge: cars and settings are upserted by their natural keys, sessions imported with the
+    duplicate rule. replace: an automatic backup of the current data is written first, then the
+    account is emptied and restored. Either way it is one transaction: on any failure the
+    account is exactly as before. A dry run validates everything, counts, and writes nothing.
+    """
+    if mode not in MODES:
+        raise PlugTrackError(f'Unknown restore mode "{mode}": use merge or replace.')
+    contents = backup_open(source)  # refuses a bad file before anything is written
+    report = RestoreReport(
+        source=Path(source).name,
+        mode=mode,
+        dry_run=dry_run,
+        backup_created_at=str(contents.manifest.get("created_at", "")),
+        backup_username=str(contents.manifest.get("username", "")),
+        schema_version=contents.schema_version,
+        warnings=list(contents.warnings),
+    )
+    if contents.manifest.get("username") != user.username:
+        report.warnings.append(f'This backup was made of "{report.backup_username}"; it is restored into "{user}".')
+    replace = mode == "replace"
+    if replace and dry_run:
+        report.notes.append("A real replace would first save your current data as an automatic backup.")
+    elif replace:
+        report.automatic_backup = backup_create(user=user, kind=Backup.Kind.AUTOMATIC).path
+
+    try:
+        with transaction.atomic():
+            if replace:
+                report.deleted = _account_wipe(user, dry_run)
+            cars = _restore_cars(user, contents, report, dry_run, replace)
+            _restore_settings(user, contents, report, dry_run, replace)
+            _restore_sessions(user, contents, cars, report, dry_run, replace)
+            if not report.ok:
+                raise _Rollback
+            if not dry_run:
+                baseline_recompute(car_ids=[car.pk for car in cars.values()])
+    except _Rollback:
+        report.notes.append(
+            f"Nothing was changed: {report.sessions.error_count} session row(s) in the backup are invalid."
+        )
+    except DatabaseError as error:
+        raise RestoreFailed(f"The restore failed and was undone; your data is as before. ({error})") from None
+    _warn_undecryptable(contents, report)
+    logger.info(
+        "backup_restored user=%s mode=%s dry_run=%s ok=%s cars_inserted=%d cars_updated=%d sessions_inserted=%d "
+        "sessions_duplicates=%d settings_inserted=%d settings_updated=%d",
+        user.username, mode, dry_run, report.ok, report.cars.inserted, report.cars.updated,
+        report.sessions.inserted if report.sessions else 0,
+        report.sessions.skipped_duplicates if report.sessions else 0,
+        report.settings.inserted, report.settings.updated,
+    )  # fmt: skip
+    return report
+
+
+def _account_wipe(user: User, dry_run: bool) -> dict[str, int]:
+    counts = {
+        "cars": Car.objects.filter(user=user).count(),
+        "sessions": ChargingSession.objects.filter(user=user).count(),
+        "settings": Setting.objects.filter(user=user).count(),
+    }
+    if not dry_run:
+        ChargingSession.objects.filter(user=user).delete()
+        Car.objects.filter(user=user).delete()
+        Setting.objects.filter(user=user).delete()
+    return counts
+
+
+CAR_FIELDS = [column for column in schema.CARS_COLUMNS if column != "id"]
+
+
+def _restore_cars(user, contents: BackupContents, report, dry_run: bool, replace: bool) -> dict[str, Car]:
+    """Upsert the backup's cars by (name, make, model). Returns backup car id -> car.
+
+    In a dry run the cars that would be created are unsaved instances.
+    """
+    existing = {} if replace else {(c.name, c.make, c.model): c for c in Car.objects.filter(user=user)}
+    by_backup_id = {}
+    for row in contents.cars:
+        values = {name: row[name] for name in CAR_FIELDS}
+        car = existing.get((row["name"], row["make"], row["model"]))
+        if car is None:
+            car = Car(user=user, **values)
+            report.cars.inserted += 1
+        elif any(getattr(car, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(car, name, value)
+            report.cars.updated += 1
+        else:
+            report.cars.unchanged += 1
+        if not dry_run:
+            car.save()
+        by_backup_id[row["id"]] = car
+    return by_backup_id
+
+
+def _restore_settings(user, contents: BackupContents, report, dry_run: bool, replace: bool) -> None:
+    existing = {} if replace else {s.key: s for s in Setting.objects.filter(user=user)}
+    for key, restored in contents.settings.items():
+        setting = existing.get(key)
+        if setting is None:
+            setting = Setting(user=user, key=key)
+            report.settings.inserted += 1
+        elif (setting.value, setting.encrypted) != (restored.value, restored.encrypted):
+            report.settings.updated += 1
+        else:
+            report.settings.unchanged += 1
+            continue
+        # Ciphertext is copied as it is: a backup never decrypts a secret.
+        setting.value, setting.encrypted = restored.value, restored.encrypted
+        if not dry_run:
+            setting.save()
+
+
+def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace) -> None:
+    sessions_report = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
+    report.sessions = sessions_report
+    resources = {}
+    for backup_id, car in cars.items():
+        resource = ChargingSessionResource(user=user, car=car)
+        if car.pk is None or replace:
+            resource.known_keys = set()  # a new or emptied car has no sessions yet
+        resources[backup_id] = resource
+    with contents.session_records() as (header, records):
+        header = [column.strip() for column in header]
+        car_column = header.index("car_id")
+        session_columns = [column for column in header if column != "car_id"]
+        keep = [index for index, column in enumerate(header) if column != "car_id"]
+        importer = SessionRowsImporter(report=sessions_report, columns=session_columns, dry_run=dry_run)
+        for line, record in records:
+            if problem := width_problem(record, header):
+                importer.reject(RowIssue(line, "", "", problem))
+                continue
+            importer.add(resources[record[car_column].strip()], line, [record[index] for index in keep])
+        importer.finish()
+
+
+def _warn_undecryptable(contents: BackupContents, report: RestoreReport) -> None:
+    """Say which restored secrets the configured keys cannot read (they are kept as they are)."""
+    unreadable = []
+    for key, restored in contents.settings.items():
+        if restored.encrypted:
+            try:
+                crypto.decrypt(restored.value)
+            except crypto.EncryptionKeyError:
+                unreadable.append(key)
+    if unreadable:
+        report.warnings.append(
+            f"The secret setting(s) {', '.join(unreadable)} were encrypted with a key this installation does not "
+            "have. They are kept encrypted; add that old key to PLUGTRACK_ENCRYPTION_KEYS (after the current one) "
+            "to use them."
+        )
