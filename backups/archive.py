@@ -13,6 +13,7 @@ import io
 import json
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ def backup_open(path: Path | str) -> BackupContents:
             return _read(path, archive)
     except zipfile.BadZipFile as error:
         raise BackupRefused(f"{path.name} is not a ZIP file, or it is truncated or corrupt ({error}).") from None
-    except (EOFError, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
+    except (EOFError, zlib.error, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
         raise BackupRefused(f"{path.name} cannot be read as a ZIP file ({error}).") from None
 
 
@@ -237,7 +238,7 @@ def _schema_version(manifest: dict, version_file: bytes) -> int:
 def _parse_cars(content: bytes, version: int) -> list[dict]:
     try:
         reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
-        expected = schema.CARS_COLUMNS if version >= 2 else schema.CARS_COLUMNS[:-1]
+        expected = schema.CARS_COLUMNS_BY_VERSION[version]
         if reader.fieldnames is None or [name.strip() for name in reader.fieldnames] != list(expected):
             raise BackupRefused(f"{schema.CARS} has the columns {reader.fieldnames}; expected {','.join(expected)}.")
         rows = [{key.strip(): (value or "").strip() for key, value in row.items()} for row in reader]

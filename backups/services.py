@@ -282,7 +282,7 @@ def backup_restore(*, user: User, source: Path | str, mode: str = "merge", dry_r
         report.notes.append(
             f"Nothing was changed: {report.sessions.error_count} session row(s) in the backup are invalid."
         )
-    except DatabaseError as error:
+    except (DatabaseError, OSError) as error:
         raise RestoreFailed(f"The restore failed and was undone; your data is as before. ({error})") from None
     _warn_undecryptable(contents, report)
     logger.info(
@@ -360,7 +360,7 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
     report.sessions = sessions_report
     resources = {}
     for backup_id, car in cars.items():
-        resource = ChargingSessionResource(user=user, car=car)
+        resource = ChargingSessionResource(user=user, car=car, derive_missing_totals=False)
         if car.pk is None or replace:
             resource.known_keys = set()  # a new or emptied car has no sessions yet
         resources[backup_id] = resource

@@ -242,9 +242,11 @@ class ChargingSessionResource(resources.ModelResource):
         clean_model_instances = False  # `validate_instance` below does it, without queries
         report_skipped = True  # keeps the admin's row numbers right
 
-    def __init__(self, *, user=None, car=None, **kwargs):
+    def __init__(self, *, user=None, car=None, derive_missing_totals: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.user, self.car = user, car
+        # A restore brings back exactly what was stored, so it derives nothing.
+        self.derive_missing_totals = derive_missing_totals
         self.known_keys: set[tuple] | None = None  # keys in the database and earlier in the file
         self.warnings: list[tuple[int, str, str]] = []  # (row number in the dataset, field, message)
 
@@ -275,7 +277,8 @@ class ChargingSessionResource(resources.ModelResource):
             return  # nothing to derive; a negative value is reported by validation
         expected = price * kwh
         if instance.total_cost_gbp is None:
-            instance.total_cost_gbp = expected.quantize(Decimal("0.01"))
+            if self.derive_missing_totals:
+                instance.total_cost_gbp = expected.quantize(Decimal("0.01"))
         elif abs(instance.total_cost_gbp - expected) > Decimal("0.01"):
             message = (
                 f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected:.2f} by more than a "

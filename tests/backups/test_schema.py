@@ -1,0 +1,30 @@
+import hashlib
+
+from backups import schema
+from cars_app.models import Car
+from sessions_app.models import ChargingSession
+from settings_app.models import Setting
+
+
+def models_fingerprint() -> str:
+    """What a backup depends on: the fields of the backed-up models, with their types."""
+    parts = []
+    for model in (Car, ChargingSession, Setting):
+        for field in model._meta.get_fields(include_parents=False):
+            if field.concrete:
+                attributes = (field.name, type(field).__name__, getattr(field, "max_digits", None),
+                              getattr(field, "decimal_places", None), getattr(field, "max_length", None), field.null)  # fmt: skip
+                parts.append(f"{model._meta.label}.{attributes}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def test_a_model_change_bumps_the_backup_schema_version():
+    assert models_fingerprint() == schema.SCHEMA_FINGERPRINT, (
+        "A backed-up model changed. Bump backups.schema.SCHEMA_VERSION, add the step from the previous "
+        "version to UPGRADES (with a fixture of an old backup), then set SCHEMA_FINGERPRINT to "
+        f"{models_fingerprint()!r}."
+    )
+
+
+def test_every_older_version_has_an_upgrade_step():
+    assert sorted(schema.UPGRADES) == list(range(1, schema.SCHEMA_VERSION))

@@ -1,0 +1,50 @@
+"""Build backup ZIPs for tests, including damaged and hostile ones."""
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from backups import schema
+
+
+def read_members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_zip(path: Path, members: dict[str, bytes], *, reseal: bool = True) -> Path:
+    """Write `members` as a ZIP. With `reseal`, the manifest's checksums and counts are made to
+    match the other members, so a test can change content without tripping those checks."""
+    members = dict(members)
+    if reseal and schema.MANIFEST in members:
+        manifest = json.loads(members[schema.MANIFEST])
+        manifest["members"] = {
+            name: {"sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in members.items()
+            if name != schema.MANIFEST
+        }
+        try:
+            manifest["counts"] = {
+                "cars": _csv_rows(members[schema.CARS]),
+                "sessions": _csv_rows(members[schema.SESSIONS]),
+                "settings": len(json.loads(members[schema.SETTINGS])),
+            }
+        except (KeyError, ValueError, csv.Error):
+            pass  # a member a test broke on purpose: leave the counts as they were
+        members[schema.MANIFEST] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def altered(source: Path, target: Path, replacements: dict[str, bytes], *, reseal: bool = True) -> Path:
+    """A copy of the backup at `source` with some members replaced."""
+    return write_zip(target, read_members(source) | replacements, reseal=reseal)
+
+
+def _csv_rows(data: bytes) -> int:
+    return sum(1 for row in list(csv.reader(io.StringIO(data.decode(), newline="")))[1:] if any(row))
