@@ -3,6 +3,7 @@
 import json
 import stat
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -46,12 +47,12 @@ def test_a_missing_file(refused, tmp_path):
 
 def test_a_truncated_zip(refused, backup_path, tmp_path):
     path = tmp_path / "cut.zip"
-    path.write_bytes(open(backup_path, "rb").read()[:-200])
+    path.write_bytes(Path(backup_path).read_bytes()[:-200])
     refused(path, "is not a ZIP file, or it is truncated or corrupt")
 
 
 def test_a_corrupt_member(refused, backup_path, tmp_path):
-    data = bytearray(open(backup_path, "rb").read())
+    data = bytearray(Path(backup_path).read_bytes())
     with zipfile.ZipFile(backup_path) as archive:
         info = archive.getinfo("cars.csv")
     offset = info.header_offset + 30 + len(info.filename) + 5  # inside the compressed data
@@ -106,7 +107,7 @@ def test_a_symlink_member(refused, backup_path, tmp_path):
 
 def test_an_encrypted_member(refused, backup_path, tmp_path):
     # zipfile cannot write encrypted members: set the "encrypted" flag in the headers by hand.
-    data = bytearray(open(backup_path, "rb").read())
+    data = bytearray(Path(backup_path).read_bytes())
     for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
         start = data.find(signature)
         while start != -1:

@@ -12,9 +12,9 @@ def models_fingerprint() -> str:
     for model in (Car, ChargingSession, Setting):
         for field in model._meta.get_fields(include_parents=False):
             if field.concrete:
-                attributes = (field.name, type(field).__name__, getattr(field, "max_digits", None),
-                              getattr(field, "decimal_places", None), getattr(field, "max_length", None), field.null)  # fmt: skip
-                parts.append(f"{model._meta.label}.{attributes}")
+                kind = type(field).__name__
+                sizes = [getattr(field, name, None) for name in ("max_digits", "decimal_places", "max_length")]
+                parts.append(f"{model._meta.label}.{(field.name, kind, *sizes, field.null)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
