@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
 
 from backups.models import Backup
 from backups.services import RestoreFailed, backup_restore
@@ -184,13 +183,3 @@ def test_an_older_schema_backup_is_upgraded_on_restore(owner):
     car = Car.objects.get(user=owner)
     assert (car.name, car.active) == ("Leaf", True)  # schema 1 had no `active`: every car was active
     assert car.sessions.count() == 2
-
-
-def test_restore_command_merges_and_prints_the_table(account, backup_path, capsys):
-    from io import StringIO
-
-    wipe(account)
-    out = StringIO()
-    call_command("backup_restore", "--from", str(backup_path), stdout=out)
-    assert "Merge restore of alice.zip" in out.getvalue()
-    assert dump(account)["cars"]

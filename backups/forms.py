@@ -1,0 +1,19 @@
+from django import forms
+
+from .services import MODES
+
+
+class RestoreUploadForm(forms.Form):
+    backup_file = forms.FileField(label="Backup ZIP", help_text="A file made by PlugTrack's backup.")
+    mode = forms.ChoiceField(
+        choices=[(mode, mode) for mode in MODES],
+        initial="merge",
+        widget=forms.RadioSelect,
+        help_text="merge: add what is missing and update what changed. "
+        "replace: save your current data as an automatic backup, then replace everything with the backup.",
+    )
+
+
+class RestoreConfirmForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput)
+    mode = forms.ChoiceField(choices=[(mode, mode) for mode in MODES], widget=forms.HiddenInput)

@@ -1,0 +1,104 @@
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from backups.models import Backup
+from backups.services import backup_create
+from cars_app.models import Car
+
+from .conftest import dump
+
+CHANGELIST = "admin:backups_backup_changelist"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+
+
+def zip_upload(path) -> SimpleUploadedFile:
+    return SimpleUploadedFile("backup.zip", Path(path).read_bytes(), content_type="application/zip")
+
+
+def test_create_list_and_download(owner_client, account):
+    response = owner_client.post(reverse("admin:backups_backup_create"), follow=True)
+    assert "Backup written: 2 cars, 3 sessions, 7 settings." in response.content.decode()
+    backup = Backup.objects.get()
+    html = owner_client.get(reverse(CHANGELIST)).content.decode()
+    assert "Download plugtrack_backup_alice_" in html and "manual" in html
+
+    download = owner_client.get(reverse("admin:backups_backup_download", args=[backup.pk]))
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith('attachment; filename="plugtrack_backup_alice_')
+    assert b"".join(download.streaming_content) == Path(backup.path).read_bytes()
+
+
+def test_a_staff_user_sees_and_downloads_only_their_own_backups(owner_client, account, other_owner):
+    theirs = backup_create(user=other_owner)
+    backup_create(user=account)
+    html = owner_client.get(reverse(CHANGELIST)).content.decode()
+    assert "plugtrack_backup_alice_" in html and "plugtrack_backup_bob_" not in html
+    assert owner_client.get(reverse("admin:backups_backup_download", args=[theirs.pk])).status_code == 404
+
+
+def test_restore_shows_the_dry_run_then_confirms(owner_client, account, tmp_path):
+    backup = backup_create(user=account, target=tmp_path / "mine.zip")
+    expected = dump(account)
+    Car.objects.filter(user=account, name="Zoe").delete()
+
+    response = owner_client.post(
+        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup.path), "mode": "replace"}
+    )
+    html = response.content.decode()
+    assert "What this replace restore would do (dry run: nothing has been written yet)" in html
+    assert "Replace first deletes all your current data: 1 cars, 2 sessions, 7 settings." in html
+    assert Car.objects.filter(user=account).count() == 1  # nothing written yet
+
+    confirm = response.context["confirm_form"].initial
+    response = owner_client.post(reverse("admin:backups_backup_restore_confirm"), confirm, follow=True)
+    assert "Restored (replace): 2 cars added" in response.content.decode()
+    assert dump(account) == expected
+    assert Backup.objects.filter(kind="automatic").count() == 1
+    assert not list((Path(backup.path).parent / "data").glob("**/uploads/*.zip"))
+
+
+def test_a_hostile_upload_is_refused_with_its_reason(owner_client, account):
+    bad = SimpleUploadedFile("backup.zip", b"not a zip at all", content_type="application/zip")
+    response = owner_client.post(reverse("admin:backups_backup_restore"), {"backup_file": bad, "mode": "merge"})
+    assert "is not a ZIP file" in response.content.decode()
+    assert "confirm_form" not in response.context
+
+
+def test_the_confirm_step_only_accepts_the_users_own_upload_token(owner_client, account):
+    before = dump(account)
+    response = owner_client.post(
+        reverse("admin:backups_backup_restore_confirm"),
+        {"token": "../../../etc/passwd", "mode": "replace"},
+        follow=True,
+    )
+    assert "That upload has expired. Upload the backup again." in response.content.decode()
+    assert dump(account) == before
+
+
+def test_stale_unconfirmed_uploads_are_removed(owner_client, account, settings):
+    uploads = Path(settings.PLUGTRACK_DATA_DIR) / "backups" / str(account.pk) / "uploads"
+    uploads.mkdir(parents=True)
+    stale = uploads / "old.zip"
+    stale.write_bytes(b"x")
+    os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    owner_client.post(
+        reverse("admin:backups_backup_restore"),
+        {"backup_file": SimpleUploadedFile("b.zip", io.BytesIO(b"x").read()), "mode": "merge"},
+    )
+    assert not stale.exists()
+
+
+def test_backup_pages_render_for_a_superuser(admin_client, account):
+    backup_create(user=account)
+    assert admin_client.get(reverse(CHANGELIST)).status_code == 200
+    assert admin_client.get(reverse("admin:backups_backup_restore")).status_code == 200
