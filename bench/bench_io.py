@@ -1,0 +1,257 @@
+"""Benchmark of PlugTrack's data operations against a plain `csv` + `bulk_create` baseline.
+
+    .venv/bin/python bench/bench_io.py                  # 50,000 generated sessions, fresh SQLite
+    .venv/bin/python bench/bench_io.py --rows 500000
+    .venv/bin/python bench/bench_io.py --file real.csv  # a sessions CSV of your own
+    DATABASE_URL=postgres://user@host:port/db .venv/bin/python bench/bench_io.py
+    .venv/bin/python bench/bench_io.py --json figures.json
+
+One run makes a fresh database (a temporary SQLite file, or a new PostgreSQL database next to
+the one DATABASE_URL names, dropped afterwards) and times each step in a child process of its
+own, so that each peak memory figure is that step's alone. Times cover the operation only, not
+Python and Django starting. Not part of the test suite.
+"""
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STEPS = [
+    ("raw", "raw csv + bulk_create (baseline)", None),
+    ("import", "import, new rows", 2.0),
+    ("reimport", "re-import, all duplicates", 1.0),
+    ("dryrun", "dry-run import", 1.5),
+    ("export", "export", 1.0),
+    ("backup", "backup create", 1.5),
+    ("merge", "merge restore, empty account", 2.5),
+    ("replace", "replace restore (+ automatic backup)", 4.0),
+]
+
+
+# --- the parent: data, database, children, table -------------------------------------------
+
+
+def generate_csv(path: Path, rows: int, seed: int = 7) -> None:
+    """Sessions shaped like a UK owner's: mostly home AC, some rapid DC, real-looking values."""
+    from sessions_app.resources import HEADER
+
+    rng = random.Random(seed)
+    day, odometer = dt.date(1990, 1, 1), 1000
+    sites = [
+        ("Home driveway", "Octopus", "0.075", "7", "AC"),
+        ("Tesco Extra Leeds", "Pod Point", "0.49", "7", "AC"),
+        ("Gridserve Braintree", "GRIDSERVE", "0.79", "75", "DC"),
+        ("InstaVolt Winchester", "InstaVolt", "0.85", "50", "DC"),
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for index in range(rows):
+            day += dt.timedelta(days=rng.choice([0, 0, 1, 1, 2]))
+            label, network, price, power, kind = sites[0] if rng.random() < 0.75 else rng.choice(sites[1:])
+            soc_from = rng.randint(10, 50)
+            soc_to = min(100, soc_from + rng.randint(20, 60))
+            kwh = round(64.8 * (soc_to - soc_from) / 100, 3)
+            odometer += max(1, round(kwh * rng.uniform(3.0, 4.4)))
+            total = "" if index % 3 else f"{float(price) * kwh:.2f}"
+            writer.writerow([day.isoformat(), odometer, kind, power, label, network, kwh,
+                             round(kwh / float(power) * 66), price, total, soc_from, soc_to,
+                             round(rng.uniform(-3, 24), 1), "" if index % 7 else "note, with a comma"])  # fmt: skip
+
+
+def database_for_run(workdir: Path) -> tuple[str, callable]:
+    """A fresh database URL for this run, and how to drop it afterwards."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
+    import psycopg
+
+    base, _, _ = url.rpartition("/")
+    name = f"plugtrack_bench_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+    return f"{base}/{name}", drop
+
+
+def run_child(step: str, environment: dict, csv_path: Path, workdir: Path) -> dict:
+    command = [sys.executable, __file__, "--child", step, "--file", str(csv_path), "--workdir", str(workdir)]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"step {step} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=50_000, help="Sessions to generate (default 50,000).")
+    parser.add_argument("--file", type=Path, help="Use this sessions CSV instead of generating one.")
+    parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        return child(options.child, options.file, options.workdir)
+
+    with tempfile.TemporaryDirectory(prefix="plugtrack-bench-") as temporary:
+        workdir = Path(temporary)
+        csv_path = options.file or workdir / "sessions.csv"
+        url, drop = database_for_run(workdir)
+        environment = os.environ | {
+            "DATABASE_URL": url,
+            "DEBUG": "False",  # DEBUG keeps every query in memory
+            "SECRET_KEY": "bench-only",
+            "PLUGTRACK_ENCRYPTION_KEYS": "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=",
+            "PLUGTRACK_DATA_DIR": str(workdir / "data"),
+            "LOG_LEVEL": "WARNING",
+        }
+        try:
+            if not options.file:
+                run_child(f"generate:{options.rows}", environment, csv_path, workdir)
+            run_child("setup", environment, csv_path, workdir)
+            results = [run_child(step, environment, csv_path, workdir) | {"step": step} for step, _, _ in STEPS]
+        finally:
+            drop()
+    report(results, options, url)
+
+
+def report(results: list[dict], options, url: str) -> None:
+    raw_seconds = results[0]["seconds"]
+    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"{results[0]['rows']:,} sessions on {engine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"{'step':<38}{'rows':>9}{'seconds':>9}{'rows/s':>9}{'peak MB':>9}{'× raw':>7}{'target':>8}")
+    for (_step, label, target), result in zip(STEPS, results, strict=True):
+        ratio = result["seconds"] / raw_seconds
+        result |= {"label": label, "ratio": round(ratio, 2), "target": target}
+        verdict = "" if target is None else (f"≤{target} ok" if ratio <= target else f"≤{target} MISS")
+        rate = result["rows"] / result["seconds"] if result["seconds"] else 0
+        print(
+            f"{label:<38}{result['rows']:>9,}{result['seconds']:>9.2f}{rate:>9,.0f}"
+            f"{result['peak_mb']:>9.0f}{ratio:>7.2f}{verdict:>12}"
+        )
+    if options.json:
+        options.json.write_text(json.dumps({"database": engine, "results": results}, indent=2))
+
+
+# --- a child: one step, timed ---------------------------------------------------------------
+
+
+def child(step: str, csv_path: Path, workdir: Path) -> None:
+    import resource
+
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plugtrack_site.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+
+    from cars_app.models import Car
+
+    if step.startswith("generate:"):
+        generate_csv(csv_path, int(step.split(":")[1]))
+        print(json.dumps({}))
+        return
+    if step == "setup":
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        for name in ("raw", "bench", "empty"):
+            user = User.objects.create_user(name)
+            for car_name in ("A", "B"):
+                Car.objects.create(user=user, name=car_name, make="Kia", model="Niro EV", battery_kwh=64.8)
+        print(json.dumps({}))
+        return
+
+    user = User.objects.get(username="raw" if step == "raw" else "bench")
+    car = Car.objects.get(user=user, name="A")
+    started = time.perf_counter()
+    rows = STEP_FUNCTIONS[step](user=user, car=car, csv_path=csv_path, workdir=workdir)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": rows, "seconds": round(seconds, 3), "peak_mb": round(peak_mb, 1)}))
+
+
+def step_raw(*, user, car, csv_path, workdir) -> int:
+    """What an import would cost with no validation, no duplicate check, no report: the floor."""
+    from sessions_app.models import ChargingSession
+
+    batch, count = [], 0
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            batch.append(
+                ChargingSession(user=user, car=car, **{k: (v or None) if k != "notes" else v for k, v in row.items()})
+            )
+            if len(batch) == 1000:
+                ChargingSession.objects.bulk_create(batch)
+                count += len(batch)
+                batch = []
+    ChargingSession.objects.bulk_create(batch)
+    return count + len(batch)
+
+
+def step_import(*, user, car, csv_path, workdir, dry_run=False) -> int:
+    from sessions_app.csv_io import charging_sessions_import
+
+    report = charging_sessions_import(user=user, car=car, source=csv_path, dry_run=dry_run)
+    assert report.ok, report.errors[:3]
+    return report.rows_read
+
+
+def step_dry_run(*, user, car, csv_path, workdir) -> int:
+    from cars_app.models import Car
+
+    return step_import(
+        user=user, car=Car.objects.get(user=user, name="B"), csv_path=csv_path, workdir=workdir, dry_run=True
+    )
+
+
+def step_export(*, user, car, csv_path, workdir) -> int:
+    from sessions_app.csv_io import charging_sessions_export
+
+    return charging_sessions_export(user=user, car=car, target=workdir / "export.csv")
+
+
+def step_backup(*, user, car, csv_path, workdir) -> int:
+    from backups.services import backup_create
+
+    return backup_create(user=user, target=workdir / "backup.zip").sessions
+
+
+def step_restore(*, user, car, csv_path, workdir, mode="merge") -> int:
+    from django.contrib.auth.models import User
+
+    from backups.services import backup_restore
+
+    target = User.objects.get(username="empty") if mode == "merge" else user
+    report = backup_restore(user=target, source=workdir / "backup.zip", mode=mode)
+    assert report.ok
+    return report.sessions.rows_read
+
+
+STEP_FUNCTIONS = {
+    "raw": step_raw,
+    "import": step_import,
+    "reimport": step_import,
+    "dryrun": step_dry_run,
+    "export": step_export,
+    "backup": step_backup,
+    "merge": step_restore,
+    "replace": lambda **kwargs: step_restore(**kwargs, mode="replace"),
+}
+
+if __name__ == "__main__":
+    main()
