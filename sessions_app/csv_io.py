@@ -18,11 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
-import tablib
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from import_export.results import RowResult
 
 from cars_app.models import Car
 
@@ -221,17 +219,10 @@ class SessionRowsImporter:
 
     def _flush(self, key: int) -> None:
         resource, rows, lines = self._pending.pop(key)
-        dataset = tablib.Dataset(*rows, headers=self.columns)
-        result = resource.import_data(dataset, dry_run=self.dry_run, use_transactions=False)
-        if result.base_errors:
-            error = result.base_errors[0].error
-            if isinstance(error, IntegrityError):
-                raise error
-            raise CsvFileError(f"{self.report.source}: {error}")
-        totals = result.totals
-        self.report.inserted += totals[RowResult.IMPORT_TYPE_NEW]
-        self.report.skipped_duplicates += totals[RowResult.IMPORT_TYPE_SKIP]
-        self.report.ok_rows += totals[RowResult.IMPORT_TYPE_NEW] + totals[RowResult.IMPORT_TYPE_SKIP]
+        outcome = resource.import_chunk(rows, self.columns, dry_run=self.dry_run)
+        self.report.inserted += outcome.inserted
+        self.report.skipped_duplicates += outcome.duplicates
+        self.report.ok_rows += outcome.inserted + outcome.duplicates
 
         column_index = {name: index for index, name in enumerate(self.columns)}
 
@@ -239,13 +230,10 @@ class SessionRowsImporter:
             return rows[number - 1][column_index[column]].strip() if column in column_index else ""
 
         issues, self._rejected = self._rejected, []
-        for invalid in result.invalid_rows:
-            for field_name, messages in invalid.error_dict.items():
+        for number, errors in outcome.invalid:
+            for field_name, messages in errors.items():
                 column = "" if field_name == "__all__" else field_name
-                line = lines[invalid.number - 1]
-                issues += [RowIssue(line, column, cell(invalid.number, column), message) for message in messages]
-        for number, errors in result.row_errors():
-            issues += [RowIssue(lines[number - 1], "", "", f"could not be imported: {e.error}") for e in errors]
+                issues += [RowIssue(lines[number - 1], column, cell(number, column), message) for message in messages]
         self._record(issues)
         for number, column, message in resource.warnings:
             self.report.add_warning(RowIssue(lines[number - 1], column, cell(number, column), message))
