@@ -20,7 +20,7 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site.errors import PlugTrackError
 from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
-from sessions_app.models import ChargingSession
+from sessions_app.models import CHRONOLOGICAL, ChargingSession
 from sessions_app.resources import ChargingSessionResource, decimal_render, width_problem
 from sessions_app.services import baseline_recompute
 from settings_app import crypto
@@ -152,7 +152,7 @@ def _write_members(archive: zipfile.ZipFile, user: User) -> tuple[dict, dict]:
         text = io.TextIOWrapper(hashing, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text)
         writer.writerow(schema.SESSIONS_COLUMNS)
-        sessions = ChargingSession.objects.filter(user=user).order_by("car_id", "date", "odometer", "id")
+        sessions = ChargingSession.objects.filter(user=user).order_by("car_id", *CHRONOLOGICAL)
         for session in sessions.iterator(chunk_size=2000):
             writer.writerow([session.car_id, *resource.export_resource(session)])
             session_count += 1

@@ -22,6 +22,7 @@ class CarAdmin(OwnedModelAdmin):
         "sessions_count",
         "energy_kwh",
         "cost_gbp",
+        "home_share",
         "efficiency",
         "ev_vs_petrol",
         "savings_gbp",
@@ -62,6 +63,11 @@ class CarAdmin(OwnedModelAdmin):
     @admin.display(description="cost (£)")
     def cost_gbp(self, car):
         return _number(car.summary.cost_gbp)
+
+    @admin.display(description="home")
+    def home_share(self, car):
+        summary = car.summary
+        return "–" if not summary.kwh else f"{100 * summary.home_kwh / summary.kwh:.0f}% of kWh"
 
     @admin.display(description="efficiency (mi/kWh)")
     def efficiency(self, car):

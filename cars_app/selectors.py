@@ -8,6 +8,10 @@ from .models import Car
 class CarChoiceError(PlugTrackError):
     """No car, or more than one, to act on; the message lists the user's cars."""
 
+    def __init__(self, message: str, *, choose_by_id: bool):
+        super().__init__(message)
+        self.choose_by_id = choose_by_id  # False when there is nothing to choose from
+
 
 def car_choose(*, user: User, car_id: int | None) -> Car:
     """The user's car `car_id`, or their only car when no id is given."""
@@ -16,14 +20,14 @@ def car_choose(*, user: User, car_id: int | None) -> Car:
         car = cars.filter(pk=car_id).first()
         if car is None:
             known = _car_list(cars) if cars.exists() else "They have no cars yet."
-            raise CarChoiceError(f"{user} has no car with id {car_id}. {known}")
+            raise CarChoiceError(f"{user} has no car with id {car_id}. {known}", choose_by_id=cars.exists())
         return car
     first_two = list(cars[:2])
     if len(first_two) == 1:
         return first_two[0]
     if not first_two:
-        raise CarChoiceError(f"{user} has no cars yet: add one in the admin (Cars) first.")
-    raise CarChoiceError(f"{user} has several cars: choose one by its id. {_car_list(cars)}")
+        raise CarChoiceError(f"{user} has no cars yet: add one in the admin (Cars) first.", choose_by_id=False)
+    raise CarChoiceError(f"{user} has several cars: choose one by its id. {_car_list(cars)}", choose_by_id=True)
 
 
 def _car_list(cars) -> str:

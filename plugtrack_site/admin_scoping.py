@@ -19,6 +19,13 @@ class OwnedModelAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         return queryset if sees_everything(request) else queryset.filter(user=request.user)
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        # An owner is for life: moving a row between users would strand the rows that hang off it.
+        if obj is not None and sees_everything(request) and "user" not in self.get_exclude(request, obj):
+            readonly.append("user")
+        return readonly
+
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
         return exclude if sees_everything(request) else [*exclude, "user"]

@@ -1,6 +1,7 @@
 """Argument handling shared by every management command, so `--user`, `--car` and `--json`
 mean the same everywhere."""
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +49,15 @@ def resolve_car(user: User, car_id: int | None) -> Car:
     try:
         return car_choose(user=user, car_id=car_id)
     except CarChoiceError as error:
-        raise CommandError(f"{error} Give --car ID.", returncode=EXIT_REFUSED) from None
+        hint = " Give --car ID." if error.choose_by_id else ""
+        raise CommandError(f"{error}{hint}", returncode=EXIT_REFUSED) from None
+
+
+def refused(error: Exception, *, json_output: bool, stdout) -> CommandError:
+    """The CommandError for input refused as a whole; with --json, stdout gets it as JSON too."""
+    if json_output:
+        stdout.write(json.dumps({"ok": False, "error": str(error)}))
+    return CommandError(str(error), returncode=EXIT_REFUSED)
 
 
 @contextmanager

@@ -103,6 +103,11 @@ STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Importing needs the "add" permission of the model and exporting "view" (the library's default
+# lets anyone who reaches the admin page import).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
 from import_export.forms import ExportForm
@@ -8,9 +9,9 @@ from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from settings_app.services import user_settings_many
 
 from . import analytics
-from .forms import SessionConfirmImportForm, SessionImportForm
+from .forms import ChargingSessionForm, SessionConfirmImportForm, SessionImportForm
 from .models import ChargingSession
-from .resources import ChargingSessionResource, CsvFileError, SessionsCsvFormat
+from .resources import ChargingSessionResource, CsvFileError, SessionsCsvFormat, decimal_render
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -40,7 +41,7 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
         "odometer_miles",
         "miles",
         "energy",
-        "charge_type",
+        "charge",
         "location_label",
         "home",
         "efficiency",
@@ -53,6 +54,7 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     date_hierarchy = "date"
     search_fields = ["location_label", "charge_network", "notes"]
     readonly_fields = ["is_baseline", "created_at"]
+    form = ChargingSessionForm
 
     # Import/export buttons: the same resource (schema, validation, duplicate rule) as the CLI.
     resource_classes = [ChargingSessionResource]
@@ -73,6 +75,21 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
             form.add_error("import_file", 'The file is not UTF-8 text. Save it as "CSV UTF-8" and try again.')
         else:
             super().add_data_read_fail_error_to_form(form, error)
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        result = getattr(response, "context_data", {}).get("result")
+        for line, column, message in getattr(result, "plugtrack_warnings", [])[:20]:
+            messages.warning(request, f"Line {line}, {column}: {message}")
+        return response
+
+    def process_result(self, result, request):
+        # The library says "Import finished" even when the write failed and was rolled back.
+        if result.has_errors():
+            problems = "; ".join(str(error.error) for error in result.base_errors[:3])
+            messages.error(request, f"Nothing was imported: {problems}")
+            return redirect("admin:sessions_app_chargingsession_changelist")
+        return super().process_result(result, request)
 
     def get_import_form_kwargs(self, request):
         return super().get_import_form_kwargs(request) | {"cars": self._selectable_cars(request)}
@@ -121,6 +138,14 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     @admin.display(description="energy", ordering="charge_delivered_kwh")
     def energy(self, session):
         return f"{session.charge_delivered_kwh:,.1f} kWh"
+
+    @admin.display(description="charge", ordering="charge_type")
+    def charge(self, session):
+        power = analytics.effective_power_kw(session, session.owner_settings)
+        if power is None:
+            return session.charge_type
+        assumed = " (home, assumed)" if session.charge_power_kw is None else ""
+        return f"{session.charge_type} {decimal_render(power)} kW{assumed}"
 
     @admin.display(description="miles")
     def miles(self, session):

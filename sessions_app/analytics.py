@@ -14,7 +14,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from settings_app.services import UserSettings
 
-from .models import ChargingSession
+from .models import CHRONOLOGICAL, ChargingSession
 
 LITRES_PER_UK_GALLON = Decimal("4.54609")
 # Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
@@ -89,7 +89,7 @@ def sessions_with_previous_odometer(queryset: QuerySet[ChargingSession]) -> Quer
         | Q(date=OuterRef("date"), odometer__lt=OuterRef("odometer"))
         | Q(date=OuterRef("date"), odometer=OuterRef("odometer"), id__lt=OuterRef("id"))
     )
-    previous = earlier.order_by("-date", "-odometer", "-id").values("odometer")[:1]
+    previous = earlier.order_by(*(f"-{name}" for name in CHRONOLOGICAL)).values("odometer")[:1]
     return queryset.annotate(previous_odometer=Subquery(previous))
 
 
@@ -100,7 +100,8 @@ def home_location_labels(queryset: QuerySet[ChargingSession], aliases_by_user: d
     are classified here in Python and the filter is a plain `IN`.
     """
     home = Q(pk__in=[])
-    for user_id, label in queryset.values_list("user_id", "location_label").distinct():
+    # order_by(): the model's default ordering would make DISTINCT return one row per session.
+    for user_id, label in queryset.order_by().values_list("user_id", "location_label").distinct():
         if is_home(label, aliases_by_user.get(user_id, [])):
             home |= Q(user_id=user_id, location_label=label)
     return home
@@ -139,7 +140,7 @@ def car_efficiency(
 
 def car_summary(*, car, settings: UserSettings) -> CarSummary:
     """Totals, efficiency, cost per mile and savings of one car, in one pass over its sessions."""
-    rows = car.sessions.order_by("date", "odometer", "id").values_list(
+    rows = car.sessions.order_by(*CHRONOLOGICAL).values_list(
         "odometer", "charge_delivered_kwh", "total_cost_gbp", "cost_per_kwh", "location_label"
     )
     count, kwh, cost, costed_kwh, home_kwh = 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)

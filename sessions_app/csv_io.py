@@ -20,12 +20,20 @@ from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from cars_app.models import Car
 
 from .models import ChargingSession
-from .resources import HEADER, ChargingSessionResource, CsvFileError, csv_records, header_check, width_problem
+from .resources import (
+    HEADER,
+    ChargingSessionResource,
+    CsvFileError,
+    csv_records,
+    formula_escape,
+    header_check,
+    width_problem,
+)
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -137,44 +145,54 @@ def charging_sessions_import(
     name = path.name if path else getattr(source, "name", "the uploaded file")
     if path:
         _check_utf8_file(path)
-    try:
-        return _import_once(user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial)
-    except IntegrityError:
-        # Another import of the same rows committed between our duplicate check and our insert:
-        # the unique key refused them. Running again sees them as duplicates.
-        if path is None and not source.seekable():
-            raise CsvFileError(f"{name}: another import wrote the same sessions at the same time; try again.") from None
-        if path is None:
-            source.seek(0)
-        return _import_once(user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial)
+    for attempt in (1, 2):
+        try:
+            return _import_once(
+                user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial
+            )
+        except IntegrityError:
+            # Another import of the same rows committed between our duplicate check and our
+            # insert: the unique key refused them, and nothing was written. Running again sees
+            # them as duplicates.
+            if attempt == 2 or (path is None and not source.seekable()):
+                raise CsvFileError(f"{name}: another import wrote the same sessions at once; try again.") from None
+            if path is None:
+                source.seek(0)
+        except DatabaseError as error:
+            raise CsvFileError(
+                f"The database refused the import, so nothing was written ({error}). Try again; if it persists, "
+                "tell whoever runs this PlugTrack."
+            ) from None
 
 
 def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: bool) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     resource = ChargingSessionResource(user=user, car=car)
     with _open_text(source) as text, _ErrorFile(source, report) as error_file:
-        reader = csv.reader(text)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise CsvFileError(f"{name} is empty. Its first line must be the header: {','.join(HEADER)}") from None
+        records = csv_records(csv.reader(text), name)
+        _, header = next(records, (0, None))
+        if header is None:
+            raise CsvFileError(f"{name} is empty. Its first line must be the header: {','.join(HEADER)}")
         header_check(header, name)
         columns = [column.strip() for column in header]
         try:
             with transaction.atomic():
                 importer = SessionRowsImporter(report=report, columns=columns, dry_run=dry_run, error_file=error_file)
-                for line, record in csv_records(reader, name):
+                for line, record in records:
                     if problem := width_problem(record, columns):
                         importer.reject(RowIssue(line, "", "", problem))
                     else:
                         importer.add(resource, line, record)
                 importer.finish()
-                if report.error_count and not allow_partial and not dry_run:
+                if report.error_count and not allow_partial:
                     raise _AbortImport
         except _AbortImport:
+            # A dry run says the same as the real run would: nothing.
+            verb = "would be" if dry_run else "was"
             report.notes.append(
-                f"Nothing was written: {report.error_count} row(s) have errors. Fix them and import again "
-                "(rows already imported are skipped as duplicates), or allow a partial import."
+                f"Nothing {verb} written: {report.error_count} row(s) have errors. Fix them and import again "
+                f"(rows already imported are skipped as duplicates), or allow a partial import to write the "
+                f"{report.inserted} new valid row(s)."
             )
             report.inserted = 0
     logger.info(
@@ -296,14 +314,16 @@ class _ErrorFile:
         self.name = f"{stem}.err.csv"
         self.handle = None
         self.writer = None
+        self.unwritable = False
 
     def __enter__(self):
         return self
 
     def write(self, issue: RowIssue) -> None:
-        if self.writer is None:
+        if self.writer is None and not self.unwritable:
             self._open()
-        self.writer.writerow([issue.row, issue.field, issue.value, issue.message])
+        if self.writer:
+            self.writer.writerow([issue.row, issue.field, formula_escape(issue.value), issue.message])
 
     def _open(self) -> None:
         fallback = Path(settings.PLUGTRACK_DATA_DIR) / "import-errors" / self.name
@@ -314,17 +334,27 @@ class _ErrorFile:
             except OSError:
                 self.report.notes.append(f"{beside.parent} is not writable, so the error file went to {fallback}.")
         if self.handle is None:
-            fallback.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = fallback.open("w", encoding="utf-8", newline="")
+            try:
+                fallback.parent.mkdir(parents=True, exist_ok=True)
+                self.handle = fallback.open("w", encoding="utf-8", newline="")
+            except OSError as error:
+                self.unwritable = True
+                self.report.notes.append(f"No error file could be written ({error}); the errors are listed above.")
+                return
         self.report.error_file = self.handle.name
         self.writer = csv.writer(self.handle)
         self.writer.writerow(ERROR_FILE_HEADER)
 
     def __exit__(self, *exc_info):
+        failed = exc_info[0] is not None
         if self.handle:
             self.handle.close()
-        elif self.source_path and exc_info[0] is None:
-            self.source_path.with_name(self.name).unlink(missing_ok=True)
+            if failed:  # the file as a whole was refused mid-way: a partial list would mislead
+                Path(self.handle.name).unlink(missing_ok=True)
+        elif self.source_path and not failed and not self.unwritable:
+            stale = self.source_path.with_name(self.name)
+            if stale.is_file():
+                stale.unlink()
         return False
 
 

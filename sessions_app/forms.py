@@ -1,5 +1,29 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from import_export.forms import ConfirmImportForm, ImportForm
+
+from .models import ChargingSession
+from .resources import HEADER
+
+
+class ChargingSessionForm(forms.ModelForm):
+    class Meta:
+        model = ChargingSession
+        fields = ["car", *HEADER]  # not the user: always the car's owner
+
+    def clean(self):
+        cleaned = super().clean()
+        # The duplicate key includes the owner, who is not a form field, so Django cannot check
+        # it: check it here, with a message instead of a database error.
+        key = {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
+        if all(value is not None for value in key.values()):
+            clash = ChargingSession.objects.filter(**key).exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise ValidationError(
+                    f"{key['car']} already has a session on {key['date']} at {key['odometer']} miles with "
+                    f"{key['charge_delivered_kwh']} kWh. Change one of these, or edit that session instead."
+                )
+        return cleaned
 
 
 class SessionImportForm(ImportForm):
@@ -11,6 +35,8 @@ class SessionImportForm(ImportForm):
     def __init__(self, formats, resources, *, cars, **kwargs):
         super().__init__(formats, resources, **kwargs)
         self.fields["car"].queryset = cars
+        if cars.values("user").distinct().count() > 1:  # a superuser: say whose car each one is
+            self.fields["car"].label_from_instance = lambda car: f"{car} ({car.user})"
 
 
 class SessionConfirmImportForm(ConfirmImportForm):

@@ -9,6 +9,8 @@ SOC_VALIDATORS = [
     MaxValueValidator(100, message="State of charge must be between 0 and 100 %%."),
 ]
 NON_NEGATIVE = [MinValueValidator(0, message="Must be 0 or more.")]
+# The order of a car's sessions in time: what "earliest" (the baseline) and "previous" mean.
+CHRONOLOGICAL = ("date", "odometer", "id")
 
 
 class ChargingSession(models.Model):
@@ -72,7 +74,7 @@ class ChargingSession(models.Model):
 
     class Meta:
         verbose_name = "charging session"
-        ordering = ["-date", "-odometer", "-id"]
+        ordering = [f"-{name}" for name in CHRONOLOGICAL]
         indexes = [
             models.Index(fields=["user", "car", "date", "id"], name="session_user_car_date"),
             models.Index(fields=["user", "car", "odometer"], name="session_user_car_odometer"),

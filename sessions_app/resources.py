@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import tablib
 from django.core.exceptions import ValidationError
@@ -24,7 +24,7 @@ from import_export.results import RowResult
 
 from plugtrack_site.errors import PlugTrackError
 
-from .models import ChargingSession
+from .models import CHRONOLOGICAL, ChargingSession
 from .services import baseline_recompute
 
 HEADER = (
@@ -43,15 +43,16 @@ HEADER = (
     "ambient_temp_c",
     "notes",
 )
-TEXT_COLUMNS = ("location_label", "charge_network", "notes")
 DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
 
 # A cell starting with one of these is run as a formula by spreadsheets. On export such a cell
 # gets a leading apostrophe (the spreadsheet "this is text" mark); import removes it again.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_INTEGER = re.compile(r"[+-]?\d+")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: Python's \d also takes digits of other scripts ("٥٠").
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+PENNY = Decimal("0.01")
 
 
 class CsvFileError(PlugTrackError):
@@ -111,12 +112,15 @@ class SessionsCsvFormat(CSV):
         # The admin hands over text, decoded as utf-8-sig (a byte-order mark is dropped).
         reader = csv.reader(io.StringIO(in_stream, newline=""))
         records = csv_records(reader, "The file")
-        header = next(records, (1, []))[1]
+        header = [name.strip() for name in next(records, (1, []))[1]]
+        header_check(header, "The file")
         dataset = tablib.Dataset(headers=header)
+        dataset.line_numbers = []  # so the admin can name the line of each row, like the CLI
         for line, record in records:
             if problem := width_problem(record, header):
                 raise CsvFileError(f"Line {line} {problem}")
             dataset.append(record)
+            dataset.line_numbers.append(line)
         return dataset
 
 
@@ -168,6 +172,11 @@ class TextCell(_Cell):
     def clean(self, value, row=None, **kwargs):
         return formula_unescape(super().clean(value, row, **kwargs) or "")
 
+    def parse(self, text: str) -> str:
+        if "\x00" in text:  # PostgreSQL cannot store it; refuse it everywhere alike
+            raise ValueError("contains a NUL character; remove it.")
+        return text
+
     def render(self, value, obj=None, **kwargs):
         return formula_escape(value or "")
 
@@ -176,6 +185,8 @@ class DecimalCell(_Cell):
     def parse(self, text: str) -> Decimal:
         if not _DECIMAL.fullmatch(text):
             raise ValueError(f'"{text}" is not a number. Use digits with a dot for decimals, e.g. 12.5.')
+        if "." in text:  # "30.5000" is 30.5: trailing zeros must not count against the decimal places
+            text = text.rstrip("0").rstrip(".") or "0"
         return Decimal(text)
 
     def render(self, value, obj=None, **kwargs):
@@ -257,7 +268,7 @@ class ChargingSessionResource(resources.ModelResource):
     # --- export -------------------------------------------------------------------------
 
     def filter_export(self, queryset, **kwargs):
-        return queryset.order_by("date", "odometer", "id")
+        return queryset.order_by(*CHRONOLOGICAL)
 
     # --- import -------------------------------------------------------------------------
 
@@ -290,13 +301,16 @@ class ChargingSessionResource(resources.ModelResource):
         price, kwh = instance.cost_per_kwh, instance.charge_delivered_kwh
         if price is None or price < 0 or kwh < 0:
             return  # nothing to derive; a negative value is reported by validation
-        expected = price * kwh
+        try:
+            expected = (price * kwh).quantize(PENNY, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            return  # an absurdly long number: validation reports it
         if instance.total_cost_gbp is None:
             if self.derive_missing_totals:
-                instance.total_cost_gbp = expected.quantize(Decimal("0.01"))
-        elif abs(instance.total_cost_gbp - expected) > Decimal("0.01"):
+                instance.total_cost_gbp = expected
+        elif abs(instance.total_cost_gbp - price * kwh) > PENNY:
             message = (
-                f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected:.2f} by more than a "
+                f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected} by more than a "
                 "penny; kept as given."
             )
             self.warnings.append((kwargs.get("row_number", 0), "total_cost_gbp", message))
@@ -340,8 +354,23 @@ class ChargingSessionResource(resources.ModelResource):
             super().save_instance(instance, is_create, row, **kwargs)
 
     def after_import(self, dataset, result, **kwargs):
-        # Not the library's version: it resets the id sequence for imported ids, which we never
-        # import, and under concurrent imports that could move a PostgreSQL sequence backwards.
+        """The admin's import: rows numbered by their line in the file, warnings of new rows kept
+        on the result for the page, and the baseline recomputed.
+
+        Not the library's version: it resets the id sequence for imported ids, which we never
+        import, and under concurrent imports that could move a PostgreSQL sequence backwards.
+        """
+        lines = getattr(dataset, "line_numbers", None)  # set by SessionsCsvFormat
+        if lines:
+            for row in (*result.invalid_rows, *result.error_rows):
+                row.number = lines[row.number - 1]
+        new_rows = {n for n, row in enumerate(result.rows, start=1) if row.import_type == RowResult.IMPORT_TYPE_NEW}
+        result.plugtrack_warnings = [
+            (lines[number - 1] if lines else number, column, message)
+            for number, column, message in self.warnings
+            if number in new_rows
+        ]
+        self.warnings.clear()
         if not kwargs.get("dry_run") and result.totals[RowResult.IMPORT_TYPE_NEW]:
             baseline_recompute(car_ids=[self.car.pk])
 
@@ -360,17 +389,20 @@ class ChargingSessionResource(resources.ModelResource):
             row = dict(zip(columns, cells, strict=True))
             instance = self.init_instance(row)
             errors = {}
+            warnings_before = len(self.warnings)
             try:
                 self.import_instance(instance, row, row_number=number)
             except ValidationError as error:
                 errors = error.update_error_dict({})
             if self.skip_row(instance, None, row, errors):
                 outcome.duplicates += 1
+                del self.warnings[warnings_before:]  # a skipped row is not worth a warning
                 continue
             try:
                 self.validate_instance(instance, errors)
             except ValidationError as error:
                 outcome.invalid.append((number, error.message_dict))
+                del self.warnings[warnings_before:]
                 continue
             self.known_keys.add(self._key(instance))
             new_sessions.append(instance)

@@ -6,18 +6,16 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from .models import ChargingSession
+from .models import CHRONOLOGICAL, ChargingSession
 
 logger = logging.getLogger("plugtrack.sessions")
-
-BASELINE_ORDER = ("date", "odometer", "id")
 
 
 def baseline_recompute(*, car_ids: Iterable[int]) -> None:
     """Make the earliest session (by date, odometer, id) of each car its only baseline."""
     for car_id in set(car_ids):
         sessions = ChargingSession.objects.filter(car_id=car_id)
-        first_id = sessions.order_by(*BASELINE_ORDER).values_list("id", flat=True).first()
+        first_id = sessions.order_by(*CHRONOLOGICAL).values_list("id", flat=True).first()
         sessions.filter(is_baseline=True).exclude(id=first_id).update(is_baseline=False)
         if first_id is not None:
             sessions.filter(id=first_id, is_baseline=False).update(is_baseline=True)

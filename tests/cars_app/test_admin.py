@@ -87,3 +87,12 @@ def test_a_superuser_sees_every_car_and_chooses_the_owner(admin_client, owner, o
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "Mine" in html and "Theirs" in html
     assert 'name="user"' in admin_client.get(reverse("admin:cars_app_car_add")).content.decode()
+
+
+def test_a_superuser_cannot_move_a_car_to_another_owner(admin_client, owner, other_owner, make_car):
+    car = make_car(owner, name="Mine")
+    page = admin_client.get(reverse("admin:cars_app_car_change", args=[car.pk])).content.decode()
+    assert 'name="user"' not in page  # shown read-only: its sessions would stay behind
+    admin_client.post(reverse("admin:cars_app_car_change", args=[car.pk]), car_form(user=other_owner.pk, name="Mine"))
+    car.refresh_from_db()
+    assert car.user == owner

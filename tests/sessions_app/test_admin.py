@@ -107,3 +107,51 @@ def test_admin_index_lists_the_apps_for_a_staff_owner(owner_client):
     html = owner_client.get(reverse("admin:index")).content.decode()
     for name in ("Cars", "Charging sessions", "Settings"):
         assert name in html
+
+
+def test_a_home_session_without_a_power_shows_the_home_charging_power(owner_client, owner, make_car, make_session):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, location_label="Home", charge_power_kw=None)
+    make_session(car, "2025-01-02", 1100, location_label="Tesco", charge_type="DC", charge_power_kw=Decimal("50"))
+    make_session(car, "2025-01-03", 1200, location_label="Work")
+    settings_update(user=owner, values={"home_charging_speed_kw": Decimal("7.4")})
+    html = owner_client.get(reverse(CHANGELIST)).content.decode()
+    assert cell(html, "charge") == ["AC", "DC 50 kW", "AC 7.4 kW (home, assumed)"]
+
+
+def test_adding_a_session_that_already_exists_is_a_form_error(owner_client, owner, make_car, make_session):
+    car = make_car(owner, name="Mine")
+    make_session(car, "2025-01-01", 1000, "30")
+    response = owner_client.post(
+        reverse("admin:sessions_app_chargingsession_add"),
+        {
+            "car": car.pk,
+            "date": "2025-01-01",
+            "odometer": "1000",
+            "charge_type": "DC",
+            "charge_delivered_kwh": "30.000",
+        },
+    )
+    assert response.status_code == 200
+    assert "Mine already has a session on 2025-01-01 at 1000 miles with 30.000 kWh." in response.content.decode()
+    assert ChargingSession.objects.count() == 1
+
+
+def test_the_home_filter_copes_with_thousands_of_home_sessions(owner_client, owner, make_car):
+    import datetime as dt
+
+    car = make_car(owner)
+    ChargingSession.objects.bulk_create(
+        ChargingSession(
+            user=owner,
+            car=car,
+            date=dt.date(2020, 1, 1) + dt.timedelta(days=i),
+            odometer=i,
+            charge_type="AC",
+            charge_delivered_kwh=10,
+            location_label="Home",
+        )  # fmt: skip
+        for i in range(1500)
+    )
+    response = owner_client.get(reverse(CHANGELIST), {"where": "home"})
+    assert response.status_code == 200 and "1500 charging sessions" in response.content.decode()

@@ -114,3 +114,52 @@ def test_export_gives_the_users_sessions_as_the_14_column_csv(owner_client, owne
     assert lines[0] == ",".join(HEADER)
     assert lines[1].startswith("2025-03-01,1000,AC,,'=evil(),,30.5,")
     assert len(lines) == 2  # not bob's session
+
+
+def test_admin_errors_name_the_line_in_the_file_like_the_cli(owner_client, owner, make_car):
+    car = make_car(owner, name="Mine")
+    rows = [session_row(notes="two\nlines"), session_row(odometer="1100"), session_row(odometer="x")]
+    response = preview(owner_client, car, rows)
+    assert [row.number for row in response.context["result"].invalid_rows] == [5]
+
+
+def test_admin_preview_shows_the_warnings_of_new_rows(owner_client, owner, make_car):
+    car = make_car(owner, name="Mine")
+    response = preview(owner_client, car, [session_row(cost_per_kwh="0.10", total_cost_gbp="9.99")])
+    assert "Line 2, total_cost_gbp: £9.99 differs from cost_per_kwh × kWh" in response.content.decode()
+
+
+def test_a_wrong_header_is_a_form_error_without_a_traceback(owner_client, owner, make_car):
+    car = make_car(owner, name="Mine")
+    bad = SimpleUploadedFile("x.csv", b"date,odometer,\n2025-01-01,5,\n", content_type="text/csv")
+    html = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": bad}).content.decode()
+    assert "the header has unknown column(s): &#x27;&#x27;" in html
+    assert "Traceback" not in html and "traceback" not in html.split("<body")[1].split("</form>")[0]
+
+
+def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner, make_car, monkeypatch):
+    from django.db import OperationalError
+
+    car = make_car(owner, name="Mine")
+    response = preview(owner_client, car, [session_row()])
+
+    def failing(*args, **kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr("django.db.models.query.QuerySet.bulk_create", failing)
+    response = owner_client.post(reverse(PROCESS), confirm_data(response), follow=True)
+    html = response.content.decode()
+    assert "Nothing was imported: disk I/O error" in html and "Import finished" not in html
+    assert not ChargingSession.objects.exists()
+
+
+def test_a_staff_user_who_may_only_view_cannot_import(client, db, make_car):
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_chargingsession", "view_car"]))
+    car = make_car(viewer, name="Theirs")
+    client.force_login(viewer)
+    assert client.get(reverse(IMPORT)).status_code == 403
+    assert preview(client, car, [session_row()]).status_code == 403
+    assert not ChargingSession.objects.exists()

@@ -111,3 +111,21 @@ def test_export_command_refuses_a_bad_date(car, tmp_path):
     with pytest.raises(CommandError, match='"15/01/2025" is not a date in the form YYYY-MM-DD.') as raised:
         call_command("sessions_export", "--to", str(tmp_path / "out.csv"), "--date-to", "15/01/2025")
     assert raised.value.returncode == 2
+
+
+def test_json_output_of_a_refused_file_is_json_too(car, tmp_path):
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sessions_import", "--from", str(tmp_path / "nope.csv"), "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"ok": False, "error": f"No file at {tmp_path / 'nope.csv'}."}
+
+
+def test_a_user_without_cars_is_told_to_add_one_not_to_pick_one(owner, tmp_path):
+    with pytest.raises(CommandError) as raised:
+        call_command("sessions_import", "--from", str(tmp_path / "x.csv"))
+    assert str(raised.value) == "alice has no cars yet: add one in the admin (Cars) first."
+
+
+def test_export_dates_follow_the_csv_date_rule(car, tmp_path):
+    with pytest.raises(CommandError, match='"20250101" is not a date in the form YYYY-MM-DD'):
+        call_command("sessions_export", "--to", str(tmp_path / "out.csv"), "--date-from", "20250101")

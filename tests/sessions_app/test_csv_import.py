@@ -107,9 +107,14 @@ def test_dry_run_reports_what_a_real_run_would_do_and_writes_nothing(owner, car,
     before = list(ChargingSession.objects.values_list("id", "is_baseline"))
 
     dry = do_import(owner, car, path, dry_run=True)
+    dry_partial = do_import(owner, car, path, dry_run=True, allow_partial=True)
 
     assert list(ChargingSession.objects.values_list("id", "is_baseline")) == before
-    assert (dry.inserted, dry.skipped_duplicates, dry.error_count, dry.dry_run) == (1, 1, 1, True)
+    # all or nothing by default: with an invalid row, a real run would write nothing
+    assert (dry.inserted, dry.skipped_duplicates, dry.error_count, dry.dry_run) == (0, 1, 1, True)
+    assert "Nothing would be written: 1 row(s) have errors." in dry.notes[0]
+    assert do_import(owner, car, path).inserted == 0
+    assert (dry_partial.inserted, dry_partial.skipped_duplicates, dry_partial.error_count) == (1, 1, 1)
     real = do_import(owner, car, path, allow_partial=True)
     assert (real.inserted, real.skipped_duplicates, real.error_count) == (1, 1, 1)
     existing.refresh_from_db()
@@ -302,3 +307,85 @@ def test_the_report_prints_as_a_table_and_as_json(owner, car, tmp_path):
     data = json.loads(report.to_json())
     assert data["ok"] is False and data["ok_rows"] == 1 and data["inserted"] == 0
     assert data["errors"] == [{"row": 3, "field": "odometer", "value": "x", "message": '"x" is not a whole number.'}]
+
+
+def test_trailing_zeros_do_not_count_against_decimal_places(owner, car, tmp_path):
+    report = do_import(
+        owner, car, write_csv(tmp_path, [session_row(charge_delivered_kwh="30.5000", cost_per_kwh="0.24500")])
+    )
+    assert report.ok, report.errors
+    assert ChargingSession.objects.get().charge_delivered_kwh == Decimal("30.5")
+
+
+@pytest.mark.parametrize(
+    ("cells", "field", "message"),
+    [
+        ({"odometer": "١٠٠٠"}, "odometer", "is not a whole number"),  # Arabic-Indic digits
+        ({"charge_delivered_kwh": "１０"}, "charge_delivered_kwh", "is not a number"),  # full-width digits
+        ({"notes": "a\x00b"}, "notes", "contains a NUL character"),
+        ({"cost_per_kwh": "9" * 41}, "cost_per_kwh", "Ensure that there are no more than"),
+    ],
+)
+def test_odd_input_is_refused_with_the_column_named(owner, car, tmp_path, cells, field, message):
+    report = do_import(owner, car, write_csv(tmp_path, [session_row(**cells)]))
+    assert [(e.row, e.field) for e in report.errors] == [(2, field)]
+    assert message in report.errors[0].message
+
+
+def test_a_computed_total_rounds_half_up_like_money(owner, car, tmp_path):
+    do_import(owner, car, write_csv(tmp_path, [session_row(cost_per_kwh="0.125", charge_delivered_kwh="1")]))
+    assert ChargingSession.objects.get().total_cost_gbp == Decimal("0.13")
+
+
+def test_an_invalid_row_does_not_make_a_later_valid_copy_a_duplicate(owner, car, tmp_path):
+    path = write_csv(tmp_path, [session_row(soc_from="80", soc_to="20"), session_row(soc_from="20", soc_to="80")])
+    report = do_import(owner, car, path, allow_partial=True)
+    assert (report.inserted, report.skipped_duplicates, report.error_count) == (1, 0, 1)
+    assert ChargingSession.objects.get().soc_to == 80
+
+
+def test_warnings_are_only_for_rows_that_are_imported(owner, car, tmp_path, make_session):
+    make_session(car, "2025-03-01", 1000, "30.5")
+    off_by_pounds = {"cost_per_kwh": "0.10", "total_cost_gbp": "9.99"}
+    path = write_csv(
+        tmp_path,
+        [
+            session_row(**off_by_pounds),  # a duplicate
+            session_row(odometer="1100", soc_to="120", **off_by_pounds),  # invalid
+            session_row(odometer="1200", **off_by_pounds),  # imported
+        ],
+    )
+    report = do_import(owner, car, path, allow_partial=True)
+    assert [w.row for w in report.warnings] == [4]
+
+
+def test_blank_lines_before_the_header_are_skipped(owner, car, tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\n" + ",".join(HEADER) + "\n2025-03-01,1000,AC,,Home,,30,,,,,,,\n")
+    assert do_import(owner, car, path).inserted == 1
+
+
+def test_a_file_refused_mid_way_leaves_no_partial_error_file(owner, car, tmp_path, monkeypatch):
+    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
+    rows = [session_row(odometer="x")] * 2 + [session_row(odometer="1"), session_row(notes='"unclosed')]
+    path = write_csv(tmp_path, rows)
+    path.write_text(path.read_text() + "x" * 10 + ',"' + "y" * 200_000 + '"\n')
+    with pytest.raises(CsvFileError, match="malformed"):
+        do_import(owner, car, path)
+    assert not (tmp_path / "may.err.csv").exists()
+
+
+def test_without_any_writable_place_the_errors_are_still_reported(owner, car, tmp_path, settings):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings.PLUGTRACK_DATA_DIR = blocker  # cannot hold a folder
+    path = write_csv(tmp_path, [session_row(odometer="x")])
+    (tmp_path / "may.err.csv").mkdir()
+    report = do_import(owner, car, path)
+    assert report.error_count == 1 and report.error_file is None
+    assert "No error file could be written" in report.notes[-2]
+
+
+def test_error_file_values_are_guarded_against_formulas(owner, car, tmp_path):
+    do_import(owner, car, write_csv(tmp_path, [session_row(odometer="=1+1")]))
+    assert read_csv(tmp_path / "may.err.csv")[0]["value"] == "'=1+1"

@@ -6,6 +6,7 @@ from plugtrack_site.command_args import (
     EXIT_REFUSED,
     add_user_argument,
     info_logs_silenced,
+    refused,
     resolve_user,
 )
 from plugtrack_site.errors import PlugTrackError
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             except RestoreFailed as error:
                 raise CommandError(str(error), returncode=EXIT_FAILED) from None
             except PlugTrackError as error:
-                raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+                raise refused(error, json_output=options["json"], stdout=self.stdout) from None
         self.stdout.write(report.to_json() if options["json"] else report.to_cli_text())
         if not report.ok:
             raise CommandError("The restore was undone: nothing was changed.", returncode=EXIT_FAILED)

@@ -5,13 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 from plugtrack_site.command_args import EXIT_REFUSED, add_car_argument, add_user_argument, resolve_car, resolve_user
 from plugtrack_site.errors import PlugTrackError
 from sessions_app.csv_io import charging_sessions_export
+from sessions_app.resources import DateCell
 
 
 def iso_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f'"{text}" is not a date in the form YYYY-MM-DD.', returncode=EXIT_REFUSED) from None
+        return DateCell().parse(text.strip())  # the CSV's own date rule
+    except ValueError as error:
+        raise CommandError(str(error), returncode=EXIT_REFUSED) from None
 
 
 class Command(BaseCommand):

@@ -2,10 +2,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from plugtrack_site.command_args import (
     EXIT_FAILED,
-    EXIT_REFUSED,
     add_car_argument,
     add_user_argument,
     info_logs_silenced,
+    refused,
     resolve_car,
     resolve_user,
 )
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                     allow_partial=options["allow_partial"],
                 )
             except PlugTrackError as error:
-                raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+                raise refused(error, json_output=options["json"], stdout=self.stdout) from None
         self.stdout.write(report.to_json() if options["json"] else report.to_cli_text())
         if not report.ok:
             raise CommandError(f"{report.error_count} row(s) failed validation.", returncode=EXIT_FAILED)
