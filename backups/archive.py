@@ -59,6 +59,16 @@ class BackupContents:
             yield header, csv_records(reader, schema.SESSIONS)
 
 
+def backup_session_count(path: Path | str) -> int:
+    """The session count a backup's manifest claims (0 if unreadable), to size a progress bar."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            manifest = json.loads(_read_member(archive, schema.MANIFEST, schema.MAX_SMALL_MEMBER_BYTES))
+        return int(manifest["counts"]["sessions"])
+    except Exception:  # noqa: BLE001 - only a hint; backup_open reports what is wrong
+        return 0
+
+
 def backup_open(path: Path | str) -> BackupContents:
     """Validate the backup at `path` and return what a restore needs, or raise BackupRefused."""
     path = Path(path)

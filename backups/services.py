@@ -239,13 +239,16 @@ class RestoreFailed(PlugTrackError):
     """The restore started and was undone: the account is exactly as before."""
 
 
-def backup_restore(*, user: User, source: Path | str, mode: str = "merge", dry_run: bool = False) -> RestoreReport:
+def backup_restore(
+    *, user: User, source: Path | str, mode: str = "merge", dry_run: bool = False, progress=None
+) -> RestoreReport:
     """Restore a backup ZIP into `user`'s account.
 
     merge: cars and settings are upserted by their natural keys, sessions imported with the
     duplicate rule. replace: an automatic backup of the current data is written first, then the
     account is emptied and restored. Either way it is one transaction: on any failure the
     account is exactly as before. A dry run validates everything, counts, and writes nothing.
+    `progress` is told the number of session rows restored so far.
     """
     if mode not in MODES:
         raise PlugTrackError(f'Unknown restore mode "{mode}": use merge or replace.')
@@ -273,7 +276,7 @@ def backup_restore(*, user: User, source: Path | str, mode: str = "merge", dry_r
                 report.deleted = _account_wipe(user, dry_run)
             cars = _restore_cars(user, contents, report, dry_run, replace)
             _restore_settings(user, contents, report, dry_run, replace)
-            _restore_sessions(user, contents, cars, report, dry_run, replace)
+            _restore_sessions(user, contents, cars, report, dry_run, replace, progress)
             if not report.ok:
                 raise _Rollback
             if not dry_run:
@@ -355,7 +358,7 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, rep
             setting.save()
 
 
-def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace) -> None:
+def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress):
     sessions_report = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
     report.sessions = sessions_report
     resources = {}
@@ -369,7 +372,9 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
         car_column = header.index("car_id")
         session_columns = [column for column in header if column != "car_id"]
         keep = [index for index, column in enumerate(header) if column != "car_id"]
-        importer = SessionRowsImporter(report=sessions_report, columns=session_columns, dry_run=dry_run)
+        importer = SessionRowsImporter(
+            report=sessions_report, columns=session_columns, dry_run=dry_run, progress=progress
+        )
         for line, record in records:
             if problem := width_problem(record, header):
                 importer.reject(RowIssue(line, "", "", problem))

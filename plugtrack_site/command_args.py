@@ -3,11 +3,13 @@ mean the same everywhere."""
 
 import json
 import logging
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
+from tqdm import tqdm
 
 from cars_app.models import Car
 from cars_app.selectors import CarChoiceError, car_choose
@@ -71,6 +73,21 @@ def info_logs_silenced(silenced: bool) -> Iterator[None]:
         yield
     finally:
         plugtrack_logger.setLevel(previous)
+
+
+# Below this many rows a run takes a few seconds at most: no progress bar.
+PROGRESS_FROM_ROWS = 20_000
+
+
+@contextmanager
+def progress_bar(*, total: int, silenced: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress callback drawing rows done / total and the rate on stderr, for a long run in a
+    terminal; None (silence) when stderr is not a terminal, with --json, or for a small file."""
+    if silenced or total < PROGRESS_FROM_ROWS or not sys.stderr.isatty():
+        yield None
+        return
+    with tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, leave=False) as bar:
+        yield lambda done: bar.update(done - bar.n)
 
 
 def _usernames(limit: int = 20) -> str:

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ from .resources import (
 logger = logging.getLogger("plugtrack.sessions")
 
 CHUNK_ROWS = 2000
+Progress = Callable[[int], None]  # told the number of rows read so far
 KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
 ERROR_FILE_HEADER = ("row", "field", "value", "message")
 
@@ -132,12 +133,14 @@ def charging_sessions_import(
     source: Path | str | IO[str],
     dry_run: bool = False,
     allow_partial: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import a sessions CSV into `car` of `user`.
 
     Atomic by default: with any invalid row nothing is written (unless `allow_partial`). A dry
     run does every check, duplicates included, and writes nothing. Raises CsvFileError for
-    problems with the file as a whole, before any row is read.
+    problems with the file as a whole, before any row is read. `progress` is called with the
+    number of rows read so far, after each chunk.
     """
     if car.user_id != user.pk:
         raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
@@ -148,8 +151,9 @@ def charging_sessions_import(
     for attempt in (1, 2):
         try:
             return _import_once(
-                user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial
-            )
+                user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
+                progress=progress,
+            )  # fmt: skip
         except IntegrityError:
             # Another import of the same rows committed between our duplicate check and our
             # insert: the unique key refused them, and nothing was written. Running again sees
@@ -165,7 +169,7 @@ def charging_sessions_import(
             ) from None
 
 
-def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: bool) -> ImportReport:
+def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     resource = ChargingSessionResource(user=user, car=car)
     with _open_text(source) as text, _ErrorFile(source, report) as error_file:
@@ -177,7 +181,9 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
         columns = [column.strip() for column in header]
         try:
             with transaction.atomic():
-                importer = SessionRowsImporter(report=report, columns=columns, dry_run=dry_run, error_file=error_file)
+                importer = SessionRowsImporter(
+                    report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
+                )
                 for line, record in records:
                     if problem := width_problem(record, columns):
                         importer.reject(RowIssue(line, "", "", problem))
@@ -211,8 +217,9 @@ class SessionRowsImporter:
     Used by the CSV import (one resource, one car) and the backup restore (one per car).
     """
 
-    def __init__(self, *, report: ImportReport, columns: list[str], dry_run: bool, error_file=None):
+    def __init__(self, *, report: ImportReport, columns: list[str], dry_run: bool, error_file=None, progress=None):
         self.report, self.columns, self.dry_run, self.error_file = report, columns, dry_run, error_file
+        self.progress = progress
         self._pending: dict[int, tuple[ChargingSessionResource, list[list[str]], list[int]]] = {}
         self._rejected: list[RowIssue] = []
 
@@ -256,12 +263,23 @@ class SessionRowsImporter:
         for number, column, message in resource.warnings:
             self.report.add_warning(RowIssue(lines[number - 1], column, cell(number, column), message))
         resource.warnings.clear()
+        if self.progress:
+            self.progress(self.report.rows_read)
 
     def _record(self, issues: list[RowIssue]) -> None:
         for issue in sorted(issues, key=lambda issue: issue.row):
             self.report.add_error(issue)
             if self.error_file:
                 self.error_file.write(issue)
+
+
+def csv_rows_estimate(path: Path | str) -> int:
+    """About how many rows a CSV file has (its line count less the header), read in blocks."""
+    try:
+        with open(path, "rb") as handle:
+            return max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
+    except OSError:
+        return 0
 
 
 def _check_utf8_file(path: Path) -> None:

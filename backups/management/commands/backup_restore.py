@@ -1,11 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from backups.archive import backup_session_count
 from backups.services import MODES, RestoreFailed, backup_restore
 from plugtrack_site.command_args import (
     EXIT_FAILED,
     EXIT_REFUSED,
     add_user_argument,
     info_logs_silenced,
+    progress_bar,
     refused,
     resolve_user,
 )
@@ -33,10 +35,17 @@ class Command(BaseCommand):
         user = resolve_user(options["user"])
         if options["mode"] == "replace" and not options["dry_run"] and options["interactive"]:
             self._confirm_replace(user)
-        with info_logs_silenced(options["json"]):
+        with (
+            info_logs_silenced(options["json"]),
+            progress_bar(total=backup_session_count(options["source"]), silenced=options["json"]) as progress,
+        ):
             try:
                 report = backup_restore(
-                    user=user, source=options["source"], mode=options["mode"], dry_run=options["dry_run"]
+                    user=user,
+                    source=options["source"],
+                    mode=options["mode"],
+                    dry_run=options["dry_run"],
+                    progress=progress,
                 )
             except RestoreFailed as error:
                 raise CommandError(str(error), returncode=EXIT_FAILED) from None

@@ -5,12 +5,13 @@ from plugtrack_site.command_args import (
     add_car_argument,
     add_user_argument,
     info_logs_silenced,
+    progress_bar,
     refused,
     resolve_car,
     resolve_user,
 )
 from plugtrack_site.errors import PlugTrackError
-from sessions_app.csv_io import charging_sessions_import
+from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
 
 
 class Command(BaseCommand):
@@ -31,7 +32,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         user = resolve_user(options["user"])
         car = resolve_car(user, options["car"])
-        with info_logs_silenced(options["json"]):
+        total = csv_rows_estimate(options["source"])
+        with info_logs_silenced(options["json"]), progress_bar(total=total, silenced=options["json"]) as progress:
             try:
                 report = charging_sessions_import(
                     user=user,
@@ -39,6 +41,7 @@ class Command(BaseCommand):
                     source=options["source"],
                     dry_run=options["dry_run"],
                     allow_partial=options["allow_partial"],
+                    progress=progress,
                 )
             except PlugTrackError as error:
                 raise refused(error, json_output=options["json"], stdout=self.stdout) from None

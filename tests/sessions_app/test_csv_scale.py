@@ -1,0 +1,64 @@
+"""What keeps big imports fast and quiet: a fixed number of queries per chunk, progress per chunk."""
+
+import io
+import sys
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from plugtrack_site.command_args import progress_bar
+from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
+
+from .csv_helpers import session_row, write_csv
+
+
+def rows(count: int) -> list[dict]:
+    return [
+        session_row(date=f"2025-{1 + i // 28 % 12:02}-{1 + i % 28:02}", odometer=str(1000 + i)) for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_the_queries_of_a_chunk_do_not_grow_with_its_rows(owner, make_car, tmp_path, dry_run):
+    car = make_car(owner)
+    counts = []
+    for size in (5, 40):  # both within one chunk and one INSERT batch on every database
+        car.sessions.all().delete()
+        path = write_csv(tmp_path, rows(size), name=f"n{size}.csv")
+        with CaptureQueriesContext(connection) as queries:
+            report = charging_sessions_import(user=owner, car=car, source=path, dry_run=dry_run)
+        assert report.ok and report.rows_read == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 10
+
+
+def test_progress_is_reported_after_each_chunk(owner, make_car, tmp_path, monkeypatch):
+    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 10)
+    seen = []
+    charging_sessions_import(
+        user=owner, car=make_car(owner), source=write_csv(tmp_path, rows(25)), progress=seen.append
+    )
+    assert seen == [10, 20, 25]
+
+
+def test_the_progress_bar_shows_only_for_a_big_run_in_a_terminal(monkeypatch):
+    stderr = io.StringIO()
+    stderr.isatty = lambda: True
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with progress_bar(total=100, silenced=False) as small:
+        assert small is None
+    with progress_bar(total=50_000, silenced=True) as json_run:
+        assert json_run is None
+    with progress_bar(total=50_000, silenced=False) as update:
+        update(20_000)
+    assert "/50.0k" in stderr.getvalue() and "rows/s" in stderr.getvalue()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
+    with progress_bar(total=50_000, silenced=False) as piped:
+        assert piped is None
+
+
+def test_the_row_estimate_counts_lines(tmp_path):
+    assert csv_rows_estimate(write_csv(tmp_path, rows(7))) == 7
+    assert csv_rows_estimate(tmp_path / "missing.csv") == 0
