@@ -363,10 +363,9 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
     report.sessions = sessions_report
     resources = {}
     for backup_id, car in cars.items():
-        resource = ChargingSessionResource(user=user, car=car, derive_missing_totals=False)
-        if car.pk is None or replace:
-            resource.known_keys = set()  # a new or emptied car has no sessions yet
-        resources[backup_id] = resource
+        resources[backup_id] = ChargingSessionResource(
+            user=user, car=car, derive_missing_totals=False, car_is_empty=car.pk is None or replace
+        )
     with contents.session_records() as (header, records):
         header = [column.strip() for column in header]
         car_column = header.index("car_id")

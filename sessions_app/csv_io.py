@@ -222,6 +222,7 @@ class SessionRowsImporter:
         self.progress = progress
         self._pending: dict[int, tuple[ChargingSessionResource, list[list[str]], list[int]]] = {}
         self._rejected: list[RowIssue] = []
+        self._done: list[ChargingSessionResource] = []  # resources that imported a chunk
 
     def add(self, resource: ChargingSessionResource, line: int, cells: list[str]) -> None:
         """Queue a row whose cells match `columns`; `line` is its line number in the file."""
@@ -238,12 +239,16 @@ class SessionRowsImporter:
         self._rejected.append(issue)
 
     def finish(self) -> None:
+        resources = [resource for resource, _, _ in self._pending.values()] + self._done
         for key in list(self._pending):
             self._flush(key)
         self._record(self._rejected)
+        for resource in {id(resource): resource for resource in resources}.values():
+            resource.finish(dry_run=self.dry_run, inserted=self.report.inserted > 0)
 
     def _flush(self, key: int) -> None:
         resource, rows, lines = self._pending.pop(key)
+        self._done.append(resource)
         outcome = resource.import_chunk(rows, self.columns, dry_run=self.dry_run)
         self.report.inserted += outcome.inserted
         self.report.skipped_duplicates += outcome.duplicates

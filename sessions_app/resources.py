@@ -25,6 +25,7 @@ from import_export.results import RowResult
 from plugtrack_site.errors import PlugTrackError
 
 from .models import CHRONOLOGICAL, ChargingSession
+from .seen_keys import SeenKeys
 from .services import baseline_recompute
 
 HEADER = (
@@ -247,19 +248,23 @@ class ChargingSessionResource(resources.ModelResource):
         fields = HEADER
         export_order = HEADER
         import_id_fields = DUPLICATE_KEY
-        # Duplicates are found in `known_keys`, loaded once, so no per-row lookup is needed.
+        # Duplicates are found in `known_keys`, so no per-row lookup is needed.
         force_init_instance = True
         use_bulk = True
         batch_size = 1000
         clean_model_instances = False  # `validate_instance` below does it, without queries
         report_skipped = True  # keeps the admin's row numbers right
 
-    def __init__(self, *, user=None, car=None, derive_missing_totals: bool = True, **kwargs):
+    def __init__(
+        self, *, user=None, car=None, derive_missing_totals: bool = True, car_is_empty: bool = False, **kwargs
+    ):
         super().__init__(**kwargs)
         self.user, self.car = user, car
+        self.car_is_empty = car_is_empty  # a new (or just emptied) car: no stored keys to look up
+        self._seen: SeenKeys | None = None
         # A restore brings back exactly what was stored, so it derives nothing.
         self.derive_missing_totals = derive_missing_totals
-        self.known_keys: set[tuple] | None = None  # keys in the database and earlier in the file
+        self.known_keys: set[tuple] | None = None  # keys that make a row a duplicate
         self.warnings: list[tuple[int, str, str]] = []  # (row number in the dataset, field, message)
         # Looked up once, not per row: the widget of each column, and the model fields to check.
         self._widgets = [(name, self.fields[name].widget) for name in HEADER]
@@ -280,10 +285,10 @@ class ChargingSessionResource(resources.ModelResource):
         self._load_known_keys()
 
     def _load_known_keys(self) -> None:
+        # The admin's import loads every key of the car at once: its files are small.
         if self.known_keys is None:
-            self.known_keys = set(
-                ChargingSession.objects.filter(user=self.user, car=self.car).values_list(*DUPLICATE_KEY)
-            )
+            stored = ChargingSession.objects.filter(user=self.user, car=self.car)
+            self.known_keys = set() if self.car_is_empty else set(stored.values_list(*DUPLICATE_KEY))
 
     def init_instance(self, row=None):
         return ChargingSession(user=self.user, car=self.car)
@@ -378,39 +383,66 @@ class ChargingSessionResource(resources.ModelResource):
         """Import rows (cells in `columns` order) the way `import_data` would, for large files.
 
         Each row goes through the same hooks as in the admin's import (init_instance,
-        import_instance, skip_row, validate_instance, save), so the rules and messages are the
-        same; what is left out is the library's per-row bookkeeping (results, diffs), which made
-        big imports several times slower than a plain bulk insert. Call it inside a transaction.
+        import_instance, skip_row, validate_instance), so the rules and messages are the same.
+        Left out: the library's per-row bookkeeping (results, diffs), several times slower than
+        the insert itself, and holding every key in memory: the keys that can make a row of this
+        chunk a duplicate are looked up for the chunk (the database by the chunk's dates, the
+        file's earlier rows in `SeenKeys`). Call it inside a transaction; then `finish()`.
         """
-        self._load_known_keys()
         outcome = ChunkOutcome()
-        new_sessions = []
+        parsed = []
         for number, cells in enumerate(rows, start=1):
             row = dict(zip(columns, cells, strict=True))
             instance = self.init_instance(row)
-            errors = {}
-            warnings_before = len(self.warnings)
             try:
                 self.import_instance(instance, row, row_number=number)
+                errors = {}
             except ValidationError as error:
                 errors = error.update_error_dict({})
+            parsed.append((number, row, instance, errors))
+
+        self.known_keys = self._chunk_known_keys([self._key(i) for _, _, i, errors in parsed if not errors])
+        new_sessions, dropped_warnings = [], set()
+        for number, row, instance, errors in parsed:
             if self.skip_row(instance, None, row, errors):
                 outcome.duplicates += 1
-                del self.warnings[warnings_before:]  # a skipped row is not worth a warning
+                dropped_warnings.add(number)  # a skipped row is not worth a warning
                 continue
             try:
                 self.validate_instance(instance, errors)
             except ValidationError as error:
                 outcome.invalid.append((number, error.message_dict))
-                del self.warnings[warnings_before:]
+                dropped_warnings.add(number)
                 continue
             self.known_keys.add(self._key(instance))
             new_sessions.append(instance)
+        self.warnings = [warning for warning in self.warnings if warning[0] not in dropped_warnings]
+        self._seen_keys().add(self._key(session) for session in new_sessions)
         outcome.inserted = len(new_sessions)
         if new_sessions and not dry_run:
             ChargingSession.objects.bulk_create(new_sessions, batch_size=self._meta.batch_size)
-            baseline_recompute(car_ids=[self.car.pk])
         return outcome
+
+    def _chunk_known_keys(self, keys: list[tuple]) -> set[tuple]:
+        known = self._seen_keys().among(keys)
+        if not self.car_is_empty and keys:
+            dates = {key[0] for key in keys}
+            stored = ChargingSession.objects.filter(user=self.user, car=self.car, date__in=dates)
+            known |= set(stored.values_list(*DUPLICATE_KEY)) & set(keys)
+        return known
+
+    def _seen_keys(self) -> SeenKeys:
+        if self._seen is None:
+            self._seen = SeenKeys()
+        return self._seen
+
+    def finish(self, *, dry_run: bool, inserted: bool) -> None:
+        """After the last chunk: the baseline of the car, once, and the file's keys let go."""
+        if inserted and not dry_run:
+            baseline_recompute(car_ids=[self.car.pk])
+        if self._seen is not None:
+            self._seen.close()
+            self._seen = None
 
 
 @dataclass

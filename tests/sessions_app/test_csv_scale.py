@@ -62,3 +62,17 @@ def test_the_progress_bar_shows_only_for_a_big_run_in_a_terminal(monkeypatch):
 def test_the_row_estimate_counts_lines(tmp_path):
     assert csv_rows_estimate(write_csv(tmp_path, rows(7))) == 7
     assert csv_rows_estimate(tmp_path / "missing.csv") == 0
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_duplicates_are_found_across_chunks_and_in_the_database(
+    owner, make_car, make_session, tmp_path, monkeypatch, dry_run
+):
+    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 3)
+    car = make_car(owner)
+    make_session(car, "2025-01-05", 1004, "30.5")  # the 5th row of the file is stored already
+    file_rows = rows(8)
+    file_rows.append(dict(file_rows[1], charge_delivered_kwh="30.500"))  # row 2 again, in a later chunk
+    report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows), dry_run=dry_run)
+    assert (report.inserted, report.skipped_duplicates) == (7, 2)
+    assert car.sessions.count() == (1 if dry_run else 8)

@@ -1,0 +1,46 @@
+"""The duplicate keys of the rows already taken from a file, kept out of memory.
+
+A file of half a million sessions would hold half a million keys; in a temporary SQLite file
+(deleted when closed, apart from the app's database) memory stays flat however long the file is.
+"""
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+
+Key = tuple  # (date, odometer, charge_delivered_kwh)
+
+
+def _stored(key: Key) -> tuple[int, int, str]:
+    date, odometer, kwh = key
+    return date.toordinal(), odometer, format(kwh.normalize(), "f")  # 30.500 and 30.5 are one key
+
+
+class SeenKeys:
+    def __init__(self):
+        descriptor, path = tempfile.mkstemp(prefix="plugtrack-keys-", suffix=".sqlite3")
+        self._db = sqlite3.connect(path)
+        os.close(descriptor)
+        os.unlink(path)  # the open connection keeps the file; nothing is left behind, even on a crash
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute(
+            "CREATE TABLE seen (day INTEGER, odometer INTEGER, kwh TEXT, "
+            "PRIMARY KEY (day, odometer, kwh)) WITHOUT ROWID"
+        )
+
+    def among(self, keys: Iterable[Key]) -> set[Key]:
+        """Those of `keys` seen before."""
+        by_stored = {_stored(key): key for key in keys}
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS probe (day INTEGER, odometer INTEGER, kwh TEXT)")
+        self._db.execute("DELETE FROM probe")
+        self._db.executemany("INSERT INTO probe VALUES (?, ?, ?)", by_stored)
+        found = self._db.execute("SELECT day, odometer, kwh FROM probe JOIN seen USING (day, odometer, kwh)")
+        return {by_stored[tuple(row)] for row in found}
+
+    def add(self, keys: Iterable[Key]) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (_stored(key) for key in keys))
+
+    def close(self) -> None:
+        self._db.close()
