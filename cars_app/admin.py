@@ -1,10 +1,20 @@
 from django.contrib import admin
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin
-from sessions_app.analytics import car_summary
-from settings_app.services import user_settings_many
+from sessions_app.analytics import (
+    CarSummary,
+    car_months,
+    car_summary,
+    full_charge_status,
+    pence_per_kwh_equivalence,
+)
+from settings_app.services import UserSettings, user_settings, user_settings_many
 
+from . import charts
 from .forms import CarForm
 from .models import Car
 
@@ -26,6 +36,7 @@ class CarAdmin(OwnedModelAdmin):
         "efficiency",
         "ev_vs_petrol",
         "savings_gbp",
+        "analytics_link",
     ]
     list_filter = ["active", "make"]
     search_fields = ["name", "make", "model"]
@@ -43,6 +54,35 @@ class CarAdmin(OwnedModelAdmin):
         ),
         (None, {"fields": ["notes"]}),
     ]
+
+    change_form_template = "admin/cars_app/car/change_form.html"
+
+    def get_urls(self):
+        analytics = path(
+            "<path:object_id>/analytics/",
+            self.admin_site.admin_view(self.analytics_view),
+            name="cars_app_car_analytics",
+        )
+        return [analytics, *super().get_urls()]
+
+    def analytics_view(self, request, object_id):
+        car = get_object_or_404(self.get_queryset(request), pk=object_id)  # only the user's own cars
+        settings = user_settings(user=car.user_id)
+        summary = car_summary(car=car, settings=settings)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{car}: what charging really costs",
+            "car": car,
+            "figures": headline_figures(summary, settings),
+            "charts": month_charts(car, settings, summary),
+            "full_charge": full_charge_status(car=car),
+        }
+        return TemplateResponse(request, "admin/cars_app/car/analytics.html", context)
+
+    @admin.display(description="")
+    def analytics_link(self, car):
+        return format_html('<a href="{}">Analytics</a>', reverse("admin:cars_app_car_analytics", args=[car.pk]))
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
@@ -89,3 +129,58 @@ class CarAdmin(OwnedModelAdmin):
     @admin.display(description="saved vs petrol (£)")
     def savings_gbp(self, car):
         return _number(car.summary.savings_gbp)
+
+
+def headline_figures(summary: CarSummary, settings: UserSettings) -> list[tuple[str, str]]:
+    """The analytics page's figures, as (label, text): the same selectors as the car list."""
+    efficiency = summary.efficiency_mpkwh
+    equivalence = None if efficiency is None else pence_per_kwh_equivalence(summary.petrol_ppm, efficiency)
+    home_share = None if not summary.kwh else 100 * summary.home_kwh / summary.kwh
+    return [
+        ("Sessions", f"{summary.sessions:,}"),
+        ("Energy", f"{summary.kwh:,.1f} kWh"),
+        ("Total cost", f"£{summary.cost_gbp:,.2f}"),
+        ("Miles since the first session", f"{summary.miles:,}"),
+        (
+            "Efficiency",
+            summary.efficiency_source.value
+            if efficiency is None
+            else f"{efficiency:.2f} mi/kWh ({summary.efficiency_source.value})",
+        ),
+        ("EV cost per mile", "not enough data" if summary.ev_ppm is None else f"{summary.ev_ppm:.2f} p/mi"),
+        ("Petrol cost per mile", f"{summary.petrol_ppm:.2f} p/mi"),
+        ("Break-even electricity price", "–" if equivalence is None else f"{equivalence:.1f} p/kWh"),
+        ("Saved against petrol", "not enough data" if summary.savings_gbp is None else f"£{summary.savings_gbp:,.2f}"),
+        ("Charged at home", "–" if home_share is None else f"{home_share:.0f}% of kWh"),
+    ]
+
+
+HOME, PUBLIC, EV, PETROL = "#2e7d32", "#1565c0", "#6a1b9a", "#c62828"
+
+
+def month_charts(car, settings: UserSettings, summary: CarSummary) -> list[tuple[str, str]]:
+    """(title, chart) for each chart of the analytics page."""
+    months = car_months(car=car, settings=settings)
+    dates = [month.month for month in months]
+
+    def series(label: str, colour: str, attribute: str) -> charts.Series:
+        return charts.Series(label, [getattr(month, attribute) for month in months], colour)
+
+    petrol = charts.Series("petrol", [summary.petrol_ppm] * len(dates), PETROL)
+    drawn = {
+        "Energy charged per month": lambda title: charts.stacked_bars(
+            title=title, months=dates, unit="kWh",
+            series=[series("home", HOME, "home_kwh"), series("public", PUBLIC, "public_kwh")],
+        ),
+        "Cost per month": lambda title: charts.stacked_bars(
+            title=title, months=dates, unit="£",
+            series=[series("home", HOME, "home_cost_gbp"), series("public", PUBLIC, "public_cost_gbp")],
+        ),
+        "Cost per mile: electric against petrol": lambda title: charts.lines(
+            title=title, months=dates, unit="p/mi", series=[series("electric", EV, "ev_ppm")], reference=petrol
+        ),
+        "Efficiency per month": lambda title: charts.lines(
+            title=title, months=dates, unit="mi/kWh", series=[series("mi/kWh", EV, "efficiency_mpkwh")]
+        ),
+    }  # fmt: skip
+    return [(title, draw(title)) for title, draw in drawn.items()]

@@ -4,6 +4,8 @@ Pure functions of values and querysets; they read, never write. Money is in poun
 prices per mile in pence.
 """
 
+import calendar
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -180,3 +182,110 @@ def car_summary(*, car, settings: UserSettings) -> CarSummary:
         savings_gbp=savings,
         home_kwh=home_kwh,
     )
+
+
+@dataclass
+class MonthFigures:
+    """One calendar month of a car's charging."""
+
+    month: dt.date  # the first day of the month
+    home_kwh: Decimal = Decimal(0)
+    public_kwh: Decimal = Decimal(0)
+    home_cost_gbp: Decimal = Decimal(0)
+    public_cost_gbp: Decimal = Decimal(0)
+    efficiency_miles: int = 0  # miles of the sessions with a plausible efficiency ...
+    efficiency_kwh: Decimal = Decimal(0)  # ... and their kWh
+    costed_miles: int = 0  # miles of those sessions that also have a cost ...
+    costed_gbp: Decimal = Decimal(0)  # ... and that cost
+
+    @property
+    def efficiency_mpkwh(self) -> Decimal | None:
+        return Decimal(self.efficiency_miles) / self.efficiency_kwh if self.efficiency_kwh else None
+
+    @property
+    def ev_ppm(self) -> Decimal | None:
+        return ev_pence_per_mile(self.costed_gbp, self.costed_miles)
+
+
+def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
+    """A car's charging month by month (months without sessions included), oldest first.
+
+    A session's miles are those since the previous session, as in the session list; they count
+    towards the month's efficiency and cost per mile only when the session's efficiency is
+    plausible, so one missed session does not distort a month.
+    """
+    rows = car.sessions.order_by(*CHRONOLOGICAL).values_list(
+        "date", "odometer", "charge_delivered_kwh", "total_cost_gbp", "cost_per_kwh", "location_label"
+    )
+    months: dict[dt.date, MonthFigures] = {}
+    previous_odometer = None
+    for date, odometer, kwh, total_cost, price, label in rows.iterator():
+        month = months.setdefault(date.replace(day=1), MonthFigures(date.replace(day=1)))
+        cost = session_cost_gbp(total_cost, price, kwh)
+        if is_home(label, settings.home_aliases_csv):
+            month.home_kwh += kwh
+            month.home_cost_gbp += cost or 0
+        else:
+            month.public_kwh += kwh
+            month.public_cost_gbp += cost or 0
+        miles = None if previous_odometer is None else odometer - previous_odometer
+        if session_efficiency(miles, kwh) is not None:
+            month.efficiency_miles += miles
+            month.efficiency_kwh += kwh
+            if cost is not None:
+                month.costed_miles += miles
+                month.costed_gbp += cost
+        previous_odometer = odometer
+    if not months:
+        return []
+    first, last = min(months), max(months)
+    every_month, month = [], first
+    while month <= last:
+        every_month.append(months.get(month, MonthFigures(month)))
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return every_month
+
+
+FULL_CHARGE_SOC = 95
+
+
+@dataclass(frozen=True)
+class FullChargeStatus:
+    last_full_charge: dt.date | None
+    due: dt.date | None  # None when there has been no full charge yet
+    today: dt.date
+
+    @property
+    def days_since(self) -> int | None:
+        return None if self.last_full_charge is None else (self.today - self.last_full_charge).days
+
+    @property
+    def overdue_days(self) -> int:
+        return 0 if self.due is None else max((self.today - self.due).days, 0)
+
+    @property
+    def text(self) -> str:
+        if self.last_full_charge is None:
+            return f"No full charge (SoC ≥ {FULL_CHARGE_SOC}%) recorded yet: one is due."
+        since = f"Last full charge {self.last_full_charge:%d %b %Y}, {self.days_since} days ago"
+        if self.overdue_days:
+            return f"{since}: overdue by {self.overdue_days} days."
+        return f"{since}: next due by {self.due:%d %b %Y}."
+
+
+def full_charge_status(*, car, today: dt.date | None = None) -> FullChargeStatus | None:
+    """For a car with the reminder on: its last charge to ≥ 95% and when the next is due."""
+    if not car.recommended_full_charge_enabled:
+        return None
+    today = today or dt.date.today()
+    last = car.sessions.filter(soc_to__gte=FULL_CHARGE_SOC).order_by("-date").values_list("date", flat=True).first()
+    if last is None:
+        return FullChargeStatus(None, None, today)
+    every = car.recommended_full_charge_frequency_value
+    if car.recommended_full_charge_frequency_unit == "days":
+        due = last + dt.timedelta(days=every)
+    else:
+        month_index = last.month - 1 + every
+        year, month = last.year + month_index // 12, month_index % 12 + 1
+        due = last.replace(year=year, month=month, day=min(last.day, calendar.monthrange(year, month)[1]))
+    return FullChargeStatus(last, due, today)
