@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,12 @@ def main() -> None:
             if not options.file:
                 run_child(f"generate:{options.rows}", environment, csv_path, workdir)
             run_child("setup", environment, csv_path, workdir)
+            if options.file:
+                # Real files have rows PlugTrack refuses; every step (the raw insert included)
+                # gets the rows an --allow-partial import would take.
+                dropped = run_child("valid_rows", environment, csv_path, workdir)["dropped"]
+                print(f"{csv_path.name}: {dropped} row(s) refused by validation are left out of the run.")
+                csv_path = workdir / "valid.csv"
             results = [run_child(step, environment, csv_path, workdir) | {"step": step} for step, _, _ in STEPS]
         finally:
             drop()
@@ -165,6 +172,9 @@ def child(step: str, csv_path: Path, workdir: Path) -> None:
         generate_csv(csv_path, int(step.split(":")[1]))
         print(json.dumps({}))
         return
+    if step == "valid_rows":
+        print(json.dumps({"dropped": write_valid_rows(csv_path, workdir / "valid.csv")}))
+        return
     if step == "setup":
         from django.core.management import call_command
 
@@ -183,6 +193,31 @@ def child(step: str, csv_path: Path, workdir: Path) -> None:
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "seconds": round(seconds, 3), "peak_mb": round(peak_mb, 1)}))
+
+
+def write_valid_rows(source: Path, target: Path) -> int:
+    """Copy `source` without the rows a dry-run import lists as errors. Returns how many were left out."""
+    from django.contrib.auth.models import User
+
+    from cars_app.models import Car
+    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.resources import csv_records
+
+    copy = shutil.copy(source, target.with_name("source.csv"))  # so the .err.csv lands in our temp folder
+    user = User.objects.create_user("scratch")
+    car = Car.objects.create(user=user, name="scratch", make="-", model="-", battery_kwh=1)
+    report = charging_sessions_import(user=user, car=car, source=copy, dry_run=True, allow_partial=True)
+    if not report.error_file:
+        shutil.copy(source, target)
+        return 0
+    with open(report.error_file, encoding="utf-8", newline="") as handle:
+        bad_lines = {int(row["row"]) for row in csv.DictReader(handle)}
+    with source.open(encoding="utf-8-sig", newline="") as reader, target.open("w", newline="") as writer:
+        out = csv.writer(writer)
+        for line, record in csv_records(csv.reader(reader), source.name):
+            if line not in bad_lines:
+                out.writerow(record)
+    return len(bad_lines)
 
 
 def step_raw(*, user, car, csv_path, workdir) -> int:
