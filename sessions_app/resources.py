@@ -426,7 +426,12 @@ class ChargingSessionResource(resources.ModelResource):
     def _chunk_known_keys(self, keys: list[tuple]) -> set[tuple]:
         known = self._seen_keys().among(keys)
         if not self.car_is_empty and keys:
-            dates = {key[0] for key in keys}
+            dates = sorted({key[0] for key in keys})
+            # Padded to a power of two with dates of the year 1 (Django drops repeated values):
+            # each new number of dates would be new SQL, and SQLite keeps 128 prepared
+            # statements with all their placeholders, some 25 MB. Only real keys match below.
+            padding = (1 << (len(dates) - 1).bit_length()) - len(dates)
+            dates += [dt.date.min + dt.timedelta(days=day) for day in range(padding)]
             stored = ChargingSession.objects.filter(user=self.user, car=self.car, date__in=dates)
             known |= set(stored.values_list(*DUPLICATE_KEY)) & set(keys)
         return known
