@@ -6,8 +6,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from django.utils import timezone
 
 from cars_app.models import Car
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.files import file_written_whole
 from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
 from sessions_app.models import CHRONOLOGICAL, ChargingSession
 from sessions_app.resources import ChargingSessionResource, decimal_render, width_problem
@@ -59,31 +58,24 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     if target is None or path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         path = path / backup_default_name(user, created_at)
-    if not path.parent.is_dir():
-        raise PlugTrackError(f"The folder {path.parent} does not exist.")
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except PermissionError:
-        raise PlugTrackError(f"Cannot write in {path.parent}: permission denied.") from None
-    os.close(descriptor)
-    try:
-        # One transaction, so the counts, the rows and the checksums describe one moment.
-        with transaction.atomic(), zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            counts, digests = _write_members(archive, user)
-            manifest = {
-                "app": schema.APP_NAME,
-                "version": APP_VERSION,
-                "schema_version": schema.SCHEMA_VERSION,
-                "created_at": created_at.isoformat().replace("+00:00", "Z"),
-                "user_id": user.pk,
-                "username": user.username,
-                "counts": counts,
-                "members": {name: {"sha256": digest} for name, digest in digests.items()},
-            }
-            archive.writestr(schema.MANIFEST, json.dumps(manifest, indent=2))
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    # One transaction, so the counts, the rows and the checksums describe one moment.
+    with (
+        file_written_whole(path, binary=True) as handle,
+        transaction.atomic(),
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        counts, digests = _write_members(archive, user)
+        manifest = {
+            "app": schema.APP_NAME,
+            "version": APP_VERSION,
+            "schema_version": schema.SCHEMA_VERSION,
+            "created_at": created_at.isoformat().replace("+00:00", "Z"),
+            "user_id": user.pk,
+            "username": user.username,
+            "counts": counts,
+            "members": {name: {"sha256": digest} for name, digest in digests.items()},
+        }
+        archive.writestr(schema.MANIFEST, json.dumps(manifest, indent=2))
     backup = Backup.objects.create(
         user=user,
         created_at=created_at,

@@ -10,8 +10,6 @@ import csv
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -23,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, transaction
 
 from cars_app.models import Car
+from plugtrack_site.files import file_written_whole
 
 from .models import ChargingSession
 from .resources import (
@@ -427,15 +426,5 @@ def _open_for_writing(target) -> Iterator[IO[str]]:
     path = Path(target)
     if path.is_dir():
         raise CsvFileError(f"{path} is a folder; give a file name, e.g. {path / 'sessions.csv'}.")
-    if not path.parent.is_dir():
-        raise CsvFileError(f"The folder {path.parent} does not exist.")
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except PermissionError:
-        raise CsvFileError(f"Cannot write in {path.parent}: permission denied.") from None
-    try:
-        with open(descriptor, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with file_written_whole(path) as handle:
+        yield handle

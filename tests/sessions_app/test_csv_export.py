@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from plugtrack_site.errors import PlugTrackError
 from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
 from sessions_app.models import ChargingSession
 from sessions_app.resources import HEADER, CsvFileError
@@ -123,7 +124,7 @@ def test_a_failed_export_leaves_no_partial_file(owner, car_with_sessions, tmp_pa
 
 
 def test_export_to_a_missing_folder_is_refused(owner, car_with_sessions, tmp_path):
-    with pytest.raises(CsvFileError, match="does not exist"):
+    with pytest.raises(PlugTrackError, match="does not exist"):
         charging_sessions_export(user=owner, car=car_with_sessions, target=tmp_path / "no" / "out.csv")
 
 
