@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
 from import_export.forms import ExportForm
@@ -90,6 +91,9 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
             messages.error(request, f"Nothing was imported: {problems}")
             return redirect("admin:sessions_app_chargingsession_changelist")
         return super().process_result(result, request)
+
+    def get_export_filename(self, request, queryset, file_format):
+        return f"plugtrack_sessions_{request.user.username}_{timezone.localdate():%Y-%m-%d}.csv"
 
     def get_import_form_kwargs(self, request):
         return super().get_import_form_kwargs(request) | {"cars": self._selectable_cars(request)}

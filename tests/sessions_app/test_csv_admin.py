@@ -110,6 +110,7 @@ def test_export_gives_the_users_sessions_as_the_14_column_csv(owner_client, owne
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="plugtrack_sessions_alice_' in response["Content-Disposition"]
     lines = response.content.decode().splitlines()
     assert lines[0] == ",".join(HEADER)
     assert lines[1].startswith("2025-03-01,1000,AC,,'=evil(),,30.5,")
