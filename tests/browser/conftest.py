@@ -1,0 +1,60 @@
+"""End-to-end tests in a real browser: the machine's Chromium driven by Playwright, against a
+live server on 127.0.0.1. Skipped, with the reason, where there is no Chromium or Playwright.
+Screenshots of each main page go to test-artifacts/screenshots/ (git-ignored)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+if not CHROMIUM or sync_playwright is None:
+    pytest.skip(
+        "browser tests need Chromium (apt-get install chromium) and Playwright (pip install -r requirements.txt)",
+        allow_module_level=True,
+    )
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make for
+# their setup are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, owner, settings, tmp_path):
+    """A logged-in page for alice, the owner."""
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.base = live_server.url
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

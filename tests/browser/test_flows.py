@@ -1,0 +1,105 @@
+import csv
+import io
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from backups.models import Backup
+from sessions_app.models import ChargingSession
+from sessions_app.resources import HEADER
+from settings_app.services import user_settings
+
+from ..sessions_app.csv_helpers import session_row, write_csv
+from .conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_settings_tabs_validation_and_live_preview(page):
+    page.goto(f"{page.base}/admin/settings_app/setting/")
+    assert page.locator("#pt-petrol-ppm").inner_text() == "9.77"
+    page.click(".pt-tabs >> text=Petrol Baseline")
+    assert page.locator("#id_petrol_mpg").is_visible() and not page.locator("#id_default_efficiency_mpkwh").is_visible()
+    page.fill("#id_petrol_mpg", "50")
+    page.fill("#id_petrol_price_p_per_litre", "150")
+    assert page.locator("#pt-petrol-ppm").inner_text() == "13.64"  # updated while typing
+    screenshot(page, "settings-petrol")
+    page.click(".pt-tabs >> text=Efficiency")
+    page.fill("#id_default_efficiency_mpkwh", "12")
+    page.click("input[type=submit]")
+    assert "Ensure this value is less than or equal to 10." in page.content()
+    assert page.locator("#id_default_efficiency_mpkwh").is_visible()  # the tab with the error is shown
+    page.fill("#id_default_efficiency_mpkwh", "4.5")
+    page.click("input[type=submit]")
+    assert "Settings saved." in page.content()
+
+
+def test_import_previews_then_confirms(page, owner, make_car, tmp_path):
+    car = make_car(owner, name="Niro")
+    path = write_csv(tmp_path, [session_row(), session_row(odometer="1100", date="2025-03-05")])
+    page.goto(f"{page.base}/admin/sessions_app/chargingsession/import/")
+    page.select_option("#id_car", label="Niro")
+    page.set_input_files("#id_import_file", str(path))
+    page.click("input[type=submit]")
+    page.wait_for_selector("input[value='Confirm import']")
+    assert page.locator("text=New").count() >= 2
+    assert ChargingSession.objects.count() == 0
+    screenshot(page, "import-preview")
+    page.click("input[value='Confirm import']")
+    page.wait_for_selector("text=Import finished")
+    assert car.sessions.count() == 2
+    screenshot(page, "sessions")
+
+
+def test_export_downloads_the_filtered_sessions(page, owner, make_car, make_session):
+    niro, zoe = make_car(owner, name="Niro"), make_car(owner, name="Zoe")
+    make_session(niro, "2025-01-01", 1000)
+    make_session(zoe, "2025-01-01", 500)
+    page.goto(f"{page.base}/admin/sessions_app/chargingsession/?car__id__exact={zoe.pk}")
+    page.click("text=Export")
+    with page.expect_download() as download_info:
+        page.click("input[type=submit]")
+    download = download_info.value
+    assert download.suggested_filename.startswith("plugtrack_sessions_alice_")
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert list(rows[0]) == list(HEADER) and [row["odometer"] for row in rows] == ["500"]
+
+
+def test_backup_create_download_then_restore_merge_and_replace(page, owner, make_car, make_session, tmp_path):
+    make_session(make_car(owner, name="Niro"), "2025-01-01", 1000)
+    page.goto(f"{page.base}/admin/backups/backup/")
+    page.click("text=Create a backup now")
+    page.wait_for_selector("text=Backup written: 1 cars, 1 sessions, 7 settings.")
+    with page.expect_download() as download_info:
+        page.click("text=Download plugtrack_backup_alice_")
+    zip_path = tmp_path / "mine.zip"
+    download_info.value.save_as(zip_path)
+    assert "manifest.json" in zipfile.ZipFile(zip_path).namelist()
+    screenshot(page, "backups")
+
+    for mode in ("merge", "replace"):
+        page.goto(f"{page.base}/admin/backups/backup/restore/")
+        page.set_input_files("#id_backup_file", str(zip_path))
+        page.check(f"input[value={mode}]")
+        page.click("input[value='Check the backup (dry run)']")
+        page.wait_for_selector(f"text=What this {mode} restore would do")
+        screenshot(page, f"restore-{mode}-preview")
+        page.click(f"input[value='Confirm {mode} restore']")
+        page.wait_for_selector(f"text=Restored ({mode})")
+    assert Backup.objects.filter(kind="automatic").count() == 1
+    assert ChargingSession.objects.count() == 1
+
+
+def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session):
+    car = make_car(owner, name="Niro")
+    make_session(car, "2025-01-02", 1000, "10", cost_per_kwh=Decimal("0.10"), location_label="Home")
+    make_session(car, "2025-02-20", 1120, "30", cost_per_kwh=Decimal("0.10"), location_label="Home")
+    page.goto(f"{page.base}/admin/cars_app/car/")
+    page.click("text=Analytics")
+    assert page.locator("svg.pt-chart").count() == 4
+    assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
+    assert "4.00 mi/kWh (measured)" in page.content()
+    screenshot(page, "analytics")
+    assert user_settings(user=owner).petrol_mpg == Decimal("60.0")
