@@ -17,7 +17,7 @@ from .conftest import screenshot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_settings_tabs_validation_and_live_preview(page):
+def test_settings_tabs_validation_and_live_preview(page, owner):
     page.goto(f"{page.base}/admin/settings_app/setting/")
     assert page.locator("#pt-petrol-ppm").inner_text() == "9.77"
     page.click(".pt-tabs >> text=Petrol Baseline")
@@ -32,8 +32,16 @@ def test_settings_tabs_validation_and_live_preview(page):
     assert "Ensure this value is less than or equal to 10." in page.content()
     assert page.locator("#id_default_efficiency_mpkwh").is_visible()  # the tab with the error is shown
     page.fill("#id_default_efficiency_mpkwh", "4.5")
+    page.click(".pt-tabs >> text=Home Detection")
+    page.fill("#id_home_aliases_csv", "home,driveway")
+    page.click(".pt-tabs >> text=Advanced")
+    page.uncheck("#id_allow_efficiency_fallback")
+    screenshot(page, "settings-advanced")
     page.click("input[type=submit]")
-    assert "Settings saved." in page.content()
+    page.wait_for_selector("text=Settings saved.")
+    saved = user_settings(user=owner)
+    assert saved.default_efficiency_mpkwh == Decimal("4.5") and saved.petrol_mpg == Decimal("50")
+    assert saved.home_aliases_csv == ["home", "driveway"] and saved.allow_efficiency_fallback is False
 
 
 def test_import_previews_then_confirms(page, owner, make_car, tmp_path):
@@ -97,9 +105,9 @@ def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session
     make_session(car, "2025-01-02", 1000, "10", cost_per_kwh=Decimal("0.10"), location_label="Home")
     make_session(car, "2025-02-20", 1120, "30", cost_per_kwh=Decimal("0.10"), location_label="Home")
     page.goto(f"{page.base}/admin/cars_app/car/")
+    screenshot(page, "cars")
     page.click("text=Analytics")
     assert page.locator("svg.pt-chart").count() == 4
     assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
     assert "4.00 mi/kWh (measured)" in page.content()
     screenshot(page, "analytics")
-    assert user_settings(user=owner).petrol_mpg == Decimal("60.0")
