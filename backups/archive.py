@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import stat
 import zipfile
 import zlib
@@ -53,7 +54,7 @@ class BackupContents:
     @contextmanager
     def session_records(self) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]]]]:
         """The sessions.csv header and its records (line, cells), streamed from the archive."""
-        with zipfile.ZipFile(self.path) as archive, archive.open(schema.SESSIONS) as member:
+        with zipfile.ZipFile(self.path) as archive, archive.open(schema.SESSIONS) as member, _long_fields():
             reader = csv.reader(io.TextIOWrapper(member, encoding="utf-8", newline=""))
             header = next(reader)
             yield header, csv_records(reader, schema.SESSIONS)
@@ -196,9 +197,20 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
         return reader.read()
 
 
+@contextmanager
+def _long_fields() -> Iterator[None]:
+    """Let the csv module read cells as long as the member limits allow (its default refuses
+    cells over 128 KB, so a backup of a long note could never be restored)."""
+    previous = csv.field_size_limit(schema.MAX_MEMBER_BYTES)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _scan_sessions(archive: zipfile.ZipFile, version: int) -> tuple[str, int, set[str]]:
     """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses."""
-    with archive.open(schema.SESSIONS) as member:
+    with archive.open(schema.SESSIONS) as member, _long_fields():
         reader = _LimitedReader(member, schema.SESSIONS, schema.MAX_MEMBER_BYTES)
         text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8", newline="")
         rows = csv.reader(text)
@@ -247,13 +259,22 @@ def _schema_version(manifest: dict, version_file: bytes) -> int:
 
 def _parse_cars(content: bytes, version: int) -> list[dict]:
     try:
-        reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
-        expected = schema.CARS_COLUMNS_BY_VERSION[version]
-        if reader.fieldnames is None or [name.strip() for name in reader.fieldnames] != list(expected):
-            raise BackupRefused(f"{schema.CARS} has the columns {reader.fieldnames}; expected {','.join(expected)}.")
-        rows = [{key.strip(): (value or "").strip() for key, value in row.items()} for row in reader]
+        with _long_fields():
+            reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
+            expected = schema.CARS_COLUMNS_BY_VERSION[version]
+            if reader.fieldnames is None or [name.strip() for name in reader.fieldnames] != list(expected):
+                raise BackupRefused(
+                    f"{schema.CARS} has the columns {reader.fieldnames}; expected {','.join(expected)}."
+                )
+            rows = list(reader)
     except UnicodeDecodeError:
         raise BackupRefused(f"{schema.CARS} is not UTF-8 text.") from None
+    except csv.Error as error:
+        raise BackupRefused(f"{schema.CARS} is not a valid CSV ({error}).") from None
+    for line, row in enumerate(rows, start=2):
+        if None in row:  # DictReader files cells beyond the header under None
+            raise BackupRefused(f"{schema.CARS} line {line} has more cells than its header.")
+    rows = [{key.strip(): (value or "").strip() for key, value in row.items()} for row in rows]
     for step_from in range(version, schema.SCHEMA_VERSION):
         schema.UPGRADES[step_from](rows)
     cars, seen_ids, seen_keys = [], set(), set()
@@ -285,7 +306,7 @@ def _parse_car(row: dict, line: int) -> dict:
     if not row["id"]:
         refuse("id is missing.")
     frequency = row["recommended_full_charge_frequency_value"]
-    if not frequency.isdigit():
+    if not re.fullmatch(r"[0-9]+", frequency):  # isdigit() also takes "²", which int() refuses
         refuse(f'recommended_full_charge_frequency_value "{frequency}" is not a whole number.')
     car = {
         "id": row["id"],

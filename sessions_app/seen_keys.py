@@ -13,8 +13,13 @@ Key = tuple  # (date, odometer, charge_delivered_kwh)
 
 
 def _stored(key: Key) -> tuple[int, int, str]:
+    """The key exactly as Decimal equality sees it: 30.500 and 30.5 are one key, so are -0 and 0
+    (no rounding, unlike Decimal.normalize, which keeps 28 digits)."""
     date, odometer, kwh = key
-    return date.toordinal(), odometer, format(kwh.normalize(), "f")  # 30.500 and 30.5 are one key
+    text = format(kwh, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return date.toordinal(), odometer, "0" if text == "-0" else text
 
 
 class SeenKeys:
@@ -32,12 +37,14 @@ class SeenKeys:
 
     def among(self, keys: Iterable[Key]) -> set[Key]:
         """Those of `keys` seen before."""
-        by_stored = {_stored(key): key for key in keys}
+        by_stored: dict[tuple, list[Key]] = {}
+        for key in keys:
+            by_stored.setdefault(_stored(key), []).append(key)
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS probe (day INTEGER, odometer INTEGER, kwh TEXT)")
         self._db.execute("DELETE FROM probe")
         self._db.executemany("INSERT INTO probe VALUES (?, ?, ?)", by_stored)
         found = self._db.execute("SELECT day, odometer, kwh FROM probe JOIN seen USING (day, odometer, kwh)")
-        return {by_stored[tuple(row)] for row in found}
+        return {key for row in found for key in by_stored[tuple(row)]}
 
     def add(self, keys: Iterable[Key]) -> None:
         self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (_stored(key) for key in keys))

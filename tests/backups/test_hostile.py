@@ -226,3 +226,9 @@ def test_sessions_of_an_unknown_car(refused, backup_path, tmp_path):
 def test_sessions_with_wrong_columns(refused, backup_path, tmp_path):
     sessions = read_members(backup_path)["sessions.csv"].replace(b"car_id,", b"vehicle,", 1)
     refused(with_members(backup_path, tmp_path, {"sessions.csv": sessions}), "sessions.csv has the columns vehicle")
+
+
+@pytest.mark.parametrize("cars_change", [(b",64.8,", b",64.8,extra,"), (b",1,months,", b",\xc2\xb2,months,")])
+def test_a_malformed_car_row_is_refused_not_a_crash(refused, backup_path, tmp_path, cars_change):
+    cars = read_members(backup_path)["cars.csv"].replace(*cars_change, 1)
+    refused(with_members(backup_path, tmp_path, {"cars.csv": cars}), "cars.csv line 2")

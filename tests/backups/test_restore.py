@@ -183,3 +183,15 @@ def test_an_older_schema_backup_is_upgraded_on_restore(owner):
     car = Car.objects.get(user=owner)
     assert (car.name, car.active) == ("Leaf", True)  # schema 1 had no `active`: every car was active
     assert car.sessions.count() == 2
+
+
+def test_long_notes_survive_a_backup(account, make_car, make_session, tmp_path):
+    from backups.services import backup_create
+
+    car = make_car(account, name="Long", notes="y" * 200_000)
+    make_session(car, "2025-01-01", 10, "5", notes="x" * 200_000)
+    path = backup_create(user=account, target=tmp_path / "long.zip").path
+    before = dump(account)
+    wipe(account)
+    assert backup_restore(user=account, source=path).ok
+    assert dump(account) == before

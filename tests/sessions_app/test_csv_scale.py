@@ -76,3 +76,14 @@ def test_duplicates_are_found_across_chunks_and_in_the_database(
     report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows), dry_run=dry_run)
     assert (report.inserted, report.skipped_duplicates) == (7, 2)
     assert car.sessions.count() == (1 if dry_run else 8)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_the_chunked_duplicate_rule_is_exact_decimal_equality(owner, make_car, tmp_path, monkeypatch, dry_run):
+    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
+    same = session_row(date="2025-01-01", odometer="1000", charge_delivered_kwh="0")
+    file_rows = [same, session_row(date="2025-01-02", odometer="1001"), dict(same, charge_delivered_kwh="-0")]
+    report = charging_sessions_import(
+        user=owner, car=make_car(owner), source=write_csv(tmp_path, file_rows), dry_run=dry_run
+    )
+    assert (report.inserted, report.skipped_duplicates) == (2, 1)
