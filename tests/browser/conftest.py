@@ -12,15 +12,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+    expect = sync_playwright = None
 
-if not CHROMIUM or sync_playwright is None:
-    pytest.skip(
-        "browser tests need Chromium (apt-get install chromium) and Playwright (pip install -r requirements.txt)",
-        allow_module_level=True,
-    )
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make for
 # their setup are still plain synchronous calls.
@@ -29,6 +24,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(scope="session")
 def browser():
+    # Skipped here rather than at import so that `pytest tests/browser` also skips cleanly.
+    if not CHROMIUM or sync_playwright is None:
+        pytest.skip(
+            "browser tests need Chromium (apt-get install chromium) and Playwright (pip install -r requirements.txt)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -12,25 +12,28 @@ from sessions_app.resources import HEADER
 from settings_app.services import user_settings
 
 from ..sessions_app.csv_helpers import session_row, write_csv
-from .conftest import screenshot
+from .conftest import expect, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_settings_tabs_validation_and_live_preview(page, owner):
     page.goto(f"{page.base}/admin/settings_app/setting/")
-    assert page.locator("#pt-petrol-ppm").inner_text() == "9.77"
+    expect(page.locator("#pt-petrol-ppm")).to_have_text("9.77")
     page.click(".pt-tabs >> text=Petrol Baseline")
-    assert page.locator("#id_petrol_mpg").is_visible() and not page.locator("#id_default_efficiency_mpkwh").is_visible()
+    expect(page.locator("#id_petrol_mpg")).to_be_visible()
+    expect(page.locator("#id_default_efficiency_mpkwh")).to_be_hidden()
     page.fill("#id_petrol_mpg", "50")
     page.fill("#id_petrol_price_p_per_litre", "150")
-    assert page.locator("#pt-petrol-ppm").inner_text() == "13.64"  # updated while typing
+    expect(page.locator("#pt-petrol-ppm")).to_have_text("13.64")  # updated while typing
     screenshot(page, "settings-petrol")
     page.click(".pt-tabs >> text=Efficiency")
     page.fill("#id_default_efficiency_mpkwh", "12")
+    # The assertions wait for the page the submit loads; reading page.content() at once
+    # could catch the old page half torn down.
     page.click("input[type=submit]")
-    assert "Ensure this value is less than or equal to 10." in page.content()
-    assert page.locator("#id_default_efficiency_mpkwh").is_visible()  # the tab with the error is shown
+    expect(page.get_by_text("Ensure this value is less than or equal to 10.")).to_be_visible()
+    expect(page.locator("#id_default_efficiency_mpkwh")).to_be_visible()  # the tab with the error is shown
     page.fill("#id_default_efficiency_mpkwh", "4.5")
     page.click(".pt-tabs >> text=Home Detection")
     page.fill("#id_home_aliases_csv", "home,driveway")
@@ -67,6 +70,7 @@ def test_export_downloads_the_filtered_sessions(page, owner, make_car, make_sess
     make_session(zoe, "2025-01-01", 500)
     page.goto(f"{page.base}/admin/sessions_app/chargingsession/?car__id__exact={zoe.pk}")
     page.click("text=Export")
+    page.wait_for_url("**/export/**")  # or the click below could land on the list's own buttons
     with page.expect_download() as download_info:
         page.click("input[type=submit]")
     download = download_info.value
@@ -107,7 +111,9 @@ def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session
     page.goto(f"{page.base}/admin/cars_app/car/")
     screenshot(page, "cars")
     page.click("text=Analytics")
-    assert page.locator("svg.pt-chart").count() == 4
+    page.wait_for_url("**/analytics/")
+    expect(page.locator("svg.pt-chart")).to_have_count(4)
+    expect(page.locator("svg.pt-chart rect.pt-bar").first).to_be_visible()
     assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
-    assert "4.00 mi/kWh (measured)" in page.content()
+    expect(page.get_by_text("4.00 mi/kWh (measured)")).to_be_visible()
     screenshot(page, "analytics")
