@@ -363,15 +363,15 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
         car_column = header.index("car_id")
         session_columns = [column for column in header if column != "car_id"]
         keep = [index for index, column in enumerate(header) if column != "car_id"]
-        importer = SessionRowsImporter(
+        with SessionRowsImporter(
             report=sessions_report, columns=session_columns, dry_run=dry_run, progress=progress
-        )
-        for line, record in records:
-            if problem := width_problem(record, header):
-                importer.reject(RowIssue(line, "", "", problem))
-                continue
-            importer.add(resources[record[car_column].strip()], line, [record[index] for index in keep])
-        importer.finish()
+        ) as importer:
+            for line, record in records:
+                if problem := width_problem(record, header):
+                    importer.reject(RowIssue(line, "", "", problem))
+                    continue
+                importer.add(resources[record[car_column].strip()], line, [record[index] for index in keep])
+            importer.finish()
 
 
 def _warn_undecryptable(contents: BackupContents, report: RestoreReport) -> None:

@@ -178,11 +178,11 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
             raise CsvFileError(f"{name} is empty. Its first line must be the header: {','.join(HEADER)}")
         header_check(header, name)
         columns = [column.strip() for column in header]
+        importer = SessionRowsImporter(
+            report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
+        )
         try:
-            with transaction.atomic():
-                importer = SessionRowsImporter(
-                    report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
-                )
+            with transaction.atomic(), importer:
                 for line, record in records:
                     if problem := width_problem(record, columns):
                         importer.reject(RowIssue(line, "", "", problem))
@@ -213,7 +213,8 @@ class SessionRowsImporter:
     """Feeds CSV records to ChargingSessionResources in chunks of CHUNK_ROWS, so memory stays
     flat, and adds each chunk's counts, errors (in file order) and warnings to the report.
 
-    Used by the CSV import (one resource, one car) and the backup restore (one per car).
+    Used by the CSV import (one resource, one car) and the backup restore (one per car), as a
+    context manager: leaving it, even by an exception, releases every resource's key store.
     """
 
     def __init__(self, *, report: ImportReport, columns: list[str], dry_run: bool, error_file=None, progress=None):
@@ -221,11 +222,19 @@ class SessionRowsImporter:
         self.progress = progress
         self._pending: dict[int, tuple[ChargingSessionResource, list[list[str]], list[int]]] = {}
         self._rejected: list[RowIssue] = []
-        self._done: list[ChargingSessionResource] = []  # resources that imported a chunk
+        self._resources: dict[int, ChargingSessionResource] = {}  # every resource given a row
+
+    def __enter__(self) -> "SessionRowsImporter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for resource in self._resources.values():
+            resource.close()
 
     def add(self, resource: ChargingSessionResource, line: int, cells: list[str]) -> None:
         """Queue a row whose cells match `columns`; `line` is its line number in the file."""
         self.report.rows_read += 1
+        self._resources[id(resource)] = resource
         _, rows, lines = self._pending.setdefault(id(resource), (resource, [], []))
         rows.append(cells)
         lines.append(line)
@@ -238,16 +247,14 @@ class SessionRowsImporter:
         self._rejected.append(issue)
 
     def finish(self) -> None:
-        resources = [resource for resource, _, _ in self._pending.values()] + self._done
         for key in list(self._pending):
             self._flush(key)
         self._record(self._rejected)
-        for resource in {id(resource): resource for resource in resources}.values():
+        for resource in self._resources.values():
             resource.finish(dry_run=self.dry_run, inserted=self.report.inserted > 0)
 
     def _flush(self, key: int) -> None:
         resource, rows, lines = self._pending.pop(key)
-        self._done.append(resource)
         outcome = resource.import_chunk(rows, self.columns, dry_run=self.dry_run)
         self.report.inserted += outcome.inserted
         self.report.skipped_duplicates += outcome.duplicates

@@ -387,7 +387,8 @@ class ChargingSessionResource(resources.ModelResource):
         Left out: the library's per-row bookkeeping (results, diffs), several times slower than
         the insert itself, and holding every key in memory: the keys that can make a row of this
         chunk a duplicate are looked up for the chunk (the database by the chunk's dates, the
-        file's earlier rows in `SeenKeys`). Call it inside a transaction; then `finish()`.
+        file's earlier rows in `SeenKeys`). Call it inside a transaction; then `finish()`, and
+        `close()` in any case.
         """
         outcome = ChunkOutcome()
         parsed = []
@@ -442,9 +443,12 @@ class ChargingSessionResource(resources.ModelResource):
         return self._seen
 
     def finish(self, *, dry_run: bool, inserted: bool) -> None:
-        """After the last chunk: the baseline of the car, once, and the file's keys let go."""
+        """After the last chunk: the baseline of the car, once."""
         if inserted and not dry_run:
             baseline_recompute(car_ids=[self.car.pk])
+
+    def close(self) -> None:
+        """Let go of the file's keys; called whether the import finished or failed."""
         if self._seen is not None:
             self._seen.close()
             self._seen = None

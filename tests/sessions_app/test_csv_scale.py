@@ -1,14 +1,17 @@
 """What keeps big imports fast and quiet: a fixed number of queries per chunk, progress per chunk."""
 
 import io
+import sqlite3
 import sys
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from plugtrack_site.command_args import progress_bar
+from sessions_app import seen_keys
 from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
+from sessions_app.resources import CsvFileError
 
 from .csv_helpers import session_row, write_csv
 
@@ -87,3 +90,42 @@ def test_the_chunked_duplicate_rule_is_exact_decimal_equality(owner, make_car, t
         user=owner, car=make_car(owner), source=write_csv(tmp_path, file_rows), dry_run=dry_run
     )
     assert (report.inserted, report.skipped_duplicates) == (2, 1)
+
+
+@pytest.mark.parametrize("failure", ["invalid row", "database error", "interrupted"])
+def test_the_file_keys_are_let_go_whatever_ends_the_import(owner, make_car, tmp_path, monkeypatch, failure):
+    """Each import keeps the file's keys in a temporary SQLite file; none may stay open."""
+    opened = []
+    real_seen_keys = seen_keys.SeenKeys
+
+    def tracked():
+        store = real_seen_keys()
+        opened.append(store)
+        return store
+
+    monkeypatch.setattr("sessions_app.resources.SeenKeys", tracked)
+    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
+    file_rows = rows(5)
+    if failure == "invalid row":
+        file_rows[4]["soc_from"] = "120"
+    elif failure == "database error":
+        monkeypatch.setattr("sessions_app.resources.baseline_recompute", raising(DatabaseError("disk I/O error")))
+    else:
+        monkeypatch.setattr("sessions_app.resources.baseline_recompute", raising(KeyboardInterrupt()))
+    car = make_car(owner)
+    if failure == "invalid row":
+        assert not charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows)).ok
+    else:
+        with pytest.raises(CsvFileError if failure == "database error" else KeyboardInterrupt):
+            charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows))
+    assert opened and car.sessions.count() == 0
+    for store in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            store.among([])
+
+
+def raising(error: BaseException):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
