@@ -22,6 +22,25 @@ from .services import backup_create, backup_restore, backups_dir
 SESSION_UPLOADS = "plugtrack_restore_uploads"  # token -> uploaded file, kept in the user's session
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 
+# A restore writes cars, sessions and settings, so it needs the permissions to write them; a
+# replace deletes them first as well.
+_MERGE_PERMISSIONS = (
+    "cars_app.add_car",
+    "cars_app.change_car",
+    "sessions_app.add_chargingsession",
+    "settings_app.add_setting",
+    "settings_app.change_setting",
+)
+RESTORE_PERMISSIONS = {
+    "merge": _MERGE_PERMISSIONS,
+    "replace": (
+        *_MERGE_PERMISSIONS,
+        "cars_app.delete_car",
+        "sessions_app.delete_chargingsession",
+        "settings_app.delete_setting",
+    ),
+}
+
 
 def _uploads_prune(folder: Path) -> None:
     """Remove uploads that were checked but never confirmed, once they are a day old."""
@@ -69,13 +88,27 @@ class BackupAdmin(OwnedModelAdmin):
         if not allowed:
             raise PermissionDenied
 
+    def may_create(self, request) -> bool:
+        return request.user.has_perm("backups.add_backup")
+
+    def may_restore(self, request, mode: str = "merge") -> bool:
+        return request.user.has_perms(RESTORE_PERMISSIONS[mode])
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_create": self.may_create(request),
+            "may_restore": self.may_restore(request),
+        }
+        return super().changelist_view(request, extra_context)
+
     @staticmethod
     def _to_changelist():
         return redirect("admin:backups_backup_changelist")
 
     @method_decorator(require_POST)
     def create_view(self, request):
-        self._require(self.has_view_permission(request))
+        self._require(self.may_create(request))
         try:
             backup = backup_create(user=request.user)
         except PlugTrackError as error:
@@ -95,8 +128,9 @@ class BackupAdmin(OwnedModelAdmin):
 
     def restore_view(self, request):
         """Upload a ZIP and choose the mode; the dry-run report is shown before anything is written."""
-        self._require(self.has_view_permission(request))
-        form = RestoreUploadForm(request.POST or None, request.FILES or None)
+        self._require(self.may_restore(request))
+        modes = [mode for mode in RESTORE_PERMISSIONS if self.may_restore(request, mode)]
+        form = RestoreUploadForm(request.POST or None, request.FILES or None, modes=modes)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Restore a backup"}
         if request.method == "POST" and form.is_valid():
             token = uuid.uuid4().hex
@@ -124,7 +158,7 @@ class BackupAdmin(OwnedModelAdmin):
 
     @method_decorator(require_POST)
     def restore_confirm_view(self, request):
-        self._require(self.has_view_permission(request))
+        self._require(self.may_restore(request))
         form = RestoreConfirmForm(request.POST)
         uploads = request.session.get(SESSION_UPLOADS, {})
         # Only a file this user uploaded in this session can be restored: the token is not a path.
@@ -133,6 +167,9 @@ class BackupAdmin(OwnedModelAdmin):
             return redirect("admin:backups_backup_restore")
         upload = Path(uploads.pop(form.cleaned_data["token"]))
         request.session.modified = True
+        if not self.may_restore(request, form.cleaned_data["mode"]):
+            upload.unlink(missing_ok=True)
+            raise PermissionDenied
         try:
             report = backup_restore(user=request.user, source=upload, mode=form.cleaned_data["mode"])
         except PlugTrackError as error:

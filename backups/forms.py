@@ -13,6 +13,11 @@ class RestoreUploadForm(forms.Form):
         "replace: save your current data as an automatic backup, then replace everything with the backup.",
     )
 
+    def __init__(self, *args, modes=MODES, **kwargs):
+        """`modes`: the restore modes this user may use (replace needs the right to delete)."""
+        super().__init__(*args, **kwargs)
+        self.fields["mode"].choices = [(mode, mode) for mode in modes]
+
 
 class RestoreConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)

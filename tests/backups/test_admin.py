@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -102,3 +103,59 @@ def test_backup_pages_render_for_a_superuser(admin_client, account):
     backup_create(user=account)
     assert admin_client.get(reverse(CHANGELIST)).status_code == 200
     assert admin_client.get(reverse("admin:backups_backup_restore")).status_code == 200
+
+
+def limited_to(user, *codenames: str):
+    """Take `user` out of the owners group and give them only these permissions."""
+    user.groups.clear()
+    user.user_permissions.set(
+        Permission.objects.get(content_type__app_label=name.split(".")[0], codename=name.split(".")[1])
+        for name in codenames
+    )
+    return User.objects.get(pk=user.pk)  # a fresh object: permissions are cached per instance
+
+
+def test_a_user_who_may_only_view_backups_can_neither_create_nor_restore(client, account, backup_path):
+    client.force_login(limited_to(account, "backups.view_backup"))
+    before, backups_before = dump(account), Backup.objects.count()
+    html = client.get(reverse(CHANGELIST)).content.decode()
+    assert "Create a backup now" not in html and "Restore from a backup" not in html
+    assert client.post(reverse("admin:backups_backup_create")).status_code == 403
+    assert client.get(reverse("admin:backups_backup_restore")).status_code == 403
+    upload = {"backup_file": zip_upload(backup_path), "mode": "merge"}
+    assert client.post(reverse("admin:backups_backup_restore"), upload).status_code == 403
+    confirm = {"token": "anything", "mode": "merge"}
+    assert client.post(reverse("admin:backups_backup_restore_confirm"), confirm).status_code == 403
+    assert Backup.objects.count() == backups_before and dump(account) == before
+
+
+def test_a_user_who_may_not_delete_can_merge_but_not_replace(client, account, backup_path):
+    merge_only = (
+        "backups.view_backup", "cars_app.add_car", "cars_app.change_car", "sessions_app.add_chargingsession",
+        "settings_app.add_setting", "settings_app.change_setting",
+    )  # fmt: skip
+    client.force_login(limited_to(account, *merge_only))
+    Car.objects.filter(user=account, name="Zoe").delete()
+    before = dump(account)
+
+    refused = client.post(
+        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "replace"}
+    )
+    assert "Select a valid choice. replace is not one of the available choices." in refused.content.decode()
+    assert 'value="replace"' not in refused.content.decode()
+    # A merge checked, then a forged confirm that asks for a replace: refused, nothing written.
+    checked = client.post(
+        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "merge"}
+    )
+    token = checked.context["confirm_form"].initial["token"]
+    forged = {"token": token, "mode": "replace"}
+    assert client.post(reverse("admin:backups_backup_restore_confirm"), forged).status_code == 403
+    assert dump(account) == before and not Backup.objects.filter(kind="automatic").exists()
+
+    checked = client.post(
+        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "merge"}
+    )
+    confirm = {"token": checked.context["confirm_form"].initial["token"], "mode": "merge"}
+    response = client.post(reverse("admin:backups_backup_restore_confirm"), confirm, follow=True)
+    assert "Restored (merge): 1 cars added" in response.content.decode()
+    assert Car.objects.filter(user=account, name="Zoe").exists()
