@@ -30,7 +30,8 @@ from .resources import (
     CsvFileError,
     csv_records,
     formula_escape,
-    header_check,
+    header_read,
+    no_sessions_message,
     width_problem,
 )
 
@@ -173,11 +174,7 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
     resource = ChargingSessionResource(user=user, car=car)
     with _open_text(source) as text, _ErrorFile(source, report) as error_file:
         records = csv_records(csv.reader(text), name)
-        _, header = next(records, (0, None))
-        if header is None:
-            raise CsvFileError(f"{name} is empty. Its first line must be the header: {','.join(HEADER)}")
-        header_check(header, name)
-        columns = [column.strip() for column in header]
+        columns = header_read(records, name)
         importer = SessionRowsImporter(
             report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
         )
@@ -188,6 +185,8 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
                         importer.reject(RowIssue(line, "", "", problem))
                     else:
                         importer.add(resource, line, record)
+                if not report.rows_read:
+                    report.notes.append(no_sessions_message(name))  # not an error: e.g. an empty month
                 importer.finish()
                 if report.error_count and not allow_partial:
                     raise _AbortImport

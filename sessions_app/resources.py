@@ -80,6 +80,19 @@ def header_check(header: list[str], source_name: str) -> None:
         )
 
 
+def header_read(records: Iterator[tuple[int, list[str]]], source_name: str) -> list[str]:
+    """The first record of `records` (from `csv_records`), checked as the header; names stripped."""
+    _, header = next(records, (0, None))
+    if header is None:
+        raise CsvFileError(f"{source_name} is empty. Its first line must be the header: {','.join(HEADER)}")
+    header_check(header, source_name)
+    return [name.strip() for name in header]
+
+
+def no_sessions_message(source_name: str) -> str:
+    return f"{source_name} has the header but no sessions: nothing to import."
+
+
 def csv_records(reader, source_name: str) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) for each record of `reader` that is not blank.
 
@@ -107,21 +120,25 @@ def width_problem(record: list[str], columns: list[str]) -> str | None:
 
 
 class SessionsCsvFormat(CSV):
-    """The admin's CSV reader: the library's one rejects a short or long row without saying which."""
+    """The admin's CSV reader: the library's one rejects the whole file for a short or long row
+    without saying which; this one reports that row as invalid, as the CLI does."""
 
     def create_dataset(self, in_stream, **kwargs):
         # The admin hands over text, decoded as utf-8-sig (a byte-order mark is dropped).
         reader = csv.reader(io.StringIO(in_stream, newline=""))
         records = csv_records(reader, "The file")
-        header = [name.strip() for name in next(records, (1, []))[1]]
-        header_check(header, "The file")
+        header = header_read(records, "The file")
         dataset = tablib.Dataset(headers=header)
         dataset.line_numbers = []  # so the admin can name the line of each row, like the CLI
+        dataset.width_problems = {}  # row number in the dataset -> the problem, for the resource
         for line, record in records:
             if problem := width_problem(record, header):
-                raise CsvFileError(f"Line {line} {problem}")
+                dataset.width_problems[len(dataset) + 1] = problem
+                record = (record + [""] * len(header))[: len(header)]  # a stand-in; never imported
             dataset.append(record)
             dataset.line_numbers.append(line)
+        if not dataset:  # there is nothing to preview or confirm
+            raise CsvFileError(no_sessions_message("The file"))
         return dataset
 
 
@@ -262,6 +279,7 @@ class ChargingSessionResource(resources.ModelResource):
         self.user, self.car = user, car
         self.car_is_empty = car_is_empty  # a new (or just emptied) car: no stored keys to look up
         self._seen: SeenKeys | None = None
+        self._width_problems: dict[int, str] = {}  # the admin's rows with too few or many cells
         # A restore brings back exactly what was stored, so it derives nothing.
         self.derive_missing_totals = derive_missing_totals
         self.known_keys: set[tuple] | None = None  # keys that make a row a duplicate
@@ -282,6 +300,7 @@ class ChargingSessionResource(resources.ModelResource):
             raise CsvFileError("Choose one of your own cars to import into.")
         dataset.headers = [name.strip() for name in dataset.headers or []]
         header_check(dataset.headers, kwargs.get("file_name") or "The file")
+        self._width_problems = getattr(dataset, "width_problems", {})
         self._load_known_keys()
 
     def _load_known_keys(self) -> None:
@@ -295,6 +314,8 @@ class ChargingSessionResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         """Parse each cell with its column's widget; derive or check the total cost."""
+        if problem := self._width_problems.get(kwargs.get("row_number")):
+            raise ValidationError(problem)  # the cells are not where the header says
         errors = {}
         for name, widget in self._widgets:
             try:

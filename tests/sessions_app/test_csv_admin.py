@@ -75,12 +75,25 @@ def test_a_wrong_header_is_reported(owner_client, owner, make_car):
     assert not ChargingSession.objects.exists()
 
 
-def test_a_row_with_a_wrong_number_of_cells_is_named(owner_client, owner, make_car):
+def test_a_row_with_a_wrong_number_of_cells_is_an_invalid_row_named_by_its_line(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
     lines = ",".join(HEADER) + "\n" + "2025-01-01,1,AC,,Home,,5,,,,,,,\n" + "2025-01-02,2,AC,,Home,,5\n"
     bad = SimpleUploadedFile("x.csv", lines.encode(), content_type="text/csv")
     response = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": bad})
-    assert "Line 3 has 7 cells but the header has 14" in response.content.decode()
+    result = response.context["result"]
+    assert [(row.number, row.error_dict) for row in result.invalid_rows] == [
+        (3, {"__all__": ["has 7 cells but the header has 14; a value containing a comma must be in double quotes."]})
+    ]
+    assert "has 7 cells but the header has 14" in response.content.decode()
+    assert not response.context.get("confirm_form") and not ChargingSession.objects.exists()
+
+
+def test_a_file_of_only_the_header_is_refused_with_the_message_the_cli_gives(owner_client, owner, make_car):
+    car = make_car(owner, name="Mine")
+    header_only = SimpleUploadedFile("x.csv", (",".join(HEADER) + "\r\n\r\n").encode(), content_type="text/csv")
+    response = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": header_only})
+    assert "The file has the header but no sessions: nothing to import." in response.content.decode()
+    assert not response.context.get("confirm_form")
 
 
 def test_a_file_that_is_not_utf8_is_named(owner_client, owner, make_car):

@@ -209,6 +209,7 @@ def test_bom_crlf_blanks_around_values_and_reordered_columns_are_accepted(owner,
 def test_a_file_of_only_the_header_imports_nothing_and_succeeds(owner, car, tmp_path):
     report = do_import(owner, car, write_csv(tmp_path, []))
     assert report.ok and report.rows_read == 0
+    assert "may.csv has the header but no sessions: nothing to import." in report.to_cli_text()
 
 
 @pytest.mark.parametrize(
