@@ -7,12 +7,14 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cars_app.models import Car
@@ -58,10 +60,9 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     if target is None or path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         path = path / backup_default_name(user, created_at)
-    # One transaction, so the counts, the rows and the checksums describe one moment.
     with (
         file_written_whole(path, binary=True) as handle,
-        transaction.atomic(),
+        _one_moment(),
         zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
     ):
         counts, digests = _write_members(archive, user)
@@ -91,6 +92,24 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
         user.username, kind, path, counts["cars"], counts["sessions"], counts["settings"], backup.size_bytes,
     )  # fmt: skip
     return backup
+
+
+@contextmanager
+def _one_moment() -> Iterator[None]:
+    """A transaction whose reads all see the database at one moment, so that cars.csv, the
+    sessions and the counts agree even while the user goes on writing.
+
+    SQLite's transactions read one snapshot already. PostgreSQL's default (READ COMMITTED) gives
+    each query its own, so a car added between two queries could leave sessions of a car that
+    cars.csv lacks; REPEATABLE READ can only be chosen by the outermost transaction, before any
+    query; inside a replace restore, the restore's own transaction is used as it is.
+    """
+    outermost = not transaction.get_connection().in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 class _HashingWriter(io.RawIOBase):
