@@ -17,7 +17,7 @@ from plugtrack_site.errors import PlugTrackError
 
 from .forms import RestoreConfirmForm, RestoreUploadForm
 from .models import Backup
-from .services import backup_create, backup_restore, backups_dir
+from .services import backup_create, backup_restore, backups_delete, backups_dir
 
 SESSION_UPLOADS = "plugtrack_restore_uploads"  # token -> uploaded file, kept in the user's session
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
@@ -62,6 +62,12 @@ class BackupAdmin(OwnedModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_model(self, request, obj):
+        backups_delete([obj])
+
+    def delete_queryset(self, request, queryset):
+        backups_delete(queryset)
 
     @admin.display(description="size")
     def size(self, backup):

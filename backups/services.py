@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,6 +40,23 @@ MODES = ("merge", "replace")
 def backups_dir(user: User) -> Path:
     """Where PlugTrack keeps a user's backups (manual ones from the admin, automatic ones)."""
     return Path(django_settings.PLUGTRACK_DATA_DIR) / "backups" / str(user.pk)
+
+
+def backups_delete(backups: Iterable[Backup]) -> None:
+    """Forget these backups, and delete the ZIPs of those PlugTrack keeps in its data folder.
+
+    A ZIP written elsewhere (`backup_create --to`) belongs to whoever chose that place, so it is
+    left where it is. Files go only once the records are gone for good (after the commit).
+    """
+    with transaction.atomic():
+        for backup in backups:
+            own_folder = Path(django_settings.PLUGTRACK_DATA_DIR).resolve() / "backups" / str(backup.user_id)
+            path = Path(backup.path).resolve()
+            file_removed = path.is_relative_to(own_folder)
+            backup.delete()
+            if file_removed:
+                transaction.on_commit(lambda path=path: path.unlink(missing_ok=True))
+            logger.info("backup_deleted user_id=%s path=%s file_removed=%s", backup.user_id, path, file_removed)
 
 
 def backup_default_name(user: User, when: dt.datetime) -> str:

@@ -159,3 +159,25 @@ def test_a_user_who_may_not_delete_can_merge_but_not_replace(client, account, ba
     response = client.post(reverse("admin:backups_backup_restore_confirm"), confirm, follow=True)
     assert "Restored (merge): 1 cars added" in response.content.decode()
     assert Car.objects.filter(user=account, name="Zoe").exists()
+
+
+def test_deleting_backups_removes_the_zips_plugtrack_keeps_but_not_one_written_elsewhere(
+    owner_client, account, other_owner, tmp_path, django_capture_on_commit_callbacks
+):
+    kept_by_plugtrack = backup_create(user=account)  # under data/backups/<user id>/
+    written_elsewhere = backup_create(user=account, target=tmp_path / "my-copy.zip")
+    theirs = backup_create(user=other_owner)
+    with django_capture_on_commit_callbacks(execute=True):  # the files go after the commit
+        response = owner_client.post(
+            reverse(CHANGELIST),
+            {
+                "action": "delete_selected",
+                "_selected_action": [kept_by_plugtrack.pk, written_elsewhere.pk, theirs.pk],
+                "post": "yes",
+            },
+            follow=True,
+        )
+    assert "Successfully deleted 2 backups." in response.content.decode()
+    assert list(Backup.objects.all()) == [theirs]
+    assert not Path(kept_by_plugtrack.path).exists()
+    assert Path(written_elsewhere.path).exists() and Path(theirs.path).exists()
