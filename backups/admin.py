@@ -19,7 +19,9 @@ from .forms import RestoreConfirmForm, RestoreUploadForm
 from .models import Backup
 from .services import backup_create, backup_restore, backups_delete, backups_dir
 
-SESSION_UPLOADS = "plugtrack_restore_uploads"  # token -> uploaded file, kept in the user's session
+# token -> {"path": the uploaded file, "mode": the mode its dry run was shown for}, kept in the
+# user's session: the confirm step restores exactly what the person saw checked.
+SESSION_UPLOADS = "plugtrack_restore_uploads"
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 
 # A restore writes cars, sessions and settings, so it needs the permissions to write them; a
@@ -38,6 +40,7 @@ RESTORE_PERMISSIONS = {
         "cars_app.delete_car",
         "sessions_app.delete_chargingsession",
         "settings_app.delete_setting",
+        "backups.add_backup",  # the automatic backup a replace writes first
     ),
 }
 
@@ -127,6 +130,7 @@ class BackupAdmin(OwnedModelAdmin):
         return self._to_changelist()
 
     def download_view(self, request, pk: int):
+        self._require(self.has_view_permission(request))
         backup = get_object_or_404(self.get_queryset(request), pk=pk)  # only the user's own backups
         if not Path(backup.path).is_file():
             raise Http404("This backup file is no longer on disk.")
@@ -153,12 +157,9 @@ class BackupAdmin(OwnedModelAdmin):
                 upload.unlink(missing_ok=True)
                 form.add_error("backup_file", str(error))
             else:
-                request.session.setdefault(SESSION_UPLOADS, {})[token] = str(upload)
+                request.session.setdefault(SESSION_UPLOADS, {})[token] = {"path": str(upload), "mode": mode}
                 request.session.modified = True
-                context |= {
-                    "report": report,
-                    "confirm_form": RestoreConfirmForm(initial={"token": token, "mode": mode}),
-                }
+                context |= {"report": report, "confirm_form": RestoreConfirmForm(initial={"token": token})}
         context["form"] = form
         return TemplateResponse(request, "admin/backups/backup/restore.html", context)
 
@@ -171,13 +172,14 @@ class BackupAdmin(OwnedModelAdmin):
         if not form.is_valid() or form.cleaned_data["token"] not in uploads:
             messages.error(request, "That upload has expired. Upload the backup again.")
             return redirect("admin:backups_backup_restore")
-        upload = Path(uploads.pop(form.cleaned_data["token"]))
+        checked = uploads.pop(form.cleaned_data["token"])
         request.session.modified = True
-        if not self.may_restore(request, form.cleaned_data["mode"]):
+        upload, mode = Path(checked["path"]), checked["mode"]
+        if not self.may_restore(request, mode):  # the permissions may have changed since the check
             upload.unlink(missing_ok=True)
             raise PermissionDenied
         try:
-            report = backup_restore(user=request.user, source=upload, mode=form.cleaned_data["mode"])
+            report = backup_restore(user=request.user, source=upload, mode=mode)
         except PlugTrackError as error:
             messages.error(request, str(error))
             return redirect("admin:backups_backup_restore")

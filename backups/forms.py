@@ -20,5 +20,6 @@ class RestoreUploadForm(forms.Form):
 
 
 class RestoreConfirmForm(forms.Form):
+    """Names the checked upload; its mode is the one the dry run was shown for (kept server-side)."""
+
     token = forms.CharField(widget=forms.HiddenInput)
-    mode = forms.ChoiceField(choices=[(mode, mode) for mode in MODES], widget=forms.HiddenInput)

@@ -52,11 +52,20 @@ def backups_delete(backups: Iterable[Backup]) -> None:
         for backup in backups:
             own_folder = Path(django_settings.PLUGTRACK_DATA_DIR).resolve() / "backups" / str(backup.user_id)
             path = Path(backup.path).resolve()
-            file_removed = path.is_relative_to(own_folder)
             backup.delete()
-            if file_removed:
-                transaction.on_commit(lambda path=path: path.unlink(missing_ok=True))
-            logger.info("backup_deleted user_id=%s path=%s file_removed=%s", backup.user_id, path, file_removed)
+            logger.info("backup_deleted user_id=%s path=%s", backup.user_id, path)
+            if path.is_relative_to(own_folder):
+                transaction.on_commit(lambda path=path: _backup_file_remove(path))
+
+
+def _backup_file_remove(path: Path) -> None:
+    # The entry is gone already: a file that cannot go is worth a log line, not a failed page.
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        logger.warning("backup_file_not_removed path=%s error=%s", path, error)
+    else:
+        logger.info("backup_file_removed path=%s", path)
 
 
 def backup_default_name(user: User, when: dt.datetime) -> str:
@@ -98,7 +107,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
         user=user,
         created_at=created_at,
         kind=kind,
-        path=str(path),
+        path=str(path.resolve()),  # absolute: the web server may run in another folder than the CLI
         size_bytes=path.stat().st_size,
         cars=counts["cars"],
         sessions=counts["sessions"],
@@ -118,8 +127,10 @@ def _one_moment() -> Iterator[None]:
 
     SQLite's transactions read one snapshot already. PostgreSQL's default (READ COMMITTED) gives
     each query its own, so a car added between two queries could leave sessions of a car that
-    cars.csv lacks; REPEATABLE READ can only be chosen by the outermost transaction, before any
-    query; inside a replace restore, the restore's own transaction is used as it is.
+    cars.csv lacks. REPEATABLE READ can only be chosen by the outermost transaction, before any
+    query: every caller here (the commands, the admin, a replace restore's automatic backup,
+    written before the restore's own transaction begins) starts one; a caller already inside a
+    transaction gets that transaction's isolation.
     """
     outermost = not transaction.get_connection().in_atomic_block
     with transaction.atomic():

@@ -24,6 +24,7 @@ def _stored(key: Key) -> tuple[int, int, str]:
 
 class SeenKeys:
     def __init__(self):
+        self.closed = False
         descriptor, path = tempfile.mkstemp(prefix="plugtrack-keys-", suffix=".sqlite3")
         self._db = sqlite3.connect(path)
         os.close(descriptor)
@@ -51,3 +52,4 @@ class SeenKeys:
 
     def close(self) -> None:
         self._db.close()
+        self.closed = True

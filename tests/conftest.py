@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from cars_app.models import Car
 from plugtrack_site.accounts import owner_account_ensure
 from sessions_app.models import ChargingSession
+from sessions_app.seen_keys import SeenKeys
 from sessions_app.services import baseline_recompute
 
 
@@ -57,3 +58,17 @@ def make_session():
 def owner_client(client, owner):
     client.force_login(owner)
     return client
+
+
+@pytest.fixture
+def opened_key_stores(monkeypatch) -> list[SeenKeys]:
+    """Every SeenKeys (an import's temporary key file) opened during the test, to check they are
+    all closed again."""
+    opened = []
+
+    def tracked() -> SeenKeys:
+        opened.append(SeenKeys())
+        return opened[-1]
+
+    monkeypatch.setattr("sessions_app.resources.SeenKeys", tracked)
+    return opened

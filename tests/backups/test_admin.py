@@ -143,22 +143,27 @@ def test_a_user_who_may_not_delete_can_merge_but_not_replace(client, account, ba
     )
     assert "Select a valid choice. replace is not one of the available choices." in refused.content.decode()
     assert 'value="replace"' not in refused.content.decode()
-    # A merge checked, then a forged confirm that asks for a replace: refused, nothing written.
-    checked = client.post(
-        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "merge"}
-    )
-    token = checked.context["confirm_form"].initial["token"]
-    forged = {"token": token, "mode": "replace"}
-    assert client.post(reverse("admin:backups_backup_restore_confirm"), forged).status_code == 403
-    assert dump(account) == before and not Backup.objects.filter(kind="automatic").exists()
+    assert dump(account) == before
 
+    # A merge checked, then a confirm forged to ask for a replace: the merge that was shown runs.
     checked = client.post(
         reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "merge"}
     )
-    confirm = {"token": checked.context["confirm_form"].initial["token"], "mode": "merge"}
-    response = client.post(reverse("admin:backups_backup_restore_confirm"), confirm, follow=True)
+    forged = {"token": checked.context["confirm_form"].initial["token"], "mode": "replace"}
+    response = client.post(reverse("admin:backups_backup_restore_confirm"), forged, follow=True)
     assert "Restored (merge): 1 cars added" in response.content.decode()
     assert Car.objects.filter(user=account, name="Zoe").exists()
+    assert not Backup.objects.filter(kind="automatic").exists()  # no replace happened
+
+
+def test_the_confirm_step_runs_the_mode_whose_dry_run_was_shown(owner_client, account, backup_path):
+    checked = owner_client.post(
+        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "replace"}
+    )
+    forged = {"token": checked.context["confirm_form"].initial["token"], "mode": "merge"}
+    response = owner_client.post(reverse("admin:backups_backup_restore_confirm"), forged, follow=True)
+    assert "Restored (replace)" in response.content.decode()
+    assert Backup.objects.filter(kind="automatic").count() == 1
 
 
 def test_deleting_backups_removes_the_zips_plugtrack_keeps_but_not_one_written_elsewhere(
@@ -181,3 +186,34 @@ def test_deleting_backups_removes_the_zips_plugtrack_keeps_but_not_one_written_e
     assert list(Backup.objects.all()) == [theirs]
     assert not Path(kept_by_plugtrack.path).exists()
     assert Path(written_elsewhere.path).exists() and Path(theirs.path).exists()
+
+
+def test_deleting_one_backup_from_its_page_removes_its_zip(owner_client, account, django_capture_on_commit_callbacks):
+    backup = backup_create(user=account)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            reverse("admin:backups_backup_delete", args=[backup.pk]), {"post": "yes"}, follow=True
+        )
+    assert "was deleted successfully" in response.content.decode()
+    assert not Backup.objects.exists() and not Path(backup.path).exists()
+
+
+def test_a_zip_that_cannot_be_removed_is_logged_and_the_page_still_works(
+    owner_client, account, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    backups = [backup_create(user=account), backup_create(user=account)]
+
+    def refuse(self, missing_ok=False):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            reverse(CHANGELIST),
+            {"action": "delete_selected", "_selected_action": [b.pk for b in backups], "post": "yes"},
+            follow=True,
+        )
+    monkeypatch.undo()
+    assert response.status_code == 200 and "Successfully deleted 2 backups." in response.content.decode()
+    not_removed = [r.getMessage() for r in caplog.records if "backup_file_not_removed" in r.getMessage()]
+    assert len(not_removed) == 2 and "Permission denied" in not_removed[0]

@@ -117,6 +117,17 @@ def test_a_replace_that_fails_on_its_last_row_leaves_everything_as_before(accoun
     assert "Nothing was changed" in report.notes[-1]
 
 
+def test_a_restore_lets_go_of_its_key_files_whether_it_succeeds_or_fails(
+    account, backup_path, tmp_path, settings, opened_key_stores
+):
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    sessions_csv = read_members(backup_path)["sessions.csv"]
+    bad = altered(backup_path, tmp_path / "bad.zip", {"sessions.csv": sessions_csv.replace(b",20,", b",-20,")})
+    assert not backup_restore(user=account, source=bad, mode="merge").ok
+    assert backup_restore(user=account, source=backup_path, mode="merge").ok
+    assert len(opened_key_stores) >= 2 and all(store.closed for store in opened_key_stores)
+
+
 def test_an_interrupted_restore_leaves_everything_as_before(account, backup_path, monkeypatch):
     before = dump(account)
 

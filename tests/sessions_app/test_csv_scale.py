@@ -1,7 +1,6 @@
 """What keeps big imports fast and quiet: a fixed number of queries per chunk, progress per chunk."""
 
 import io
-import sqlite3
 import sys
 
 import pytest
@@ -9,7 +8,6 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from plugtrack_site.command_args import progress_bar
-from sessions_app import seen_keys
 from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
 from sessions_app.resources import CsvFileError
 
@@ -93,17 +91,10 @@ def test_the_chunked_duplicate_rule_is_exact_decimal_equality(owner, make_car, t
 
 
 @pytest.mark.parametrize("failure", ["invalid row", "database error", "interrupted"])
-def test_the_file_keys_are_let_go_whatever_ends_the_import(owner, make_car, tmp_path, monkeypatch, failure):
+def test_the_file_keys_are_let_go_whatever_ends_the_import(
+    owner, make_car, tmp_path, monkeypatch, failure, opened_key_stores
+):
     """Each import keeps the file's keys in a temporary SQLite file; none may stay open."""
-    opened = []
-    real_seen_keys = seen_keys.SeenKeys
-
-    def tracked():
-        store = real_seen_keys()
-        opened.append(store)
-        return store
-
-    monkeypatch.setattr("sessions_app.resources.SeenKeys", tracked)
     monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
     file_rows = rows(5)
     if failure == "invalid row":
@@ -118,10 +109,8 @@ def test_the_file_keys_are_let_go_whatever_ends_the_import(owner, make_car, tmp_
     else:
         with pytest.raises(CsvFileError if failure == "database error" else KeyboardInterrupt):
             charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows))
-    assert opened and car.sessions.count() == 0
-    for store in opened:
-        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-            store.among([])
+    assert opened_key_stores and car.sessions.count() == 0
+    assert all(store.closed for store in opened_key_stores)
 
 
 def raising(error: BaseException):
