@@ -54,7 +54,7 @@ class BackupContents:
     @contextmanager
     def session_records(self) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]]]]:
         """The sessions.csv header and its records (line, cells), streamed from the archive."""
-        with zipfile.ZipFile(self.path) as archive, archive.open(schema.SESSIONS) as member, _long_fields():
+        with zipfile.ZipFile(self.path) as archive, archive.open(schema.SESSIONS) as member:
             reader = csv.reader(io.TextIOWrapper(member, encoding="utf-8", newline=""))
             header = next(reader)
             yield header, csv_records(reader, schema.SESSIONS)
@@ -197,20 +197,9 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
         return reader.read()
 
 
-@contextmanager
-def _long_fields() -> Iterator[None]:
-    """Let the csv module read cells as long as the member limits allow (its default refuses
-    cells over 128 KB, so a backup of a long note could never be restored)."""
-    previous = csv.field_size_limit(schema.MAX_MEMBER_BYTES)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
-
-
 def _scan_sessions(archive: zipfile.ZipFile, version: int) -> tuple[str, int, set[str]]:
     """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses."""
-    with archive.open(schema.SESSIONS) as member, _long_fields():
+    with archive.open(schema.SESSIONS) as member:
         reader = _LimitedReader(member, schema.SESSIONS, schema.MAX_MEMBER_BYTES)
         text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8", newline="")
         rows = csv.reader(text)
@@ -259,14 +248,11 @@ def _schema_version(manifest: dict, version_file: bytes) -> int:
 
 def _parse_cars(content: bytes, version: int) -> list[dict]:
     try:
-        with _long_fields():
-            reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
-            expected = schema.CARS_COLUMNS_BY_VERSION[version]
-            if reader.fieldnames is None or [name.strip() for name in reader.fieldnames] != list(expected):
-                raise BackupRefused(
-                    f"{schema.CARS} has the columns {reader.fieldnames}; expected {','.join(expected)}."
-                )
-            rows = list(reader)
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
+        expected = schema.CARS_COLUMNS_BY_VERSION[version]
+        if reader.fieldnames is None or [name.strip() for name in reader.fieldnames] != list(expected):
+            raise BackupRefused(f"{schema.CARS} has the columns {reader.fieldnames}; expected {','.join(expected)}.")
+        rows = list(reader)
     except UnicodeDecodeError:
         raise BackupRefused(f"{schema.CARS} is not UTF-8 text.") from None
     except csv.Error as error:

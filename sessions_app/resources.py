@@ -93,6 +93,14 @@ def no_sessions_message(source_name: str) -> str:
     return f"{source_name} has the header but no sessions: nothing to import."
 
 
+# The csv module refuses a cell over 128 KB by default, yet a note has no length limit, so
+# PlugTrack could export or back up a session it could not read back. No cell is refused for its
+# length alone (files and backup members have their own limits). The limit is global to the csv
+# module, so it is set once at start-up (SessionsAppConfig.ready), not changed around each read,
+# which would race between threads.
+CSV_CELL_LIMIT = 2**31 - 1
+
+
 def csv_records(reader, source_name: str) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) for each record of `reader` that is not blank.
 

@@ -81,6 +81,16 @@ def test_export_delete_import_gives_equal_rows_and_a_byte_identical_second_expor
     assert second.read_bytes() == first.read_bytes()
 
 
+def test_a_note_longer_than_the_csv_modules_default_cell_limit_round_trips(owner, make_car, make_session, tmp_path):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 10, "5", notes="x" * 200_000)  # the csv module refuses > 128 KB by default
+    path = tmp_path / "long.csv"
+    charging_sessions_export(user=owner, car=car, target=path)
+    car.sessions.all().delete()
+    report = charging_sessions_import(user=owner, car=car, source=path)
+    assert report.ok and car.sessions.get().notes == "x" * 200_000
+
+
 def test_export_filters_by_car_and_inclusive_dates(owner, car_with_sessions, make_car, make_session, other_owner):
     other_car = make_car(owner, name="Zoe")
     make_session(other_car, "2025-03-02", 50)
