@@ -17,32 +17,12 @@ from plugtrack_site.errors import PlugTrackError
 
 from .forms import RestoreConfirmForm, RestoreUploadForm
 from .models import Backup
-from .services import backup_create, backup_restore, backups_delete, backups_dir
+from .services import RESTORE_PERMISSIONS, backup_create, backup_restore, backups_delete, backups_dir
 
 # token -> {"path": the uploaded file, "mode": the mode its dry run was shown for}, kept in the
 # user's session: the confirm step restores exactly what the person saw checked.
 SESSION_UPLOADS = "plugtrack_restore_uploads"
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
-
-# A restore writes cars, sessions and settings, so it needs the permissions to write them; a
-# replace deletes them first as well.
-_MERGE_PERMISSIONS = (
-    "cars_app.add_car",
-    "cars_app.change_car",
-    "sessions_app.add_chargingsession",
-    "settings_app.add_setting",
-    "settings_app.change_setting",
-)
-RESTORE_PERMISSIONS = {
-    "merge": _MERGE_PERMISSIONS,
-    "replace": (
-        *_MERGE_PERMISSIONS,
-        "cars_app.delete_car",
-        "sessions_app.delete_chargingsession",
-        "settings_app.delete_setting",
-        "backups.add_backup",  # the automatic backup a replace writes first
-    ),
-}
 
 
 def _uploads_prune(folder: Path) -> None:
@@ -67,7 +47,7 @@ class BackupAdmin(OwnedModelAdmin):
         return False
 
     def delete_model(self, request, obj):
-        backups_delete([obj])
+        backups_delete(Backup.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
         backups_delete(queryset)

@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cars_app.models import Car
@@ -36,25 +37,46 @@ logger = logging.getLogger("plugtrack.backups")
 APP_VERSION = "0.1.0"
 MODES = ("merge", "replace")
 
+# What a user needs to be allowed to run each mode: a restore writes cars, sessions and settings;
+# a replace deletes them first and writes an automatic backup. (Checked by the admin; a future API
+# would check the same.)
+_MERGE_PERMISSIONS = (
+    "cars_app.add_car",
+    "cars_app.change_car",
+    "sessions_app.add_chargingsession",
+    "settings_app.add_setting",
+    "settings_app.change_setting",
+)
+RESTORE_PERMISSIONS = {
+    "merge": _MERGE_PERMISSIONS,
+    "replace": (
+        *_MERGE_PERMISSIONS,
+        "cars_app.delete_car",
+        "sessions_app.delete_chargingsession",
+        "settings_app.delete_setting",
+        "backups.add_backup",  # the automatic backup a replace writes first
+    ),
+}
+
 
 def backups_dir(user: User) -> Path:
     """Where PlugTrack keeps a user's backups (manual ones from the admin, automatic ones)."""
     return Path(django_settings.PLUGTRACK_DATA_DIR) / "backups" / str(user.pk)
 
 
-def backups_delete(backups: Iterable[Backup]) -> None:
+def backups_delete(backups: QuerySet[Backup]) -> None:
     """Forget these backups, and delete the ZIPs of those PlugTrack keeps in its data folder.
 
     A ZIP written elsewhere (`backup_create --to`) belongs to whoever chose that place, so it is
     left where it is. Files go only once the records are gone for good (after the commit).
     """
     with transaction.atomic():
-        for backup in backups:
-            own_folder = Path(django_settings.PLUGTRACK_DATA_DIR).resolve() / "backups" / str(backup.user_id)
+        doomed = list(backups.select_related("user"))
+        Backup.objects.filter(pk__in=[backup.pk for backup in doomed]).delete()
+        for backup in doomed:
             path = Path(backup.path).resolve()
-            backup.delete()
             logger.info("backup_deleted user_id=%s path=%s", backup.user_id, path)
-            if path.is_relative_to(own_folder):
+            if path.is_relative_to(backups_dir(backup.user).resolve()):
                 transaction.on_commit(lambda path=path: _backup_file_remove(path))
 
 
