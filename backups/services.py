@@ -7,18 +7,17 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from cars_app.models import Car
+from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.files import file_written_whole
 from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
@@ -101,18 +100,45 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     """Write a backup ZIP of everything `user` has and record it.
 
     `target` may be a file path, a folder (the default name is used) or None (the user's
-    backups folder). The file is written whole or not at all.
+    backups folder). Runs under the account's write lock, so it reads the account at one moment,
+    after every operation that committed before it. The file is written whole or not at all, and
+    a Backup record exists exactly when its file does.
     """
     created_at = timezone.now().astimezone(dt.UTC)
     path = Path(target) if target else backups_dir(user)
     if target is None or path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         path = path / backup_default_name(user, created_at)
-    with (
-        file_written_whole(path, binary=True) as handle,
-        _one_moment(),
-        zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
-    ):
+    renamed = False
+    try:
+        with account_write_lock(user.pk):
+            with file_written_whole(path, binary=True) as handle:
+                counts = _archive_write(handle, user, created_at)
+            renamed = True
+            backup = Backup.objects.create(
+                user=user,
+                created_at=created_at,
+                kind=kind,
+                path=str(path.resolve()),  # absolute: the web server may run in another folder than the CLI
+                size_bytes=path.stat().st_size,
+                cars=counts["cars"],
+                sessions=counts["sessions"],
+                settings=counts["settings"],
+            )
+    except BaseException:
+        if renamed:  # the record was not committed: its file must not stay behind without it
+            path.unlink(missing_ok=True)
+        raise
+    logger.info(
+        "backup_created user=%s kind=%s path=%s cars=%d sessions=%d settings=%d bytes=%d",
+        user.username, kind, path, counts["cars"], counts["sessions"], counts["settings"], backup.size_bytes,
+    )  # fmt: skip
+    return backup
+
+
+def _archive_write(handle, user: User, created_at: dt.datetime) -> dict[str, int]:
+    """Write the backup's members into `handle`; returns the counts."""
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
         counts, digests = _write_members(archive, user)
         manifest = {
             "app": schema.APP_NAME,
@@ -125,41 +151,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
             "members": {name: {"sha256": digest} for name, digest in digests.items()},
         }
         archive.writestr(schema.MANIFEST, json.dumps(manifest, indent=2))
-    backup = Backup.objects.create(
-        user=user,
-        created_at=created_at,
-        kind=kind,
-        path=str(path.resolve()),  # absolute: the web server may run in another folder than the CLI
-        size_bytes=path.stat().st_size,
-        cars=counts["cars"],
-        sessions=counts["sessions"],
-        settings=counts["settings"],
-    )
-    logger.info(
-        "backup_created user=%s kind=%s path=%s cars=%d sessions=%d settings=%d bytes=%d",
-        user.username, kind, path, counts["cars"], counts["sessions"], counts["settings"], backup.size_bytes,
-    )  # fmt: skip
-    return backup
-
-
-@contextmanager
-def _one_moment() -> Iterator[None]:
-    """A transaction whose reads all see the database at one moment, so that cars.csv, the
-    sessions and the counts agree even while the user goes on writing.
-
-    SQLite's transactions read one snapshot already. PostgreSQL's default (READ COMMITTED) gives
-    each query its own, so a car added between two queries could leave sessions of a car that
-    cars.csv lacks. REPEATABLE READ can only be chosen by the outermost transaction, before any
-    query: every caller here (the commands, the admin, a replace restore's automatic backup,
-    written before the restore's own transaction begins) starts one; a caller already inside a
-    transaction gets that transaction's isolation.
-    """
-    outermost = not transaction.get_connection().in_atomic_block
-    with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        yield
+    return counts
 
 
 class _HashingWriter(io.RawIOBase):
@@ -328,11 +320,14 @@ def backup_restore(
     replace = mode == "replace"
     if replace and dry_run:
         report.notes.append("A real replace would first save your current data as an automatic backup.")
-    elif replace:
-        report.automatic_backup = backup_create(user=user, kind=Backup.Kind.AUTOMATIC).path
 
+    # One transaction under the account's lock: the automatic backup reads exactly what the wipe
+    # deletes, and on any failure the account, and its list of backups, are as before.
+    committed = False
     try:
-        with transaction.atomic():
+        with account_write_lock(user.pk):
+            if replace and not dry_run:
+                report.automatic_backup = backup_create(user=user, kind=Backup.Kind.AUTOMATIC).path
             if replace:
                 report.deleted = _account_wipe(user, dry_run)
             cars = _restore_cars(user, contents, report, dry_run, replace)
@@ -342,12 +337,17 @@ def backup_restore(
                 raise _Rollback
             if not dry_run:
                 baseline_recompute(car_ids=[car.pk for car in cars.values()])
+        committed = True
     except _Rollback:
         report.notes.append(
             f"Nothing was changed: {report.sessions.error_count} session row(s) in the backup are invalid."
         )
     except (DatabaseError, OSError) as error:
         raise RestoreFailed(f"The restore failed and was undone; your data is as before. ({error})") from None
+    finally:
+        if report.automatic_backup and not committed:  # its record was rolled back with the rest
+            Path(report.automatic_backup).unlink(missing_ok=True)
+            report.automatic_backup = None
     _warn_undecryptable(contents, report)
     logger.info(
         "backup_restored user=%s mode=%s dry_run=%s ok=%s cars_inserted=%d cars_updated=%d sessions_inserted=%d "

@@ -17,6 +17,7 @@ from settings_app.services import UserSettings, user_settings, user_settings_man
 from . import charts
 from .forms import CarForm
 from .models import Car
+from .services import car_save, cars_delete
 
 
 def _number(value, places: int = 2) -> str:
@@ -79,6 +80,15 @@ class CarAdmin(OwnedModelAdmin):
             "full_charge": full_charge_status(car=car),
         }
         return TemplateResponse(request, "admin/cars_app/car/analytics.html", context)
+
+    def save_model(self, request, obj, form, change):
+        car_save(car=obj)
+
+    def delete_model(self, request, obj):
+        cars_delete(cars=Car.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        cars_delete(cars=queryset)
 
     @admin.display(description="")
     def analytics_link(self, car):

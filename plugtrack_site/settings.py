@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "plugtrack_site.middleware.AccountBusyMiddleware",
 ]
 
 ROOT_URLCONF = "plugtrack_site.urls"
@@ -68,7 +69,7 @@ ROOT_URLCONF = "plugtrack_site.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "plugtrack_site" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -85,6 +86,20 @@ WSGI_APPLICATION = "plugtrack_site.wsgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{PLUGTRACK_DATA_DIR / 'plugtrack.sqlite3'}"),
 }
+# How long an operation waits for another one on the same account (an import, a restore, a
+# backup) before it gives up with a message (plugtrack_site.account_lock).
+PLUGTRACK_LOCK_WAIT_SECONDS = env.float("PLUGTRACK_LOCK_WAIT_SECONDS", default=30)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # SQLite has one writer: take its lock when a transaction begins, waiting for it up to
+            # the time above, rather than at the first write, where waiting cannot help.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": PLUGTRACK_LOCK_WAIT_SECONDS,
+            # Write-ahead log: readers never wait for the writer, nor the writer for readers.
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

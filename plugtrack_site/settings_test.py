@@ -1,6 +1,8 @@
 """Settings for the test suite: fixed throwaway secrets, everything else as in production."""
 
 import os
+import tempfile
+from pathlib import Path
 
 # Throwaway values, valid only for tests; set before the real settings read the environment.
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
@@ -9,3 +11,9 @@ os.environ.setdefault("PLUGTRACK_ENCRYPTION_KEYS", "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: the concurrency tests run commands in other processes against it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"plugtrack-test-{os.getpid()}.sqlite3")
+    }

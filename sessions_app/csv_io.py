@@ -18,9 +18,10 @@ from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError
 
 from cars_app.models import Car
+from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.files import file_written_whole
 
 from .models import ChargingSession
@@ -148,28 +149,19 @@ def charging_sessions_import(
     name = path.name if path else getattr(source, "name", "the uploaded file")
     if path:
         _check_utf8_file(path)
-    for attempt in (1, 2):
-        try:
-            return _import_once(
-                user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
-                progress=progress,
-            )  # fmt: skip
-        except IntegrityError:
-            # Another import of the same rows committed between our duplicate check and our
-            # insert: the unique key refused them, and nothing was written. Running again sees
-            # them as duplicates.
-            if attempt == 2 or (path is None and not source.seekable()):
-                raise CsvFileError(f"{name}: another import wrote the same sessions at once; try again.") from None
-            if path is None:
-                source.seek(0)
-        except DatabaseError as error:
-            raise CsvFileError(
-                f"The database refused the import, so nothing was written ({error}). Try again; if it persists, "
-                "tell whoever runs this PlugTrack."
-            ) from None
+    try:
+        return _import_file(
+            user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
+            progress=progress,
+        )  # fmt: skip
+    except DatabaseError as error:
+        raise CsvFileError(
+            f"The database refused the import, so nothing was written ({error}). Try again; if it persists, "
+            "tell whoever runs this PlugTrack."
+        ) from None
 
 
-def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress) -> ImportReport:
+def _import_file(*, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     resource = ChargingSessionResource(user=user, car=car)
     with _open_text(source) as text, _ErrorFile(source, report) as error_file:
@@ -179,7 +171,12 @@ def _import_once(*, user, car, source, name: str, dry_run: bool, allow_partial: 
             report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
         )
         try:
-            with transaction.atomic(), importer:
+            with account_write_lock(user.pk), importer:
+                if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
+                    raise CsvFileError(
+                        f"{car} (id {car.pk}) no longer exists: another operation removed it while this import "
+                        "waited. Nothing was written; choose a car and import again."
+                    )
                 for line, record in records:
                     if problem := width_problem(record, columns):
                         importer.reject(RowIssue(line, "", "", problem))

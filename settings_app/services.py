@@ -9,6 +9,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from plugtrack_site.account_lock import account_write_lock
+
 from . import crypto
 from .models import Setting
 from .registry import SETTINGS
@@ -88,7 +90,7 @@ def settings_update(*, user: User, values: dict[str, object]) -> None:
     unknown = set(values) - set(SETTINGS)
     if unknown:
         raise ValidationError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
-    with transaction.atomic():
+    with account_write_lock(user.pk):
         for key, value in values.items():
             definition = SETTINGS[key]
             if definition.secret and value is None:

@@ -1,0 +1,22 @@
+"""Writes to cars, under the owner's write lock like every other write of their data."""
+
+from django.db.models import QuerySet
+
+from plugtrack_site.account_lock import account_write_lock
+
+from .models import Car
+
+
+def car_save(*, car: Car) -> Car:
+    with account_write_lock(car.user_id):
+        car.save()
+    return car
+
+
+def cars_delete(*, cars: QuerySet[Car]) -> int:
+    """Delete cars with their sessions (a superuser's selection may span several owners)."""
+    deleted = 0
+    for user_id in sorted(set(cars.values_list("user_id", flat=True))):
+        with account_write_lock(user_id):
+            deleted += cars.filter(user_id=user_id).delete()[1].get(Car._meta.label, 0)
+    return deleted
