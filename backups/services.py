@@ -109,7 +109,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     if target is None or path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         path = path / backup_default_name(user, created_at)
-    renamed = False
+    renamed = committed = False
     try:
         with account_write_lock(user.pk):
             with file_written_whole(path, binary=True) as handle:
@@ -125,10 +125,12 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
                 sessions=counts["sessions"],
                 settings=counts["settings"],
             )
-    except BaseException:
-        if renamed:  # the record was not committed: its file must not stay behind without it
+        committed = True
+    except (DatabaseError, OSError) as error:
+        raise PlugTrackError(f"The backup could not be written, so none was kept ({error}).") from None
+    finally:
+        if renamed and not committed:  # a file without its record would be an orphan
             path.unlink(missing_ok=True)
-        raise
     logger.info(
         "backup_created user=%s kind=%s path=%s cars=%d sessions=%d settings=%d bytes=%d",
         user.username, kind, path, counts["cars"], counts["sessions"], counts["settings"], backup.size_bytes,
