@@ -7,7 +7,6 @@ version, and cars and settings that are valid. Members are read straight from th
 never extracted, so no name in it can reach the file system.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -15,6 +14,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +24,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from cars_app.models import Car
-from plugtrack_site.errors import PlugTrackError
-from sessions_app.resources import CsvFileError, csv_records, width_problem
+from plugtrack_site.errors import PlugTrackError, excerpt
+from sessions_app.csv_format import CsvFileError, csv_records, width_problem
 from settings_app.registry import SETTINGS
 
 from . import schema
@@ -55,16 +55,16 @@ class BackupContents:
     def session_records(self) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]]]]:
         """The sessions.csv header and its records (line, cells), streamed from the archive."""
         with zipfile.ZipFile(self.path) as archive, archive.open(schema.SESSIONS) as member:
-            reader = csv.reader(io.TextIOWrapper(member, encoding="utf-8", newline=""))
-            header = next(reader)
-            yield header, csv_records(reader, schema.SESSIONS)
+            records = csv_records(io.TextIOWrapper(member, encoding="utf-8", newline=""), schema.SESSIONS)
+            _, header = next(records)
+            yield header, records
 
 
 def backup_session_count(path: Path | str) -> int:
     """The session count a backup's manifest claims (0 if unreadable), to size a progress bar."""
     try:
         with zipfile.ZipFile(path) as archive:
-            manifest = json.loads(_read_member(archive, schema.MANIFEST, schema.MAX_SMALL_MEMBER_BYTES))
+            manifest = json.loads(_read_member(archive, schema.MANIFEST))
         return int(manifest["counts"]["sessions"])
     except Exception:  # noqa: BLE001 - only a hint; backup_open reports what is wrong
         return 0
@@ -76,6 +76,7 @@ def backup_open(path: Path | str) -> BackupContents:
     if not path.is_file():
         raise BackupRefused(f"No backup file at {path}.")
     try:
+        _check_entry_count(path)
         with zipfile.ZipFile(path) as archive:
             return _read(path, archive)
     except zipfile.BadZipFile as error:
@@ -89,7 +90,7 @@ def _read(path: Path, archive: zipfile.ZipFile) -> BackupContents:
     _check_members(infos)
     data = {info.filename: None for info in infos}
     for name in (schema.MANIFEST, schema.SCHEMA_VERSION_FILE, schema.CARS, schema.SETTINGS):
-        data[name] = _read_member(archive, name, schema.MAX_SMALL_MEMBER_BYTES)
+        data[name] = _read_member(archive, name)
 
     manifest = _json(data[schema.MANIFEST], schema.MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("app") != schema.APP_NAME:
@@ -104,55 +105,68 @@ def _read(path: Path, archive: zipfile.ZipFile) -> BackupContents:
     digests[schema.SESSIONS] = session_digest
     members = manifest.get("members")
     for name, digest in digests.items():
-        expected = (members or {}).get(name, {}).get("sha256") if isinstance(members, dict) else None
-        if expected != digest:
+        entry = members.get(name) if isinstance(members, dict) else None
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
             raise BackupRefused(
                 f"{name} does not match the checksum in {schema.MANIFEST}: the backup was altered or damaged."
             )
 
     cars = _parse_cars(data[schema.CARS], version)
-    settings, warnings = _parse_settings(data[schema.SETTINGS])
+    settings, unknown_settings = _parse_settings(data[schema.SETTINGS])
     unknown_cars = car_ids_used - {car["id"] for car in cars}
     if unknown_cars:
-        raise BackupRefused(
-            f"{schema.SESSIONS} refers to car id(s) {', '.join(sorted(unknown_cars))} that {schema.CARS} does not have."
-        )
-    counts = {"cars": len(cars), "sessions": session_count, "settings": len(settings) + len(warnings)}
+        shown = ", ".join(excerpt(car_id) for car_id in sorted(unknown_cars)[:5])
+        raise BackupRefused(f"{schema.SESSIONS} refers to car id(s) {shown} that {schema.CARS} does not have.")
+    counts = {"cars": len(cars), "sessions": session_count, "settings": len(settings) + len(unknown_settings)}
     if manifest.get("counts") != counts:
         raise BackupRefused(
-            f"The counts in {schema.MANIFEST} ({manifest.get('counts')}) do not match the contents ({counts})."
+            f"The counts in {schema.MANIFEST} ({excerpt(str(manifest.get('counts')), 200)}) do not match the "
+            f"contents ({counts})."
         )
+    warnings = [_unknown_settings_warning(unknown_settings)] if unknown_settings else []
     return BackupContents(path, manifest, version, cars, settings, session_count, warnings)
 
 
+def _check_entry_count(path: Path) -> None:
+    """Refuse a ZIP with more entries than a backup has, from its end record alone: reading the
+    directory of a small ZIP with millions of entries would take seconds and gigabytes."""
+    with path.open("rb") as handle:
+        end = zipfile._EndRecData(handle)  # the standard library's reader of that record
+    # Up to a few more than a backup has, the checks of each member say better what is wrong.
+    if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] > schema.MAX_ZIP_ENTRIES:
+        raise BackupRefused(
+            f"The ZIP holds {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries; a PlugTrack backup holds exactly "
+            f"{len(schema.MEMBERS)}: {', '.join(schema.MEMBERS)}."
+        )
+
+
 def _check_members(infos: list[zipfile.ZipInfo]) -> None:
-    names = [info.filename for info in infos]
     for info in infos:
-        name = info.filename
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "\\" in name:
+        name = excerpt(info.filename)
+        if info.filename.startswith(("/", "\\")) or info.filename[1:2] == ":" or "\\" in info.filename:
             raise BackupRefused(f'The ZIP holds a member with an absolute path ("{name}"); refused.')
-        if ".." in name.split("/"):
+        if ".." in info.filename.split("/"):
             raise BackupRefused(f'The ZIP holds a member whose path leaves its folder ("{name}"); refused.')
         if stat.S_ISLNK(info.external_attr >> 16):
             raise BackupRefused(f'The ZIP holds a symbolic link ("{name}"); refused.')
         if info.flag_bits & 0x1:
             raise BackupRefused(f'"{name}" is encrypted in the ZIP; PlugTrack backups are not.')
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    missing = [name for name in schema.MEMBERS if name not in names]
-    extra = sorted(set(names) - set(schema.MEMBERS))
-    if duplicated or missing or extra:
+    counts = Counter(info.filename for info in infos)
+    missing = [name for name in schema.MEMBERS if name not in counts]
+    extra = [excerpt(name) for name in counts if name not in schema.MEMBERS]
+    repeated = [name for name, count in counts.items() if count > 1 and name in schema.MEMBERS]
+    if missing or extra or repeated:
         problems = [
-            f"{label}: {', '.join(items)}"
-            for label, items in (("missing", missing), ("unexpected", extra), ("repeated", duplicated))
+            f"{label}: {', '.join(sorted(items))}"
+            for label, items in (("missing", missing), ("unexpected", extra), ("repeated", repeated))
             if items
         ]
         raise BackupRefused(
             f"The ZIP does not hold exactly the members of a backup ({'; '.join(problems)}). "
             f"Expected: {', '.join(schema.MEMBERS)}."
         )
-    total = 0
     for info in infos:
-        limit = schema.MAX_MEMBER_BYTES if info.filename == schema.SESSIONS else schema.MAX_SMALL_MEMBER_BYTES
+        limit = schema.MEMBER_MAX_BYTES[info.filename]
         if info.file_size > limit:
             raise BackupRefused(
                 f"{info.filename} would unpack to {info.file_size:,} bytes, over the limit of {limit:,}."
@@ -163,11 +177,6 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
                 f"{info.filename} is compressed {ratio:,.0f} to 1, more than {schema.MAX_COMPRESSION_RATIO} to 1: "
                 "refused as a possible ZIP bomb."
             )
-        total += info.file_size
-    if total > schema.MAX_TOTAL_BYTES:
-        raise BackupRefused(
-            f"The backup would unpack to {total:,} bytes, over the limit of {schema.MAX_TOTAL_BYTES:,}."
-        )
 
 
 class _LimitedReader(io.RawIOBase):
@@ -191,31 +200,44 @@ class _LimitedReader(io.RawIOBase):
         return len(chunk)
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
     with archive.open(name) as member:
-        reader = _LimitedReader(member, name, limit)
+        reader = _LimitedReader(member, name, schema.MEMBER_MAX_BYTES[name])
         return reader.read()
 
 
 def _scan_sessions(archive: zipfile.ZipFile, version: int) -> tuple[str, int, set[str]]:
-    """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses."""
+    """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses.
+
+    PlugTrack writes each car's sessions together; a file that does not (it was not written by
+    PlugTrack) is refused, so that a restore holds one car's rows at a time, however many cars.
+    """
     with archive.open(schema.SESSIONS) as member:
-        reader = _LimitedReader(member, schema.SESSIONS, schema.MAX_MEMBER_BYTES)
+        reader = _LimitedReader(member, schema.SESSIONS, schema.MEMBER_MAX_BYTES[schema.SESSIONS])
         text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8", newline="")
-        rows = csv.reader(text)
         try:
-            header = [column.strip() for column in next(rows, [])]
-            if sorted(header) != sorted(schema.SESSIONS_COLUMNS):
+            records = csv_records(text, schema.SESSIONS)
+            header = [column.strip() for column in next(records, (0, []))[1]]
+            if Counter(header) != Counter(schema.SESSIONS_COLUMNS):
                 raise BackupRefused(
-                    f"{schema.SESSIONS} has the columns {','.join(header) or '(none)'}; "
+                    f"{schema.SESSIONS} has the columns {excerpt(','.join(header), 300) or '(none)'}; "
                     f"expected {','.join(schema.SESSIONS_COLUMNS)}."
                 )
             car_column = header.index("car_id")
-            count, car_ids = 0, set()
-            for _line, record in csv_records(rows, schema.SESSIONS):
+            count, car_ids, current = 0, set(), None
+            for line, record in records:
                 count += 1
-                if not width_problem(record, header):
-                    car_ids.add(record[car_column].strip())
+                if width_problem(record, header):
+                    continue  # reported as an invalid row by the restore
+                car_id = record[car_column].strip()
+                if car_id != current:
+                    if car_id in car_ids:
+                        raise BackupRefused(
+                            f"{schema.SESSIONS} line {line}: the sessions of car {excerpt(car_id)} are not "
+                            "together, as PlugTrack writes them; this file was not written by PlugTrack."
+                        )
+                    car_ids.add(car_id)
+                    current = car_id
         except UnicodeDecodeError:
             raise BackupRefused(f"{schema.SESSIONS} is not UTF-8 text.") from None
         except CsvFileError as error:
@@ -225,9 +247,26 @@ def _scan_sessions(archive: zipfile.ZipFile, version: int) -> tuple[str, int, se
 
 def _json(content: bytes, name: str):
     try:
-        return json.loads(content.decode("utf-8"))
+        value = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BackupRefused(f"{name} is not valid JSON ({error}).") from None
+    except RecursionError:
+        value = None  # nested deeper than Python's parser goes: far too deep
+    if value is None or _depth(value) > schema.MAX_JSON_DEPTH:
+        raise BackupRefused(f"{name} is nested more than {schema.MAX_JSON_DEPTH} levels deep; a backup's is not.")
+    return value
+
+
+def _depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (walked without recursion)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            pending.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _schema_version(manifest: dict, version_file: bytes) -> int:
@@ -247,24 +286,30 @@ def _schema_version(manifest: dict, version_file: bytes) -> int:
 
 
 def _parse_cars(content: bytes, version: int) -> list[dict]:
+    expected = list(schema.CARS_COLUMNS_BY_VERSION[version])
+    rows = []
     try:
-        reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
-        expected = schema.CARS_COLUMNS_BY_VERSION[version]
-        if reader.fieldnames is None or [name.strip() for name in reader.fieldnames] != list(expected):
-            raise BackupRefused(f"{schema.CARS} has the columns {reader.fieldnames}; expected {','.join(expected)}.")
-        rows = list(reader)
+        records = csv_records(io.StringIO(content.decode("utf-8"), newline=""), schema.CARS)
+        header = [name.strip() for name in next(records, (0, []))[1]]
+        if header != expected:
+            raise BackupRefused(
+                f"{schema.CARS} has the columns {excerpt(','.join(header), 300) or '(none)'}; "
+                f"expected {','.join(expected)}."
+            )
+        for line, record in records:
+            if len(rows) == schema.MAX_CARS:
+                raise BackupRefused(f"{schema.CARS} has more than {schema.MAX_CARS:,} cars, the most a backup holds.")
+            if len(record) != len(header):
+                raise BackupRefused(f"{schema.CARS} line {line}: {width_problem(record, header)}")
+            rows.append((line, {name: value.strip() for name, value in zip(header, record, strict=True)}))
     except UnicodeDecodeError:
         raise BackupRefused(f"{schema.CARS} is not UTF-8 text.") from None
-    except csv.Error as error:
-        raise BackupRefused(f"{schema.CARS} is not a valid CSV ({error}).") from None
-    for line, row in enumerate(rows, start=2):
-        if None in row:  # DictReader files cells beyond the header under None
-            raise BackupRefused(f"{schema.CARS} line {line} has more cells than its header.")
-    rows = [{key.strip(): (value or "").strip() for key, value in row.items()} for row in rows]
+    except CsvFileError as error:
+        raise BackupRefused(str(error)) from None
     for step_from in range(version, schema.SCHEMA_VERSION):
-        schema.UPGRADES[step_from](rows)
+        schema.UPGRADES[step_from]([row for _, row in rows])
     cars, seen_ids, seen_keys = [], set(), set()
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         car = _parse_car(row, line)
         if car["id"] in seen_ids or (car["name"], car["make"], car["model"]) in seen_keys:
             raise BackupRefused(f"{schema.CARS} line {line}: the same car appears twice.")
@@ -317,20 +362,23 @@ def _parse_car(row: dict, line: int) -> dict:
 
 
 def _parse_settings(content: bytes) -> tuple[dict[str, SettingValue], list[str]]:
+    """The backup's settings, and the keys this version does not know (left out)."""
     data = _json(content, schema.SETTINGS)
     if not isinstance(data, dict):
         raise BackupRefused(f"{schema.SETTINGS} must map each setting key to its value.")
-    settings, warnings = {}, []
+    settings, unknown = {}, []
     for key, raw in data.items():
         if isinstance(raw, dict) and raw.get("encrypted") is True and isinstance(raw.get("ciphertext"), str):
             value = SettingValue(raw["ciphertext"], encrypted=True)
         elif isinstance(raw, str):
             value = SettingValue(raw, encrypted=False)
         else:
-            raise BackupRefused(f'{schema.SETTINGS}: the value of "{key}" is neither text nor an encrypted value.')
+            raise BackupRefused(
+                f'{schema.SETTINGS}: the value of "{excerpt(key)}" is neither text nor an encrypted value.'
+            )
         definition = SETTINGS.get(key)
         if definition is None:
-            warnings.append(f'Setting "{key}" is unknown to this version of PlugTrack and was left out.')
+            unknown.append(key)
             continue
         if not value.encrypted:
             try:
@@ -338,4 +386,10 @@ def _parse_settings(content: bytes) -> tuple[dict[str, SettingValue], list[str]]
             except ValidationError as error:
                 raise BackupRefused(f"{schema.SETTINGS}: {' '.join(error.messages)}") from None
         settings[key] = value
-    return settings, warnings
+    return settings, unknown
+
+
+def _unknown_settings_warning(keys: list[str], shown: int = 5) -> str:
+    names = ", ".join(f'"{excerpt(key)}"' for key in keys[:shown])
+    more = f" and {len(keys) - shown:,} more" if len(keys) > shown else ""
+    return f"{len(keys):,} setting(s) unknown to this version of PlugTrack were left out: {names}{more}."

@@ -7,12 +7,12 @@ backup of the previous version onto the new one. Newer backups than this code ar
 
 from collections.abc import Callable
 
-from sessions_app.resources import HEADER as SESSION_COLUMNS
+from sessions_app.csv_format import HEADER as SESSION_COLUMNS
 
 APP_NAME = "PlugTrack"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Field names and types of Car, ChargingSession and Setting; see tests/backups/test_schema.py.
-SCHEMA_FINGERPRINT = "cef94c45c1c5b1ca"
+SCHEMA_FINGERPRINT = "f7cd8152d5229afb"
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION_FILE = "schema_version.txt"
@@ -38,10 +38,18 @@ CARS_COLUMNS = (
 # The session columns of the CSV import, after the id of the session's car in cars.csv.
 SESSIONS_COLUMNS = ("car_id", *SESSION_COLUMNS)
 
-# Limits for an untrusted ZIP (documented in the README). 500,000 sessions take about 75 MB.
-MAX_MEMBER_BYTES = 512 * 1024 * 1024
-MAX_SMALL_MEMBER_BYTES = 16 * 1024 * 1024  # everything but sessions.csv
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+# Limits for an untrusted ZIP (documented in the README), each checked while reading, before
+# anything heavy is done. 500,000 sessions take about 75 MB of sessions.csv.
+MEMBER_MAX_BYTES = {
+    MANIFEST: 64 * 1024,
+    SCHEMA_VERSION_FILE: 1024,
+    SESSIONS: 512 * 1024 * 1024,
+    CARS: 16 * 1024 * 1024,  # MAX_CARS cars with their longest notes
+    SETTINGS: 1024 * 1024,
+}
+MAX_CARS = 1000
+MAX_ZIP_ENTRIES = 100  # a backup has 5; more than this is not worth reading the directory of
+MAX_JSON_DEPTH = 10  # manifest.json and settings.json are 3 levels deep
 MAX_COMPRESSION_RATIO = 100  # CSV compresses about 10:1; a bomb by thousands
 RATIO_CHECK_FROM_BYTES = 1024 * 1024
 
@@ -52,7 +60,12 @@ def _upgrade_1_to_2(cars_rows: list[dict]) -> None:
         row.setdefault("active", "1")
 
 
+def _upgrade_2_to_3(cars_rows: list[dict]) -> None:
+    """Schema 3 limits notes to NOTES_MAX_CHARS; the files are alike. A longer note in an older
+    backup is reported as an invalid row, never cut."""
+
+
 # version -> the step that turns the cars rows of a backup of that version into those of version + 1.
 # (No change has touched sessions.csv or settings.json yet; a step that must will widen this.)
-UPGRADES: dict[int, Callable[[list[dict]], None]] = {1: _upgrade_1_to_2}
-CARS_COLUMNS_BY_VERSION = {1: CARS_COLUMNS[:-1], 2: CARS_COLUMNS}
+UPGRADES: dict[int, Callable[[list[dict]], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
+CARS_COLUMNS_BY_VERSION = {1: CARS_COLUMNS[:-1], 2: CARS_COLUMNS, 3: CARS_COLUMNS}

@@ -20,9 +20,10 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.files import file_written_whole
+from sessions_app.csv_format import decimal_render, width_problem
 from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
 from sessions_app.models import CHRONOLOGICAL, ChargingSession
-from sessions_app.resources import ChargingSessionResource, decimal_render, width_problem
+from sessions_app.resources import ChargingSessionResource
 from sessions_app.services import baseline_recompute
 from settings_app import crypto
 from settings_app.models import Setting
@@ -424,11 +425,16 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, rep
 def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress):
     sessions_report = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
     report.sessions = sessions_report
-    resources = {}
-    for backup_id, car in cars.items():
-        resources[backup_id] = ChargingSessionResource(
-            user=user, car=car, derive_missing_totals=False, car_is_empty=car.pk is None or replace
-        )
+    resources: dict[str, ChargingSessionResource] = {}  # made as each car's rows come: cars without any cost nothing
+
+    def resource_of(backup_car_id: str) -> ChargingSessionResource:
+        if backup_car_id not in resources:
+            car = cars[backup_car_id]
+            resources[backup_car_id] = ChargingSessionResource(
+                user=user, car=car, derive_missing_totals=False, car_is_empty=car.pk is None or replace
+            )
+        return resources[backup_car_id]
+
     with contents.session_records() as (header, records):
         header = [column.strip() for column in header]
         car_column = header.index("car_id")
@@ -441,7 +447,7 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
                 if problem := width_problem(record, header):
                     importer.reject(RowIssue(line, "", "", problem))
                     continue
-                importer.add(resources[record[car_column].strip()], line, [record[index] for index in keep])
+                importer.add(resource_of(record[car_column].strip()), line, [record[index] for index in keep])
             importer.finish()
 
 

@@ -43,7 +43,7 @@ STEPS = [
 
 def generate_csv(path: Path, rows: int, seed: int = 7) -> None:
     """Sessions shaped like a UK owner's: mostly home AC, some rapid DC, real-looking values."""
-    from sessions_app.resources import HEADER
+    from sessions_app.csv_format import HEADER
 
     rng = random.Random(seed)
     day, odometer = dt.date(1990, 1, 1), 1000
@@ -200,8 +200,8 @@ def write_valid_rows(source: Path, target: Path) -> int:
     from django.contrib.auth.models import User
 
     from cars_app.models import Car
+    from sessions_app.csv_format import csv_records
     from sessions_app.csv_io import charging_sessions_import
-    from sessions_app.resources import csv_records
 
     copy = shutil.copy(source, target.with_name("source.csv"))  # so the .err.csv lands in our temp folder
     user = User.objects.create_user("scratch")
@@ -214,7 +214,7 @@ def write_valid_rows(source: Path, target: Path) -> int:
         bad_lines = {int(row["row"]) for row in csv.DictReader(handle)}
     with source.open(encoding="utf-8-sig", newline="") as reader, target.open("w", newline="") as writer:
         out = csv.writer(writer)
-        for line, record in csv_records(csv.reader(reader), source.name):
+        for line, record in csv_records(reader, source.name):
             if line not in bad_lines:
                 out.writerow(record)
     return len(bad_lines)

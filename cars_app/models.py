@@ -1,6 +1,14 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
+
+# The longest note of a car or a session: a page of text. It also bounds a row of the sessions
+# CSV and of a backup, so that no file can make PlugTrack read an unbounded row.
+NOTES_MAX_CHARS = 10_000
+
+
+def notes_field() -> models.TextField:
+    return models.TextField(blank=True, max_length=NOTES_MAX_CHARS, validators=[MaxLengthValidator(NOTES_MAX_CHARS)])
 
 
 class Car(models.Model):
@@ -42,7 +50,7 @@ class Car(models.Model):
     recommended_full_charge_frequency_unit = models.CharField(
         "unit", max_length=6, choices=FrequencyUnit.choices, default=FrequencyUnit.MONTHS
     )
-    notes = models.TextField(blank=True)
+    notes = notes_field()
 
     class Meta:
         ordering = ["name", "id"]

@@ -10,9 +10,10 @@ from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from settings_app.services import user_settings_many
 
 from . import analytics
+from .csv_format import CsvFileError, decimal_render
 from .forms import ChargingSessionForm, SessionConfirmImportForm, SessionImportForm
 from .models import ChargingSession
-from .resources import ChargingSessionResource, CsvFileError, SessionsCsvFormat, decimal_render
+from .resources import ChargingSessionResource, SessionsCsvFormat
 from .services import charging_session_save, charging_sessions_delete
 
 

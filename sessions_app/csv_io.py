@@ -22,12 +22,11 @@ from django.db import DatabaseError
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
+from plugtrack_site.errors import excerpt
 from plugtrack_site.files import file_written_whole
 
-from .models import ChargingSession
-from .resources import (
+from .csv_format import (
     HEADER,
-    ChargingSessionResource,
     CsvFileError,
     csv_records,
     formula_escape,
@@ -35,6 +34,9 @@ from .resources import (
     no_sessions_message,
     width_problem,
 )
+from .models import ChargingSession
+from .resources import ChargingSessionResource
+from .seen_keys import SeenKeys
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -165,7 +167,7 @@ def _import_file(*, user, car, source, name: str, dry_run: bool, allow_partial: 
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     resource = ChargingSessionResource(user=user, car=car)
     with _open_text(source) as text, _ErrorFile(source, report) as error_file:
-        records = csv_records(csv.reader(text), name)
+        records = csv_records(text, name)
         columns = header_read(records, name)
         importer = SessionRowsImporter(
             report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
@@ -209,33 +211,41 @@ class SessionRowsImporter:
     """Feeds CSV records to ChargingSessionResources in chunks of CHUNK_ROWS, so memory stays
     flat, and adds each chunk's counts, errors (in file order) and warnings to the report.
 
-    Used by the CSV import (one resource, one car) and the backup restore (one per car), as a
-    context manager: leaving it, even by an exception, releases every resource's key store.
+    Used by the CSV import (one resource, one car) and the backup restore (one per car, whose
+    rows come together), as a context manager: one store of the file's keys serves every car,
+    and leaving the block, even by an exception, releases it.
     """
 
     def __init__(self, *, report: ImportReport, columns: list[str], dry_run: bool, error_file=None, progress=None):
         self.report, self.columns, self.dry_run, self.error_file = report, columns, dry_run, error_file
         self.progress = progress
-        self._pending: dict[int, tuple[ChargingSessionResource, list[list[str]], list[int]]] = {}
+        self._seen = SeenKeys()
+        self._pending: tuple[ChargingSessionResource, list[list[str]], list[int]] | None = None
         self._rejected: list[RowIssue] = []
-        self._resources: dict[int, ChargingSessionResource] = {}  # every resource given a row
+        self._scopes: dict[int, int] = {}  # id of every resource given a row -> its scope in the key store
+        self._resources: list[ChargingSessionResource] = []
 
     def __enter__(self) -> "SessionRowsImporter":
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for resource in self._resources.values():
-            resource.close()
+        self._seen.close()
 
     def add(self, resource: ChargingSessionResource, line: int, cells: list[str]) -> None:
         """Queue a row whose cells match `columns`; `line` is its line number in the file."""
         self.report.rows_read += 1
-        self._resources[id(resource)] = resource
-        _, rows, lines = self._pending.setdefault(id(resource), (resource, [], []))
+        if id(resource) not in self._scopes:
+            self._scopes[id(resource)] = len(self._scopes)
+            self._resources.append(resource)
+        if self._pending and self._pending[0] is not resource:
+            self._flush()  # one car's rows at a time: memory stays one chunk, however many cars
+        if self._pending is None:
+            self._pending = (resource, [], [])
+        _, rows, lines = self._pending
         rows.append(cells)
         lines.append(line)
         if len(rows) >= CHUNK_ROWS:
-            self._flush(id(resource))
+            self._flush()
 
     def reject(self, issue: RowIssue) -> None:
         """Count a row that cannot be imported at all (e.g. a wrong number of cells)."""
@@ -243,15 +253,18 @@ class SessionRowsImporter:
         self._rejected.append(issue)
 
     def finish(self) -> None:
-        for key in list(self._pending):
-            self._flush(key)
+        if self._pending:
+            self._flush()
         self._record(self._rejected)
-        for resource in self._resources.values():
+        for resource in self._resources:
             resource.finish(dry_run=self.dry_run, inserted=self.report.inserted > 0)
 
-    def _flush(self, key: int) -> None:
-        resource, rows, lines = self._pending.pop(key)
-        outcome = resource.import_chunk(rows, self.columns, dry_run=self.dry_run)
+    def _flush(self) -> None:
+        resource, rows, lines = self._pending
+        self._pending = None
+        outcome = resource.import_chunk(
+            rows, self.columns, dry_run=self.dry_run, seen=self._seen, scope=self._scopes[id(resource)]
+        )
         self.report.inserted += outcome.inserted
         self.report.skipped_duplicates += outcome.duplicates
         self.report.ok_rows += outcome.inserted + outcome.duplicates
@@ -259,7 +272,7 @@ class SessionRowsImporter:
         column_index = {name: index for index, name in enumerate(self.columns)}
 
         def cell(number: int, column: str) -> str:
-            return rows[number - 1][column_index[column]].strip() if column in column_index else ""
+            return excerpt(rows[number - 1][column_index[column]].strip(), 100) if column in column_index else ""
 
         issues, self._rejected = self._rejected, []
         for number, errors in outcome.invalid:

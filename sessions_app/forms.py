@@ -2,8 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from .csv_format import HEADER
 from .models import ChargingSession
-from .resources import HEADER
 
 
 class ChargingSessionForm(forms.ModelForm):

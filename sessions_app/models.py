@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from cars_app.models import notes_field
+
 SOC_VALIDATORS = [
     MinValueValidator(0, message="State of charge must be between 0 and 100 %%."),
     MaxValueValidator(100, message="State of charge must be between 0 and 100 %%."),
@@ -63,7 +65,7 @@ class ChargingSession(models.Model):
             MaxValueValidator(60, message="Temperature must be between -50 and 60 °C."),
         ],
     )
-    notes = models.TextField(blank=True)
+    notes = notes_field()
     is_baseline = models.BooleanField(
         "baseline",
         default=False,

@@ -8,11 +8,9 @@ Numbers and dates are parsed and written in one fixed, locale-free way (the libr
 widgets follow the active language: "30.500" would be 30500 under German formatting).
 """
 
-import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -22,109 +20,31 @@ from import_export import fields, resources, widgets
 from import_export.formats.base_formats import CSV
 from import_export.results import RowResult
 
-from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.errors import excerpt
 
+from .csv_format import (
+    HEADER,
+    CsvFileError,
+    csv_records,
+    decimal_render,
+    formula_escape,
+    formula_unescape,
+    header_check,
+    header_read,
+    no_sessions_message,
+    width_problem,
+)
 from .models import CHRONOLOGICAL, ChargingSession
 from .seen_keys import SeenKeys
 from .services import baseline_recompute
 
-HEADER = (
-    "date",
-    "odometer",
-    "charge_type",
-    "charge_power_kw",
-    "location_label",
-    "charge_network",
-    "charge_delivered_kwh",
-    "duration_mins",
-    "cost_per_kwh",
-    "total_cost_gbp",
-    "soc_from",
-    "soc_to",
-    "ambient_temp_c",
-    "notes",
-)
 DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
 
-# A cell starting with one of these is run as a formula by spreadsheets. On export such a cell
-# gets a leading apostrophe (the spreadsheet "this is text" mark); import removes it again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # ASCII digits only: Python's \d also takes digits of other scripts ("٥٠").
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PENNY = Decimal("0.01")
-
-
-class CsvFileError(PlugTrackError):
-    """The file as a whole cannot be imported (missing, unreadable, wrong columns, no car)."""
-
-
-def header_check(header: list[str], source_name: str) -> None:
-    """Refuse a header with missing or unknown columns (order and surrounding blanks are free)."""
-    names = [name.strip() for name in header]
-    missing = [name for name in HEADER if name not in names]
-    unknown = [name for name in names if name not in HEADER]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    problems = []
-    if missing:
-        problems.append(f"missing column(s): {', '.join(missing)}")
-    if unknown:
-        problems.append(f"unknown column(s): {', '.join(repr(name) for name in unknown)}")
-    if repeated:
-        problems.append(f"repeated column(s): {', '.join(repeated)}")
-    if problems:
-        raise CsvFileError(
-            f"{source_name}: the header has {'; '.join(problems)}. "
-            f"The first line must name these 14 columns: {','.join(HEADER)}"
-        )
-
-
-def header_read(records: Iterator[tuple[int, list[str]]], source_name: str) -> list[str]:
-    """The first record of `records` (from `csv_records`), checked as the header; names stripped."""
-    _, header = next(records, (0, None))
-    if header is None:
-        raise CsvFileError(f"{source_name} is empty. Its first line must be the header: {','.join(HEADER)}")
-    header_check(header, source_name)
-    return [name.strip() for name in header]
-
-
-def no_sessions_message(source_name: str) -> str:
-    return f"{source_name} has the header but no sessions: nothing to import."
-
-
-# The csv module refuses a cell over 128 KB by default, yet a note has no length limit, so
-# PlugTrack could export or back up a session it could not read back. No cell is refused for its
-# length alone (files and backup members have their own limits). The limit is global to the csv
-# module, so it is set once at start-up (SessionsAppConfig.ready), not changed around each read,
-# which would race between threads.
-CSV_CELL_LIMIT = 2**31 - 1
-
-
-def csv_records(reader, source_name: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number where the record starts, cells) for each record of `reader` that is not blank.
-
-    Blank lines and rows of empty cells (which spreadsheets leave behind) are skipped.
-    """
-    while True:
-        line = reader.line_num + 1  # a quoted cell may span lines: report where the record starts
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise CsvFileError(f"{source_name}, line {line}: the CSV is malformed ({error}).") from None
-        if any(cell.strip() for cell in record):
-            yield line, record
-
-
-def width_problem(record: list[str], columns: list[str]) -> str | None:
-    if len(record) == len(columns):
-        return None
-    return (
-        f"has {len(record)} cells but the header has {len(columns)}; a value containing a comma must be in "
-        "double quotes."
-    )
 
 
 class SessionsCsvFormat(CSV):
@@ -133,8 +53,7 @@ class SessionsCsvFormat(CSV):
 
     def create_dataset(self, in_stream, **kwargs):
         # The admin hands over text, decoded as utf-8-sig (a byte-order mark is dropped).
-        reader = csv.reader(io.StringIO(in_stream, newline=""))
-        records = csv_records(reader, "The file")
+        records = csv_records(io.StringIO(in_stream, newline=""), "The file")
         header = header_read(records, "The file")
         dataset = tablib.Dataset(headers=header)
         dataset.line_numbers = []  # so the admin can name the line of each row, like the CLI
@@ -148,28 +67,6 @@ class SessionsCsvFormat(CSV):
         if not dataset:  # there is nothing to preview or confirm
             raise CsvFileError(no_sessions_message("The file"))
         return dataset
-
-
-def formula_escape(text: str) -> str:
-    if text.startswith(FORMULA_STARTS) or _is_escaped(text):
-        return "'" + text
-    return text
-
-
-def formula_unescape(text: str) -> str:
-    return text[1:] if _is_escaped(text) else text
-
-
-def _is_escaped(text: str) -> bool:
-    return len(text) > 1 and text[0] == "'" and (text[1] in FORMULA_STARTS or text[1] == "'")
-
-
-def decimal_render(value: Decimal | None) -> str:
-    """Canonical text of a decimal: no exponent, no trailing zeros ("30.000" -> "30")."""
-    if value is None:
-        return ""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class _Cell(widgets.Widget):
@@ -210,7 +107,7 @@ class TextCell(_Cell):
 class DecimalCell(_Cell):
     def parse(self, text: str) -> Decimal:
         if not _DECIMAL.fullmatch(text):
-            raise ValueError(f'"{text}" is not a number. Use digits with a dot for decimals, e.g. 12.5.')
+            raise ValueError(f'"{excerpt(text)}" is not a number. Use digits with a dot for decimals, e.g. 12.5.')
         if "." in text:  # "30.5000" is 30.5: trailing zeros must not count against the decimal places
             text = text.rstrip("0").rstrip(".") or "0"
         return Decimal(text)
@@ -222,7 +119,7 @@ class DecimalCell(_Cell):
 class IntegerCell(_Cell):
     def parse(self, text: str) -> int:
         if not _INTEGER.fullmatch(text):
-            raise ValueError(f'"{text}" is not a whole number.')
+            raise ValueError(f'"{excerpt(text)}" is not a whole number.')
         return int(text)
 
 
@@ -233,7 +130,7 @@ class DateCell(_Cell):
                 return dt.date.fromisoformat(text)
         except ValueError:
             pass
-        raise ValueError(f'"{text}" is not a date in the form YYYY-MM-DD, e.g. 2025-03-31.')
+        raise ValueError(f'"{excerpt(text)}" is not a date in the form YYYY-MM-DD, e.g. 2025-03-31.')
 
     def render(self, value, obj=None, **kwargs):
         return "" if value is None else value.isoformat()
@@ -242,7 +139,7 @@ class DateCell(_Cell):
 class ChargeTypeCell(_Cell):
     def parse(self, text: str) -> str:
         if text.upper() not in ChargingSession.ChargeType.values:
-            raise ValueError(f'"{text}" is not a charge type: use AC or DC.')
+            raise ValueError(f'"{excerpt(text)}" is not a charge type: use AC or DC.')
         return text.upper()
 
 
@@ -286,7 +183,6 @@ class ChargingSessionResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user, self.car = user, car
         self.car_is_empty = car_is_empty  # a new (or just emptied) car: no stored keys to look up
-        self._seen: SeenKeys | None = None
         self._width_problems: dict[int, str] = {}  # the admin's rows with too few or many cells
         # A restore brings back exactly what was stored, so it derives nothing.
         self.derive_missing_totals = derive_missing_totals
@@ -408,7 +304,9 @@ class ChargingSessionResource(resources.ModelResource):
         if not kwargs.get("dry_run") and result.totals[RowResult.IMPORT_TYPE_NEW]:
             baseline_recompute(car_ids=[self.car.pk])
 
-    def import_chunk(self, rows: list[list[str]], columns: list[str], *, dry_run: bool) -> "ChunkOutcome":
+    def import_chunk(
+        self, rows: list[list[str]], columns: list[str], *, dry_run: bool, seen: SeenKeys, scope: int
+    ) -> "ChunkOutcome":
         """Import rows (cells in `columns` order) the way `import_data` would, for large files.
 
         Each row goes through the same hooks as in the admin's import (init_instance,
@@ -416,8 +314,8 @@ class ChargingSessionResource(resources.ModelResource):
         Left out: the library's per-row bookkeeping (results, diffs), several times slower than
         the insert itself, and holding every key in memory: the keys that can make a row of this
         chunk a duplicate are looked up for the chunk (the database by the chunk's dates, the
-        file's earlier rows in `SeenKeys`). Call it inside a transaction; then `finish()`, and
-        `close()` in any case.
+        file's earlier rows in `seen`, under this car's `scope`). Call it inside a transaction,
+        then `finish()`.
         """
         outcome = ChunkOutcome()
         parsed = []
@@ -431,7 +329,8 @@ class ChargingSessionResource(resources.ModelResource):
                 errors = error.update_error_dict({})
             parsed.append((number, row, instance, errors))
 
-        self.known_keys = self._chunk_known_keys([self._key(i) for _, _, i, errors in parsed if not errors])
+        keys = [self._key(instance) for _, _, instance, errors in parsed if not errors]
+        self.known_keys = self._chunk_known_keys(keys, seen.among(keys, scope=scope))
         new_sessions, dropped_warnings = [], set()
         for number, row, instance, errors in parsed:
             if self.skip_row(instance, None, row, errors):
@@ -447,14 +346,14 @@ class ChargingSessionResource(resources.ModelResource):
             self.known_keys.add(self._key(instance))
             new_sessions.append(instance)
         self.warnings = [warning for warning in self.warnings if warning[0] not in dropped_warnings]
-        self._seen_keys().add(self._key(session) for session in new_sessions)
+        seen.add((self._key(session) for session in new_sessions), scope=scope)
         outcome.inserted = len(new_sessions)
         if new_sessions and not dry_run:
             ChargingSession.objects.bulk_create(new_sessions, batch_size=self._meta.batch_size)
         return outcome
 
-    def _chunk_known_keys(self, keys: list[tuple]) -> set[tuple]:
-        known = self._seen_keys().among(keys)
+    def _chunk_known_keys(self, keys: list[tuple], seen_in_file: set[tuple]) -> set[tuple]:
+        known = seen_in_file
         if not self.car_is_empty and keys:
             dates = sorted({key[0] for key in keys})
             # Padded to a power of two with dates of the year 1 (Django drops repeated values):
@@ -466,21 +365,10 @@ class ChargingSessionResource(resources.ModelResource):
             known |= set(stored.values_list(*DUPLICATE_KEY)) & set(keys)
         return known
 
-    def _seen_keys(self) -> SeenKeys:
-        if self._seen is None:
-            self._seen = SeenKeys()
-        return self._seen
-
     def finish(self, *, dry_run: bool, inserted: bool) -> None:
         """After the last chunk: the baseline of the car, once."""
         if inserted and not dry_run:
             baseline_recompute(car_ids=[self.car.pk])
-
-    def close(self) -> None:
-        """Let go of the file's keys; called whether the import finished or failed."""
-        if self._seen is not None:
-            self._seen.close()
-            self._seen = None
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 A file of half a million sessions would hold half a million keys; in a temporary SQLite file
 (deleted when closed, apart from the app's database) memory stays flat however long the file is.
+One store serves a whole import or restore: each car's keys are kept apart by a `scope`, so a
+restore of many cars opens one store, not one per car.
 """
 
 import os
@@ -32,23 +34,25 @@ class SeenKeys:
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.execute(
-            "CREATE TABLE seen (day INTEGER, odometer INTEGER, kwh TEXT, "
-            "PRIMARY KEY (day, odometer, kwh)) WITHOUT ROWID"
+            "CREATE TABLE seen (scope INTEGER, day INTEGER, odometer INTEGER, kwh TEXT, "
+            "PRIMARY KEY (scope, day, odometer, kwh)) WITHOUT ROWID"
         )
+        self._db.execute("CREATE TEMP TABLE probe (day INTEGER, odometer INTEGER, kwh TEXT)")
 
-    def among(self, keys: Iterable[Key]) -> set[Key]:
-        """Those of `keys` seen before."""
+    def among(self, keys: Iterable[Key], *, scope: int) -> set[Key]:
+        """Those of `keys` seen before in `scope`."""
         by_stored: dict[tuple, list[Key]] = {}
         for key in keys:
             by_stored.setdefault(_stored(key), []).append(key)
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS probe (day INTEGER, odometer INTEGER, kwh TEXT)")
         self._db.execute("DELETE FROM probe")
         self._db.executemany("INSERT INTO probe VALUES (?, ?, ?)", by_stored)
-        found = self._db.execute("SELECT day, odometer, kwh FROM probe JOIN seen USING (day, odometer, kwh)")
+        found = self._db.execute(
+            "SELECT day, odometer, kwh FROM probe JOIN seen USING (day, odometer, kwh) WHERE scope = ?", (scope,)
+        )
         return {key for row in found for key in by_stored[tuple(row)]}
 
-    def add(self, keys: Iterable[Key]) -> None:
-        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (_stored(key) for key in keys))
+    def add(self, keys: Iterable[Key], *, scope: int) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)", ((scope, *_stored(key)) for key in keys))
 
     def close(self) -> None:
         self._db.close()

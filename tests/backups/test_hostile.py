@@ -119,13 +119,8 @@ def test_an_encrypted_member(refused, backup_path, tmp_path):
 
 
 def test_a_member_over_the_size_limit(refused, backup_path, monkeypatch):
-    monkeypatch.setattr(schema, "MAX_SMALL_MEMBER_BYTES", 100)
-    refused(backup_path, r"would unpack to [\d,]+ bytes, over the limit of 100")
-
-
-def test_a_total_over_the_limit(refused, backup_path, monkeypatch):
-    monkeypatch.setattr(schema, "MAX_TOTAL_BYTES", 1000)
-    refused(backup_path, r"The backup would unpack to [\d,]+ bytes, over the limit of 1,000")
+    monkeypatch.setitem(schema.MEMBER_MAX_BYTES, "cars.csv", 100)
+    refused(backup_path, r"cars.csv would unpack to [\d,]+ bytes, over the limit of 100")
 
 
 def test_a_zip_bomb(refused, backup_path, tmp_path):
@@ -134,7 +129,9 @@ def test_a_zip_bomb(refused, backup_path, tmp_path):
     refused(bad, "compressed [\\d,]+ to 1.*possible ZIP bomb")
 
 
-def test_a_member_longer_than_it_says_is_cut_off():
+def test_a_member_longer_than_it_says_is_cut_off(monkeypatch):
+    monkeypatch.setitem(schema.MEMBER_MAX_BYTES, "cars.csv", 1000)
+
     class Member:
         def __init__(self):
             self.left = 10_000
@@ -155,7 +152,7 @@ def test_a_member_longer_than_it_says_is_cut_off():
             return Member()
 
     with pytest.raises(BackupRefused, match="cars.csv unpacks to more than 1,000 bytes"):
-        _read_member(Archive(), "cars.csv", 1000)
+        _read_member(Archive(), "cars.csv")
 
 
 def test_a_checksum_mismatch(refused, backup_path, tmp_path):

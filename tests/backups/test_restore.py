@@ -6,7 +6,7 @@ from cryptography.fernet import Fernet
 
 from backups.models import Backup
 from backups.services import RestoreFailed, backup_restore
-from cars_app.models import Car
+from cars_app.models import NOTES_MAX_CHARS, Car
 from sessions_app.models import ChargingSession
 from settings_app.models import Setting
 from settings_app.services import setting_secret_read, settings_update
@@ -196,11 +196,23 @@ def test_an_older_schema_backup_is_upgraded_on_restore(owner):
     assert car.sessions.count() == 2
 
 
-def test_long_notes_survive_a_backup(account, make_car, make_session, tmp_path):
+def test_a_schema_2_backup_restores_unchanged(owner):
+    report = backup_restore(user=owner, source=FIXTURES / "backup_schema_v2.zip")
+    assert report.ok and report.schema_version == 2
+    car = Car.objects.get(user=owner)
+    assert (car.name, car.active, car.notes) == ("Ioniq", False, "sold in 2026")
+    assert list(car.sessions.order_by("date").values_list("odometer", "notes")) == [
+        (8000, ""),
+        (8210, "cold, slow start"),
+    ]
+
+
+def test_the_longest_notes_survive_a_backup(account, make_car, make_session, tmp_path):
     from backups.services import backup_create
 
-    car = make_car(account, name="Long", notes="y" * 200_000)
-    make_session(car, "2025-01-01", 10, "5", notes="x" * 200_000)
+    longest = ('"quoted", \n' * NOTES_MAX_CHARS)[:NOTES_MAX_CHARS]  # every quote doubled in the CSV
+    car = make_car(account, name="Long", notes=longest)
+    make_session(car, "2025-01-01", 10, "5", notes=longest)
     path = backup_create(user=account, target=tmp_path / "long.zip").path
     before = dump(account)
     wipe(account)

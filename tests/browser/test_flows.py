@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from backups.models import Backup
+from sessions_app.csv_format import HEADER
 from sessions_app.models import ChargingSession
-from sessions_app.resources import HEADER
 from settings_app.services import user_settings
 
 from ..sessions_app.csv_helpers import session_row, write_csv

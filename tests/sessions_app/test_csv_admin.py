@@ -6,8 +6,8 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from sessions_app.csv_format import HEADER
 from sessions_app.models import ChargingSession
-from sessions_app.resources import HEADER
 
 from .csv_helpers import session_row
 

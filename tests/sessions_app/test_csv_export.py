@@ -6,10 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cars_app.models import NOTES_MAX_CHARS
 from plugtrack_site.errors import PlugTrackError
+from sessions_app.csv_format import HEADER, CsvFileError
 from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
 from sessions_app.models import ChargingSession
-from sessions_app.resources import HEADER, CsvFileError
 
 from .csv_helpers import read_csv
 
@@ -81,14 +82,21 @@ def test_export_delete_import_gives_equal_rows_and_a_byte_identical_second_expor
     assert second.read_bytes() == first.read_bytes()
 
 
-def test_a_note_longer_than_the_csv_modules_default_cell_limit_round_trips(owner, make_car, make_session, tmp_path):
+def test_the_longest_note_round_trips_and_a_longer_one_is_an_invalid_row(owner, make_car, make_session, tmp_path):
     car = make_car(owner)
-    make_session(car, "2025-01-01", 10, "5", notes="x" * 200_000)  # the csv module refuses > 128 KB by default
+    longest = ('"x", \n' * NOTES_MAX_CHARS)[:NOTES_MAX_CHARS]  # quotes doubled and line breaks kept in the CSV
+    make_session(car, "2025-01-01", 10, "5", notes=longest)
     path = tmp_path / "long.csv"
     charging_sessions_export(user=owner, car=car, target=path)
     car.sessions.all().delete()
     report = charging_sessions_import(user=owner, car=car, source=path)
-    assert report.ok and car.sessions.get().notes == "x" * 200_000
+    assert report.ok and car.sessions.get().notes == longest
+
+    car.sessions.all().delete()
+    path.write_text(path.read_text().replace('x""', 'xy""', 1))
+    report = charging_sessions_import(user=owner, car=car, source=path)
+    assert [(issue.row, issue.field) for issue in report.errors] == [(2, "notes")]
+    assert "at most 10000 characters" in report.errors[0].message and not car.sessions.exists()
 
 
 def test_export_filters_by_car_and_inclusive_dates(owner, car_with_sessions, make_car, make_session, other_owner):

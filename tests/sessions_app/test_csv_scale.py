@@ -8,8 +8,8 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from plugtrack_site.command_args import progress_bar
+from sessions_app.csv_format import CsvFileError
 from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
-from sessions_app.resources import CsvFileError
 
 from .csv_helpers import session_row, write_csv
 

@@ -1,0 +1,136 @@
+"""Every limit of a backup ZIP, each with a file that breaks it: refused within seconds with a
+short message, nothing written; and a restore's cost grows with rows, not with cars."""
+
+import csv
+import io
+import json
+import random
+import string
+import time
+import zipfile
+
+import pytest
+
+from backups import schema
+from backups.archive import BackupRefused
+from backups.services import backup_restore
+from cars_app.models import Car
+
+from .conftest import dump
+from .zip_helpers import altered, read_members, write_zip
+
+QUICK_SECONDS = 5
+
+
+@pytest.fixture
+def refused_quickly(account):
+    def check(path, message: str) -> str:
+        before = dump(account)
+        started = time.monotonic()
+        with pytest.raises(BackupRefused, match=message) as raised:
+            backup_restore(user=account, source=path, mode="replace")
+        assert time.monotonic() - started < QUICK_SECONDS
+        assert dump(account) == before
+        assert len(str(raised.value)) < 500
+        return str(raised.value)
+
+    return check
+
+
+def cars_csv(count: int) -> bytes:
+    lines = [",".join(schema.CARS_COLUMNS)]
+    lines += [f"{i},Car {i},Kia,Niro EV,64.8,,0,1,months,,1" for i in range(count)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def sessions_csv(rows: list[tuple[int, int]]) -> bytes:
+    """(car id, odometer) per row."""
+    lines = [",".join(schema.SESSIONS_COLUMNS)]
+    lines += [f"{car},2025-01-01,{odometer},AC,,,,20,,,,,,," for car, odometer in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_zip_of_70000_entries_is_refused_before_its_directory_is_read(refused_quickly, tmp_path):
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(70_000):
+            archive.writestr(f"f{i}", b"")
+    refused_quickly(path, "The ZIP holds 70,000 entries; a PlugTrack backup holds exactly 5")
+
+
+def test_more_cars_than_a_backup_holds(refused_quickly, backup_path, tmp_path):
+    bad = altered(
+        backup_path,
+        tmp_path / "fleet.zip",
+        {"cars.csv": cars_csv(schema.MAX_CARS + 1), "sessions.csv": sessions_csv([])},
+    )
+    refused_quickly(bad, "cars.csv has more than 1,000 cars")
+
+
+def test_a_thousand_cars_restore_with_one_key_store(account, backup_path, tmp_path, opened_key_stores):
+    rows = [(car, 1000 + i) for car in range(schema.MAX_CARS) for i in range(2)]
+    fleet = altered(
+        backup_path, tmp_path / "fleet.zip", {"cars.csv": cars_csv(schema.MAX_CARS), "sessions.csv": sessions_csv(rows)}
+    )
+    started = time.monotonic()
+    report = backup_restore(user=account, source=fleet, dry_run=True)
+    assert report.ok and (report.cars.inserted, report.sessions.inserted) == (1000, 2000)
+    assert len(opened_key_stores) == 1 and opened_key_stores[0].closed
+    assert time.monotonic() - started < QUICK_SECONDS * 2
+    assert backup_restore(user=account, source=fleet, mode="replace").ok
+    assert Car.objects.filter(user=account).count() == 1000
+
+
+def test_one_enormous_cell_within_the_compression_ratio(refused_quickly, backup_path, tmp_path):
+    noise = "".join(random.Random(1).choices(string.ascii_letters, k=2_000_000))  # compresses about 1.3 to 1
+    sessions = sessions_csv([(0, 1)]).replace(b",,\n", f',"{noise}"\n'.encode(), 1)
+    bad = altered(backup_path, tmp_path / "cell.zip", {"sessions.csv": sessions})
+    refused_quickly(bad, "sessions.csv, line 2: the row is longer than 65,536 characters")
+
+
+def test_sessions_not_grouped_by_car(refused_quickly, backup_path, tmp_path):
+    members = read_members(backup_path)
+    car_ids = [row["id"] for row in csv.DictReader(io.StringIO(members["cars.csv"].decode()))]
+    interleaved = sessions_csv([(car_ids[0], 1), (car_ids[1], 2), (car_ids[0], 3)])
+    bad = altered(backup_path, tmp_path / "mixed.zip", {"sessions.csv": interleaved})
+    refused_quickly(bad, f"sessions.csv line 4: the sessions of car {car_ids[0]} are not together")
+
+
+@pytest.mark.parametrize(
+    ("member", "content"),
+    [
+        ("manifest.json", b"[" * 30_000 + b"]" * 30_000),
+        ("settings.json", b'{"a":' * 100_000 + b"1" + b"}" * 100_000),
+        ("settings.json", json.dumps({"a": [[[[[[[[[[["too deep"]]]]]]]]]]]}).encode()),
+    ],
+    ids=["manifest 30,000 deep", "settings 100,000 deep", "settings 12 deep"],
+)
+def test_json_nested_too_deeply(refused_quickly, backup_path, tmp_path, member, content):
+    deep = altered(backup_path, tmp_path / "deep.zip", {member: content}, reseal=member != "manifest.json")
+    refused_quickly(deep, f"{member} is nested more than 10")
+
+
+def test_a_manifest_over_its_size_limit(refused_quickly, backup_path, tmp_path):
+    members = read_members(backup_path)
+    manifest = json.loads(members["manifest.json"]) | {"padding": "x" * 70_000}
+    bad = write_zip(tmp_path / "big.zip", members | {"manifest.json": json.dumps(manifest).encode()}, reseal=False)
+    refused_quickly(bad, "manifest.json would unpack to [0-9,]+ bytes, over the limit of 65,536")
+
+
+def test_a_checksum_entry_of_the_wrong_shape_is_refused_not_a_crash(refused_quickly, backup_path, tmp_path):
+    members = read_members(backup_path)
+    manifest = json.loads(members["manifest.json"])
+    manifest["members"]["cars.csv"] = "not an object"
+    bad = write_zip(tmp_path / "odd.zip", members | {"manifest.json": json.dumps(manifest).encode()}, reseal=False)
+    refused_quickly(bad, "cars.csv does not match the checksum")
+
+
+def test_thousands_of_unknown_settings_make_one_warning(account, backup_path, tmp_path):
+    settings = json.loads(read_members(backup_path)["settings.json"]) | {f"future_{i}": "1" for i in range(5_000)}
+    path = altered(backup_path, tmp_path / "future.zip", {"settings.json": json.dumps(settings).encode()})
+    report = backup_restore(user=account, source=path, dry_run=True)
+    assert report.ok
+    assert report.warnings == [
+        '5,000 setting(s) unknown to this version of PlugTrack were left out: "future_0", "future_1", "future_2", '
+        '"future_3", "future_4" and 4,995 more.'
+    ]
