@@ -351,7 +351,6 @@ def backup_restore(
         if report.automatic_backup and not committed:  # its record was rolled back with the rest
             Path(report.automatic_backup).unlink(missing_ok=True)
             report.automatic_backup = None
-    _warn_undecryptable(contents, report)
     logger.info(
         "backup_restored user=%s mode=%s dry_run=%s ok=%s cars_inserted=%d cars_updated=%d sessions_inserted=%d "
         "sessions_duplicates=%d settings_inserted=%d settings_updated=%d",
@@ -406,20 +405,40 @@ def _restore_cars(user, contents: BackupContents, report, dry_run: bool, replace
 
 def _restore_settings(user, contents: BackupContents, report, dry_run: bool, replace: bool) -> None:
     existing = {} if replace else {s.key: s for s in Setting.objects.filter(user=user)}
+    unreadable = []  # restored secrets that no configured key can read
     for key, restored in contents.settings.items():
         setting = existing.get(key)
+        if setting is not None and (setting.value, setting.encrypted) == (restored.value, restored.encrypted):
+            report.settings.unchanged += 1
+            continue
+        if restored.encrypted and not crypto.readable(restored.value):
+            if setting is not None and _readable_value(setting):  # a merge never swaps it for an unreadable one
+                report.settings.unchanged += 1
+                report.warnings.append(
+                    f"The backup's {key} cannot be read with the keys this installation has, so your current "
+                    f"{key} was kept."
+                )
+                continue
+            unreadable.append(key)
         if setting is None:
             setting = Setting(user=user, key=key)
             report.settings.inserted += 1
-        elif (setting.value, setting.encrypted) != (restored.value, restored.encrypted):
-            report.settings.updated += 1
         else:
-            report.settings.unchanged += 1
-            continue
+            report.settings.updated += 1
         # Ciphertext is copied as it is: a backup never decrypts a secret.
         setting.value, setting.encrypted = restored.value, restored.encrypted
         if not dry_run:
             setting.save()
+    if unreadable:
+        report.warnings.append(
+            f"The secret setting(s) {', '.join(unreadable)} were encrypted with a key this installation does not "
+            "have. They are kept encrypted; add that old key to PLUGTRACK_ENCRYPTION_KEYS (after the current one) "
+            "to use them, or enter them again on your settings page."
+        )
+
+
+def _readable_value(setting: Setting) -> bool:
+    return bool(setting.value) and (not setting.encrypted or crypto.readable(setting.value))
 
 
 def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress):
@@ -449,20 +468,3 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
                     continue
                 importer.add(resource_of(record[car_column].strip()), line, [record[index] for index in keep])
             importer.finish()
-
-
-def _warn_undecryptable(contents: BackupContents, report: RestoreReport) -> None:
-    """Say which restored secrets the configured keys cannot read (they are kept as they are)."""
-    unreadable = []
-    for key, restored in contents.settings.items():
-        if restored.encrypted:
-            try:
-                crypto.decrypt(restored.value)
-            except crypto.EncryptionKeyError:
-                unreadable.append(key)
-    if unreadable:
-        report.warnings.append(
-            f"The secret setting(s) {', '.join(unreadable)} were encrypted with a key this installation does not "
-            "have. They are kept encrypted; add that old key to PLUGTRACK_ENCRYPTION_KEYS (after the current one) "
-            "to use them."
-        )

@@ -25,6 +25,20 @@ def _fernet() -> MultiFernet:
         ) from None
 
 
+def keys_check() -> None:
+    """Raise EncryptionKeyError unless PLUGTRACK_ENCRYPTION_KEYS holds usable keys."""
+    _fernet()
+
+
+def readable(ciphertext: str) -> bool:
+    """Whether one of the configured keys can decrypt `ciphertext`."""
+    try:
+        decrypt(ciphertext)
+    except EncryptionKeyError:
+        return False
+    return True
+
+
 def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 

@@ -1,8 +1,15 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from . import crypto
 from .models import Setting
 from .registry import SETTINGS, Kind, SettingDefinition, Tab
+
+UNREADABLE_SECRET = (
+    "A value is stored, but none of the keys in PLUGTRACK_ENCRYPTION_KEYS can read it: it was encrypted with a key "
+    "this installation no longer has (a backup from another installation, say). Add that key after the current "
+    "one, or enter the value again here. "
+)
 
 
 class RegistryField(forms.CharField):
@@ -53,11 +60,14 @@ class UserSettingsForm(forms.Form):
         for key, definition in SETTINGS.items():
             self.fields[key] = _form_field(definition)
             if definition.secret:
-                if key in self.secrets_set:
-                    self.fields[key].help_text = "A value is stored (hidden). Leave blank to keep it. "
-                    self.fields[f"{key}__clear"] = forms.BooleanField(required=False, label="Remove the stored value")
-                else:
+                if key not in self.secrets_set:
                     self.fields[key].help_text = "Not set. "
+                elif crypto.readable(stored[key].value):
+                    self.fields[key].help_text = "A value is stored (hidden). Leave blank to keep it. "
+                else:
+                    self.fields[key].help_text = UNREADABLE_SECRET
+                if key in self.secrets_set:
+                    self.fields[f"{key}__clear"] = forms.BooleanField(required=False, label="Remove the stored value")
                 self.fields[key].help_text += definition.help_text
 
     def tabs(self) -> list[tuple[Tab, list[forms.BoundField]]]:

@@ -114,12 +114,31 @@ def setting_secret_read(*, user: User, key: str) -> str:
     return crypto.decrypt(setting.value) if setting.encrypted else setting.value
 
 
-def settings_rotate_key() -> int:
-    """Re-encrypt every encrypted setting under the newest key, all or nothing. Returns the count."""
+@dataclass
+class KeyRotationReport:
+    reencrypted: int
+    unreadable: list[tuple[str, str]]  # (username, key) of each secret no configured key can read
+
+
+def settings_rotate_key() -> KeyRotationReport:
+    """Re-encrypt every secret setting under the newest key.
+
+    A secret that none of the configured keys can read (restored from a backup made under
+    another key, say) is left as it is and reported, and does not stop the others. Raises
+    EncryptionKeyError only when no usable key is configured at all.
+    """
+    crypto.keys_check()
+    reencrypted, unreadable = [], []
     with transaction.atomic():
-        secrets = list(Setting.objects.select_for_update().filter(encrypted=True))
+        secrets = Setting.objects.select_for_update().filter(encrypted=True).select_related("user").order_by("pk")
         for setting in secrets:
-            setting.value = crypto.reencrypt(setting.value)
-        Setting.objects.bulk_update(secrets, ["value"])
-    logger.info("settings_key_rotated reencrypted=%d", len(secrets))
-    return len(secrets)
+            try:
+                setting.value = crypto.reencrypt(setting.value)
+            except crypto.EncryptionKeyError:
+                unreadable.append((setting.user.username, setting.key))
+                logger.error("setting_unreadable user=%s key=%s", setting.user.username, setting.key)
+            else:
+                reencrypted.append(setting)
+        Setting.objects.bulk_update(reencrypted, ["value"])
+    logger.info("settings_key_rotated reencrypted=%d unreadable=%d", len(reencrypted), len(unreadable))
+    return KeyRotationReport(reencrypted=len(reencrypted), unreadable=unreadable)

@@ -179,6 +179,20 @@ def test_secrets_under_an_unknown_key_are_kept_encrypted_with_a_warning(account,
     )
 
 
+def test_a_merge_keeps_a_readable_secret_rather_than_an_unreadable_one(account, backup_path, settings):
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the backup's key is gone
+    settings_update(user=account, values={"notification_url": "https://hooks.example/current"})
+
+    report = backup_restore(user=account, source=backup_path)
+
+    assert setting_secret_read(user=account, key="notification_url") == "https://hooks.example/current"
+    assert (
+        "The backup's notification_url cannot be read with the keys this installation has, so your current "
+        "notification_url was kept." in report.warnings
+    )
+    assert (report.settings.updated, report.settings.unchanged) == (0, 7)
+
+
 def test_every_restored_car_has_its_baseline(account, backup_path):
     ChargingSession.objects.filter(user=account).update(is_baseline=False)
     wipe(account)

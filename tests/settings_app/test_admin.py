@@ -92,3 +92,19 @@ def test_a_superuser_lists_everyones_settings_with_secrets_masked(admin_client, 
     assert "alice" in html and "bob" in html
     assert "•••••• (encrypted)" in html and "secret-token" not in html
     assert admin_client.get(page_url(other_owner)).status_code == 200
+
+
+def test_an_unreadable_secret_is_shown_as_such_with_what_to_do(owner_client, owner, settings):
+    from cryptography.fernet import Fernet
+
+    settings_update(user=owner, values={"notification_url": "https://hooks.example/a"})
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key it was stored under is gone
+    html = owner_client.get(page_url(owner)).content.decode()
+    assert "none of the keys in PLUGTRACK_ENCRYPTION_KEYS can read it" in html
+    assert "Add that key after the current one, or enter the value again here." in html
+    assert "Remove the stored value" in html
+
+    response = owner_client.post(page_url(owner), form_data(notification_url="https://hooks.example/new"))
+    assert response.status_code == 302
+    html = owner_client.get(page_url(owner)).content.decode()
+    assert "A value is stored (hidden)" in html and "can read it" not in html

@@ -132,22 +132,36 @@ def test_a_wrong_key_gives_a_clear_error_not_garbage(owner, settings):
 
     with pytest.raises(EncryptionKeyError, match="None of the keys in PLUGTRACK_ENCRYPTION_KEYS can decrypt"):
         setting_secret_read(user=owner, key="notification_url")
-    with pytest.raises(CommandError, match="cannot be re-encrypted"):
-        call_command("settings_rotate_key")
+    stderr = StringIO()
+    with pytest.raises(CommandError, match="1 secret setting") as raised:
+        call_command("settings_rotate_key", stdout=StringIO(), stderr=stderr)
+    assert raised.value.returncode == 1
+    assert "alice: notification_url cannot be read with any key in PLUGTRACK_ENCRYPTION_KEYS" in stderr.getvalue()
 
 
-def test_rotation_is_all_or_nothing(owner, other_owner, settings):
+def test_rotation_reencrypts_every_readable_secret_and_names_each_unreadable_one(owner, other_owner, settings):
     old_key = settings.PLUGTRACK_ENCRYPTION_KEYS[0]
     settings_update(user=owner, values={"notification_url": "https://hooks.example/a"})
     settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     settings_update(user=other_owner, values={"notification_url": "https://hooks.example/b"})
-    before = list(Setting.objects.filter(encrypted=True).order_by("pk").values_list("value", flat=True))
-    settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]  # b's key is missing
+    bobs = Setting.objects.get(user=other_owner, key="notification_url").value
+    new_key = Fernet.generate_key().decode()
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key, old_key]  # bob's key is missing
 
-    with pytest.raises(EncryptionKeyError):
-        settings_rotate_key()
+    report = settings_rotate_key()
 
-    assert list(Setting.objects.filter(encrypted=True).order_by("pk").values_list("value", flat=True)) == before
+    assert (report.reencrypted, report.unreadable) == (1, [("bob", "notification_url")])
+    alices = Setting.objects.get(user=owner, key="notification_url").value
+    assert Fernet(new_key.encode()).decrypt(alices.encode()) == b"https://hooks.example/a"
+    assert Setting.objects.get(user=other_owner, key="notification_url").value == bobs  # left as it was
+
+
+def test_rotation_without_any_key_is_refused(owner, settings):
+    settings_update(user=owner, values={"notification_url": "https://hooks.example/a"})
+    settings.PLUGTRACK_ENCRYPTION_KEYS = []
+    with pytest.raises(CommandError, match="PLUGTRACK_ENCRYPTION_KEYS is not set") as raised:
+        call_command("settings_rotate_key", stdout=StringIO())
+    assert raised.value.returncode == 2
 
 
 def test_no_key_configured_refuses_to_store_a_secret(owner, settings):

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from plugtrack_site.command_args import EXIT_FAILED, EXIT_REFUSED
 from plugtrack_site.errors import PlugTrackError
 from settings_app.services import settings_rotate_key
 
@@ -7,12 +8,26 @@ from settings_app.services import settings_rotate_key
 class Command(BaseCommand):
     help = (
         "Re-encrypt every secret setting under the newest key (the first of PLUGTRACK_ENCRYPTION_KEYS). "
-        "Put the new key first, keep the old ones after it, run this, then remove the old keys."
+        "Put the new key first, keep the old ones after it, run this, then remove the old keys. "
+        "Exit status: 0 done, 1 some secrets could not be read (listed; the others were re-encrypted), "
+        "2 no usable key is configured."
     )
 
     def handle(self, *args, **options):
         try:
-            count = settings_rotate_key()
+            report = settings_rotate_key()
         except PlugTrackError as error:
-            raise CommandError(str(error)) from None
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} secret setting(s) under the newest key."))
+            raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted {report.reencrypted} secret setting(s) under the newest key.")
+        )
+        for username, key in report.unreadable:
+            self.stderr.write(
+                f"{username}: {key} cannot be read with any key in PLUGTRACK_ENCRYPTION_KEYS and was left as it was. "
+                f"Add the key it was encrypted with (after the new one) and run this again, or enter the value "
+                f"again on {username}'s settings page."
+            )
+        if report.unreadable:
+            raise CommandError(
+                f"{len(report.unreadable)} secret setting(s) could not be read; see above.", returncode=EXIT_FAILED
+            )
