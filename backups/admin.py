@@ -1,5 +1,3 @@
-import time
-import uuid
 from pathlib import Path
 
 from django.contrib import admin, messages
@@ -12,24 +10,17 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from jobs.admin import job_confirm
+from jobs.forms import JobConfirmForm
+from jobs.models import Job
+from jobs.services import Outcome, job_discard, job_prepare
 from plugtrack_site.admin_scoping import OwnedModelAdmin
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.uploads import upload_form_valid
 
-from .forms import RestoreConfirmForm, RestoreUploadForm
+from .forms import RestoreUploadForm
 from .models import Backup
-from .services import RESTORE_PERMISSIONS, backup_create, backup_restore, backups_delete, backups_dir
-
-# token -> {"path": the uploaded file, "mode": the mode its dry run was shown for}, kept in the
-# user's session: the confirm step restores exactly what the person saw checked.
-SESSION_UPLOADS = "plugtrack_restore_uploads"
-UPLOAD_LIFETIME_SECONDS = 24 * 3600
-
-
-def _uploads_prune(folder: Path) -> None:
-    """Remove uploads that were checked but never confirmed, once they are a day old."""
-    for upload in folder.glob("*.zip"):
-        if upload.stat().st_mtime < time.time() - UPLOAD_LIFETIME_SECONDS:
-            upload.unlink(missing_ok=True)
+from .services import RESTORE_PERMISSIONS, RestoreReport, backup_create, backup_restore, backups_delete
 
 
 @admin.register(Backup)
@@ -122,59 +113,47 @@ class BackupAdmin(OwnedModelAdmin):
         modes = [mode for mode in RESTORE_PERMISSIONS if self.may_restore(request, mode)]
         form = RestoreUploadForm(request.POST or None, request.FILES or None, modes=modes)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Restore a backup"}
-        if request.method == "POST" and form.is_valid():
-            token = uuid.uuid4().hex
-            upload = backups_dir(request.user) / "uploads" / f"{token}.zip"
-            upload.parent.mkdir(parents=True, exist_ok=True)
-            _uploads_prune(upload.parent)
-            with upload.open("wb") as handle:
-                for chunk in form.cleaned_data["backup_file"].chunks():
-                    handle.write(chunk)
+        if request.method == "POST" and upload_form_valid(form, request, "backup_file"):
             mode = form.cleaned_data["mode"]
+            job = job_prepare(
+                user=request.user, kind=Job.Kind.BACKUP_RESTORE, uploaded=form.cleaned_data["backup_file"],
+                options={"mode": mode},  # the confirm step restores in the mode whose dry run was shown
+            )  # fmt: skip
             try:
-                report = backup_restore(user=request.user, source=upload, mode=mode, dry_run=True)
+                report = backup_restore(user=request.user, source=job.upload, mode=mode, dry_run=True)
             except PlugTrackError as error:
-                upload.unlink(missing_ok=True)
+                job_discard(job)
                 form.add_error("backup_file", str(error))
             else:
-                request.session.setdefault(SESSION_UPLOADS, {})[token] = {"path": str(upload), "mode": mode}
-                request.session.modified = True
-                context |= {"report": report, "confirm_form": RestoreConfirmForm(initial={"token": token})}
+                context["report"] = report
+                if report.ok:
+                    context["confirm_form"] = JobConfirmForm(initial={"token": job.token})
+                else:
+                    job_discard(job)
         context["form"] = form
         return TemplateResponse(request, "admin/backups/backup/restore.html", context)
 
     @method_decorator(require_POST)
     def restore_confirm_view(self, request):
         self._require(self.may_restore(request))
-        form = RestoreConfirmForm(request.POST)
-        uploads = request.session.get(SESSION_UPLOADS, {})
-        # Only a file this user uploaded in this session can be restored: the token is not a path.
-        if not form.is_valid() or form.cleaned_data["token"] not in uploads:
-            messages.error(request, "That upload has expired. Upload the backup again.")
-            return redirect("admin:backups_backup_restore")
-        checked = uploads.pop(form.cleaned_data["token"])
-        request.session.modified = True
-        upload, mode = Path(checked["path"]), checked["mode"]
+        if job_confirm(request, kind=Job.Kind.BACKUP_RESTORE, run=lambda job: self._restore_confirmed(request, job)):
+            return self._to_changelist()
+        return redirect("admin:backups_backup_restore")
+
+    def _restore_confirmed(self, request, job: Job) -> tuple[bool, Outcome]:
+        mode = job.options["mode"]
         if not self.may_restore(request, mode):  # the permissions may have changed since the check
-            upload.unlink(missing_ok=True)
-            raise PermissionDenied
-        try:
-            report = backup_restore(user=request.user, source=upload, mode=mode)
-        except PlugTrackError as error:
-            messages.error(request, str(error))
-            return redirect("admin:backups_backup_restore")
-        finally:
-            upload.unlink(missing_ok=True)
-        if report.ok:
-            sessions = report.sessions
-            messages.success(
-                request,
-                f"Restored ({report.mode}): {report.cars.inserted} cars added, {report.cars.updated} updated; "
-                f"{sessions.inserted} sessions added, {sessions.skipped_duplicates} already there; "
-                f"{report.settings.inserted + report.settings.updated} settings set.",
-            )
-            for warning in report.warnings:
-                messages.warning(request, warning)
-        else:
-            messages.error(request, " ".join(report.notes))
-        return self._to_changelist()
+            return False, [("error", f"You may no longer run a {mode} restore: nothing was changed.")]
+        report = backup_restore(user=request.user, source=job.upload, mode=mode)
+        if not report.ok:
+            return False, [("error", " ".join(report.notes))]
+        return True, [("success", _restored_message(report)), *(("warning", warning) for warning in report.warnings)]
+
+
+def _restored_message(report: RestoreReport) -> str:
+    sessions = report.sessions
+    return (
+        f"Restored ({report.mode}): {report.cars.inserted} cars added, {report.cars.updated} updated; "
+        f"{sessions.inserted} sessions added, {sessions.skipped_duplicates} already there; "
+        f"{report.settings.inserted + report.settings.updated} settings set."
+    )

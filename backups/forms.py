@@ -17,9 +17,3 @@ class RestoreUploadForm(forms.Form):
         """`modes`: the restore modes this user may use (replace needs the right to delete)."""
         super().__init__(*args, **kwargs)
         self.fields["mode"].choices = [(mode, mode) for mode in modes]
-
-
-class RestoreConfirmForm(forms.Form):
-    """Names the checked upload; its mode is the one the dry run was shown for (kept server-side)."""
-
-    token = forms.CharField(widget=forms.HiddenInput)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "settings_app",
     "backups",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,11 @@ WSGI_APPLICATION = "plugtrack_site.wsgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{PLUGTRACK_DATA_DIR / 'plugtrack.sqlite3'}"),
 }
+# Uploads (a sessions CSV or a backup ZIP in the admin) go to a temporary file, never memory, and
+# one larger than this is refused as it arrives (plugtrack_site.uploads).
+PLUGTRACK_MAX_UPLOAD_MB = env.int("PLUGTRACK_MAX_UPLOAD_MB", default=200)
+FILE_UPLOAD_HANDLERS = ["plugtrack_site.uploads.LimitedUploadHandler"]
+
 # How long an operation waits for another one on the same account (an import, a restore, a
 # backup) before it gives up with a message (plugtrack_site.account_lock).
 PLUGTRACK_LOCK_WAIT_SECONDS = env.float("PLUGTRACK_LOCK_WAIT_SECONDS", default=30)

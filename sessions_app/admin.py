@@ -1,19 +1,32 @@
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy
-from import_export.admin import ImportExportMixin
+from django.views.decorators.http import require_POST
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV
 from import_export.forms import ExportForm
 
 from cars_app.models import Car
+from jobs.admin import job_confirm
+from jobs.forms import JobConfirmForm
+from jobs.models import Job
+from jobs.services import Outcome, job_discard, job_prepare
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from . import analytics
-from .csv_format import CsvFileError, decimal_render
-from .forms import ChargingSessionForm, SessionConfirmImportForm, SessionImportForm
+from .csv_format import decimal_render
+from .csv_io import charging_sessions_import
+from .forms import ChargingSessionForm, SessionsImportForm
 from .models import ChargingSession
-from .resources import ChargingSessionResource, SessionsCsvFormat
+from .resources import ChargingSessionResource
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -34,7 +47,7 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
+class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
     owned_foreign_keys = ("car",)
     exclude = ["user"]  # always the car's owner
     list_display = [
@@ -57,61 +70,86 @@ class ChargingSessionAdmin(ImportExportMixin, OwnedModelAdmin):
     search_fields = ["location_label", "charge_network", "notes"]
     readonly_fields = ["is_baseline", "created_at"]
     form = ChargingSessionForm
+    import_export_change_list_template = "admin/sessions_app/chargingsession/change_list.html"
 
-    # Import/export buttons: the same resource (schema, validation, duplicate rule) as the CLI.
+    # Export: the resource that owns the CSV schema, as the command writes it. Import: the same
+    # streaming service as the command (charging_sessions_import), checked, then confirmed.
     resource_classes = [ChargingSessionResource]
-    formats = [SessionsCsvFormat]
-    import_form_class = SessionImportForm
-    confirm_form_class = SessionConfirmImportForm
+    formats = [CSV]
     export_form_class = ExportForm  # all 14 columns, always: no unticking
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="sessions_app_chargingsession_import"),
+            path("import/confirm/", view(self.import_confirm_view), name="sessions_app_chargingsession_import_confirm"),
+            *super().get_urls(),
+        ]
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_add_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "has_import_permission": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def _selectable_cars(self, request):
         cars = Car.objects.order_by("name")
         return cars if sees_everything(request) else cars.filter(user=request.user)
 
-    def add_data_read_fail_error_to_form(self, form, error):
-        # The library names only the exception's class; say what is wrong and what to do.
-        if isinstance(error, CsvFileError):
-            form.add_error("import_file", str(error))
-        elif isinstance(error, UnicodeDecodeError):
-            form.add_error("import_file", 'The file is not UTF-8 text. Save it as "CSV UTF-8" and try again.')
-        else:
-            super().add_data_read_fail_error_to_form(form, error)
+    def import_view(self, request):
+        """Upload a CSV for a car: the import's dry run is shown; nothing is written until Confirm."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self._selectable_cars(request))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions"}
+        if request.method == "POST" and upload_form_valid(form, request, "import_file"):
+            car = form.cleaned_data["car"]
+            job = job_prepare(
+                user=request.user, kind=Job.Kind.SESSIONS_IMPORT, uploaded=form.cleaned_data["import_file"],
+                options={"car_id": car.pk},
+            )  # fmt: skip
+            try:
+                report = self._import(job, car, dry_run=True)
+            except PlugTrackError as error:
+                job_discard(job)
+                form.add_error("import_file", str(error))
+            else:
+                context["report"] = report
+                if report.ok and report.inserted:
+                    context["confirm_form"] = JobConfirmForm(initial={"token": job.token})
+                else:
+                    job_discard(job)  # nothing to confirm
+        context["form"] = form
+        return TemplateResponse(request, "admin/sessions_app/chargingsession/import.html", context)
 
-    def import_action(self, request, **kwargs):
-        response = super().import_action(request, **kwargs)
-        result = getattr(response, "context_data", {}).get("result")
-        for line, column, message in getattr(result, "plugtrack_warnings", [])[:20]:
-            messages.warning(request, f"Line {line}, {column}: {message}")
-        return response
-
-    def process_result(self, result, request):
-        # The library says "Import finished" even when the write failed and was rolled back.
-        if result.has_errors():
-            problems = "; ".join(str(error.error) for error in result.base_errors[:3])
-            messages.error(request, f"Nothing was imported: {problems}")
+    @method_decorator(require_POST)
+    def import_confirm_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if job_confirm(request, kind=Job.Kind.SESSIONS_IMPORT, run=lambda job: self._import_confirmed(request, job)):
             return redirect("admin:sessions_app_chargingsession_changelist")
-        return super().process_result(result, request)
+        return redirect("admin:sessions_app_chargingsession_import")
+
+    def _import_confirmed(self, request, job: Job) -> tuple[bool, Outcome]:
+        car = self._selectable_cars(request).filter(pk=job.options["car_id"]).first()
+        if car is None:  # gone since the check, or never this user's (a forged token cannot get here)
+            return False, [("error", "That car is no longer one of yours: nothing was imported.")]
+        report = self._import(job, car, dry_run=False)
+        if not report.ok:  # the data changed since the check
+            return False, [("error", " ".join(report.notes))]
+        done = f"Imported {report.inserted} session(s) into {car}; {report.skipped_duplicates} were already there."
+        warnings = [("warning", f"Line {w.row}, {w.field}: {w.message}") for w in report.warnings[:20]]
+        return True, [("success", done), *warnings]
+
+    @staticmethod
+    def _import(job: Job, car: Car, *, dry_run: bool):
+        return charging_sessions_import(
+            user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=dry_run, error_file=False
+        )
 
     def get_export_filename(self, request, queryset, file_format):
         return f"plugtrack_sessions_{request.user.username}_{timezone.localdate():%Y-%m-%d}.csv"
-
-    def get_import_form_kwargs(self, request):
-        return super().get_import_form_kwargs(request) | {"cars": self._selectable_cars(request)}
-
-    def get_confirm_form_kwargs(self, request, import_form=None):
-        return super().get_confirm_form_kwargs(request, import_form) | {"cars": self._selectable_cars(request)}
-
-    def get_confirm_form_initial(self, request, import_form):
-        initial = super().get_confirm_form_initial(request, import_form)
-        if import_form is not None:
-            initial["car"] = import_form.cleaned_data["car"].pk
-        return initial
-
-    def get_import_resource_kwargs(self, request, **kwargs):
-        form = kwargs.get("form")
-        car = getattr(form, "cleaned_data", {}).get("car")
-        return {"user": car.user if car else None, "car": car}
 
     def get_list_display(self, request):
         # The car column only says something when there is more than one car to tell apart.

@@ -8,10 +8,11 @@ report, and all of them go to `<source stem>.err.csv`.
 import codecs
 import csv
 import datetime as dt
+import itertools
 import json
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
@@ -137,24 +138,28 @@ def charging_sessions_import(
     dry_run: bool = False,
     allow_partial: bool = False,
     progress: Progress | None = None,
+    source_name: str | None = None,
+    error_file: bool = True,
 ) -> ImportReport:
     """Import a sessions CSV into `car` of `user`.
 
     Atomic by default: with any invalid row nothing is written (unless `allow_partial`). A dry
     run does every check, duplicates included, and writes nothing. Raises CsvFileError for
     problems with the file as a whole, before any row is read. `progress` is called with the
-    number of rows read so far, after each chunk.
+    number of rows read so far, after each chunk. `source_name` names the file in the report
+    (default: its own name); `error_file=False` keeps the errors in the report only (no
+    `.err.csv`), for a caller that shows them itself.
     """
     if car.user_id != user.pk:
         raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
     path = Path(source) if isinstance(source, str | Path) else None
-    name = path.name if path else getattr(source, "name", "the uploaded file")
+    name = source_name or (path.name if path else getattr(source, "name", "the uploaded file"))
     if path:
-        _check_utf8_file(path)
+        _check_utf8_file(path, name)
     try:
         return _import_file(
             user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
-            progress=progress,
+            progress=progress, error_file=error_file,
         )  # fmt: skip
     except DatabaseError as error:
         raise CsvFileError(
@@ -163,10 +168,13 @@ def charging_sessions_import(
         ) from None
 
 
-def _import_file(*, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress) -> ImportReport:
+def _import_file(
+    *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool
+) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     resource = ChargingSessionResource(user=user, car=car)
-    with _open_text(source) as text, _ErrorFile(source, report) as error_file:
+    errors_to = _ErrorFile(source, report) if error_file else nullcontext()
+    with _open_text(source) as text, errors_to as error_file:
         records = csv_records(text, name)
         columns = header_read(records, name)
         importer = SessionRowsImporter(
@@ -302,7 +310,7 @@ def csv_rows_estimate(path: Path | str) -> int:
         return 0
 
 
-def _check_utf8_file(path: Path) -> None:
+def _check_utf8_file(path: Path, name: str) -> None:
     """Refuse a missing, unreadable or non-UTF-8 file before reading any row (no rows held)."""
     if not path.exists():
         raise CsvFileError(f"No file at {path}.")
@@ -312,17 +320,17 @@ def _check_utf8_file(path: Path) -> None:
     line = 1
     try:
         with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
+            # The last, empty block ends the decoding: a file may end halfway through a character.
+            for block in itertools.chain(iter(lambda: handle.read(1 << 20), b""), [b""]):
                 try:
-                    decoder.decode(block)
+                    decoder.decode(block, final=not block)
                 except UnicodeDecodeError as error:
                     line += block.count(b"\n", 0, error.start)
                     raise CsvFileError(
-                        f"{path.name} is not UTF-8 text (the first bad byte is on line {line}). "
+                        f"{name} is not UTF-8 text (the first bad byte is on line {line}). "
                         'Save it as "CSV UTF-8" and try again.'
                     ) from None
                 line += block.count(b"\n")
-            decoder.decode(b"", final=True)
     except PermissionError:
         raise CsvFileError(f"Cannot read {path}: permission denied.") from None
 

@@ -1,6 +1,5 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from import_export.forms import ConfirmImportForm, ImportForm
 
 from .csv_format import HEADER
 from .models import ChargingSession
@@ -26,24 +25,16 @@ class ChargingSessionForm(forms.ModelForm):
         return cleaned
 
 
-class SessionImportForm(ImportForm):
-    """The library's import form plus the car to import into, chosen among the user's own cars."""
+class SessionsImportForm(forms.Form):
+    """A sessions CSV and the car to import it into, chosen among the user's own cars."""
 
     car = forms.ModelChoiceField(queryset=None, help_text="The sessions in the file are added to this car.")
-    field_order = ["car", "import_file", "format"]
-
-    def __init__(self, formats, resources, *, cars, **kwargs):
-        super().__init__(formats, resources, **kwargs)
-        self.fields["car"].queryset = cars
-        if cars.values("user").distinct().count() > 1:  # a superuser: say whose car each one is
-            self.fields["car"].label_from_instance = lambda car: f"{car} ({car.user})"
-
-
-class SessionConfirmImportForm(ConfirmImportForm):
-    """Carries the car to the confirm step; checked again there, since a hidden field can be forged."""
-
-    car = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+    import_file = forms.FileField(label="CSV file", help_text="The 14 columns of PlugTrack's sessions CSV.")
 
     def __init__(self, *args, cars, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["car"].queryset = cars
+        if cars.values("user").distinct().count() > 1:  # a superuser: say whose car each one is
+            self.fields["car"].label_from_instance = lambda car: f"{car} ({car.user})"
+        elif cars.count() == 1:
+            self.fields["car"].initial = cars.get().pk

@@ -1,38 +1,30 @@
 """The sessions CSV schema, owned by one django-import-export resource.
 
-The CLI/API service (`sessions_app.csv_io`) and the admin import/export buttons both go through
-`ChargingSessionResource`, so a file accepted by one is accepted by the other, with the same
-messages. User and car are context given to the resource, never columns.
+Every import (the command, the admin's Import page, a backup restore) runs through the streaming
+importer of `sessions_app.csv_io`, which feeds rows to `ChargingSessionResource.import_chunk`; the
+admin's Export button and `sessions_export` write with the same resource. So a file accepted by
+one is accepted by all, with the same messages. User and car are context given to the resource,
+never columns.
 
 Numbers and dates are parsed and written in one fixed, locale-free way (the library's own
 widgets follow the active language: "30.500" would be 30500 under German formatting).
 """
 
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-import tablib
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
-from import_export.formats.base_formats import CSV
-from import_export.results import RowResult
 
 from plugtrack_site.errors import excerpt
 
 from .csv_format import (
     HEADER,
-    CsvFileError,
-    csv_records,
     decimal_render,
     formula_escape,
     formula_unescape,
-    header_check,
-    header_read,
-    no_sessions_message,
-    width_problem,
 )
 from .models import CHRONOLOGICAL, ChargingSession
 from .seen_keys import SeenKeys
@@ -45,28 +37,6 @@ _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PENNY = Decimal("0.01")
-
-
-class SessionsCsvFormat(CSV):
-    """The admin's CSV reader: the library's one rejects the whole file for a short or long row
-    without saying which; this one reports that row as invalid, as the CLI does."""
-
-    def create_dataset(self, in_stream, **kwargs):
-        # The admin hands over text, decoded as utf-8-sig (a byte-order mark is dropped).
-        records = csv_records(io.StringIO(in_stream, newline=""), "The file")
-        header = header_read(records, "The file")
-        dataset = tablib.Dataset(headers=header)
-        dataset.line_numbers = []  # so the admin can name the line of each row, like the CLI
-        dataset.width_problems = {}  # row number in the dataset -> the problem, for the resource
-        for line, record in records:
-            if problem := width_problem(record, header):
-                dataset.width_problems[len(dataset) + 1] = problem
-                record = (record + [""] * len(header))[: len(header)]  # a stand-in; never imported
-            dataset.append(record)
-            dataset.line_numbers.append(line)
-        if not dataset:  # there is nothing to preview or confirm
-            raise CsvFileError(no_sessions_message("The file"))
-        return dataset
 
 
 class _Cell(widgets.Widget):
@@ -170,12 +140,7 @@ class ChargingSessionResource(resources.ModelResource):
         fields = HEADER
         export_order = HEADER
         import_id_fields = DUPLICATE_KEY
-        # Duplicates are found in `known_keys`, so no per-row lookup is needed.
-        force_init_instance = True
-        use_bulk = True
         batch_size = 1000
-        clean_model_instances = False  # `validate_instance` below does it, without queries
-        report_skipped = True  # keeps the admin's row numbers right
 
     def __init__(
         self, *, user=None, car=None, derive_missing_totals: bool = True, car_is_empty: bool = False, **kwargs
@@ -183,7 +148,6 @@ class ChargingSessionResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user, self.car = user, car
         self.car_is_empty = car_is_empty  # a new (or just emptied) car: no stored keys to look up
-        self._width_problems: dict[int, str] = {}  # the admin's rows with too few or many cells
         # A restore brings back exactly what was stored, so it derives nothing.
         self.derive_missing_totals = derive_missing_totals
         self.known_keys: set[tuple] | None = None  # keys that make a row a duplicate
@@ -199,27 +163,11 @@ class ChargingSessionResource(resources.ModelResource):
 
     # --- import -------------------------------------------------------------------------
 
-    def before_import(self, dataset, **kwargs):
-        if self.car is None or self.user is None or self.car.user_id != self.user.pk:
-            raise CsvFileError("Choose one of your own cars to import into.")
-        dataset.headers = [name.strip() for name in dataset.headers or []]
-        header_check(dataset.headers, kwargs.get("file_name") or "The file")
-        self._width_problems = getattr(dataset, "width_problems", {})
-        self._load_known_keys()
-
-    def _load_known_keys(self) -> None:
-        # The admin's import loads every key of the car at once: its files are small.
-        if self.known_keys is None:
-            stored = ChargingSession.objects.filter(user=self.user, car=self.car)
-            self.known_keys = set() if self.car_is_empty else set(stored.values_list(*DUPLICATE_KEY))
-
     def init_instance(self, row=None):
         return ChargingSession(user=self.user, car=self.car)
 
     def import_instance(self, instance, row, **kwargs):
         """Parse each cell with its column's widget; derive or check the total cost."""
-        if problem := self._width_problems.get(kwargs.get("row_number")):
-            raise ValidationError(problem)  # the cells are not where the header says
         errors = {}
         for name, widget in self._widgets:
             try:
@@ -276,43 +224,15 @@ class ChargingSessionResource(resources.ModelResource):
     def _key(instance) -> tuple:
         return (instance.date, instance.odometer, instance.charge_delivered_kwh)
 
-    def save_instance(self, instance, is_create, row, **kwargs):
-        # Only a valid row reaches here: from now on its key makes later copies duplicates.
-        self.known_keys.add(self._key(instance))
-        # The library's dry run inserts and rolls back; ours writes nothing at all.
-        if not kwargs.get("dry_run"):
-            super().save_instance(instance, is_create, row, **kwargs)
-
-    def after_import(self, dataset, result, **kwargs):
-        """The admin's import: rows numbered by their line in the file, warnings of new rows kept
-        on the result for the page, and the baseline recomputed.
-
-        Not the library's version: it resets the id sequence for imported ids, which we never
-        import, and under concurrent imports that could move a PostgreSQL sequence backwards.
-        """
-        lines = getattr(dataset, "line_numbers", None)  # set by SessionsCsvFormat
-        if lines:
-            for row in (*result.invalid_rows, *result.error_rows):
-                row.number = lines[row.number - 1]
-        new_rows = {n for n, row in enumerate(result.rows, start=1) if row.import_type == RowResult.IMPORT_TYPE_NEW}
-        result.plugtrack_warnings = [
-            (lines[number - 1] if lines else number, column, message)
-            for number, column, message in self.warnings
-            if number in new_rows
-        ]
-        self.warnings.clear()
-        if not kwargs.get("dry_run") and result.totals[RowResult.IMPORT_TYPE_NEW]:
-            baseline_recompute(car_ids=[self.car.pk])
-
     def import_chunk(
         self, rows: list[list[str]], columns: list[str], *, dry_run: bool, seen: SeenKeys, scope: int
     ) -> "ChunkOutcome":
-        """Import rows (cells in `columns` order) the way `import_data` would, for large files.
+        """Import rows (cells in `columns` order) the way the library's `import_data` would.
 
-        Each row goes through the same hooks as in the admin's import (init_instance,
-        import_instance, skip_row, validate_instance), so the rules and messages are the same.
-        Left out: the library's per-row bookkeeping (results, diffs), several times slower than
-        the insert itself, and holding every key in memory: the keys that can make a row of this
+        Each row goes through the resource's hooks (init_instance, import_instance, skip_row,
+        validate_instance), so the rules and messages are the library's shape. Left out: the
+        library's per-row bookkeeping (results, diffs), several times slower than the insert
+        itself, and holding every key in memory: the keys that can make a row of this
         chunk a duplicate are looked up for the chunk (the database by the chunk's dates, the
         file's earlier rows in `seen`, under this car's `scope`). Call it inside a transaction,
         then `finish()`.

@@ -53,13 +53,13 @@ def test_import_previews_then_confirms(page, owner, make_car, tmp_path):
     page.goto(f"{page.base}/admin/sessions_app/chargingsession/import/")
     page.select_option("#id_car", label="Niro")
     page.set_input_files("#id_import_file", str(path))
-    page.click("input[type=submit]")
+    page.click("input[value='Check the file (dry run)']")
     page.wait_for_selector("input[value='Confirm import']")
-    assert page.locator("text=New").count() >= 2
+    expect(page.locator("tr:has(th:text-is('new')) td")).to_have_text("2")
     assert ChargingSession.objects.count() == 0
     screenshot(page, "import-preview")
     page.click("input[value='Confirm import']")
-    page.wait_for_selector("text=Import finished")
+    page.wait_for_selector("text=Imported 2 session(s) into Niro; 0 were already there.")
     assert car.sessions.count() == 2
     screenshot(page, "sessions")
 

@@ -1,4 +1,5 @@
-"""The admin import/export buttons: the same resource and rules as the CLI, scoped to the user."""
+"""The admin's Import page runs the command's import service (checked, then confirmed) and its
+Export button the same resource; both scoped to the user's own cars."""
 
 import csv
 import io
@@ -6,13 +7,14 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from jobs.models import Job
 from sessions_app.csv_format import HEADER
 from sessions_app.models import ChargingSession
 
 from .csv_helpers import session_row
 
 IMPORT = "admin:sessions_app_chargingsession_import"
-PROCESS = "admin:sessions_app_chargingsession_process_import"
+CONFIRM = "admin:sessions_app_chargingsession_import_confirm"
 EXPORT = "admin:sessions_app_chargingsession_export"
 
 
@@ -25,12 +27,15 @@ def upload(rows: list[dict], name: str = "may.csv") -> SimpleUploadedFile:
 
 
 def preview(client, car, rows):
-    return client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": upload(rows)})
+    return client.post(reverse(IMPORT), {"car": car.pk, "import_file": upload(rows)})
 
 
-def confirm_data(response, **overrides) -> dict:
-    form = response.context["confirm_form"]
-    return {name: form.initial.get(name, "") for name in form.fields} | overrides
+def post_file(client, car, content: bytes, name: str = "x.csv"):
+    return client.post(reverse(IMPORT), {"car": car.pk, "import_file": SimpleUploadedFile(name, content)})
+
+
+def confirm(client, response):
+    return client.post(reverse(CONFIRM), {"token": response.context["confirm_form"].initial["token"]}, follow=True)
 
 
 def test_the_import_form_offers_only_the_users_own_cars(owner_client, owner, other_owner, make_car):
@@ -40,78 +45,117 @@ def test_the_import_form_offers_only_the_users_own_cars(owner_client, owner, oth
     assert "Mine" in html and "Theirs" not in html
 
 
-def test_preview_shows_new_and_duplicate_rows_then_confirm_writes(owner_client, owner, make_car, make_session):
+def test_the_check_shows_what_would_happen_then_confirm_writes(owner_client, owner, make_car, make_session):
     car = make_car(owner, name="Mine")
     make_session(car, "2025-03-01", 1000, "30.5")
     response = preview(owner_client, car, [session_row(), session_row(odometer="1100", date="2025-03-05")])
 
     html = response.content.decode()
-    assert response.status_code == 200
-    assert ChargingSession.objects.count() == 1  # the preview writes nothing
-    assert "New" in html and "Skipped" in html
-    response = owner_client.post(reverse(PROCESS), confirm_data(response))
+    assert "What importing may.csv into Mine (id " in html and "(dry run: nothing has been written yet)" in html
+    assert "<tr><th>new</th><td>1</td></tr>" in html and "<tr><th>already stored (skipped)</th><td>1</td></tr>" in html
+    assert ChargingSession.objects.count() == 1  # the check writes nothing
+    response = confirm(owner_client, response)
 
-    assert response.status_code == 302
+    assert "Imported 1 session(s) into Mine; 1 were already there." in response.content.decode()
     assert list(car.sessions.order_by("odometer").values_list("odometer", "is_baseline")) == [
         (1000, True),
         (1100, False),
     ]
+    assert not list(Job.objects.values_list("upload", flat=True).filter(status=Job.Status.CHECKED))
 
 
-def test_invalid_rows_are_shown_with_row_field_and_message_and_cannot_be_confirmed(owner_client, owner, make_car):
+def test_invalid_rows_are_listed_with_line_column_value_and_message_and_cannot_be_confirmed(
+    owner_client, owner, make_car
+):
     car = make_car(owner, name="Mine")
-    response = preview(owner_client, car, [session_row(), session_row(odometer="12,5")])
+    response = preview(owner_client, car, [session_row(notes="two\nlines"), session_row(odometer="12,5")])
     html = response.content.decode()
-    assert "confirm_form" not in response.context or response.context["confirm_form"] is None
-    assert "&quot;12,5&quot; is not a whole number." in html
-    assert not ChargingSession.objects.exists()
+    assert not response.context.get("confirm_form")
+    assert "<td>4</td><td>odometer</td><td>12,5</td><td>&quot;12,5&quot; is not a whole number.</td>" in html
+    assert "Nothing can be imported while rows have errors." in html
+    assert not ChargingSession.objects.exists() and not Job.objects.exists()
 
 
-def test_a_wrong_header_is_reported(owner_client, owner, make_car):
+def test_a_wrong_header_is_reported_on_the_form(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
-    bad = SimpleUploadedFile("x.csv", b"date,odometer\n2025-01-01,5\n", content_type="text/csv")
-    response = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": bad})
-    assert "the header has missing column(s): charge_type" in response.content.decode()
-    assert not ChargingSession.objects.exists()
+    html = post_file(owner_client, car, b"date,odometer,\n2025-01-01,5,\n").content.decode()
+    assert "x.csv: the header has missing column(s): charge_type" in html
+    assert "unknown column(s): &#x27;&#x27;" in html
+    assert not ChargingSession.objects.exists() and not Job.objects.exists()
 
 
 def test_a_row_with_a_wrong_number_of_cells_is_an_invalid_row_named_by_its_line(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
     lines = ",".join(HEADER) + "\n" + "2025-01-01,1,AC,,Home,,5,,,,,,,\n" + "2025-01-02,2,AC,,Home,,5\n"
-    bad = SimpleUploadedFile("x.csv", lines.encode(), content_type="text/csv")
-    response = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": bad})
-    result = response.context["result"]
-    assert [(row.number, row.error_dict) for row in result.invalid_rows] == [
-        (3, {"__all__": ["has 7 cells but the header has 14; a value containing a comma must be in double quotes."]})
+    report = post_file(owner_client, car, lines.encode()).context["report"]
+    assert [(issue.row, issue.message) for issue in report.errors] == [
+        (3, "has 7 cells but the header has 14; a value containing a comma must be in double quotes.")
     ]
-    assert "has 7 cells but the header has 14" in response.content.decode()
-    assert not response.context.get("confirm_form") and not ChargingSession.objects.exists()
 
 
-def test_a_file_of_only_the_header_is_refused_with_the_message_the_cli_gives(owner_client, owner, make_car):
+def test_a_file_of_only_the_header_says_so_and_offers_nothing_to_confirm(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
-    header_only = SimpleUploadedFile("x.csv", (",".join(HEADER) + "\r\n\r\n").encode(), content_type="text/csv")
-    response = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": header_only})
-    assert "The file has the header but no sessions: nothing to import." in response.content.decode()
+    response = post_file(owner_client, car, (",".join(HEADER) + "\r\n\r\n").encode())
+    assert "x.csv has the header but no sessions: nothing to import." in response.content.decode()
     assert not response.context.get("confirm_form")
+
+
+def test_a_file_of_only_stored_sessions_offers_nothing_to_confirm(owner_client, owner, make_car, make_session):
+    car = make_car(owner, name="Mine")
+    make_session(car, "2025-03-01", 1000, "30.5")
+    response = preview(owner_client, car, [session_row()])
+    assert "Every session in this file is stored already: there is nothing to import." in response.content.decode()
+    assert not response.context.get("confirm_form") and not Job.objects.exists()
 
 
 def test_a_file_that_is_not_utf8_is_named(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
-    bad = SimpleUploadedFile("x.csv", (",".join(HEADER) + "\nCafé").encode("latin-1"), content_type="text/csv")
-    response = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": bad})
-    assert "The file is not UTF-8 text." in response.content.decode()
+    response = post_file(owner_client, car, (",".join(HEADER) + "\nCafé").encode("latin-1"))
+    assert "x.csv is not UTF-8 text (the first bad byte is on line 2)." in response.content.decode()
 
 
 def test_a_staff_user_cannot_import_into_another_users_car(owner_client, owner, other_owner, make_car):
-    mine, theirs = make_car(owner, name="Mine"), make_car(other_owner, name="Theirs")
+    theirs = make_car(other_owner, name="Theirs")
     response = preview(owner_client, theirs, [session_row()])
     assert "Select a valid choice." in response.content.decode()
-
-    # Nor by forging the hidden car of the confirm step.
-    response = preview(owner_client, mine, [session_row()])
-    owner_client.post(reverse(PROCESS), confirm_data(response, car=theirs.pk))
     assert not ChargingSession.objects.exists()
+
+
+def test_errors_name_the_line_in_the_file_like_the_cli(owner_client, owner, make_car):
+    car = make_car(owner, name="Mine")
+    rows = [session_row(notes="two\nlines"), session_row(odometer="1100"), session_row(odometer="x")]
+    assert [issue.row for issue in preview(owner_client, car, rows).context["report"].errors] == [5]
+
+
+def test_the_check_shows_the_warnings_of_new_rows(owner_client, owner, make_car):
+    car = make_car(owner, name="Mine")
+    response = preview(owner_client, car, [session_row(cost_per_kwh="0.10", total_cost_gbp="9.99")])
+    assert "Line 2, total_cost_gbp: £9.99 differs from cost_per_kwh × kWh" in response.content.decode()
+
+
+def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner, make_car, monkeypatch):
+    from django.db import OperationalError
+
+    car = make_car(owner, name="Mine")
+    response = preview(owner_client, car, [session_row()])
+
+    def failing(*args, **kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr("django.db.models.query.QuerySet.bulk_create", failing)
+    html = confirm(owner_client, response).content.decode()
+    assert "The database refused the import, so nothing was written (disk I/O error)." in html
+    assert not ChargingSession.objects.exists()
+    assert Job.objects.get().status == Job.Status.FAILED
+
+
+def test_an_upload_over_the_limit_is_refused_as_it_arrives(owner_client, owner, make_car, settings, tmp_path):
+    settings.PLUGTRACK_MAX_UPLOAD_MB = 1
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+    car = make_car(owner, name="Mine")
+    response = post_file(owner_client, car, (",".join(HEADER) + "\n").encode() + b"x" * 2 * 1024 * 1024)
+    assert "The file is larger than 1 MB, the most PlugTrack accepts from the browser" in response.content.decode()
+    assert not Job.objects.exists() and not any(tmp_path.rglob("*.csv"))
 
 
 def test_export_gives_the_users_sessions_as_the_14_column_csv(owner_client, owner, other_owner, make_car, make_session):
@@ -128,43 +172,6 @@ def test_export_gives_the_users_sessions_as_the_14_column_csv(owner_client, owne
     assert lines[0] == ",".join(HEADER)
     assert lines[1].startswith("2025-03-01,1000,AC,,'=evil(),,30.5,")
     assert len(lines) == 2  # not bob's session
-
-
-def test_admin_errors_name_the_line_in_the_file_like_the_cli(owner_client, owner, make_car):
-    car = make_car(owner, name="Mine")
-    rows = [session_row(notes="two\nlines"), session_row(odometer="1100"), session_row(odometer="x")]
-    response = preview(owner_client, car, rows)
-    assert [row.number for row in response.context["result"].invalid_rows] == [5]
-
-
-def test_admin_preview_shows_the_warnings_of_new_rows(owner_client, owner, make_car):
-    car = make_car(owner, name="Mine")
-    response = preview(owner_client, car, [session_row(cost_per_kwh="0.10", total_cost_gbp="9.99")])
-    assert "Line 2, total_cost_gbp: £9.99 differs from cost_per_kwh × kWh" in response.content.decode()
-
-
-def test_a_wrong_header_is_a_form_error_without_a_traceback(owner_client, owner, make_car):
-    car = make_car(owner, name="Mine")
-    bad = SimpleUploadedFile("x.csv", b"date,odometer,\n2025-01-01,5,\n", content_type="text/csv")
-    html = owner_client.post(reverse(IMPORT), {"car": car.pk, "format": "0", "import_file": bad}).content.decode()
-    assert "unknown column(s): &#x27;&#x27;" in html
-    assert "Traceback" not in html and "traceback" not in html.split("<body")[1].split("</form>")[0]
-
-
-def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner, make_car, monkeypatch):
-    from django.db import OperationalError
-
-    car = make_car(owner, name="Mine")
-    response = preview(owner_client, car, [session_row()])
-
-    def failing(*args, **kwargs):
-        raise OperationalError("disk I/O error")
-
-    monkeypatch.setattr("django.db.models.query.QuerySet.bulk_create", failing)
-    response = owner_client.post(reverse(PROCESS), confirm_data(response), follow=True)
-    html = response.content.decode()
-    assert "Nothing was imported: disk I/O error" in html and "Import finished" not in html
-    assert not ChargingSession.objects.exists()
 
 
 def test_a_staff_user_who_may_only_view_cannot_import(client, db, make_car):
