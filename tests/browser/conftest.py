@@ -40,11 +40,17 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server, owner, settings, tmp_path):
-    """A logged-in page for alice, the owner."""
+    """A logged-in page for alice, the owner; the test fails if the page hits a CSP violation or
+    a JavaScript error."""
     settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # Anything the Content-Security-Policy blocks (an inline script or style) is reported on the
+    # console; a page that needs it would be broken in production, so it fails the test.
+    blocked = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
+    page.on("pageerror", lambda error: blocked.append(str(error)))
     page.base = live_server.url
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "alice")
@@ -53,6 +59,7 @@ def page(browser, live_server, owner, settings, tmp_path):
     page.wait_for_url(f"{live_server.url}/admin/")
     yield page
     context.close()
+    assert not blocked, blocked
 
 
 def screenshot(page, name: str) -> None:

@@ -117,3 +117,28 @@ def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session
     assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
     expect(page.get_by_text("4.00 mi/kWh (measured)")).to_be_visible()
     screenshot(page, "analytics")
+
+
+def test_every_admin_page_works_under_the_content_security_policy(page, owner, make_car, make_session):
+    car = make_car(owner, name="Niro")
+    session = make_session(car, "2025-01-02", 1000, "10", location_label="Home")
+    for path in [
+        "/admin/",
+        "/admin/cars_app/car/",
+        f"/admin/cars_app/car/{car.pk}/change/",
+        "/admin/cars_app/car/add/",
+        "/admin/sessions_app/chargingsession/",
+        f"/admin/sessions_app/chargingsession/{session.pk}/change/",
+        "/admin/sessions_app/chargingsession/add/",
+        "/admin/sessions_app/chargingsession/import/",
+        "/admin/sessions_app/chargingsession/export/",
+        "/admin/backups/backup/",
+        "/admin/backups/backup/restore/",
+        "/admin/password_change/",
+    ]:
+        response = page.goto(page.base + path)
+        assert response.status == 200, path
+        expect(page.locator("#content")).to_be_visible()
+    page.goto(f"{page.base}/admin/sessions_app/chargingsession/?q=Home")  # the admin's own scripts run
+    page.click("#action-toggle")
+    expect(page.locator("input.action-select").first).to_be_checked()

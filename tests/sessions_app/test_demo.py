@@ -21,6 +21,6 @@ def test_demo_load_creates_a_year_of_sessions_once_and_prints_the_login(db, clie
     assert "already has its sessions" in again.getvalue()
     assert sessions.count() == ChargingSession.objects.count()
 
-    assert client.login(username=DEMO_USERNAME, password=DEMO_PASSWORD)
-    html = client.get(reverse("admin:cars_app_car_changelist")).content.decode()
+    login = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "next": reverse("admin:cars_app_car_changelist")}
+    html = client.post(reverse("admin:login"), login, follow=True).content.decode()
     assert "Family Niro" in html and "(measured)" in html
