@@ -63,6 +63,7 @@ class BackupContents:
 def backup_session_count(path: Path | str) -> int:
     """The session count a backup's manifest claims (0 if unreadable), to size a progress bar."""
     try:
+        _check_entry_count(Path(path))
         with zipfile.ZipFile(path) as archive:
             manifest = json.loads(_read_member(archive, schema.MANIFEST))
         return int(manifest["counts"]["sessions"])

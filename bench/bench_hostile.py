@@ -1,0 +1,444 @@
+"""Hostile files against PlugTrack: each one is built here, then sent through the command line and
+through the admin (a real server on 127.0.0.1, the file streamed over HTTP like a browser's
+upload), and each run is timed and its peak memory read.
+
+    .venv/bin/python bench/bench_hostile.py                 # fresh SQLite
+    DATABASE_URL=postgres://user@127.0.0.1:5432/db .venv/bin/python bench/bench_hostile.py
+    .venv/bin/python bench/bench_hostile.py --only cars     # the cases whose name has "cars"
+
+Target: every case refused (or, for the one legitimate case, completed) in at most 5 s and
+150 MB peak RSS of the process doing the work, with a message a person can act on, and nothing
+written. Peak MB is the whole process (Django alone is about 60 MB). Not part of the test suite.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_io import database_for_run
+
+REPO = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+SECONDS_TARGET, PEAK_MB_TARGET = 5.0, 150
+SESSIONS_HEADER = (
+    "date,odometer,charge_type,charge_power_kw,location_label,charge_network,charge_delivered_kwh,"
+    "duration_mins,cost_per_kwh,total_cost_gbp,soc_from,soc_to,ambient_temp_c,notes"
+)
+CARS_HEADER = (
+    "id,name,make,model,battery_kwh,efficiency_mpkwh,recommended_full_charge_enabled,"
+    "recommended_full_charge_frequency_value,recommended_full_charge_frequency_unit,notes,active"
+)
+
+
+# --- the hostile files ------------------------------------------------------------------------
+
+
+def write_chunks(path: Path, *parts: bytes | Iterator[bytes]) -> Path:
+    """Write `parts` (bytes, or iterators of chunks) to `path` without holding the file in memory."""
+    with path.open("wb") as handle:
+        for part in parts:
+            for chunk in [part] if isinstance(part, bytes) else part:
+                handle.write(chunk)
+    return path
+
+
+def csv_wide_header(folder: Path) -> Path:
+    header = ",".join(f"c{i}" for i in range(100_000))  # 689 KB
+    return write_chunks(folder / "wide.csv", header.encode(), b"\n2025-01-01\n")
+
+
+def csv_without_line_breaks(size_mb: int) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        row = b"2025-01-01,1000,AC,7,Home,Octopus,30,200,0.07,2.1,20,80,8,"
+        block = row * (MB // len(row))
+        return write_chunks(
+            folder / f"one-line-{size_mb}mb.csv", SESSIONS_HEADER.encode() + b"\n", (block for _ in range(size_mb))
+        )
+
+    return build
+
+
+def csv_huge_quoted_cell(folder: Path) -> Path:
+    start = SESSIONS_HEADER.encode() + b'\n2025-01-01,1000,AC,7,Home,Octopus,30,200,0.07,2.1,20,80,8,"'
+    lines = b"a line of a note that never ends\n" * (MB // 33)
+    return write_chunks(folder / "huge-cell.csv", start, (lines for _ in range(100)), b'"\n')
+
+
+def backup_zip(path: Path, members: dict[str, bytes | Callable[[], Iterator[bytes]]]) -> Path:
+    """A ZIP of a backup's members (bytes, or a function streaming them); the checksums are not
+    made to match, as every hostile case is refused before they are compared."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            if isinstance(content, bytes):
+                archive.writestr(name, content)
+            else:
+                with archive.open(name, "w", force_zip64=True) as member:
+                    for chunk in content():
+                        member.write(chunk)
+    return path
+
+
+def base_members(cars: int = 1, sessions_per_car: int = 1) -> dict[str, bytes]:
+    """A well-formed backup of `cars` cars, resealed by PlugTrack's own rules (see seal)."""
+    car_rows = [f"{i},Car {i},Kia,Niro EV,64.8,,0,1,months,,1" for i in range(cars)]
+    session_rows = [
+        f"{car},2025-01-{1 + n % 28:02},{1000 + n},AC,7,Home,,20,,,,,,,"
+        for car in range(cars)
+        for n in range(sessions_per_car)
+    ]
+    return {
+        "schema_version.txt": b"3\n",
+        "cars.csv": "\n".join([CARS_HEADER, *car_rows, ""]).encode(),
+        "sessions.csv": "\n".join([f"car_id,{SESSIONS_HEADER}", *session_rows, ""]).encode(),
+        "settings.json": b'{"petrol_mpg": "55"}',
+    }
+
+
+def seal(members: dict[str, bytes]) -> dict[str, bytes]:
+    """Add the manifest a PlugTrack backup of these members would have."""
+    import hashlib
+
+    manifest = {
+        "app": "PlugTrack", "version": "bench", "schema_version": 3, "created_at": "2026-11-25T00:00:00Z",
+        "user_id": 1, "username": "bench",
+        "counts": {
+            "cars": members["cars.csv"].count(b"\n") - 1,
+            "sessions": members["sessions.csv"].count(b"\n") - 1,
+            "settings": members["settings.json"].count(b":"),
+        },
+        "members": {name: {"sha256": hashlib.sha256(data).hexdigest()} for name, data in members.items()},
+    }  # fmt: skip
+    return {"manifest.json": json.dumps(manifest).encode(), **members}
+
+
+def zip_many_cars(cars: int) -> Callable[[Path], Path]:
+    return lambda folder: backup_zip(folder / f"cars-{cars}.zip", seal(base_members(cars)))
+
+
+def zip_huge_cell_within_ratio(folder: Path) -> Path:
+    """sessions.csv holds one 400 MB cell that deflates about 90:1 (under the 100:1 bomb check)."""
+    rng = random.Random(1)
+
+    def sessions() -> Iterator[bytes]:
+        yield f'car_id,{SESSIONS_HEADER}\n0,2025-01-01,1000,AC,7,Home,,20,,,,,,,"'.encode()
+        block = b"".join(b"x" * 175 + bytes([rng.randrange(97, 123)]) for _ in range(MB // 176))
+        for _ in range(400):
+            yield block
+        yield b'"\n'
+
+    return backup_zip(folder / "huge-cell.zip", seal(base_members()) | {"sessions.csv": sessions})
+
+
+def zip_many_entries(folder: Path) -> Path:
+    return backup_zip(folder / "entries.zip", {f"f{i}": b"" for i in range(70_000)})
+
+
+def zip_deep_json(member: str, levels: int) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        opening, closing = (b"[", b"]") if member == "manifest.json" else (b'{"a":', b"}")
+        deep = opening * levels + b"1" + closing * levels
+        if member == "manifest.json":
+            return backup_zip(folder / "deep-manifest.zip", seal(base_members()) | {member: deep})
+        return backup_zip(folder / f"deep-{member}.zip", seal(base_members() | {member: deep}))
+
+    return build
+
+
+def zip_bomb(folder: Path) -> Path:
+    return backup_zip(folder / "bomb.zip", seal(base_members()) | {"sessions.csv": lambda: iter([b"0" * MB] * 500)})
+
+
+@dataclass
+class Case:
+    name: str
+    kind: str  # "csv" (sessions import) or "zip" (backup restore)
+    build: Callable[[Path], Path]
+    expect: str  # in the message a person sees, from the command and from the admin
+    via: tuple[str, ...] = ("command line", "admin")
+    completes: bool = False  # a legitimate file at the limit: it must go through
+
+
+CASES = [
+    Case("CSV header of 100,000 columns (689 KB)", "csv", csv_wide_header, "the row is longer than"),
+    Case("CSV of 300 MB with no line break", "csv", csv_without_line_breaks(300), "the row is longer than",
+         via=("command line",)),
+    Case("CSV of 150 MB with no line break", "csv", csv_without_line_breaks(150), "the row is longer than"),
+    Case("CSV with one 100 MB quoted cell", "csv", csv_huge_quoted_cell, "the row is longer than"),
+    Case("CSV upload of 300 MB (over the upload limit)", "csv", csv_without_line_breaks(300), "larger than 200 MB",
+         via=("admin",)),
+    Case("ZIP of 67 KB with 5,000 cars", "zip", zip_many_cars(5_000), "more than 1,000 cars"),
+    Case("ZIP of 258 KB with 20,000 cars", "zip", zip_many_cars(20_000), "more than 1,000 cars"),
+    Case("ZIP with 1,000 cars (the limit), dry run", "zip", zip_many_cars(1_000), "", completes=True),
+    Case("ZIP whose sessions.csv has one 400 MB cell (90:1)", "zip", zip_huge_cell_within_ratio,
+         "the row is longer than"),
+    Case("ZIP with 70,000 entries", "zip", zip_many_entries, "70,000 entries"),
+    Case("ZIP with manifest.json 100,000 levels deep", "zip", zip_deep_json("manifest.json", 100_000),
+         "manifest.json would unpack to"),
+    Case("ZIP with settings.json 100,000 levels deep", "zip", zip_deep_json("settings.json", 100_000),
+         "nested more than 10"),
+    Case("ZIP bomb (500 MB of zeros, 1000:1)", "zip", zip_bomb, "possible ZIP bomb"),
+]  # fmt: skip
+
+
+# --- running a case -------------------------------------------------------------------------------
+
+
+def environment_for(url: str, workdir: Path) -> dict:
+    return os.environ | {
+        "DATABASE_URL": url,
+        "DEBUG": "False",  # DEBUG keeps every query in memory
+        "SECRET_KEY": "bench-only",
+        "PLUGTRACK_ENCRYPTION_KEYS": "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=",
+        "PLUGTRACK_DATA_DIR": str(workdir / "data"),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
+        "PYTHONPATH": str(REPO),
+    }
+
+
+def run_cli(case: Case, path: Path, environment: dict) -> dict:
+    """The case through its command, in a process of its own."""
+    return json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "--child-cli", case.kind, str(path), "1" if case.completes else "0"],
+            env=environment, capture_output=True, text=True, check=True,
+        ).stdout.splitlines()[-1]
+    )  # fmt: skip
+
+
+def peak_mb(pid: int | str = "self") -> float:
+    """The process's peak resident memory (VmHWM; unlike ru_maxrss, not inherited from the parent)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
+
+
+def child_cli(kind: str, path: str, dry_run: str) -> None:
+    from io import StringIO
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    if kind == "csv":
+        command = ["sessions_import", "--from", path, "--user", "bench"]
+    else:
+        command = ["backup_restore", "--from", path, "--user", "bench", "--mode", "replace", "--no-input"]
+        command += ["--dry-run"] if dry_run == "1" else []
+    output = StringIO()
+    started = time.perf_counter()
+    try:
+        call_command(*command, stdout=output, stderr=output)
+        code, message = 0, output.getvalue()
+    except CommandError as error:
+        code, message = error.returncode, str(error)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "code": code, "message": message[-2000:]}))
+
+
+class Server:
+    """`manage.py runserver` (threads, no autoreload) on a free port of 127.0.0.1."""
+
+    def __init__(self, environment: dict):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "manage.py"), "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def peak_mb_reset(self) -> None:
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")  # the peak starts again from now
+
+    def peak_mb(self) -> float:
+        return peak_mb(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def run_admin(case: Case, path: Path, server: Server, cookies: str, car_id: int) -> dict:
+    """The case as a browser sends it: a multipart upload streamed from disk over loopback."""
+    boundary = uuid.uuid4().hex
+    fields = {"car": str(car_id)} if case.kind == "csv" else {"mode": "replace"}
+    file_field, url = (
+        ("import_file", "/admin/sessions_app/chargingsession/import/")
+        if case.kind == "csv"
+        else ("backup_file", "/admin/backups/backup/restore/")
+    )
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()
+    )
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n{CSRF}\r\n'
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{path.name}"\r\n'
+    head += "Content-Type: application/octet-stream\r\n\r\n"
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body() -> Iterator[bytes]:
+        yield head.encode()
+        with path.open("rb") as handle:
+            while chunk := handle.read(MB):
+                yield chunk
+        yield tail
+
+    length = len(head.encode()) + path.stat().st_size + len(tail)
+    server.peak_mb_reset()
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    connection.request(
+        "POST", url, body=body(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length),
+                 "Cookie": cookies},
+    )  # fmt: skip
+    response = connection.getresponse()
+    page = response.read().decode("utf-8", "replace")
+    seconds = time.perf_counter() - started
+    connection.close()
+    return {"seconds": seconds, "peak_mb": server.peak_mb(), "status": response.status, "page": page}
+
+
+CSRF = "benchcsrfsecretbenchcsrfsecret01"  # a 32-character CSRF secret, sent as cookie and field
+
+
+def child_setup() -> None:
+    """Migrate, and make the owner the cases run as (one car), with a logged-in session."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from cars_app.models import Car
+    from plugtrack_site.accounts import owner_account_ensure
+
+    call_command("migrate", verbosity=0)
+    user, _ = owner_account_ensure(username="bench", password="bench-password-123")
+    car = Car.objects.create(user=user, name="Niro", make="Kia", model="Niro EV", battery_kwh=64.8)
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: user.get_session_auth_hash()})  # fmt: skip
+    session.create()
+    print(json.dumps({"car_id": car.pk, "cookies": f"sessionid={session.session_key}; csrftoken={CSRF}"}))
+
+
+def child_counts() -> None:
+    """What is stored: the proof that no case wrote anything."""
+    import django
+
+    django.setup()
+    from backups.models import Backup
+    from cars_app.models import Car
+    from jobs.models import Job
+    from sessions_app.models import ChargingSession
+    from settings_app.models import Setting
+
+    counts = {model.__name__: model.objects.count() for model in (Car, ChargingSession, Setting, Backup)}
+    # A legitimate file's check leaves its upload waiting for Confirm (for a day), as it should.
+    counts["Job (not waiting for confirmation)"] = Job.objects.exclude(status=Job.Status.CHECKED).count()
+    print(json.dumps(counts))
+
+
+def child(step: str, environment: dict) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, f"--child-{step}"], env=environment, capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help="Run only the cases whose name contains this text.")
+    parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    parser.add_argument("--child-cli", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-setup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-counts", action="store_true", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child_cli:
+        return child_cli(*options.child_cli)
+    if options.child_setup:
+        return child_setup()
+    if options.child_counts:
+        return child_counts()
+
+    cases = [case for case in CASES if not options.only or options.only.lower() in case.name.lower()]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="plugtrack-hostile-") as temporary:
+        workdir = Path(temporary)
+        url, drop = database_for_run(workdir)
+        environment = environment_for(url, workdir)
+        try:
+            login = child("setup", environment)
+            before = child("counts", environment)
+            server = Server(environment)
+            try:
+                for case in cases:
+                    path = case.build(workdir)
+                    if "command line" in case.via:
+                        rows.append(judge(case, "command line", run_cli(case, path, environment)))
+                    if "admin" in case.via:
+                        result = run_admin(case, path, server, login["cookies"], login["car_id"])
+                        rows.append(judge(case, "admin", result))
+                    path.unlink()
+            finally:
+                server.stop()
+            after = child("counts", environment)
+            data = workdir / "data"
+            leftovers = (
+                [p for p in data.rglob("*") if p.is_file() and "uploads" not in p.parts] if data.exists() else []
+            )
+        finally:
+            drop()
+    report(rows, url, before, after, leftovers, options.json)
+
+
+def judge(case: Case, via: str, result: dict) -> dict:
+    message = result.get("message") or result.get("page", "")
+    if case.completes:
+        ok = result.get("code", 0) == 0 and result.get("status", 200) == 200 and "Traceback" not in message
+    else:
+        ok = case.expect in message and result.get("code", 2) == 2 and result.get("status", 200) == 200
+    within = result["seconds"] <= SECONDS_TARGET and result["peak_mb"] <= PEAK_MB_TARGET
+    return {"case": case.name, "via": via, "seconds": round(result["seconds"], 2), "peak_mb": round(result["peak_mb"]),
+            "completes": case.completes, "as_expected": ok, "within_target": within}  # fmt: skip
+
+
+def report(rows: list[dict], url: str, before: dict, after: dict, leftovers: list[Path], json_path: Path | None):
+    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"Hostile inputs on {engine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"{'case':<52}{'via':<14}{'seconds':>8}{'peak MB':>9}  outcome")
+    for row in rows:
+        outcome = "UNEXPECTED" if not row["as_expected"] else "completed" if row["completes"] else "refused"
+        outcome += "" if row["within_target"] else f", OVER {SECONDS_TARGET:.0f} s / {PEAK_MB_TARGET} MB"
+        print(f"{row['case']:<52}{row['via']:<14}{row['seconds']:>8.2f}{row['peak_mb']:>9}  {outcome}")
+    print(f"Stored before and after: {'unchanged' if before == after else f'CHANGED {before} -> {after}'}; "
+          f"files left in the data folder: {len(leftovers)}")  # fmt: skip
+    if json_path:
+        json_path.write_text(json.dumps({"database": engine, "rows": rows, "unchanged": before == after}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
