@@ -10,10 +10,10 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from jobs.admin import job_confirm
+from jobs.confirm import job_confirm
 from jobs.forms import JobConfirmForm
 from jobs.models import Job
-from jobs.services import Outcome, job_discard, job_prepare
+from jobs.services import Outcome, job_check, job_discard
 from plugtrack_site.admin_scoping import OwnedModelAdmin
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
@@ -115,14 +115,13 @@ class BackupAdmin(OwnedModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Restore a backup"}
         if request.method == "POST" and upload_form_valid(form, request, "backup_file"):
             mode = form.cleaned_data["mode"]
-            job = job_prepare(
-                user=request.user, kind=Job.Kind.BACKUP_RESTORE, uploaded=form.cleaned_data["backup_file"],
-                options={"mode": mode},  # the confirm step restores in the mode whose dry run was shown
-            )  # fmt: skip
             try:
-                report = backup_restore(user=request.user, source=job.upload, mode=mode, dry_run=True)
+                job, report = job_check(
+                    user=request.user, kind=Job.Kind.BACKUP_RESTORE, uploaded=form.cleaned_data["backup_file"],
+                    options={"mode": mode},  # the confirm step restores in the mode whose dry run was shown
+                    check=lambda job: self._restore(request, job, dry_run=True),
+                )  # fmt: skip
             except PlugTrackError as error:
-                job_discard(job)
                 form.add_error("backup_file", str(error))
             else:
                 context["report"] = report
@@ -144,10 +143,16 @@ class BackupAdmin(OwnedModelAdmin):
         mode = job.options["mode"]
         if not self.may_restore(request, mode):  # the permissions may have changed since the check
             return False, [("error", f"You may no longer run a {mode} restore: nothing was changed.")]
-        report = backup_restore(user=request.user, source=job.upload, mode=mode)
+        report = self._restore(request, job, dry_run=False)
         if not report.ok:
             return False, [("error", " ".join(report.notes))]
         return True, [("success", _restored_message(report)), *(("warning", warning) for warning in report.warnings)]
+
+    @staticmethod
+    def _restore(request, job: Job, *, dry_run: bool) -> RestoreReport:
+        return backup_restore(
+            user=request.user, source=job.upload, source_name=job.upload_name, mode=job.options["mode"], dry_run=dry_run
+        )
 
 
 def _restored_message(report: RestoreReport) -> str:

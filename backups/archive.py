@@ -71,9 +71,11 @@ def backup_session_count(path: Path | str) -> int:
         return 0
 
 
-def backup_open(path: Path | str) -> BackupContents:
-    """Validate the backup at `path` and return what a restore needs, or raise BackupRefused."""
+def backup_open(path: Path | str, name: str | None = None) -> BackupContents:
+    """Validate the backup at `path` and return what a restore needs, or raise BackupRefused.
+    `name` is the file's name in messages (default: its own)."""
     path = Path(path)
+    name = name or path.name
     if not path.is_file():
         raise BackupRefused(f"No backup file at {path}.")
     try:
@@ -81,9 +83,9 @@ def backup_open(path: Path | str) -> BackupContents:
         with zipfile.ZipFile(path) as archive:
             return _read(path, archive)
     except zipfile.BadZipFile as error:
-        raise BackupRefused(f"{path.name} is not a ZIP file, or it is truncated or corrupt ({error}).") from None
+        raise BackupRefused(f"{name} is not a ZIP file, or it is truncated or corrupt ({error}).") from None
     except (EOFError, zlib.error, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
-        raise BackupRefused(f"{path.name} cannot be read as a ZIP file ({error}).") from None
+        raise BackupRefused(f"{name} cannot be read as a ZIP file ({error}).") from None
 
 
 def _read(path: Path, archive: zipfile.ZipFile) -> BackupContents:
@@ -237,6 +239,11 @@ def _scan_sessions(archive: zipfile.ZipFile, version: int) -> tuple[str, int, se
                             f"{schema.SESSIONS} line {line}: the sessions of car {excerpt(car_id)} are not "
                             "together, as PlugTrack writes them; this file was not written by PlugTrack."
                         )
+                    if len(car_ids) == schema.MAX_CARS:  # the ids are kept: as many as cars may be
+                        raise BackupRefused(
+                            f"{schema.SESSIONS} line {line}: the sessions belong to more than "
+                            f"{schema.MAX_CARS:,} cars, the most a backup holds."
+                        )
                     car_ids.add(car_id)
                     current = car_id
         except UnicodeDecodeError:
@@ -328,18 +335,18 @@ def _parse_car(row: dict, line: int) -> dict:
         try:
             return Decimal(row[column]) if row[column] else None
         except InvalidOperation:
-            refuse(f'{column} "{row[column]}" is not a number.')
+            refuse(f'{column} "{excerpt(row[column])}" is not a number.')
 
     def boolean(column: str) -> bool:
         if row[column] not in ("0", "1"):
-            refuse(f'{column} must be 1 or 0, not "{row[column]}".')
+            refuse(f'{column} must be 1 or 0, not "{excerpt(row[column])}".')
         return row[column] == "1"
 
     if not row["id"]:
         refuse("id is missing.")
     frequency = row["recommended_full_charge_frequency_value"]
-    if not re.fullmatch(r"[0-9]+", frequency):  # isdigit() also takes "²", which int() refuses
-        refuse(f'recommended_full_charge_frequency_value "{frequency}" is not a whole number.')
+    if not re.fullmatch(r"[0-9]{1,9}", frequency):  # isdigit() also takes "²", which int() refuses
+        refuse(f'recommended_full_charge_frequency_value "{excerpt(frequency)}" is not a whole number.')
     car = {
         "id": row["id"],
         "name": row["name"] or f"{row['make']} {row['model']}".strip(),
@@ -358,7 +365,8 @@ def _parse_car(row: dict, line: int) -> dict:
             exclude=["user"], validate_unique=False, validate_constraints=False
         )
     except ValidationError as error:
-        refuse("; ".join(f"{key}: {' '.join(messages)}" for key, messages in error.message_dict.items()))
+        # Django's messages may quote the value (a choice, say): cut, as the value may be huge.
+        refuse(excerpt("; ".join(f"{key}: {' '.join(texts)}" for key, texts in error.message_dict.items()), 300))
     return car
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import zipfile
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
-from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.errors import PlugTrackError, excerpt
 from plugtrack_site.files import file_written_whole
 from sessions_app.csv_format import decimal_render, width_problem
 from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
@@ -105,38 +106,45 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     after every operation that committed before it. The file is written whole or not at all, and
     a Backup record exists exactly when its file does.
     """
-    created_at = timezone.now().astimezone(dt.UTC)
-    path = Path(target) if target else backups_dir(user)
-    if target is None or path.is_dir():
-        path.mkdir(parents=True, exist_ok=True)
-        path = path / backup_default_name(user, created_at)
-    renamed = committed = False
+    path, renamed, committed = None, False, False
     try:
         with account_write_lock(user.pk):
+            created_at = timezone.now().astimezone(dt.UTC)  # when it reads, after any wait for the lock
+            path = _backup_path(user, target, created_at)
             with file_written_whole(path, binary=True) as handle:
                 counts = _archive_write(handle, user, created_at)
+                # Recorded before the file takes its name: should this fail, an older file at `path` stays.
+                backup = Backup.objects.create(
+                    user=user,
+                    created_at=created_at,
+                    kind=kind,
+                    path=str(path.resolve()),  # absolute: the web server may run in another folder than the CLI
+                    size_bytes=handle.tell(),
+                    cars=counts["cars"],
+                    sessions=counts["sessions"],
+                    settings=counts["settings"],
+                )
             renamed = True
-            backup = Backup.objects.create(
-                user=user,
-                created_at=created_at,
-                kind=kind,
-                path=str(path.resolve()),  # absolute: the web server may run in another folder than the CLI
-                size_bytes=path.stat().st_size,
-                cars=counts["cars"],
-                sessions=counts["sessions"],
-                settings=counts["settings"],
-            )
         committed = True
     except (DatabaseError, OSError) as error:
         raise PlugTrackError(f"The backup could not be written, so none was kept ({error}).") from None
     finally:
-        if renamed and not committed:  # a file without its record would be an orphan
+        if renamed and not committed:  # the record was rolled back: its file must not stay without it
             path.unlink(missing_ok=True)
     logger.info(
         "backup_created user=%s kind=%s path=%s cars=%d sessions=%d settings=%d bytes=%d",
         user.username, kind, path, counts["cars"], counts["sessions"], counts["settings"], backup.size_bytes,
     )  # fmt: skip
     return backup
+
+
+def _backup_path(user: User, target: Path | str | None, created_at: dt.datetime) -> Path:
+    """`target` itself, or the default name in it when it is a folder (None: the user's backups folder)."""
+    path = Path(target) if target else backups_dir(user)
+    if target is None or path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        path = path / backup_default_name(user, created_at)
+    return path
 
 
 def _archive_write(handle, user: User, created_at: dt.datetime) -> dict[str, int]:
@@ -296,7 +304,13 @@ class RestoreFailed(PlugTrackError):
 
 
 def backup_restore(
-    *, user: User, source: Path | str, mode: str = "merge", dry_run: bool = False, progress=None
+    *,
+    user: User,
+    source: Path | str,
+    mode: str = "merge",
+    dry_run: bool = False,
+    progress=None,
+    source_name: str | None = None,
 ) -> RestoreReport:
     """Restore a backup ZIP into `user`'s account.
 
@@ -304,17 +318,19 @@ def backup_restore(
     duplicate rule. replace: an automatic backup of the current data is written first, then the
     account is emptied and restored. Either way it is one transaction: on any failure the
     account is exactly as before. A dry run validates everything, counts, and writes nothing.
-    `progress` is told the number of session rows restored so far.
+    `progress` is told the number of session rows restored so far; `source_name` names the file
+    in the report and messages (default: its own name).
     """
     if mode not in MODES:
         raise PlugTrackError(f'Unknown restore mode "{mode}": use merge or replace.')
-    contents = backup_open(source)  # refuses a bad file before anything is written
+    source_name = source_name or Path(source).name
+    contents = backup_open(source, source_name)  # refuses a bad file before anything is written
     report = RestoreReport(
-        source=Path(source).name,
+        source=source_name,
         mode=mode,
         dry_run=dry_run,
-        backup_created_at=str(contents.manifest.get("created_at", "")),
-        backup_username=str(contents.manifest.get("username", "")),
+        backup_created_at=excerpt(str(contents.manifest.get("created_at", ""))),
+        backup_username=excerpt(str(contents.manifest.get("username", ""))),
         schema_version=contents.schema_version,
         warnings=list(contents.warnings),
     )
@@ -328,7 +344,7 @@ def backup_restore(
     # deletes, and on any failure the account, and its list of backups, are as before.
     committed = False
     try:
-        with account_write_lock(user.pk):
+        with nullcontext() if dry_run else account_write_lock(user.pk):  # a dry run writes nothing
             if replace and not dry_run:
                 report.automatic_backup = backup_create(user=user, kind=Backup.Kind.AUTOMATIC).path
             if replace:
@@ -465,6 +481,8 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
             for line, record in records:
                 if problem := width_problem(record, header):
                     importer.reject(RowIssue(line, "", "", problem))
-                    continue
-                importer.add(resource_of(record[car_column].strip()), line, [record[index] for index in keep])
+                else:
+                    importer.add(resource_of(record[car_column].strip()), line, [record[index] for index in keep])
+                if importer.stopped:
+                    break
             importer.finish()

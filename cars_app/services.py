@@ -15,8 +15,5 @@ def car_save(*, car: Car) -> Car:
 
 def cars_delete(*, cars: QuerySet[Car]) -> int:
     """Delete cars with their sessions (a superuser's selection may span several owners)."""
-    deleted = 0
-    for user_id in sorted(set(cars.values_list("user_id", flat=True))):
-        with account_write_lock(user_id):
-            deleted += cars.filter(user_id=user_id).delete()[1].get(Car._meta.label, 0)
-    return deleted
+    with account_write_lock(*cars.values_list("user_id", flat=True)):
+        return cars.delete()[1].get(Car._meta.label, 0)

@@ -2,13 +2,16 @@
 
 Confirmation is claimed in its own committed statement before the work starts, so two submits
 of one confirmation (two tabs, a double click) run the work once; the second is told the first's
-outcome. A job checked but never confirmed is removed with its file after a day.
+outcome. A job checked but never confirmed is removed with its file at the owner's first upload
+a day later. Jobs that ran stay, with their outcome.
 """
 
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,6 +24,7 @@ logger = logging.getLogger("plugtrack.jobs")
 
 UNCONFIRMED_LIFETIME = dt.timedelta(days=1)
 Outcome = list[tuple[str, str]]  # (level: "success" | "warning" | "error", message)
+T = TypeVar("T")
 
 
 def uploads_dir(user: User) -> Path:
@@ -42,6 +46,19 @@ def job_prepare(*, user: User, kind: str, uploaded: UploadedFile, options: dict)
     )
 
 
+def job_check(
+    *, user: User, kind: str, uploaded: UploadedFile, options: dict, check: Callable[[Job], T]
+) -> tuple[Job, T]:
+    """Keep `uploaded` as a new job and run `check(job)` on it (a dry run): (the job, its result).
+    If the check raises, the job and its file go again before the error is passed on."""
+    job = job_prepare(user=user, kind=kind, uploaded=uploaded, options=options)
+    try:
+        return job, check(job)
+    except BaseException:
+        job_discard(job)
+        raise
+
+
 def job_discard(job: Job) -> None:
     """Forget a job that will not run (its check failed, or there is nothing to confirm)."""
     Path(job.upload).unlink(missing_ok=True)
@@ -59,6 +76,11 @@ def job_claim(*, user: User, token: str | uuid.UUID, kind: str) -> tuple[Job | N
     return jobs.first(), claimed == 1
 
 
+def job_release(job: Job) -> None:
+    """Make a claimed job confirmable again: it could not start (another operation held the account)."""
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(status=Job.Status.CHECKED, started_at=None)
+
+
 def job_finish(job: Job, *, ok: bool, outcome: Outcome) -> None:
     """Record what the run did, and let go of its file."""
     Path(job.upload).unlink(missing_ok=True)
@@ -69,15 +91,19 @@ def job_finish(job: Job, *, ok: bool, outcome: Outcome) -> None:
 
 
 def jobs_expired_remove(*, user: User) -> None:
-    """Remove the user's jobs checked but never confirmed within UNCONFIRMED_LIFETIME, with their files."""
-    expired = Job.objects.filter(
-        user=user, status=Job.Status.CHECKED, created_at__lt=timezone.now() - UNCONFIRMED_LIFETIME
-    )
-    for job in expired:
+    """Tidy the user's jobs, at each new upload: those checked but never confirmed within
+    UNCONFIRMED_LIFETIME go with their files; one still "running" that long ago stopped without
+    finishing (its process was killed; its transaction never committed) and is marked so."""
+    cutoff = timezone.now() - UNCONFIRMED_LIFETIME
+    for job in Job.objects.filter(user=user, status=Job.Status.CHECKED, created_at__lt=cutoff):
         job_discard(job)
+    for job in Job.objects.filter(user=user, status=Job.Status.RUNNING, started_at__lt=cutoff):
+        job_finish(job, ok=False, outcome=[("error", "This stopped without finishing; nothing was changed.")])
     # Files whose job is gone (a crash between writing the file and recording its job).
     known = set(Job.objects.filter(user=user).values_list("upload", flat=True))
-    cutoff = (timezone.now() - UNCONFIRMED_LIFETIME).timestamp()
     for leftover in uploads_dir(user).glob("*"):
-        if str(leftover) not in known and leftover.stat().st_mtime < cutoff:
-            leftover.unlink(missing_ok=True)
+        try:
+            if str(leftover) not in known and leftover.stat().st_mtime < cutoff.timestamp():
+                leftover.unlink()
+        except OSError:
+            pass  # gone meanwhile (another request's sweep)

@@ -30,30 +30,35 @@ class AccountBusy(PlugTrackError):
     """Another operation holds the account's write lock for longer than we may wait."""
 
     def __init__(self):
+        holder = "on this account" if connection.vendor == "postgresql" else "on PlugTrack (SQLite has one writer)"
         super().__init__(
-            "Another import, restore or backup of this account is running, and it did not finish within "
-            f"{settings.PLUGTRACK_LOCK_WAIT_SECONDS} seconds. Nothing was changed: try again when it has finished."
+            f"Another import, restore or backup is running {holder}, and it did not finish within "
+            f"{settings.PLUGTRACK_LOCK_WAIT_SECONDS:g} seconds. Nothing was changed: try again when it has finished."
         )
 
 
 @contextmanager
-def account_write_lock(user_id: int) -> Iterator[None]:
-    """A transaction holding the write lock of `user_id`'s data until it commits or rolls back.
+def account_write_lock(*user_ids: int) -> Iterator[None]:
+    """A transaction holding the write lock of each user's data until it commits or rolls back.
 
-    Re-entrant (an operation may call another that locks too). Raises AccountBusy when the
-    lock cannot be had within PLUGTRACK_LOCK_WAIT_SECONDS.
+    Several users' locks (a superuser's edit across owners) are taken in one order, so that two
+    such operations cannot deadlock. Re-entrant (an operation may call another that locks too).
+    Raises AccountBusy when a lock cannot be had within PLUGTRACK_LOCK_WAIT_SECONDS.
     """
-    acquired = False
+    acquired = timed_out = False
     try:
         with transaction.atomic():  # SQLite: BEGIN IMMEDIATE waits here for the write lock
             if connection.vendor == "postgresql":
-                _advisory_lock(user_id)
+                for user_id in sorted(set(user_ids)):
+                    _advisory_lock(user_id)
             acquired = True
             yield
     except OperationalError as error:
-        if not acquired and _is_lock_wait_timeout(error):
-            raise AccountBusy() from None
-        raise
+        if acquired or not _is_lock_wait_timeout(error):
+            raise
+        timed_out = True
+    if timed_out:  # raised here, not in the handler: the driver's error (and its cursor) can go now
+        raise AccountBusy()
 
 
 def _advisory_lock(user_id: int) -> None:

@@ -2,7 +2,10 @@
 chooses and edits only rows they own. Superusers see everything."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.http import HttpRequest
+
+from .account_lock import account_write_lock
 
 
 def sees_everything(request: HttpRequest) -> bool:
@@ -14,6 +17,19 @@ class OwnedModelAdmin(admin.ModelAdmin):
 
     # Foreign keys to other owned models, whose choices are limited to the request user's rows.
     owned_foreign_keys: tuple[str, ...] = ()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A save is checked (natural keys, duplicates) and written under the owner's write lock, so
+        an import committing the same key in between cannot turn the check stale."""
+        owner_id = request.user.pk if not sees_everything(request) else self._owner_id(request, object_id)
+        if request.method != "POST" or owner_id is None:  # a superuser's new row: owner not known yet
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with account_write_lock(owner_id):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _owner_id(self, request, object_id: str | None) -> int | None:
+        row = self.get_object(request, unquote(object_id)) if object_id else None
+        return row.user_id if row else None
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -134,9 +134,7 @@ STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Importing needs the "add" permission of the model and exporting "view" (the library's default
-# lets anyone who reaches the admin page import).
-IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+# Exporting needs the "view" permission of the model. (Importing, PlugTrack's own page, "add".)
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Security (README: "Running in production") ---------------------------------------------
@@ -167,8 +165,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=HTT
 SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
 
 # Content-Security-Policy (django-csp): scripts, styles, images and fonts only from PlugTrack
-# itself; no inline script anywhere. Inline style *attributes* are allowed: the export page of
-# django-import-export has two, and an attribute cannot run code.
+# itself; no inline script anywhere. Inline style *attributes* are allowed (django-import-export's
+# export page has two, the car list colours its p/mi figures): an attribute cannot run code.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -12,10 +12,10 @@ from import_export.formats.base_formats import CSV
 from import_export.forms import ExportForm
 
 from cars_app.models import Car
-from jobs.admin import job_confirm
+from jobs.confirm import job_confirm
 from jobs.forms import JobConfirmForm
 from jobs.models import Job
-from jobs.services import Outcome, job_discard, job_prepare
+from jobs.services import Outcome, job_check, job_discard
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
@@ -105,14 +105,12 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions"}
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
             car = form.cleaned_data["car"]
-            job = job_prepare(
-                user=request.user, kind=Job.Kind.SESSIONS_IMPORT, uploaded=form.cleaned_data["import_file"],
-                options={"car_id": car.pk},
-            )  # fmt: skip
             try:
-                report = self._import(job, car, dry_run=True)
+                job, report = job_check(
+                    user=request.user, kind=Job.Kind.SESSIONS_IMPORT, uploaded=form.cleaned_data["import_file"],
+                    options={"car_id": car.pk}, check=lambda job: self._import(job, car, dry_run=True),
+                )  # fmt: skip
             except PlugTrackError as error:
-                job_discard(job)
                 form.add_error("import_file", str(error))
             else:
                 context["report"] = report

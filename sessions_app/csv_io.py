@@ -42,6 +42,8 @@ from .seen_keys import SeenKeys
 logger = logging.getLogger("plugtrack.sessions")
 
 CHUNK_ROWS = 2000
+CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at this many characters
+MAX_ERRORS = 10_000  # an import or restore stops reading at this many errors: it is not that file
 Progress = Callable[[int], None]  # told the number of rows read so far
 KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
 ERROR_FILE_HEADER = ("row", "field", "value", "message")
@@ -69,6 +71,7 @@ class ImportReport:
     errors: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
     error_file: str | None = None
+    stopped_at: int | None = None  # the line where reading stopped at MAX_ERRORS errors
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -181,7 +184,8 @@ def _import_file(
             report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
         )
         try:
-            with account_write_lock(user.pk), importer:
+            # A dry run writes nothing, so it needs no lock (and does not hold others up).
+            with nullcontext() if dry_run else account_write_lock(user.pk), importer:
                 if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
                     raise CsvFileError(
                         f"{car} (id {car.pk}) no longer exists: another operation removed it while this import "
@@ -192,19 +196,22 @@ def _import_file(
                         importer.reject(RowIssue(line, "", "", problem))
                     else:
                         importer.add(resource, line, record)
+                    if importer.stopped:
+                        break
                 if not report.rows_read:
                     report.notes.append(no_sessions_message(name))  # not an error: e.g. an empty month
                 importer.finish()
-                if report.error_count and not allow_partial:
+                if report.error_count and (importer.stopped or not allow_partial):
                     raise _AbortImport
         except _AbortImport:
-            # A dry run says the same as the real run would: nothing.
-            verb = "would be" if dry_run else "was"
-            report.notes.append(
-                f"Nothing {verb} written: {report.error_count} row(s) have errors. Fix them and import again "
-                f"(rows already imported are skipped as duplicates), or allow a partial import to write the "
-                f"{report.inserted} new valid row(s)."
-            )
+            if not importer.stopped:  # (a stop says why itself)
+                # A dry run says the same as the real run would: nothing.
+                verb = "would be" if dry_run else "was"
+                report.notes.append(
+                    f"Nothing {verb} written: {report.error_count} row(s) have errors. Fix them and import again "
+                    f"(rows already imported are skipped as duplicates), or allow a partial import to write the "
+                    f"{report.inserted} new valid row(s)."
+                )
             report.inserted = 0
     logger.info(
         "sessions_import user=%s car_id=%s source=%s dry_run=%s rows=%d valid=%d inserted=%d duplicates=%d "
@@ -229,7 +236,9 @@ class SessionRowsImporter:
         self.progress = progress
         self._seen = SeenKeys()
         self._pending: tuple[ChargingSessionResource, list[list[str]], list[int]] | None = None
+        self._pending_chars = 0
         self._rejected: list[RowIssue] = []
+        self.stopped = False  # MAX_ERRORS reached: the caller stops reading, and nothing is written
         self._scopes: dict[int, int] = {}  # id of every resource given a row -> its scope in the key store
         self._resources: list[ChargingSessionResource] = []
 
@@ -252,13 +261,20 @@ class SessionRowsImporter:
         _, rows, lines = self._pending
         rows.append(cells)
         lines.append(line)
-        if len(rows) >= CHUNK_ROWS:
+        self._pending_chars += sum(map(len, cells))
+        if len(rows) >= CHUNK_ROWS or self._pending_chars >= CHUNK_CHARS:
             self._flush()
 
     def reject(self, issue: RowIssue) -> None:
         """Count a row that cannot be imported at all (e.g. a wrong number of cells)."""
         self.report.rows_read += 1
         self._rejected.append(issue)
+        if len(self._rejected) >= CHUNK_ROWS:  # a file of nothing but such rows: memory stays one chunk
+            if self._pending:
+                self._flush()  # reports the rejected rows with the chunk's, in file order
+            else:
+                self._record(self._rejected)
+                self._rejected = []
 
     def finish(self) -> None:
         if self._pending:
@@ -269,7 +285,7 @@ class SessionRowsImporter:
 
     def _flush(self) -> None:
         resource, rows, lines = self._pending
-        self._pending = None
+        self._pending, self._pending_chars = None, 0
         outcome = resource.import_chunk(
             rows, self.columns, dry_run=self.dry_run, seen=self._seen, scope=self._scopes[id(resource)]
         )
@@ -299,6 +315,13 @@ class SessionRowsImporter:
             self.report.add_error(issue)
             if self.error_file:
                 self.error_file.write(issue)
+        if issues and self.report.error_count >= MAX_ERRORS and not self.stopped:
+            self.stopped = True
+            self.report.stopped_at = issues[-1].row
+            self.report.notes.append(
+                f"Stopped reading at line {issues[-1].row}: {MAX_ERRORS:,} rows have errors, so the rest of the "
+                "file was not checked and nothing will be written. Is this the right file?"
+            )
 
 
 def csv_rows_estimate(path: Path | str) -> int:

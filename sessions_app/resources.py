@@ -34,7 +34,7 @@ DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
 
 # ASCII digits only: Python's \d also takes digits of other scripts ("٥٠").
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # longer is no count of miles, and int() refuses 4,300 digits
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PENNY = Decimal("0.01")
 

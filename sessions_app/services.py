@@ -4,6 +4,7 @@ touched, so the "earliest session is the baseline" rule holds whoever wrote."""
 import logging
 from collections.abc import Iterable
 
+from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 
 from .models import CHRONOLOGICAL, ChargingSession
@@ -24,19 +25,19 @@ def baseline_recompute(*, car_ids: Iterable[int]) -> None:
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:
     """Save a new or edited session. `previous_car_id`: its car before the edit, if it moved."""
     session.user_id = session.car.user_id  # a session always belongs to its car's owner
-    with account_write_lock(session.user_id):
+    car_ids = [session.car_id] + ([previous_car_id] if previous_car_id else [])
+    owners = Car.objects.filter(pk__in=car_ids).values_list("user_id", flat=True)  # a superuser may move it
+    with account_write_lock(session.user_id, *owners):
         session.save()
-        baseline_recompute(car_ids=[session.car_id] + ([previous_car_id] if previous_car_id else []))
+        baseline_recompute(car_ids=car_ids)
     session.refresh_from_db(fields=["is_baseline"])
     return session
 
 
 def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:
     sessions = list(sessions)
-    for user_id in sorted({s.user_id for s in sessions}):  # a superuser may delete several owners' sessions
-        with account_write_lock(user_id):
-            owned = [s for s in sessions if s.user_id == user_id]
-            ChargingSession.objects.filter(pk__in=[s.pk for s in owned]).delete()
-            baseline_recompute(car_ids=[s.car_id for s in owned])
+    with account_write_lock(*{s.user_id for s in sessions}):  # a superuser may delete several owners' sessions
+        ChargingSession.objects.filter(pk__in=[s.pk for s in sessions]).delete()
+        baseline_recompute(car_ids=[s.car_id for s in sessions])
     logger.info("sessions_deleted count=%d", len(sessions))
     return len(sessions)

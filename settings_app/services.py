@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from plugtrack_site.account_lock import account_write_lock
+from plugtrack_site.account_lock import AccountBusy, account_write_lock
 
 from . import crypto
 from .models import Setting
@@ -70,15 +69,15 @@ def settings_seed(*, users=None) -> int:
     users = User.objects.all() if users is None else users
     created = 0
     for user in users:
-        existing = set(Setting.objects.filter(user=user).values_list("key", flat=True))
-        missing = [
-            # A secret's default is empty, and an empty value has nothing to hide: stored as is.
-            Setting(user=user, key=key, value=definition.default, encrypted=False)
-            for key, definition in SETTINGS.items()
-            if key not in existing
-        ]
-        # ignore_conflicts: two seeds running at once must not fail on the unique key.
-        Setting.objects.bulk_create(missing, ignore_conflicts=True)
+        with account_write_lock(user.pk):
+            existing = set(Setting.objects.filter(user=user).values_list("key", flat=True))
+            missing = [
+                # A secret's default is empty, and an empty value has nothing to hide: stored as is.
+                Setting(user=user, key=key, value=definition.default, encrypted=False)
+                for key, definition in SETTINGS.items()
+                if key not in existing
+            ]
+            Setting.objects.bulk_create(missing)
         created += len(missing)
     if created:
         logger.info("settings_seeded created=%d", created)
@@ -118,27 +117,40 @@ def setting_secret_read(*, user: User, key: str) -> str:
 class KeyRotationReport:
     reencrypted: int
     unreadable: list[tuple[str, str]]  # (username, key) of each secret no configured key can read
+    busy: list[str]  # users whose secrets were left for now: another operation held their account
 
 
 def settings_rotate_key() -> KeyRotationReport:
-    """Re-encrypt every secret setting under the newest key.
+    """Re-encrypt every secret setting under the newest key, one owner at a time under their
+    account's write lock (so a restore cannot slip an old ciphertext in meanwhile).
 
     A secret that none of the configured keys can read (restored from a backup made under
-    another key, say) is left as it is and reported, and does not stop the others. Raises
-    EncryptionKeyError only when no usable key is configured at all.
+    another key, say) is left as it is and reported, and does not stop the others; so is an
+    owner whose account stayed busy. Raises EncryptionKeyError only when no usable key is
+    configured at all.
     """
     crypto.keys_check()
-    reencrypted, unreadable = [], []
-    with transaction.atomic():
-        secrets = Setting.objects.select_for_update().filter(encrypted=True).select_related("user").order_by("pk")
-        for setting in secrets:
-            try:
-                setting.value = crypto.reencrypt(setting.value)
-            except crypto.EncryptionKeyError:
-                unreadable.append((setting.user.username, setting.key))
-                logger.error("setting_unreadable user=%s key=%s", setting.user.username, setting.key)
-            else:
-                reencrypted.append(setting)
-        Setting.objects.bulk_update(reencrypted, ["value"])
-    logger.info("settings_key_rotated reencrypted=%d unreadable=%d", len(reencrypted), len(unreadable))
-    return KeyRotationReport(reencrypted=len(reencrypted), unreadable=unreadable)
+    report = KeyRotationReport(reencrypted=0, unreadable=[], busy=[])
+    owners = User.objects.filter(pk__in=Setting.objects.filter(encrypted=True).values("user_id")).order_by("pk")
+    for owner in owners:
+        try:
+            with account_write_lock(owner.pk):
+                rotated = []
+                for setting in Setting.objects.filter(user=owner, encrypted=True).order_by("key"):
+                    try:
+                        setting.value = crypto.reencrypt(setting.value)
+                    except crypto.EncryptionKeyError:
+                        report.unreadable.append((owner.username, setting.key))
+                        logger.error("setting_unreadable user=%s key=%s", owner.username, setting.key)
+                    else:
+                        rotated.append(setting)
+                Setting.objects.bulk_update(rotated, ["value"])
+        except AccountBusy:
+            report.busy.append(owner.username)
+        else:
+            report.reencrypted += len(rotated)
+    logger.info(
+        "settings_key_rotated reencrypted=%d unreadable=%d busy=%d",
+        report.reencrypted, len(report.unreadable), len(report.busy),
+    )  # fmt: skip
+    return report

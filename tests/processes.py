@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -80,3 +82,20 @@ class AccountLockHeld:
 
     def __exit__(self, *exc_info) -> None:
         self.process.communicate("release\n", timeout=30)
+
+
+@contextmanager
+def busy_timeout_of_one_second() -> Iterator[None]:
+    """SQLite waits for its write lock as long as the connection's busy timeout (PostgreSQL: the setting)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    options = connection.settings_dict["OPTIONS"]
+    usual = options["timeout"]
+    connection.close()
+    options["timeout"] = 1
+    try:
+        yield
+    finally:
+        connection.close()
+        options["timeout"] = usual

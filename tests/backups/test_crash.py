@@ -103,13 +103,18 @@ def test_a_replace_restore_killed_mid_way_leaves_the_account_exactly_as_before(
     assert {path.suffix for path in automatic_folder.iterdir()} == {".zip"}
 
 
-def test_a_backup_whose_record_cannot_be_written_leaves_no_file(owner, make_car, tmp_path, monkeypatch):
+def test_a_backup_whose_record_cannot_be_written_leaves_no_file_and_an_older_one_as_it_was(
+    owner, make_car, tmp_path, monkeypatch
+):
     make_car(owner)
+    older = tmp_path / "alice.zip"
+    older.write_bytes(b"last week's backup")
 
     def refused(**fields):
         raise DatabaseError("disk I/O error")
 
     monkeypatch.setattr(Backup.objects, "create", refused)
     with pytest.raises(PlugTrackError, match="The backup could not be written, so none was kept"):
-        backup_create(user=owner, target=tmp_path / "alice.zip")
-    assert not any(tmp_path.iterdir())
+        backup_create(user=owner, target=older)
+    assert [path.name for path in tmp_path.iterdir()] == ["alice.zip"]
+    assert older.read_bytes() == b"last week's backup"

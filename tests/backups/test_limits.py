@@ -134,3 +134,20 @@ def test_thousands_of_unknown_settings_make_one_warning(account, backup_path, tm
         '5,000 setting(s) unknown to this version of PlugTrack were left out: "future_0", "future_1", "future_2", '
         '"future_3", "future_4" and 4,995 more.'
     ]
+
+
+def test_sessions_of_more_cars_than_a_backup_holds_are_refused_while_scanning(refused_quickly, backup_path, tmp_path):
+    sessions = sessions_csv([(car, 1) for car in range(schema.MAX_CARS + 1)])  # ids cars.csv lacks, all different
+    refused_quickly(
+        altered(backup_path, tmp_path / "ids.zip", {"sessions.csv": sessions}),
+        "sessions.csv line 1002: the sessions belong to more than 1,000 cars",
+    )
+
+
+def test_a_car_whose_number_python_cannot_read_is_refused_not_a_crash(refused_quickly, backup_path, tmp_path):
+    cars = read_members(backup_path)["cars.csv"].replace(b",1,months,", b"," + b"9" * 5_000 + b",months,", 1)
+    message = refused_quickly(
+        altered(backup_path, tmp_path / "digits.zip", {"cars.csv": cars}),
+        "recommended_full_charge_frequency_value .* is not a whole number",
+    )
+    assert len(message) < 200

@@ -15,6 +15,7 @@ from backups.services import backup_create
 from jobs.models import Job
 from sessions_app.models import ChargingSession
 
+from ..processes import AccountLockHeld, busy_timeout_of_one_second
 from ..sessions_app.csv_helpers import session_row, write_csv
 
 RESTORE, RESTORE_CONFIRM = "admin:backups_backup_restore", "admin:backups_backup_restore_confirm"
@@ -105,3 +106,21 @@ def test_two_confirmations_at_the_same_moment_run_the_restore_once(owner, make_c
     ran = [page for page in pages if page not in repeated]
     assert len(repeated) == 1 and len(ran) == 1
     assert "Restored (replace): 1 cars added" in ran[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmation_refused_because_the_account_is_busy_can_be_given_again(owner, make_car, tmp_path, settings):
+    settings.PLUGTRACK_LOCK_WAIT_SECONDS = 1
+    client = Client()
+    client.force_login(owner)
+    make_car(owner, name="Niro")
+    token = checked_restore(client, backup_create(user=owner, target=tmp_path / "mine.zip").path)
+
+    with AccountLockHeld(owner.pk, data_dir=tmp_path), busy_timeout_of_one_second():
+        busy = client.post(reverse(RESTORE_CONFIRM), {"token": token}, follow=True)
+    assert "Another import, restore or backup is running" in busy.content.decode()
+    assert Job.objects.get().status == Job.Status.CHECKED and not Backup.objects.filter(kind="automatic").exists()
+
+    done = client.post(reverse(RESTORE_CONFIRM), {"token": token}, follow=True)
+    assert "Restored (replace): 1 cars added" in done.content.decode()
+    assert Job.objects.get().status == Job.Status.DONE

@@ -7,11 +7,10 @@ import io
 import threading
 import time
 import zipfile
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.urls import reverse
 
 from backups.models import Backup
@@ -21,12 +20,12 @@ from cars_app.services import car_save
 from sessions_app.models import ChargingSession
 from sessions_app.services import charging_session_save
 
-from ..processes import AccountLockHeld, finished, finished_json, manage
+from ..processes import AccountLockHeld, busy_timeout_of_one_second, finished, finished_json, manage
 from ..sessions_app.csv_helpers import session_row, write_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BUSY = "Another import, restore or backup of this account is running"
+BUSY = "Another import, restore or backup is running on"
 
 
 def sessions_file(folder, count: int, first_odometer: int = 20_000):
@@ -48,23 +47,6 @@ def keys_in_backup(path) -> set[tuple[str, int]]:
     with zipfile.ZipFile(path) as archive:
         rows = csv.DictReader(io.StringIO(archive.read("sessions.csv").decode()))
         return {(row["date"], int(row["odometer"])) for row in rows}
-
-
-@contextmanager
-def busy_timeout_of_one_second():
-    """SQLite waits for its write lock as long as the connection's busy timeout (PostgreSQL: the setting)."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    options = connection.settings_dict["OPTIONS"]
-    usual = options["timeout"]
-    connection.close()
-    options["timeout"] = 1
-    try:
-        yield
-    finally:
-        connection.close()
-        options["timeout"] = usual
 
 
 @pytest.mark.parametrize("first", ["import", "restore"])

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sessions_app.csv_format import HEADER, MAX_RECORD_CHARS, CsvFileError
-from sessions_app.csv_io import charging_sessions_import
+from sessions_app.csv_io import MAX_ERRORS, charging_sessions_import
 from sessions_app.models import ChargingSession
 
 from .csv_helpers import session_row, write_csv
@@ -82,3 +82,35 @@ def test_the_command_says_it_in_one_line_and_exits_2(owner, car, tmp_path):
     with pytest.raises(CommandError, match="line 1: the row is longer than") as raised:
         call_command("sessions_import", "--from", str(path))
     assert raised.value.returncode == 2
+
+
+def test_a_file_of_bad_rows_stops_at_the_error_limit_with_its_errors_listed(owner, car, tmp_path):
+    path = tmp_path / "junk.csv"
+    path.write_text(",".join(HEADER) + "\n" + "x\n" * 50_000)
+    started = time.monotonic()
+    report = charging_sessions_import(user=owner, car=car, source=path, allow_partial=True)
+    assert time.monotonic() - started < QUICK_SECONDS
+    assert (report.error_count, report.stopped_at, report.inserted) == (MAX_ERRORS, MAX_ERRORS + 1, 0)
+    assert report.notes == [
+        f"Stopped reading at line {MAX_ERRORS + 1}: 10,000 rows have errors, so the rest of the file was not checked "
+        "and nothing will be written. Is this the right file?"
+    ]
+    assert len((tmp_path / "junk.err.csv").read_text().splitlines()) == MAX_ERRORS + 1  # with its header
+    assert not ChargingSession.objects.exists()
+
+
+def test_a_chunk_of_long_rows_is_cut_short_by_its_characters(owner, car, tmp_path, monkeypatch):
+    monkeypatch.setattr("sessions_app.csv_io.CHUNK_CHARS", 3_000)
+    rows = [session_row(odometer=str(1000 + i), date=f"2025-01-{1 + i:02}", notes="n" * 1_000) for i in range(6)]
+    progress = []
+    report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows), progress=progress.append)
+    assert report.inserted == 6 and progress == [3, 6]  # three rows of about 1,050 characters a chunk
+
+
+def test_a_whole_number_too_long_for_python_is_a_row_error(owner, car, tmp_path):
+    report = charging_sessions_import(
+        user=owner, car=car, source=write_csv(tmp_path, [session_row(odometer="9" * 5_000)])
+    )
+    assert [(issue.field, issue.message) for issue in report.errors] == [
+        ("odometer", f'"{"9" * 39}…" is not a whole number.')
+    ]

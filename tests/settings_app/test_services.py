@@ -175,3 +175,22 @@ def test_a_malformed_key_is_named(owner, settings):
     settings.PLUGTRACK_ENCRYPTION_KEYS = ["not-a-key"]
     with pytest.raises(EncryptionKeyError, match="not a Fernet key"):
         settings_update(user=owner, values={"notification_url": "x"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotation_leaves_a_busy_account_for_later_and_says_so(owner, other_owner, settings, tmp_path):
+    from django.db import connection
+
+    from ..processes import AccountLockHeld, busy_timeout_of_one_second
+
+    for user in (owner, other_owner):
+        settings_update(user=user, values={"notification_url": f"https://hooks.example/{user}"})
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.PLUGTRACK_ENCRYPTION_KEYS]
+    settings.PLUGTRACK_LOCK_WAIT_SECONDS = 1
+
+    with AccountLockHeld(other_owner.pk, data_dir=tmp_path), busy_timeout_of_one_second():
+        report = settings_rotate_key()
+
+    # PostgreSQL locks one account; SQLite has one writer, so every account waits.
+    assert report.busy == (["bob"] if connection.vendor == "postgresql" else ["alice", "bob"])
+    assert report.reencrypted == (1 if connection.vendor == "postgresql" else 0) and not report.unreadable

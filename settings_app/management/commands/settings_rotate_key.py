@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Re-encrypt every secret setting under the newest key (the first of PLUGTRACK_ENCRYPTION_KEYS). "
         "Put the new key first, keep the old ones after it, run this, then remove the old keys. "
-        "Exit status: 0 done, 1 some secrets could not be read (listed; the others were re-encrypted), "
+        "Exit status: 0 done, 1 some secrets could not be read or some accounts were busy (listed; the others "
+        "were re-encrypted), "
         "2 no usable key is configured."
     )
 
@@ -27,7 +28,14 @@ class Command(BaseCommand):
                 f"Add the key it was encrypted with (after the new one) and run this again, or enter the value "
                 f"again on {username}'s settings page."
             )
-        if report.unreadable:
+        for username in report.busy:
+            self.stderr.write(
+                f"{username}: another operation was running on this account, so its secrets were left under the "
+                "old key for now. Run this again later."
+            )
+        if report.unreadable or report.busy:
             raise CommandError(
-                f"{len(report.unreadable)} secret setting(s) could not be read; see above.", returncode=EXIT_FAILED
+                f"{len(report.unreadable)} secret setting(s) could not be read and {len(report.busy)} account(s) "
+                "were busy; see above.",
+                returncode=EXIT_FAILED,
             )

@@ -1,15 +1,20 @@
 """The confirm step of the admin's uploads (sessions import, backup restore), shared by both."""
 
+import logging
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.timezone import localtime
 
+from plugtrack_site.account_lock import AccountBusy
 from plugtrack_site.errors import PlugTrackError
 
 from .models import Job
-from .services import Outcome, job_claim, job_finish
+from .services import Outcome, job_claim, job_finish, job_release
+
+logger = logging.getLogger("plugtrack.jobs")
 
 LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
 
@@ -28,12 +33,20 @@ def job_confirm(request: HttpRequest, *, kind: str, run: Callable[[Job], tuple[b
     if claimed:
         try:
             ok, outcome = run(job)
+        except AccountBusy as error:  # it could not start: it may be confirmed again
+            job_release(job)
+            messages.error(request, f"{error} Go back and confirm again.")
+            return job
         except PlugTrackError as error:
             ok, outcome = False, [("error", str(error))]
         except BaseException:
             job_finish(job, ok=False, outcome=[("error", "This stopped unexpectedly; nothing was changed.")])
             raise
-        job_finish(job, ok=ok, outcome=outcome)
+        try:
+            job_finish(job, ok=ok, outcome=outcome)
+        except DatabaseError as error:  # the work itself is done: say what it did all the same
+            logger.error("job_not_recorded token=%s error=%s", job.token, error)
+            job.outcome = outcome
     elif job.status == Job.Status.RUNNING:
         messages.info(
             request,
