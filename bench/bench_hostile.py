@@ -76,6 +76,11 @@ def csv_huge_quoted_cell(folder: Path) -> Path:
     return write_chunks(folder / "huge-cell.csv", start, (lines for _ in range(100)), b'"\n')
 
 
+def csv_junk_rows(folder: Path) -> Path:
+    """3,000,000 rows of one cell each (6 MB): every row an error."""
+    return write_chunks(folder / "junk.csv", SESSIONS_HEADER.encode() + b"\n", (b"x\n" * 100_000 for _ in range(30)))
+
+
 def backup_zip(path: Path, members: dict[str, bytes | Callable[[], Iterator[bytes]]]) -> Path:
     """A ZIP of a backup's members (bytes, or a function streaming them); the checksums are not
     made to match, as every hostile case is refused before they are compared."""
@@ -141,6 +146,17 @@ def zip_huge_cell_within_ratio(folder: Path) -> Path:
     return backup_zip(folder / "huge-cell.zip", seal(base_members()) | {"sessions.csv": sessions})
 
 
+def zip_many_car_ids(folder: Path) -> Path:
+    """sessions.csv naming 5,000,000 different cars (cars.csv has one)."""
+
+    def sessions() -> Iterator[bytes]:
+        yield f"car_id,{SESSIONS_HEADER}\n".encode()
+        for start in range(0, 5_000_000, 100_000):
+            yield "".join(f"{i},2025-01-01,1,AC,,,,1,,,,,,,\n" for i in range(start, start + 100_000)).encode()
+
+    return backup_zip(folder / "car-ids.zip", seal(base_members()) | {"sessions.csv": sessions})
+
+
 def zip_many_entries(folder: Path) -> Path:
     return backup_zip(folder / "entries.zip", {f"f{i}": b"" for i in range(70_000)})
 
@@ -168,6 +184,7 @@ class Case:
     expect: str  # in the message a person sees, from the command and from the admin
     via: tuple[str, ...] = ("command line", "admin")
     completes: bool = False  # a legitimate file at the limit: it must go through
+    exit_code: int = 2  # of the command: 2 the file refused, 1 its rows reported as errors
 
 
 CASES = [
@@ -176,6 +193,7 @@ CASES = [
          via=("command line",)),
     Case("CSV of 150 MB with no line break", "csv", csv_without_line_breaks(150), "the row is longer than"),
     Case("CSV with one 100 MB quoted cell", "csv", csv_huge_quoted_cell, "the row is longer than"),
+    Case("CSV of 3,000,000 junk rows (6 MB)", "csv", csv_junk_rows, "Stopped reading at line 10001", exit_code=1),
     Case("CSV upload of 300 MB (over the upload limit)", "csv", csv_without_line_breaks(300), "larger than 200 MB",
          via=("admin",)),
     Case("ZIP of 67 KB with 5,000 cars", "zip", zip_many_cars(5_000), "more than 1,000 cars"),
@@ -183,6 +201,7 @@ CASES = [
     Case("ZIP with 1,000 cars (the limit), dry run", "zip", zip_many_cars(1_000), "", completes=True),
     Case("ZIP whose sessions.csv has one 400 MB cell (90:1)", "zip", zip_huge_cell_within_ratio,
          "the row is longer than"),
+    Case("ZIP whose sessions.csv names 5,000,000 cars", "zip", zip_many_car_ids, "more than 1,000 cars"),
     Case("ZIP with 70,000 entries", "zip", zip_many_entries, "70,000 entries"),
     Case("ZIP with manifest.json 100,000 levels deep", "zip", zip_deep_json("manifest.json", 100_000),
          "manifest.json would unpack to"),
@@ -244,7 +263,7 @@ def child_cli(kind: str, path: str, dry_run: str) -> None:
         call_command(*command, stdout=output, stderr=output)
         code, message = 0, output.getvalue()
     except CommandError as error:
-        code, message = error.returncode, str(error)
+        code, message = error.returncode, f"{output.getvalue()}\n{error}"
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "code": code, "message": message[-2000:]}))
 
@@ -420,7 +439,8 @@ def judge(case: Case, via: str, result: dict) -> dict:
     if case.completes:
         ok = result.get("code", 0) == 0 and result.get("status", 200) == 200 and "Traceback" not in message
     else:
-        ok = case.expect in message and result.get("code", 2) == 2 and result.get("status", 200) == 200
+        ok = case.expect in message and result.get("code", case.exit_code) == case.exit_code
+        ok = ok and result.get("status", 200) == 200
     within = result["seconds"] <= SECONDS_TARGET and result["peak_mb"] <= PEAK_MB_TARGET
     return {"case": case.name, "via": via, "seconds": round(result["seconds"], 2), "peak_mb": round(result["peak_mb"]),
             "completes": case.completes, "as_expected": ok, "within_target": within}  # fmt: skip
