@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_io import database_for_run
+from bench_io import bench_environment, database_for_run
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -214,19 +214,6 @@ CASES = [
 # --- running a case -------------------------------------------------------------------------------
 
 
-def environment_for(url: str, workdir: Path) -> dict:
-    return os.environ | {
-        "DATABASE_URL": url,
-        "DEBUG": "False",  # DEBUG keeps every query in memory
-        "SECRET_KEY": "bench-only",
-        "PLUGTRACK_ENCRYPTION_KEYS": "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=",
-        "PLUGTRACK_DATA_DIR": str(workdir / "data"),
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
-        "PYTHONPATH": str(REPO),
-    }
-
-
 def run_cli(case: Case, path: Path, environment: dict) -> dict:
     """The case through its command, in a process of its own."""
     return json.loads(
@@ -408,7 +395,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plugtrack-hostile-") as temporary:
         workdir = Path(temporary)
         url, drop = database_for_run(workdir)
-        environment = environment_for(url, workdir)
+        environment = bench_environment(url, workdir) | {
+            "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
+            "PYTHONPATH": str(REPO),
+        }
         try:
             login = child("setup", environment)
             before = child("counts", environment)

@@ -88,6 +88,18 @@ def database_for_run(workdir: Path) -> tuple[str, callable]:
     return f"{base}/{name}", drop
 
 
+def bench_environment(url: str, workdir: Path) -> dict[str, str]:
+    """What a benchmark's processes run with: production settings, the run's database and folder."""
+    return os.environ | {
+        "DATABASE_URL": url,
+        "DEBUG": "False",  # DEBUG keeps every query in memory
+        "SECRET_KEY": "bench-only",
+        "PLUGTRACK_ENCRYPTION_KEYS": "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=",
+        "PLUGTRACK_DATA_DIR": str(workdir / "data"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def run_child(step: str, environment: dict, csv_path: Path, workdir: Path) -> dict:
     command = [sys.executable, __file__, "--child", step, "--file", str(csv_path), "--workdir", str(workdir)]
     result = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
@@ -111,14 +123,7 @@ def main() -> None:
         workdir = Path(temporary)
         csv_path = options.file or workdir / "sessions.csv"
         url, drop = database_for_run(workdir)
-        environment = os.environ | {
-            "DATABASE_URL": url,
-            "DEBUG": "False",  # DEBUG keeps every query in memory
-            "SECRET_KEY": "bench-only",
-            "PLUGTRACK_ENCRYPTION_KEYS": "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=",
-            "PLUGTRACK_DATA_DIR": str(workdir / "data"),
-            "LOG_LEVEL": "WARNING",
-        }
+        environment = bench_environment(url, workdir)
         try:
             if not options.file:
                 run_child(f"generate:{options.rows}", environment, csv_path, workdir)
