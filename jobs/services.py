@@ -1,105 +1,167 @@
-"""Jobs: a file an owner uploads is kept, checked, and run once on confirmation.
+"""Jobs: long work started in the admin, run by the background worker (django-tasks).
 
-Confirmation is claimed in its own committed statement before the work starts, so two submits
-of one confirmation (two tabs, a double click) run the work once; the second is told the first's
-outcome. A job checked but never confirmed is removed with its file at the owner's first upload
-a day later. Jobs that ran stay, with their outcome.
+A job on an uploaded file is first checked (a dry run, in the worker), then, once the owner
+confirms it, run. Each step is claimed with one committed UPDATE before it starts, so nothing
+runs twice: two submits of one confirmation (two tabs, a double click) queue the run once, and
+a task that a worker picks up twice finds the job claimed. A job checked but never confirmed goes
+with its file at the owner's first upload a day later; jobs that ran stay, with their outcome.
 """
 
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
+from plugtrack_site.account_lock import AccountBusy
+from plugtrack_site.errors import PlugTrackError
+
+from .kinds import KINDS, JobResult
 from .models import Job
+from .progress import ProgressWriter, progress_read
 
 logger = logging.getLogger("plugtrack.jobs")
 
 UNCONFIRMED_LIFETIME = dt.timedelta(days=1)
-Outcome = list[tuple[str, str]]  # (level: "success" | "warning" | "error", message)
-T = TypeVar("T")
 
 
 def uploads_dir(user: User) -> Path:
     return Path(settings.PLUGTRACK_DATA_DIR) / "uploads" / str(user.pk)
 
 
-def job_prepare(*, user: User, kind: str, uploaded: UploadedFile, options: dict) -> Job:
-    """Keep `uploaded` on disk (streamed, chunk by chunk) as the file of a new, unconfirmed job."""
+def job_start(
+    *, user: User, kind: str, phase: str, options: dict | None = None, uploaded: UploadedFile | None = None
+) -> Job:
+    """Record a job (keeping `uploaded` on disk, streamed chunk by chunk) and queue it for the worker."""
     jobs_expired_remove(user=user)
-    folder = uploads_dir(user)
-    folder.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4()
-    path = folder / f"{token.hex}{Path(uploaded.name).suffix[:10]}"
-    with path.open("wb") as handle:
-        for chunk in uploaded.chunks():
-            handle.write(chunk)
-    return Job.objects.create(
-        token=token, user=user, kind=kind, upload=str(path), upload_name=uploaded.name[:255], options=options
+    upload = ""
+    if uploaded is not None:
+        folder = uploads_dir(user)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{token.hex}{Path(uploaded.name).suffix[:10]}"
+        with path.open("wb") as handle:
+            for chunk in uploaded.chunks():
+                handle.write(chunk)
+        upload = str(path)
+    job = Job.objects.create(
+        token=token, user=user, kind=kind, phase=phase, upload=upload,
+        upload_name=(uploaded.name if uploaded else "")[:255], options=options or {},
+    )  # fmt: skip
+    _enqueue(job)
+    return job
+
+
+def job_confirm(*, job: Job, options: dict) -> bool:
+    """Queue the run of a checked job, with the choices made on its confirm form. Only the
+    first confirmation does: returns whether this one did."""
+    claimed = Job.objects.filter(pk=job.pk, status=Job.Status.CHECKED).update(
+        status=Job.Status.QUEUED, phase=Job.Phase.RUN, options=job.options | options
     )
+    if claimed:
+        job.refresh_from_db()
+        _enqueue(job)
+    return claimed == 1
 
 
-def job_check(
-    *, user: User, kind: str, uploaded: UploadedFile, options: dict, check: Callable[[Job], T]
-) -> tuple[Job, T]:
-    """Keep `uploaded` as a new job and run `check(job)` on it (a dry run): (the job, its result).
-    If the check raises, the job and its file go again before the error is passed on."""
-    job = job_prepare(user=user, kind=kind, uploaded=uploaded, options=options)
+def _enqueue(job: Job) -> None:
+    from .tasks import job_run  # the task module imports this one
+
+    job_run.enqueue(str(job.token))
+
+
+def job_execute(token: str) -> None:
+    """The worker's side: run the job's queued phase once, reporting progress, and record the result."""
+    claimed = Job.objects.filter(token=token, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:  # already run, or marked stopped: never twice
+        return
+    job = Job.objects.get(token=token)
+    kind = KINDS[job.kind]
+    dry_run = job.phase == Job.Phase.CHECK
     try:
-        return job, check(job)
+        with ProgressWriter(job, total=kind.total(job)) as progress:
+            result = kind.run(job, dry_run=dry_run, progress=progress)
+    except AccountBusy as error:
+        if job.upload:  # a confirmed run that could not start: it may be confirmed again, as checked
+            Job.objects.filter(pk=job.pk).update(
+                status=Job.Status.CHECKED, outcome=[("error", f"{error} Confirm again when it has finished.")]
+            )
+            return
+        result = JobResult(ok=False, report={}, outcome=[("error", str(error))])
+    except PlugTrackError as error:
+        result = JobResult(ok=False, report={}, outcome=[("error", str(error))])
     except BaseException:
-        job_discard(job)
+        _finish(job, JobResult(False, {}, [("error", "This stopped unexpectedly; nothing was changed.")]))
         raise
+    _finish(job, result, checked=dry_run and result.confirmable)
 
 
-def job_discard(job: Job) -> None:
-    """Forget a job that will not run (its check failed, or there is nothing to confirm)."""
-    Path(job.upload).unlink(missing_ok=True)
-    job.delete()
+def _finish(job: Job, result: JobResult, checked: bool = False) -> None:
+    if not checked and job.upload:
+        Path(job.upload).unlink(missing_ok=True)  # no further phase needs it
+    status = Job.Status.CHECKED if checked else Job.Status.DONE if result.ok else Job.Status.FAILED
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=status, report=result.report, outcome=result.outcome, finished_at=timezone.now()
+    )
+    logger.info("job_finished user_id=%s kind=%s phase=%s status=%s", job.user_id, job.kind, job.phase, status)
 
 
-def job_claim(*, user: User, token: str | uuid.UUID, kind: str) -> tuple[Job | None, bool]:
-    """(the job, whether this call may run it). Only the first claim of a checked job may."""
-    try:
-        token = uuid.UUID(str(token))
-    except ValueError:
-        return None, False
-    jobs = Job.objects.filter(token=token, user=user, kind=kind)
-    claimed = jobs.filter(status=Job.Status.CHECKED).update(status=Job.Status.RUNNING, started_at=timezone.now())
-    return jobs.first(), claimed == 1
+@dataclass
+class JobState:
+    """What the job page shows while a job is queued or running."""
+
+    status: str
+    done: int = 0
+    total: int = 0
+    elapsed_seconds: float = 0
+    left_seconds: float | None = None  # estimated from the rate so far
 
 
-def job_release(job: Job) -> None:
-    """Make a claimed job confirmable again: it could not start (another operation held the account)."""
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(status=Job.Status.CHECKED, started_at=None)
+def job_state(job: Job) -> JobState:
+    """The job's progress; a running job whose worker stopped beating is marked as stopped."""
+    if job.status != Job.Status.RUNNING:
+        return JobState(job.status)
+    progress = progress_read(job)
+    elapsed = (timezone.now() - job.started_at).total_seconds()
+    if elapsed > settings.PLUGTRACK_JOB_STALE_SECONDS and (
+        progress is None or progress.age_seconds > settings.PLUGTRACK_JOB_STALE_SECONDS
+    ):
+        _worker_stopped(job)
+        return JobState(job.status)
+    if progress is None:
+        return JobState(job.status, elapsed_seconds=elapsed)
+    left = elapsed * (progress.total - progress.done) / progress.done if progress.done and progress.total else None
+    return JobState(job.status, progress.done, progress.total, elapsed, left)
 
 
-def job_finish(job: Job, *, ok: bool, outcome: Outcome) -> None:
-    """Record what the run did, and let go of its file."""
-    Path(job.upload).unlink(missing_ok=True)
-    job.status = Job.Status.DONE if ok else Job.Status.FAILED
-    job.outcome, job.finished_at = outcome, timezone.now()
-    job.save(update_fields=["status", "outcome", "finished_at"])
-    logger.info("job_finished user_id=%s kind=%s token=%s status=%s", job.user_id, job.kind, job.token, job.status)
+def _worker_stopped(job: Job) -> None:
+    message = (
+        "The worker stopped while running this (it was killed or restarted). Its transaction never committed, "
+        "so nothing was changed. Start it again from the beginning."
+    )
+    if Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.FAILED, outcome=[("error", message)], finished_at=timezone.now()
+    ):
+        if job.upload:
+            Path(job.upload).unlink(missing_ok=True)
+        logger.error("job_worker_stopped user_id=%s kind=%s token=%s", job.user_id, job.kind, job.token)
+    job.refresh_from_db()
 
 
 def jobs_expired_remove(*, user: User) -> None:
-    """Tidy the user's jobs, at each new upload: those checked but never confirmed within
-    UNCONFIRMED_LIFETIME go with their files; one still "running" that long ago stopped without
-    finishing (its process was killed; its transaction never committed) and is marked so."""
+    """At each new job: the user's checks never confirmed within UNCONFIRMED_LIFETIME go with
+    their files, as do upload files whose job is gone (a crash between the two)."""
     cutoff = timezone.now() - UNCONFIRMED_LIFETIME
-    for job in Job.objects.filter(user=user, status=Job.Status.CHECKED, created_at__lt=cutoff):
-        job_discard(job)
-    for job in Job.objects.filter(user=user, status=Job.Status.RUNNING, started_at__lt=cutoff):
-        job_finish(job, ok=False, outcome=[("error", "This stopped without finishing; nothing was changed.")])
-    # Files whose job is gone (a crash between writing the file and recording its job).
+    for job in Job.objects.filter(user=user, status=Job.Status.CHECKED, finished_at__lt=cutoff):
+        Path(job.upload).unlink(missing_ok=True)
+        job.delete()
     known = set(Job.objects.filter(user=user).values_list("upload", flat=True))
     for leftover in uploads_dir(user).glob("*"):
         try:

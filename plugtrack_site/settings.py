@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "cars_app",
     "sessions_app",
     "settings_app",
@@ -92,6 +94,12 @@ WSGI_APPLICATION = "plugtrack_site.wsgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{PLUGTRACK_DATA_DIR / 'plugtrack.sqlite3'}"),
 }
+# Background work (django-tasks): the admin's imports, restores and backups run in a worker process,
+# `manage.py db_worker`, which takes them from the database. A job whose worker has not written its
+# progress for this long is taken to have died (its transaction never committed).
+TASKS = {"default": {"BACKEND": env.str("PLUGTRACK_TASK_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+PLUGTRACK_JOB_STALE_SECONDS = env.float("PLUGTRACK_JOB_STALE_SECONDS", default=30)
+
 # Uploads (a sessions CSV or a backup ZIP in the admin) go to a temporary file, never memory, and
 # one larger than this is refused as it arrives (plugtrack_site.uploads).
 PLUGTRACK_MAX_UPLOAD_MB = env.int("PLUGTRACK_MAX_UPLOAD_MB", default=200)

@@ -7,6 +7,8 @@ from pathlib import Path
 # Throwaway values, valid only for tests; set before the real settings read the environment.
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("PLUGTRACK_ENCRYPTION_KEYS", "9qn4U-HwRM-M28xFa4T8ZmYx2Ou7aHh17qV_hq-hxW8=")
+# Jobs run at once, inside the request that starts them (tests of the real worker switch back).
+os.environ.setdefault("PLUGTRACK_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 
 from .settings import *  # noqa: E402,F403
 

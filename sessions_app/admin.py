@@ -4,26 +4,21 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV
 from import_export.forms import ExportForm
 
 from cars_app.models import Car
-from jobs.confirm import job_confirm
-from jobs.forms import JobConfirmForm
+from jobs.admin import job_page_url
 from jobs.models import Job
-from jobs.services import Outcome, job_check, job_discard
+from jobs.services import job_start
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
-from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from . import analytics
 from .csv_format import decimal_render
-from .csv_io import charging_sessions_import
 from .forms import ChargingSessionForm, SessionsImportForm
 from .models import ChargingSession
 from .resources import ChargingSessionResource
@@ -73,7 +68,7 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
     import_export_change_list_template = "admin/sessions_app/chargingsession/change_list.html"
 
     # Export: the resource that owns the CSV schema, as the command writes it. Import: the same
-    # streaming service as the command (charging_sessions_import), checked, then confirmed.
+    # streaming service as the command (charging_sessions_import), as a job: checked, then confirmed.
     resource_classes = [ChargingSessionResource]
     formats = [CSV]
     export_form_class = ExportForm  # all 14 columns, always: no unticking
@@ -82,7 +77,6 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="sessions_app_chargingsession_import"),
-            path("import/confirm/", view(self.import_confirm_view), name="sessions_app_chargingsession_import_confirm"),
             *super().get_urls(),
         ]
 
@@ -98,53 +92,21 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
         return cars if sees_everything(request) else cars.filter(user=request.user)
 
     def import_view(self, request):
-        """Upload a CSV for a car: the import's dry run is shown; nothing is written until Confirm."""
+        """Upload a CSV for a car: the worker checks it (the import's dry run, shown on the job's
+        page) and writes nothing until the person confirms there."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self._selectable_cars(request))
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions"}
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
-            car = form.cleaned_data["car"]
-            try:
-                job, report = job_check(
-                    user=request.user, kind=Job.Kind.SESSIONS_IMPORT, uploaded=form.cleaned_data["import_file"],
-                    options={"car_id": car.pk}, check=lambda job: self._import(job, car, dry_run=True),
-                )  # fmt: skip
-            except PlugTrackError as error:
-                form.add_error("import_file", str(error))
-            else:
-                context["report"] = report
-                if report.ok and report.inserted:
-                    context["confirm_form"] = JobConfirmForm(initial={"token": job.token})
-                else:
-                    job_discard(job)  # nothing to confirm
-        context["form"] = form
+            job = job_start(
+                user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK,
+                uploaded=form.cleaned_data["import_file"], options={"car_id": form.cleaned_data["car"].pk},
+            )  # fmt: skip
+            return redirect(job_page_url(job))
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions", "form": form,
+        }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/import.html", context)
-
-    @method_decorator(require_POST)
-    def import_confirm_view(self, request):
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        if job_confirm(request, kind=Job.Kind.SESSIONS_IMPORT, run=lambda job: self._import_confirmed(request, job)):
-            return redirect("admin:sessions_app_chargingsession_changelist")
-        return redirect("admin:sessions_app_chargingsession_import")
-
-    def _import_confirmed(self, request, job: Job) -> tuple[bool, Outcome]:
-        car = self._selectable_cars(request).filter(pk=job.options["car_id"]).first()
-        if car is None:  # gone since the check, or never this user's (a forged token cannot get here)
-            return False, [("error", "That car is no longer one of yours: nothing was imported.")]
-        report = self._import(job, car, dry_run=False)
-        if not report.ok:  # the data changed since the check
-            return False, [("error", " ".join(report.notes))]
-        done = f"Imported {report.inserted} session(s) into {car}; {report.skipped_duplicates} were already there."
-        warnings = [("warning", f"Line {w.row}, {w.field}: {w.message}") for w in report.warnings[:20]]
-        return True, [("success", done), *warnings]
-
-    @staticmethod
-    def _import(job: Job, car: Car, *, dry_run: bool):
-        return charging_sessions_import(
-            user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=dry_run, error_file=False
-        )
 
     def get_export_filename(self, request, queryset, file_format):
         return f"plugtrack_sessions_{request.user.username}_{timezone.localdate():%Y-%m-%d}.csv"

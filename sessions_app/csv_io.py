@@ -46,6 +46,7 @@ CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at th
 MAX_ERRORS = 10_000  # an import or restore stops reading at this many errors: it is not that file
 Progress = Callable[[int], None]  # told the number of rows read so far
 KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
+PREVIEW_ROWS = 10  # the first new rows, kept in the report to show what an import would add
 ERROR_FILE_HEADER = ("row", "field", "value", "message")
 
 
@@ -72,6 +73,7 @@ class ImportReport:
     warnings: list[RowIssue] = field(default_factory=list)
     error_file: str | None = None
     stopped_at: int | None = None  # the line where reading stopped at MAX_ERRORS errors
+    first_new: list[dict] = field(default_factory=list)  # {"row": line, "cells": {column: text}}
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -292,6 +294,11 @@ class SessionRowsImporter:
         self.report.inserted += outcome.inserted
         self.report.skipped_duplicates += outcome.duplicates
         self.report.ok_rows += outcome.inserted + outcome.duplicates
+        for number in outcome.new[: PREVIEW_ROWS - len(self.report.first_new)]:
+            cells = {
+                column: excerpt(text.strip(), 60) for column, text in zip(self.columns, rows[number - 1], strict=True)
+            }
+            self.report.first_new.append({"row": lines[number - 1], "cells": cells})
 
         column_index = {name: index for index, name in enumerate(self.columns)}
 

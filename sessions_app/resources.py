@@ -265,6 +265,7 @@ class ChargingSessionResource(resources.ModelResource):
                 continue
             self.known_keys.add(self._key(instance))
             new_sessions.append(instance)
+            outcome.new.append(number)
         self.warnings = [warning for warning in self.warnings if warning[0] not in dropped_warnings]
         seen.add((self._key(session) for session in new_sessions), scope=scope)
         outcome.inserted = len(new_sessions)
@@ -295,4 +296,5 @@ class ChargingSessionResource(resources.ModelResource):
 class ChunkOutcome:
     inserted: int = 0
     duplicates: int = 0
+    new: list[int] = field(default_factory=list)  # row in chunk of each new session
     invalid: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)  # (row in chunk, errors)

@@ -24,23 +24,28 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def _environment(data_dir: Path, lock_wait_seconds: float) -> dict[str, str]:
-    return os.environ | {
-        "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings_test",
-        "DATABASE_URL": _database_url(),
-        "PLUGTRACK_DATA_DIR": str(data_dir),
-        "PLUGTRACK_LOCK_WAIT_SECONDS": str(lock_wait_seconds),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(REPO),
-    }
+def _environment(data_dir: Path, lock_wait_seconds: float, **more: str) -> dict[str, str]:
+    return (
+        os.environ
+        | more
+        | {
+            "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings_test",
+            "DATABASE_URL": _database_url(),
+            "PLUGTRACK_DATA_DIR": str(data_dir),
+            "PLUGTRACK_LOCK_WAIT_SECONDS": str(lock_wait_seconds),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO),
+        }
+    )
 
 
-def manage(*args: str, data_dir: Path, lock_wait_seconds: float = 60) -> subprocess.Popen:
-    """Start `manage.py <args>` in its own process; read its outcome with `finished`."""
+def manage(*args: str, data_dir: Path, lock_wait_seconds: float = 60, **environment: str) -> subprocess.Popen:
+    """Start `manage.py <args>` in its own process (`environment`: more variables); read its
+    outcome with `finished`."""
     return subprocess.Popen(
         [sys.executable, str(REPO / "manage.py"), *args],
         cwd=REPO,
-        env=_environment(data_dir, lock_wait_seconds),
+        env=_environment(data_dir, lock_wait_seconds, **environment),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from backups.models import Backup
 from backups.services import backup_create
 from cars_app.models import Car
+from jobs.models import Job
 
 from .conftest import dump
 
@@ -45,49 +46,47 @@ def test_a_staff_user_sees_and_downloads_only_their_own_backups(owner_client, ac
     assert owner_client.get(reverse("admin:backups_backup_download", args=[theirs.pk])).status_code == 404
 
 
+def checked_restore(client, path, mode: str):
+    """Upload a backup; the job page its check lands on (jobs run at once in tests)."""
+    return client.post(
+        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(path), "mode": mode}, follow=True
+    )
+
+
 def test_restore_shows_the_dry_run_then_confirms(owner_client, account, tmp_path):
     backup = backup_create(user=account, target=tmp_path / "mine.zip")
     expected = dump(account)
     Car.objects.filter(user=account, name="Zoe").delete()
 
-    response = owner_client.post(
-        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup.path), "mode": "replace"}
-    )
+    response = checked_restore(owner_client, backup.path, "replace")
     html = response.content.decode()
-    assert "What this replace restore would do (dry run: nothing has been written yet)" in html
+    assert "What this replace restore would do (nothing has been written yet)" in html
     assert "Replace first deletes all your current data: 1 cars, 2 sessions, 7 settings." in html
     assert Car.objects.filter(user=account).count() == 1  # nothing written yet
 
-    confirm = response.context["confirm_form"].initial
-    response = owner_client.post(reverse("admin:backups_backup_restore_confirm"), confirm, follow=True)
+    response = owner_client.post(response.context["confirm_url"], follow=True)
     assert "Restored (replace): 2 cars added" in response.content.decode()
     assert dump(account) == expected
     assert Backup.objects.filter(kind="automatic").count() == 1
-    assert not list((Path(backup.path).parent / "data").glob("**/uploads/*.zip"))
+    assert not list((Path(backup.path).parent / "data").glob("uploads/**/*.zip"))
 
 
 def test_a_hostile_upload_is_refused_with_its_reason(owner_client, account):
     bad = SimpleUploadedFile("backup.zip", b"not a zip at all", content_type="application/zip")
-    response = owner_client.post(reverse("admin:backups_backup_restore"), {"backup_file": bad, "mode": "merge"})
-    assert "is not a ZIP file" in response.content.decode()
-    assert "confirm_form" not in response.context
-
-
-def test_the_confirm_step_only_accepts_the_users_own_upload_token(owner_client, account, other_owner, backup_path):
-    before = dump(account)
     response = owner_client.post(
-        reverse("admin:backups_backup_restore_confirm"), {"token": "../../../etc/passwd"}, follow=True
+        reverse("admin:backups_backup_restore"), {"backup_file": bad, "mode": "merge"}, follow=True
     )
-    assert "That upload has expired, or was never made. Upload the file again." in response.content.decode()
+    assert "backup.zip is not a ZIP file" in response.content.decode()
+    assert response.context["job"].status == Job.Status.FAILED and "Confirm" not in response.content.decode()
 
+
+def test_another_users_job_cannot_be_seen_or_confirmed(owner_client, account, other_owner, backup_path):
+    before = dump(account)
     bobs = Client()
     bobs.force_login(other_owner)
-    response = bobs.post(
-        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "merge"}
-    )
-    token = response.context["confirm_form"].initial["token"]
-    response = owner_client.post(reverse("admin:backups_backup_restore_confirm"), {"token": token}, follow=True)
-    assert "That upload has expired, or was never made." in response.content.decode()
+    job = checked_restore(bobs, backup_path, "merge").context["job"]
+    assert owner_client.get(reverse("admin:jobs_job_change", args=[job.pk])).status_code == 404
+    assert owner_client.post(reverse("admin:jobs_job_confirm", args=[job.pk])).status_code == 404
     assert dump(account) == before and not Car.objects.filter(user=other_owner).exists()
 
 
@@ -116,8 +115,6 @@ def test_a_user_who_may_only_view_backups_can_neither_create_nor_restore(client,
     assert client.get(reverse("admin:backups_backup_restore")).status_code == 403
     upload = {"backup_file": zip_upload(backup_path), "mode": "merge"}
     assert client.post(reverse("admin:backups_backup_restore"), upload).status_code == 403
-    confirm = {"token": "anything", "mode": "merge"}
-    assert client.post(reverse("admin:backups_backup_restore_confirm"), confirm).status_code == 403
     assert Backup.objects.count() == backups_before and dump(account) == before
 
 
@@ -138,22 +135,16 @@ def test_a_user_who_may_not_delete_can_merge_but_not_replace(client, account, ba
     assert dump(account) == before
 
     # A merge checked, then a confirm forged to ask for a replace: the merge that was shown runs.
-    checked = client.post(
-        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "merge"}
-    )
-    forged = {"token": checked.context["confirm_form"].initial["token"], "mode": "replace"}
-    response = client.post(reverse("admin:backups_backup_restore_confirm"), forged, follow=True)
+    checked = checked_restore(client, backup_path, "merge")
+    response = client.post(checked.context["confirm_url"], {"mode": "replace"}, follow=True)
     assert "Restored (merge): 1 cars added" in response.content.decode()
     assert Car.objects.filter(user=account, name="Zoe").exists()
     assert not Backup.objects.filter(kind="automatic").exists()  # no replace happened
 
 
 def test_the_confirm_step_runs_the_mode_whose_dry_run_was_shown(owner_client, account, backup_path):
-    checked = owner_client.post(
-        reverse("admin:backups_backup_restore"), {"backup_file": zip_upload(backup_path), "mode": "replace"}
-    )
-    forged = {"token": checked.context["confirm_form"].initial["token"], "mode": "merge"}
-    response = owner_client.post(reverse("admin:backups_backup_restore_confirm"), forged, follow=True)
+    checked = checked_restore(owner_client, backup_path, "replace")
+    response = owner_client.post(checked.context["confirm_url"], {"mode": "merge"}, follow=True)
     assert "Restored (replace)" in response.content.decode()
     assert Backup.objects.filter(kind="automatic").count() == 1
 

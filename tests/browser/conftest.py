@@ -65,3 +65,19 @@ def page(browser, live_server, owner, settings, tmp_path):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def worker(page, settings, tmp_path):
+    """A real background worker (`manage.py db_worker`, its own process) taking this test's jobs
+    from the database, as in production: job pages then show their progress live."""
+    from ..processes import manage
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    process = manage(
+        "db_worker", "--no-startup-delay", "--interval", "0.2", data_dir=settings.PLUGTRACK_DATA_DIR,
+        PLUGTRACK_TASK_BACKEND="django_tasks_db.DatabaseBackend",
+    )  # fmt: skip
+    yield process
+    process.terminate()
+    process.wait(timeout=30)

@@ -47,21 +47,32 @@ def test_settings_tabs_validation_and_live_preview(page, owner):
     assert saved.home_aliases_csv == ["home", "driveway"] and saved.allow_efficiency_fallback is False
 
 
-def test_import_previews_then_confirms(page, owner, make_car, tmp_path):
+def test_an_import_is_checked_then_run_by_the_worker_with_its_progress_shown(page, worker, owner, make_car, tmp_path):
     car = make_car(owner, name="Niro")
-    path = write_csv(tmp_path, [session_row(), session_row(odometer="1100", date="2025-03-05")])
+    rows = [
+        session_row(date=f"{1990 + i // 336}-{1 + i // 28 % 12:02}-{1 + i % 28:02}", odometer=str(1000 + i))
+        for i in range(30_000)
+    ]
+    rows[5]["odometer"] = "12,5"  # one bad row: the other 29,999 may be imported alone
+    path = write_csv(tmp_path, rows)
     page.goto(f"{page.base}/admin/sessions_app/chargingsession/import/")
     page.select_option("#id_car", label="Niro")
     page.set_input_files("#id_import_file", str(path))
-    page.click("input[value='Check the file (dry run)']")
-    page.wait_for_selector("input[value='Confirm import']")
-    expect(page.locator("tr:has(th:text-is('new')) td")).to_have_text("2")
+    page.click("input[value='Check the file']")
+    expect(page.locator("#pt-progress-text")).to_contain_text("of 30000 rows")  # live, while it checks
+    screenshot(page, "import-progress")
+    expect(page.get_by_text("What importing may.csv into Niro")).to_be_visible(timeout=60_000)
+    expect(page.locator("#pt-new")).to_have_text("29999")
+    expect(page.get_by_text('"12,5" is not a whole number.')).to_be_visible()
     assert ChargingSession.objects.count() == 0
     screenshot(page, "import-preview")
-    page.click("input[value='Confirm import']")
-    page.wait_for_selector("text=Imported 2 session(s) into Niro; 0 were already there.")
-    assert car.sessions.count() == 2
-    screenshot(page, "sessions")
+    page.click("input[value='Import the 29999 valid rows']")
+    expect(page.locator("#pt-job-status")).to_have_text("running", timeout=30_000)
+    expect(
+        page.get_by_text("Imported 29999 session(s) into Niro; 0 were already there; 1 row(s) with errors")
+    ).to_be_visible(timeout=60_000)
+    assert car.sessions.count() == 29_999
+    screenshot(page, "import-done")
 
 
 def test_export_downloads_the_filtered_sessions(page, owner, make_car, make_session):
@@ -79,11 +90,12 @@ def test_export_downloads_the_filtered_sessions(page, owner, make_car, make_sess
     assert list(rows[0]) == list(HEADER) and [row["odometer"] for row in rows] == ["500"]
 
 
-def test_backup_create_download_then_restore_merge_and_replace(page, owner, make_car, make_session, tmp_path):
+def test_backup_create_download_then_restore_merge_and_replace(page, worker, owner, make_car, make_session, tmp_path):
     make_session(make_car(owner, name="Niro"), "2025-01-01", 1000)
     page.goto(f"{page.base}/admin/backups/backup/")
     page.click("text=Create a backup now")
-    page.wait_for_selector("text=Backup written: 1 cars, 1 sessions, 7 settings.")
+    expect(page.get_by_text("Backup written: 1 cars, 1 sessions, 7 settings.")).to_be_visible(timeout=30_000)
+    page.click("text=Back to your backups")
     with page.expect_download() as download_info:
         page.click("text=Download plugtrack_backup_alice_")
     zip_path = tmp_path / "mine.zip"
@@ -95,13 +107,16 @@ def test_backup_create_download_then_restore_merge_and_replace(page, owner, make
         page.goto(f"{page.base}/admin/backups/backup/restore/")
         page.set_input_files("#id_backup_file", str(zip_path))
         page.check(f"input[value={mode}]")
-        page.click("input[value='Check the backup (dry run)']")
-        page.wait_for_selector(f"text=What this {mode} restore would do")
+        page.click("input[value='Check the backup']")
+        expect(page.get_by_text(f"What this {mode} restore would do")).to_be_visible(timeout=30_000)
         screenshot(page, f"restore-{mode}-preview")
         page.click(f"input[value='Confirm {mode} restore']")
-        page.wait_for_selector(f"text=Restored ({mode})")
+        expect(page.get_by_text(f"Restored ({mode})")).to_be_visible(timeout=30_000)
     assert Backup.objects.filter(kind="automatic").count() == 1
     assert ChargingSession.objects.count() == 1
+    page.goto(f"{page.base}/admin/jobs/job/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(3)  # the backup, and each restore checked then run
+    screenshot(page, "jobs")
 
 
 def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session):
@@ -134,6 +149,7 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
         "/admin/sessions_app/chargingsession/export/",
         "/admin/backups/backup/",
         "/admin/backups/backup/restore/",
+        "/admin/jobs/job/",
         "/admin/password_change/",
     ]:
         response = page.goto(page.base + path)

@@ -5,27 +5,71 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from jobs.models import Job
-from jobs.services import job_prepare, jobs_expired_remove, uploads_dir
+from jobs.progress import ProgressWriter, progress_read
+from jobs.services import job_execute, job_start, job_state, jobs_expired_remove, uploads_dir
+
+from ..sessions_app.csv_helpers import session_row, write_csv
 
 
-def test_an_upload_is_kept_under_the_users_folder_with_its_job(owner, settings, tmp_path):
+def test_an_upload_is_kept_under_the_users_folder_with_its_job(owner, make_car, settings, tmp_path):
     settings.PLUGTRACK_DATA_DIR = tmp_path
-    job = job_prepare(
-        user=owner, kind=Job.Kind.SESSIONS_IMPORT, uploaded=SimpleUploadedFile("may.csv", b"a,b\n"), options={}
-    )
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    upload = SimpleUploadedFile("may.csv", b"a,b\n")
+    job = job_start(user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={})
     path = Path(job.upload)
     assert path.parent == uploads_dir(owner) and path.suffix == ".csv" and path.read_bytes() == b"a,b\n"
-    assert (job.status, job.upload_name) == (Job.Status.CHECKED, "may.csv")
+    assert (job.status, job.upload_name) == (Job.Status.QUEUED, "may.csv")
 
 
-def test_a_job_never_confirmed_goes_with_its_file_after_a_day(owner, other_owner, settings, tmp_path):
+def test_a_job_runs_its_phase_once(owner, make_car, settings, tmp_path):
     settings.PLUGTRACK_DATA_DIR = tmp_path
-    upload = SimpleUploadedFile("b.zip", b"x")
-    old, recent = (job_prepare(user=owner, kind=Job.Kind.BACKUP_RESTORE, uploaded=upload, options={}) for _ in "ab")
-    theirs = job_prepare(user=other_owner, kind=Job.Kind.BACKUP_RESTORE, uploaded=upload, options={})
-    Job.objects.filter(pk__in=[old.pk, theirs.pk]).update(created_at=timezone.now() - dt.timedelta(days=2))
+    car = make_car(owner)
+    upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
+    job = job_start(
+        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
+    )  # run at once in tests
+    job.refresh_from_db()
+    assert job.status == Job.Status.CHECKED and job.report["inserted"] == 1
+    job_execute(str(job.token))  # the same task delivered twice: nothing happens
+    job.refresh_from_db()
+    assert job.status == Job.Status.CHECKED
+
+
+def test_a_check_never_confirmed_goes_with_its_file_after_a_day(owner, other_owner, make_car, settings, tmp_path):
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+
+    cars = {user: make_car(user) for user in (owner, other_owner)}
+
+    def checked(user):
+        upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
+        kind, phase = Job.Kind.SESSIONS_IMPORT, Job.Phase.CHECK
+        return job_start(user=user, kind=kind, phase=phase, uploaded=upload, options={"car_id": cars[user].pk})
+
+    old, recent, theirs = checked(owner), checked(owner), checked(other_owner)
+    Job.objects.filter(pk__in=[old.pk, theirs.pk]).update(finished_at=timezone.now() - dt.timedelta(days=2))
 
     jobs_expired_remove(user=owner)
 
     assert list(Job.objects.order_by("pk")) == [recent, theirs]  # another user's are theirs to expire
     assert not Path(old.upload).exists() and Path(recent.upload).exists() and Path(theirs.upload).exists()
+
+
+def test_a_running_job_whose_worker_stopped_beating_is_marked_failed(owner, settings, tmp_path):
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+    settings.PLUGTRACK_JOB_STALE_SECONDS = 5
+    job = Job.objects.create(user=owner, kind=Job.Kind.BACKUP_CREATE, status=Job.Status.RUNNING)
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - dt.timedelta(seconds=2))
+    job.refresh_from_db()
+    assert job_state(job).status == Job.Status.RUNNING  # young: its worker may be starting
+
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - dt.timedelta(seconds=60))
+    job.refresh_from_db()
+    with ProgressWriter(job, total=10) as progress:
+        progress(4)
+        state = job_state(job)  # beating: alive, however long it runs
+        assert (state.status, state.total) == (Job.Status.RUNNING, 10)
+    assert progress_read(job) is None
+    state = job_state(job)
+    job.refresh_from_db()
+    assert state.status == job.status == Job.Status.FAILED
+    assert "The worker stopped while running this" in job.outcome[0][1]

@@ -3,6 +3,7 @@ Export button the same resource; both scoped to the user's own cars."""
 
 import csv
 import io
+from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -14,7 +15,6 @@ from sessions_app.models import ChargingSession
 from .csv_helpers import session_row
 
 IMPORT = "admin:sessions_app_chargingsession_import"
-CONFIRM = "admin:sessions_app_chargingsession_import_confirm"
 EXPORT = "admin:sessions_app_chargingsession_export"
 
 
@@ -27,15 +27,20 @@ def upload(rows: list[dict], name: str = "may.csv") -> SimpleUploadedFile:
 
 
 def preview(client, car, rows):
-    return client.post(reverse(IMPORT), {"car": car.pk, "import_file": upload(rows)})
+    """Upload a file for `car`; the job page its check lands on (jobs run at once in tests)."""
+    return client.post(reverse(IMPORT), {"car": car.pk, "import_file": upload(rows)}, follow=True)
 
 
 def post_file(client, car, content: bytes, name: str = "x.csv"):
-    return client.post(reverse(IMPORT), {"car": car.pk, "import_file": SimpleUploadedFile(name, content)})
+    return client.post(reverse(IMPORT), {"car": car.pk, "import_file": SimpleUploadedFile(name, content)}, follow=True)
 
 
-def confirm(client, response):
-    return client.post(reverse(CONFIRM), {"token": response.context["confirm_form"].initial["token"]}, follow=True)
+def report_of(response) -> dict:
+    return response.context["job"].report
+
+
+def confirm(client, response, **choices):
+    return client.post(response.context["confirm_url"], choices, follow=True)
 
 
 def test_the_import_form_offers_only_the_users_own_cars(owner_client, owner, other_owner, make_car):
@@ -51,8 +56,10 @@ def test_the_check_shows_what_would_happen_then_confirm_writes(owner_client, own
     response = preview(owner_client, car, [session_row(), session_row(odometer="1100", date="2025-03-05")])
 
     html = response.content.decode()
-    assert "What importing may.csv into Mine (id " in html and "(dry run: nothing has been written yet)" in html
-    assert "<tr><th>new</th><td>1</td></tr>" in html and "<tr><th>already stored (skipped)</th><td>1</td></tr>" in html
+    assert "What importing may.csv into Mine (id " in html and "(nothing has been written yet)" in html
+    assert '<tr><th>new</th><td id="pt-new">1</td></tr>' in html
+    assert "<tr><th>already stored (skipped)</th><td>1</td></tr>" in html
+    assert "<td>3</td><td>2025-03-05</td><td>1100</td><td>AC</td><td>30.5</td><td>Home</td>" in html  # first new rows
     assert ChargingSession.objects.count() == 1  # the check writes nothing
     response = confirm(owner_client, response)
 
@@ -61,35 +68,42 @@ def test_the_check_shows_what_would_happen_then_confirm_writes(owner_client, own
         (1000, True),
         (1100, False),
     ]
-    assert not list(Job.objects.values_list("upload", flat=True).filter(status=Job.Status.CHECKED))
+    job = Job.objects.get()
+    assert (job.status, job.phase) == (Job.Status.DONE, Job.Phase.RUN) and not Path(job.upload).exists()
 
 
-def test_invalid_rows_are_listed_with_line_column_value_and_message_and_cannot_be_confirmed(
-    owner_client, owner, make_car
-):
+def test_rows_with_errors_are_listed_and_the_valid_ones_may_be_imported_alone(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
-    response = preview(owner_client, car, [session_row(notes="two\nlines"), session_row(odometer="12,5")])
+    rows = [session_row(notes="two\nlines"), session_row(odometer="12,5", date="2025-03-02")]
+    response = preview(owner_client, car, rows)
     html = response.content.decode()
-    assert not response.context.get("confirm_form")
-    assert "<td>4</td><td>odometer</td><td>12,5</td><td>&quot;12,5&quot; is not a whole number.</td>" in html
-    assert "Nothing can be imported while rows have errors." in html
-    assert not ChargingSession.objects.exists() and not Job.objects.exists()
+    assert "<td>4</td><td>odometer (miles)</td><td>12,5</td><td>&quot;12,5&quot; is not a whole number.</td>" in html
+    assert 'value="Import the 1 valid rows"' in html
+    assert not ChargingSession.objects.exists()
+
+    response = confirm(owner_client, response, allow_partial="on")
+    assert "Imported 1 session(s) into Mine; 0 were already there; 1 row(s) with errors were left out." in (
+        response.content.decode()
+    )
+    assert list(car.sessions.values_list("odometer", flat=True)) == [1000]
 
 
-def test_a_wrong_header_is_reported_on_the_form(owner_client, owner, make_car):
+def test_a_wrong_header_is_reported_and_nothing_can_be_confirmed(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
-    html = post_file(owner_client, car, b"date,odometer,\n2025-01-01,5,\n").content.decode()
+    response = post_file(owner_client, car, b"date,odometer,\n2025-01-01,5,\n")
+    html = response.content.decode()
     assert "x.csv: the header has missing column(s): charge_type" in html
     assert "unknown column(s): &#x27;&#x27;" in html
-    assert not ChargingSession.objects.exists() and not Job.objects.exists()
+    assert Job.objects.get().status == Job.Status.FAILED and "Confirm" not in html
+    assert not ChargingSession.objects.exists()
 
 
 def test_a_row_with_a_wrong_number_of_cells_is_an_invalid_row_named_by_its_line(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
     lines = ",".join(HEADER) + "\n" + "2025-01-01,1,AC,,Home,,5,,,,,,,\n" + "2025-01-02,2,AC,,Home,,5\n"
-    report = post_file(owner_client, car, lines.encode()).context["report"]
-    assert [(issue.row, issue.message) for issue in report.errors] == [
-        (3, "has 7 cells but the header has 14; a value containing a comma must be in double quotes.")
+    errors = report_of(post_file(owner_client, car, lines.encode()))["errors"]
+    assert [(issue["row"], issue["column"], issue["message"]) for issue in errors] == [
+        (3, "the whole row", "has 7 cells but the header has 14; a value containing a comma must be in double quotes.")
     ]
 
 
@@ -97,7 +111,7 @@ def test_a_file_of_only_the_header_says_so_and_offers_nothing_to_confirm(owner_c
     car = make_car(owner, name="Mine")
     response = post_file(owner_client, car, (",".join(HEADER) + "\r\n\r\n").encode())
     assert "x.csv has the header but no sessions: nothing to import." in response.content.decode()
-    assert not response.context.get("confirm_form")
+    assert response.context["job"].status == Job.Status.DONE
 
 
 def test_a_file_of_only_stored_sessions_offers_nothing_to_confirm(owner_client, owner, make_car, make_session):
@@ -105,7 +119,7 @@ def test_a_file_of_only_stored_sessions_offers_nothing_to_confirm(owner_client, 
     make_session(car, "2025-03-01", 1000, "30.5")
     response = preview(owner_client, car, [session_row()])
     assert "Every session in this file is stored already: there is nothing to import." in response.content.decode()
-    assert not response.context.get("confirm_form") and not Job.objects.exists()
+    assert response.context["job"].status == Job.Status.DONE
 
 
 def test_a_file_that_is_not_utf8_is_named(owner_client, owner, make_car):
@@ -118,19 +132,19 @@ def test_a_staff_user_cannot_import_into_another_users_car(owner_client, owner, 
     theirs = make_car(other_owner, name="Theirs")
     response = preview(owner_client, theirs, [session_row()])
     assert "Select a valid choice." in response.content.decode()
-    assert not ChargingSession.objects.exists()
+    assert not ChargingSession.objects.exists() and not Job.objects.exists()
 
 
 def test_errors_name_the_line_in_the_file_like_the_cli(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
     rows = [session_row(notes="two\nlines"), session_row(odometer="1100"), session_row(odometer="x")]
-    assert [issue.row for issue in preview(owner_client, car, rows).context["report"].errors] == [5]
+    assert [issue["row"] for issue in report_of(preview(owner_client, car, rows))["errors"]] == [5]
 
 
 def test_the_check_shows_the_warnings_of_new_rows(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
     response = preview(owner_client, car, [session_row(cost_per_kwh="0.10", total_cost_gbp="9.99")])
-    assert "Line 2, total_cost_gbp: £9.99 differs from cost_per_kwh × kWh" in response.content.decode()
+    assert "Line 2, total cost (£): £9.99 differs from cost_per_kwh × kWh" in response.content.decode()
 
 
 def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner, make_car, monkeypatch):

@@ -1,0 +1,62 @@
+"""Backups as background jobs (see jobs): a restore is checked (its dry run), then run once
+confirmed; a backup is written at once."""
+
+from pathlib import Path
+
+from django.contrib.auth.models import User
+
+from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
+from jobs.models import Job
+
+from .archive import backup_session_count
+from .services import RESTORE_PERMISSIONS, backup_create, backup_restore
+
+
+def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobResult:
+    report = backup_restore(
+        user=job.user, source=job.upload, source_name=job.upload_name, mode=job.options["mode"], dry_run=dry_run,
+        progress=progress,
+    )  # fmt: skip
+    data = report.to_dict()
+    if dry_run:
+        return JobResult(ok=report.ok, report=data, confirmable=report.ok)
+    if not report.ok:
+        return JobResult(ok=False, report=data, outcome=[("error", " ".join(report.notes))])
+    sessions = report.sessions
+    done = (
+        f"Restored ({report.mode}): {report.cars.inserted} cars added, {report.cars.updated} updated; "
+        f"{sessions.inserted} sessions added, {sessions.skipped_duplicates} already there; "
+        f"{report.settings.inserted + report.settings.updated} settings set."
+    )
+    return JobResult(ok=True, report=data, outcome=[("success", done), *(("warning", w) for w in report.warnings)])
+
+
+def backup_create_run(job: Job, *, dry_run: bool, progress: Progress) -> JobResult:
+    backup = backup_create(user=job.user)
+    counts = {"cars": backup.cars, "sessions": backup.sessions, "settings": backup.settings}
+    done = f"Backup written: {backup.cars} cars, {backup.sessions} sessions, {backup.settings} settings."
+    return JobResult(ok=True, report=counts | {"file": Path(backup.path).name}, outcome=[("success", done)])
+
+
+def _may_restore(user: User, job: Job) -> bool:
+    return user.has_perms(RESTORE_PERMISSIONS[job.options["mode"]])
+
+
+job_kind_register(
+    Job.Kind.BACKUP_RESTORE,
+    JobKind(
+        run=backup_restore_run,
+        total=lambda job: backup_session_count(job.upload),
+        permitted=_may_restore,
+        report_template="admin/jobs/backup_restore_report.html",
+    ),
+)
+job_kind_register(
+    Job.Kind.BACKUP_CREATE,
+    JobKind(
+        run=backup_create_run,
+        total=lambda job: 0,
+        permitted=lambda user, job: user.has_perm("backups.add_backup"),
+        report_template="admin/jobs/backup_create_report.html",
+    ),
+)

@@ -1,0 +1,86 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_POST
+
+from plugtrack_site.admin_scoping import OwnedModelAdmin
+
+from .kinds import KINDS
+from .models import Job
+from .services import job_confirm, job_state
+
+
+def job_page_url(job: Job) -> str:
+    return reverse("admin:jobs_job_change", args=[job.pk])
+
+
+@admin.register(Job)
+class JobAdmin(OwnedModelAdmin):
+    """Each owner's jobs with their outcome; a job's page shows its progress, then its report."""
+
+    list_display = ["created_at", "job", "status", "finished_at", "summary"]
+    list_filter = ["kind", "status"]
+
+    def has_add_permission(self, request):
+        return False  # a job is started from the page of its work (import, restore, backups)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="job")
+    def job(self, job):
+        return format_html('<a href="{}">{}</a>', job_page_url(job), job)
+
+    @admin.display(description="outcome")
+    def summary(self, job):
+        return " ".join(text for _level, text in job.outcome[:1])
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/progress/", view(self.progress_view), name="jobs_job_progress"),
+            path("<int:pk>/confirm/", view(self.confirm_view), name="jobs_job_confirm"),
+            *super().get_urls(),
+        ]
+
+    def _job(self, request, pk) -> Job:
+        job = get_object_or_404(self.get_queryset(request), pk=pk)  # only the user's own jobs
+        if not KINDS[job.kind].permitted(request.user, job):
+            raise PermissionDenied
+        return job
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The job page: progress while it runs (updated live with JavaScript), then its report."""
+        job = self._job(request, object_id)
+        state = job_state(job)  # marks a job whose worker died as stopped
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": str(job),
+            "job": job,
+            "state": state,
+            "report_template": KINDS[job.kind].report_template,
+            "confirm_url": reverse("admin:jobs_job_confirm", args=[job.pk]),
+            "progress_url": reverse("admin:jobs_job_progress", args=[job.pk]),
+        }
+        return TemplateResponse(request, "admin/jobs/job/job.html", context)
+
+    def progress_view(self, request, pk):
+        state = job_state(self._job(request, pk))
+        return JsonResponse(vars(state))
+
+    @method_decorator(require_POST)
+    def confirm_view(self, request, pk):
+        job = self._job(request, pk)
+        choices = {name: name in request.POST for name in KINDS[job.kind].confirm_options}
+        if not job_confirm(job=job, options=choices):
+            job.refresh_from_db()
+            when = f" at {localtime(job.started_at):%H:%M:%S}" if job.started_at else ""
+            messages.info(request, f"This was confirmed already{when}: it runs once. Here is where it stands.")
+        return redirect(job_page_url(job))

@@ -1,0 +1,91 @@
+"""Jobs through the real worker: `manage.py db_worker` in its own process, on the test database
+(SQLite or PostgreSQL), as production runs it."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from jobs.models import Job
+from jobs.progress import progress_read
+from jobs.services import job_confirm, job_start, job_state
+from sessions_app.models import ChargingSession
+
+from ..processes import finished, manage
+from ..sessions_app.csv_helpers import session_row, write_csv
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DATABASE_BACKEND = "django_tasks_db.DatabaseBackend"
+
+
+@pytest.fixture
+def worker_settings(settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": DATABASE_BACKEND}}  # queued in the database, as in production
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    return settings
+
+
+def worker(*options: str, data_dir: Path):
+    return manage(
+        "db_worker", "--no-startup-delay", "--interval", "0.1", *options, data_dir=data_dir,
+        PLUGTRACK_TASK_BACKEND=DATABASE_BACKEND,
+    )  # fmt: skip
+
+
+def import_job(owner, car, tmp_path, rows: int, phase: str) -> Job:
+    lines = [
+        session_row(date=f"{2000 + i // 336}-{1 + i // 28 % 12:02}-{1 + i % 28:02}", odometer=str(i))
+        for i in range(rows)
+    ]
+    upload = SimpleUploadedFile("big.csv", write_csv(tmp_path, lines).read_bytes())
+    return job_start(
+        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=phase, uploaded=upload, options={"car_id": car.pk}
+    )
+
+
+def test_the_worker_checks_an_upload_then_runs_it_once_confirmed(owner, make_car, tmp_path, worker_settings):
+    car = make_car(owner)
+    job = import_job(owner, car, tmp_path, rows=30, phase=Job.Phase.CHECK)
+    assert job.status == Job.Status.QUEUED  # nothing runs it but the worker
+
+    code, _, stderr = finished(worker("--batch", data_dir=worker_settings.PLUGTRACK_DATA_DIR))
+    job.refresh_from_db()
+    assert code == 0, stderr
+    assert (job.status, job.report["inserted"]) == (Job.Status.CHECKED, 30) and not ChargingSession.objects.exists()
+
+    assert job_confirm(job=job, options={})
+    finished(worker("--batch", data_dir=worker_settings.PLUGTRACK_DATA_DIR))
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.outcome == [
+        ["success", "Imported 30 session(s) into Kia Niro EV; 0 were already there."]
+    ]
+    assert ChargingSession.objects.filter(car=car).count() == 30
+
+
+def test_a_worker_killed_mid_job_leaves_the_data_as_before_and_the_job_failed(
+    owner, make_car, tmp_path, worker_settings
+):
+    worker_settings.PLUGTRACK_JOB_STALE_SECONDS = 2
+    car = make_car(owner)
+    job = import_job(owner, car, tmp_path, rows=40_000, phase=Job.Phase.RUN)
+    process = worker(data_dir=worker_settings.PLUGTRACK_DATA_DIR)
+    deadline = time.monotonic() + 60
+    while not ((progress := progress_read(job)) and progress.done):  # it is importing
+        assert process.poll() is None and time.monotonic() < deadline, "the worker never got going"
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    time.sleep(3)  # no heartbeat for longer than PLUGTRACK_JOB_STALE_SECONDS
+    job.refresh_from_db()
+    assert job.status == Job.Status.RUNNING  # as the dead worker left it, until someone looks
+    state = job_state(job)
+    job.refresh_from_db()
+    assert state.status == job.status == Job.Status.FAILED
+    assert "The worker stopped while running this" in job.outcome[0][1] and "nothing was changed" in job.outcome[0][1]
+    assert not ChargingSession.objects.exists()  # its transaction never committed
+    assert not Path(job.upload).exists()
