@@ -48,7 +48,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "import_export",
     "axes",
     "django_tasks",
     "django_tasks_db",
@@ -142,8 +141,6 @@ STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Exporting needs the "view" permission of the model. (Importing, PlugTrack's own page, "add".)
-IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Security (README: "Running in production") ---------------------------------------------
 

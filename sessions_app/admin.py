@@ -1,27 +1,28 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV
-from import_export.forms import ExportForm
 
 from cars_app.models import Car
 from jobs.admin import job_page_url
 from jobs.models import Job
 from jobs.services import job_start
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from . import analytics
 from .csv_format import decimal_render
-from .forms import ChargingSessionForm, SessionsImportForm
+from .csv_io import charging_sessions_csv
+from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
 from .models import ChargingSession
-from .resources import ChargingSessionResource
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -42,7 +43,7 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
+class ChargingSessionAdmin(OwnedModelAdmin):
     owned_foreign_keys = ("car",)
     exclude = ["user"]  # always the car's owner
     list_display = [
@@ -65,18 +66,13 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
     search_fields = ["location_label", "charge_network", "notes"]
     readonly_fields = ["is_baseline", "created_at"]
     form = ChargingSessionForm
-    import_export_change_list_template = "admin/sessions_app/chargingsession/change_list.html"
-
-    # Export: the resource that owns the CSV schema, as the command writes it. Import: the same
-    # streaming service as the command (charging_sessions_import), as a job: checked, then confirmed.
-    resource_classes = [ChargingSessionResource]
-    formats = [CSV]
-    export_form_class = ExportForm  # all 14 columns, always: no unticking
+    change_list_template = "admin/sessions_app/chargingsession/change_list.html"
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="sessions_app_chargingsession_import"),
+            path("export/", view(self.export_view), name="sessions_app_chargingsession_export"),
             *super().get_urls(),
         ]
 
@@ -84,7 +80,11 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
         return self.has_add_permission(request)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "has_import_permission": self.has_import_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "has_import_permission": self.has_import_permission(request),
+            "has_export_permission": self.has_view_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     def _selectable_cars(self, request):
@@ -108,8 +108,28 @@ class ChargingSessionAdmin(ExportMixin, OwnedModelAdmin):
         }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/import.html", context)
 
-    def get_export_filename(self, request, queryset, file_format):
-        return f"plugtrack_sessions_{request.user.username}_{timezone.localdate():%Y-%m-%d}.csv"
+    def export_view(self, request):
+        """One car's sessions as the CSV that `sessions_export` writes, streamed as it is read."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        cars = self._selectable_cars(request).annotate(sessions_count=Count("sessions"))
+        initial = {"car": request.GET.get("car__id__exact")}  # the car the list was filtered by
+        form = SessionsExportForm(request.POST or None, cars=cars, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            car, dates = form.cleaned_data["car"], {name: form.cleaned_data[name] for name in ("date_from", "date_to")}
+            try:
+                lines = charging_sessions_csv(user=car.user, car=car, **dates)
+            except PlugTrackError as error:
+                form.add_error(None, str(error))
+            else:
+                response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+                name = f"plugtrack_sessions_{car.user.username}_{slugify(car.name)}_{timezone.localdate():%Y-%m-%d}.csv"
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Export sessions", "form": form,
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/sessions_app/chargingsession/export.html", context)
 
     def get_list_display(self, request):
         # The car column only says something when there is more than one car to tell apart.

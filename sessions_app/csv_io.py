@@ -449,6 +449,43 @@ def charging_sessions_export(
 
     Sorted by date, odometer, id. A file path is written whole or not at all. Returns the count.
     """
+    lines = charging_sessions_csv(user=user, car=car, date_from=date_from, date_to=date_to)
+    with _open_for_writing(target) as handle:
+        handle.writelines(lines)
+    return lines.count
+
+
+class _SessionLines:
+    """The lines of a sessions CSV (the header first), made as they are read, so that a file or
+    a download of any size streams; `count` is the sessions written so far."""
+
+    def __init__(self, sessions, *, user: User, car: Car | None):
+        self.sessions, self.user, self.car = sessions, user, car
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        resource = ChargingSessionResource()
+        writer = csv.writer(_LineOut())
+        yield writer.writerow(HEADER)
+        for session in resource.filter_export(self.sessions).iterator(chunk_size=CHUNK_ROWS):
+            yield writer.writerow(resource.export_resource(session))
+            self.count += 1
+        car_id = self.car.pk if self.car else "all"
+        logger.info("sessions_export user=%s car_id=%s rows=%d", self.user.username, car_id, self.count)
+
+
+class _LineOut:
+    """What csv.writer writes to: hands each line back instead of storing it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def charging_sessions_csv(
+    *, user: User, car: Car | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> _SessionLines:
+    """The user's sessions (one car, or all; dates inclusive) as the lines of the sessions CSV,
+    sorted by date, odometer, id. Checks its arguments at once; reads the sessions as iterated."""
     if date_from and date_to and date_from > date_to:
         raise CsvFileError(f"The date range is empty: {date_from} is after {date_to}.")
     if car is not None and car.user_id != user.pk:
@@ -460,16 +497,7 @@ def charging_sessions_export(
         sessions = sessions.filter(date__gte=date_from)
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
-    resource = ChargingSessionResource()
-    with _open_for_writing(target) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        count = 0
-        for session in resource.filter_export(sessions).iterator(chunk_size=CHUNK_ROWS):
-            writer.writerow(resource.export_resource(session))
-            count += 1
-    logger.info("sessions_export user=%s car_id=%s rows=%d", user.username, car.pk if car else "all", count)
-    return count
+    return _SessionLines(sessions, user=user, car=car)
 
 
 @contextmanager

@@ -38,3 +38,19 @@ class SessionsImportForm(forms.Form):
             self.fields["car"].label_from_instance = lambda car: f"{car} ({car.user})"
         elif cars.count() == 1:
             self.fields["car"].initial = cars.get().pk
+
+
+class SessionsExportForm(forms.Form):
+    """One of the user's cars (named with its session count) and an optional date range."""
+
+    car = forms.ModelChoiceField(queryset=None, help_text="A file holds one car's sessions: it has no car column.")
+    date_from = forms.DateField(required=False, help_text="First day to include (YYYY-MM-DD). Blank: from the start.")
+    date_to = forms.DateField(required=False, help_text="Last day to include. Blank: to the latest session.")
+
+    def __init__(self, *args, cars, **kwargs):
+        """`cars` annotated with `sessions_count`."""
+        super().__init__(*args, **kwargs)
+        self.fields["car"].queryset = cars
+        self.fields["car"].label_from_instance = lambda car: (
+            f"{car} ({car.sessions_count:,} session{'' if car.sessions_count == 1 else 's'})"
+        )

@@ -2,7 +2,9 @@
 Export button the same resource; both scoped to the user's own cars."""
 
 import csv
+import datetime as dt
 import io
+import re
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +12,7 @@ from django.urls import reverse
 
 from jobs.models import Job
 from sessions_app.csv_format import HEADER
+from sessions_app.csv_io import charging_sessions_export
 from sessions_app.models import ChargingSession
 
 from .csv_helpers import session_row
@@ -172,20 +175,39 @@ def test_an_upload_over_the_limit_is_refused_as_it_arrives(owner_client, owner, 
     assert not Job.objects.exists() and not any(tmp_path.rglob("*.csv"))
 
 
-def test_export_gives_the_users_sessions_as_the_14_column_csv(owner_client, owner, other_owner, make_car, make_session):
+def test_export_streams_one_cars_sessions_as_the_command_writes_them(
+    owner_client, owner, other_owner, make_car, make_session, tmp_path
+):
     car = make_car(owner, name="Mine")
     make_session(car, "2025-03-01", 1000, "30.5", location_label="=evil()")
+    make_session(car, "2025-04-01", 1100, "20")
+    make_session(make_car(owner, name="Other"), "2025-03-01", 5)
     make_session(make_car(other_owner, name="Theirs"), "2025-03-01", 5, location_label="Their place")
 
-    response = owner_client.post(reverse(EXPORT), {"format": "0"})
+    page = owner_client.get(reverse(EXPORT), {"car__id__exact": car.pk}).content.decode()
+    assert f'<option value="{car.pk}" selected>Mine (2 sessions)</option>' in page and "Theirs" not in page
+    response = owner_client.post(reverse(EXPORT), {"car": car.pk, "date_to": "2025-03-31"})
 
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    assert 'filename="plugtrack_sessions_alice_' in response["Content-Disposition"]
-    lines = response.content.decode().splitlines()
-    assert lines[0] == ",".join(HEADER)
-    assert lines[1].startswith("2025-03-01,1000,AC,,'=evil(),,30.5,")
-    assert len(lines) == 2  # not bob's session
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert re.fullmatch(
+        r'attachment; filename="plugtrack_sessions_alice_mine_\d{4}-\d\d-\d\d.csv"', response["Content-Disposition"]
+    )
+    downloaded = b"".join(response.streaming_content)
+
+    charging_sessions_export(user=owner, car=car, date_to=dt.date(2025, 3, 31), target=tmp_path / "cli.csv")
+    assert downloaded == (tmp_path / "cli.csv").read_bytes()  # byte for byte what the command writes
+    assert downloaded.decode().splitlines()[1].startswith("2025-03-01,1000,AC,,'=evil(),,30.5,")
+
+
+def test_export_refuses_another_users_car_and_an_empty_date_range(owner_client, owner, other_owner, make_car):
+    mine, theirs = make_car(owner, name="Mine"), make_car(other_owner, name="Theirs")
+    assert "Select a valid choice." in owner_client.post(reverse(EXPORT), {"car": theirs.pk}).content.decode()
+    empty = {"car": mine.pk, "date_from": "2025-05-01", "date_to": "2025-04-01"}
+    assert (
+        "The date range is empty: 2025-05-01 is after 2025-04-01."
+        in owner_client.post(reverse(EXPORT), empty).content.decode()
+    )
 
 
 def test_a_staff_user_who_may_only_view_cannot_import(client, db, make_car):
