@@ -22,10 +22,9 @@ from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError, excerpt
 from plugtrack_site.files import file_written_whole
 from sessions_app.csv_format import decimal_render, width_problem
-from sessions_app.csv_io import ImportReport, RowIssue, SessionRowsImporter
+from sessions_app.importer import ImportReport, RowIssue, charging_sessions_rows_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession
 from sessions_app.resources import ChargingSessionResource
-from sessions_app.services import baseline_recompute
 from settings_app import crypto
 from settings_app.models import Setting
 
@@ -269,31 +268,6 @@ class RestoreReport:
             }
         return {"ok": self.ok, **data}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-
-    def to_cli_text(self) -> str:
-        title = f"{self.mode.capitalize()} restore of {self.source}"
-        lines = [title + (" (dry run: nothing written)" if self.dry_run else "")]
-        lines.append(f"  backup of {self.backup_username}, made {self.backup_created_at}, schema {self.schema_version}")
-        if self.deleted:
-            verb = "would delete" if self.dry_run else "deleted"
-            lines.append(f"  {verb} first: " + ", ".join(f"{count} {name}" for name, count in self.deleted.items()))
-        lines.append(f"  {'':<10}{'inserted':>10}{'updated':>10}{'unchanged':>10}")
-        for name, counts in (("cars", self.cars), ("settings", self.settings)):
-            lines.append(f"  {name:<10}{counts.inserted:>10}{counts.updated:>10}{counts.unchanged:>10}")
-        if self.sessions:
-            lines.append(
-                f"  {'sessions':<10}{self.sessions.inserted:>10}{'–':>10}{self.sessions.skipped_duplicates:>10}"
-            )
-            for issue in self.sessions.errors[:10]:
-                lines.append(f"  sessions.csv row {issue.row}, {issue.field or 'row'}: {issue.message}")
-        if self.automatic_backup:
-            lines.append(f"Your data before the restore was saved to {self.automatic_backup}")
-        lines += [f"Warning: {warning}" for warning in self.warnings]
-        lines += self.notes
-        return "\n".join(lines)
-
 
 class _Rollback(Exception):
     """Raised inside the restore transaction to undo it."""
@@ -354,8 +328,6 @@ def backup_restore(
             _restore_sessions(user, contents, cars, report, dry_run, replace, progress)
             if not report.ok:
                 raise _Rollback
-            if not dry_run:
-                baseline_recompute(car_ids=[car.pk for car in cars.values()])
         committed = True
     except _Rollback:
         report.notes.append(
@@ -458,31 +430,20 @@ def _readable_value(setting: Setting) -> bool:
 
 
 def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress):
-    sessions_report = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
-    report.sessions = sessions_report
-    resources: dict[str, ChargingSessionResource] = {}  # made as each car's rows come: cars without any cost nothing
-
-    def resource_of(backup_car_id: str) -> ChargingSessionResource:
-        if backup_car_id not in resources:
-            car = cars[backup_car_id]
-            resources[backup_car_id] = ChargingSessionResource(
-                user=user, car=car, derive_missing_totals=False, car_is_empty=car.pk is None or replace
-            )
-        return resources[backup_car_id]
-
+    report.sessions = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
     with contents.session_records() as (header, records):
         header = [column.strip() for column in header]
         car_column = header.index("car_id")
-        session_columns = [column for column in header if column != "car_id"]
         keep = [index for index, column in enumerate(header) if column != "car_id"]
-        with SessionRowsImporter(
-            report=sessions_report, columns=session_columns, dry_run=dry_run, progress=progress
-        ) as importer:
+
+        def rows():  # each row's car (validated by backup_open), and its cells without car_id
             for line, record in records:
                 if problem := width_problem(record, header):
-                    importer.reject(RowIssue(line, "", "", problem))
+                    yield RowIssue(line, "", "", problem)
                 else:
-                    importer.add(resource_of(record[car_column].strip()), line, [record[index] for index in keep])
-                if importer.stopped:
-                    break
-            importer.finish()
+                    yield line, cars[record[car_column].strip()], [record[index] for index in keep]
+
+        charging_sessions_rows_import(
+            user=user, rows=rows(), columns=[header[index] for index in keep], report=report.sessions,
+            dry_run=dry_run, new_cars=replace, derive_missing_totals=False, progress=progress,
+        )  # fmt: skip

@@ -5,13 +5,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin
-from sessions_app.analytics import (
-    CarSummary,
-    car_months,
-    car_summary,
-    full_charge_status,
-    pence_per_kwh_equivalence,
-)
+from sessions_app.analytics import CarSummary, car_months, car_summary, full_charge_status
+from settings_app.petrol import pence_per_kwh_equivalence
 from settings_app.services import UserSettings, user_settings, user_settings_many
 
 from . import charts

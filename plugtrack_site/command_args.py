@@ -1,5 +1,6 @@
-"""Argument handling shared by every management command, so `--user`, `--car` and `--json`
-mean the same everywhere."""
+"""What every management command shares: the base class that turns a PlugTrackError into the
+documented exit code and handles `--json`, and `--user`, so they mean the same everywhere.
+(`--car` is cars_app's: `cars_app.command_args`.)"""
 
 import json
 import logging
@@ -8,11 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth.models import User
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from cars_app.models import Car
-from cars_app.selectors import CarChoiceError, car_choose
+from .errors import PlugTrackError
 
 # Exit status of a command: 1 = it ran and failed (rows failed validation, a restore was undone);
 # 2 = the input as a whole was refused (a missing file, wrong columns, an unknown user or car).
@@ -22,10 +22,6 @@ EXIT_REFUSED = 2
 
 def add_user_argument(parser) -> None:
     parser.add_argument("--user", metavar="USERNAME", help="Whose data. May be left out when there is one user.")
-
-
-def add_car_argument(parser) -> None:
-    parser.add_argument("--car", metavar="ID", type=int, help="Which car. May be left out when the user has one.")
 
 
 def resolve_user(username: str | None) -> User:
@@ -45,21 +41,6 @@ def resolve_user(username: str | None) -> User:
     raise CommandError(
         f"There are several users: give --user USERNAME. Users: {_usernames()}.", returncode=EXIT_REFUSED
     )
-
-
-def resolve_car(user: User, car_id: int | None) -> Car:
-    try:
-        return car_choose(user=user, car_id=car_id)
-    except CarChoiceError as error:
-        hint = " Give --car ID." if error.choose_by_id else ""
-        raise CommandError(f"{error}{hint}", returncode=EXIT_REFUSED) from None
-
-
-def refused(error: Exception, *, json_output: bool, stdout) -> CommandError:
-    """The CommandError for input refused as a whole; with --json, stdout gets it as JSON too."""
-    if json_output:
-        stdout.write(json.dumps({"ok": False, "error": str(error)}))
-    return CommandError(str(error), returncode=EXIT_REFUSED)
 
 
 @contextmanager
@@ -94,3 +75,38 @@ def _usernames(limit: int = 20) -> str:
     names = list(User.objects.order_by("username").values_list("username", flat=True)[: limit + 1])
     shown = ", ".join(names[:limit])
     return shown + (", …" if len(names) > limit else "")
+
+
+class PlugTrackCommand(BaseCommand):
+    """A command that makes one call into a service: subclasses implement `run(**options)`.
+
+    With `json_output`, `--json` prints the result as JSON only (`print_json`), and PlugTrack's INFO
+    log lines are held back. A PlugTrackError is the input refused as a whole: a one-line message
+    and exit 2 (with --json, also {"ok": false, "error": ...} on stdout); one of `failed_errors`
+    means the work ran and failed (a restore undone): exit 1.
+    """
+
+    json_output = False
+    failed_errors: tuple[type[PlugTrackError], ...] = ()
+
+    def add_arguments(self, parser) -> None:
+        if self.json_output:
+            parser.add_argument("--json", action="store_true", help="Print the result as JSON only.")
+
+    def handle(self, *args, **options):
+        as_json = options.get("json", False)
+        with info_logs_silenced(as_json):
+            try:
+                self.run(**options)
+            except self.failed_errors as error:
+                raise CommandError(str(error), returncode=EXIT_FAILED) from None
+            except PlugTrackError as error:
+                if as_json:
+                    self.print_json({"ok": False, "error": str(error)})
+                raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+
+    def run(self, **options) -> None:
+        raise NotImplementedError
+
+    def print_json(self, data: dict) -> None:
+        self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))

@@ -14,11 +14,11 @@ from enum import StrEnum
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
 from .models import CHRONOLOGICAL, ChargingSession
 
-LITRES_PER_UK_GALLON = Decimal("4.54609")
 # Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
 PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
 # Below these, a measured car efficiency is noise.
@@ -31,15 +31,6 @@ class EfficiencySource(StrEnum):
     CAR_FIGURE = "car figure"
     DEFAULT_SETTING = "default setting"
     NOT_ENOUGH_DATA = "not enough data"
-
-
-def petrol_pence_per_mile(settings: UserSettings) -> Decimal:
-    return settings.petrol_price_p_per_litre * LITRES_PER_UK_GALLON / settings.petrol_mpg
-
-
-def pence_per_kwh_equivalence(petrol_ppm: Decimal, efficiency_mpkwh: Decimal) -> Decimal:
-    """The electricity price per kWh at which an EV mile costs the same as a petrol mile."""
-    return petrol_ppm * efficiency_mpkwh
 
 
 def is_home(location_label: str, aliases: Iterable[str]) -> bool:

@@ -1,19 +1,17 @@
 """Sessions CSV import and export: the service behind the CLI, the admin and a future API.
 
-Import streams the file in chunks through `ChargingSessionResource` (which owns the schema and
-row validation), so memory does not grow with the file; only the first errors are kept in the
-report, and all of them go to `<source stem>.err.csv`.
+Import streams the file through the import engine (`importer.py`), so memory does not grow with
+the file; only the first errors are kept in the report, and all of them go to
+`<source stem>.err.csv`. Export streams the sessions out through the same resource.
 """
 
 import codecs
 import csv
 import datetime as dt
 import itertools
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -23,7 +21,6 @@ from django.db import DatabaseError
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
-from plugtrack_site.errors import excerpt
 from plugtrack_site.files import file_written_whole
 
 from .csv_format import (
@@ -33,99 +30,14 @@ from .csv_format import (
     formula_escape,
     header_read,
     no_sessions_message,
-    width_problem,
 )
+from .importer import CHUNK_ROWS, ImportReport, Progress, RowIssue, charging_sessions_rows_import
 from .models import ChargingSession
 from .resources import ChargingSessionResource
-from .seen_keys import SeenKeys
 
 logger = logging.getLogger("plugtrack.sessions")
 
-CHUNK_ROWS = 2000
-CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at this many characters
-MAX_ERRORS = 10_000  # an import or restore stops reading at this many errors: it is not that file
-Progress = Callable[[int], None]  # told the number of rows read so far
-KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
-PREVIEW_ROWS = 10  # the first new rows, kept in the report to show what an import would add
 ERROR_FILE_HEADER = ("row", "field", "value", "message")
-
-
-@dataclass
-class RowIssue:
-    row: int  # line number in the file
-    field: str
-    value: str
-    message: str
-
-
-@dataclass
-class ImportReport:
-    source: str
-    car: str
-    dry_run: bool
-    rows_read: int = 0
-    ok_rows: int = 0
-    inserted: int = 0
-    skipped_duplicates: int = 0
-    error_count: int = 0
-    warning_count: int = 0
-    errors: list[RowIssue] = field(default_factory=list)
-    warnings: list[RowIssue] = field(default_factory=list)
-    error_file: str | None = None
-    stopped_at: int | None = None  # the line where reading stopped at MAX_ERRORS errors
-    first_new: list[dict] = field(default_factory=list)  # {"row": line, "cells": {column: text}}
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def add_error(self, issue: RowIssue) -> None:
-        self.error_count += 1
-        if len(self.errors) < KEPT_ISSUES:
-            self.errors.append(issue)
-
-    def add_warning(self, issue: RowIssue) -> None:
-        self.warning_count += 1
-        if len(self.warnings) < KEPT_ISSUES:
-            self.warnings.append(issue)
-
-    def to_dict(self) -> dict:
-        return {"ok": self.ok, **asdict(self)}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-
-    def to_cli_text(self, shown_issues: int = 10) -> str:
-        inserted_label = "would insert" if self.dry_run else "inserted"
-        title = f"Import of {self.source} into {self.car}" + (" (dry run: nothing written)" if self.dry_run else "")
-        lines = [title]
-        for label, value in [
-            ("rows read", self.rows_read),
-            ("valid", self.ok_rows),
-            (inserted_label, self.inserted),
-            ("duplicates", self.skipped_duplicates),
-            ("errors", self.error_count),
-            ("warnings", self.warning_count),
-        ]:
-            lines.append(f"  {label:<13}{value:>8}")
-        for heading, issues, total in [
-            ("Errors", self.errors, self.error_count),
-            ("Warnings", self.warnings, self.warning_count),
-        ]:
-            if issues:
-                lines.append(f"{heading} (first {min(shown_issues, total)} of {total}):")
-                lines += [_issue_line(issue) for issue in issues[:shown_issues]]
-        if self.error_file:
-            lines.append(f"All errors are listed in {self.error_file}")
-        lines += self.notes
-        return "\n".join(lines)
-
-
-def _issue_line(issue: RowIssue) -> str:
-    where = f"row {issue.row}" + (f", {issue.field}" if issue.field else "")
-    value = f' (value "{issue.value}")' if issue.value and issue.value not in issue.message else ""
-    return f"  {where}: {issue.message}{value}"
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -177,36 +89,28 @@ def _import_file(
     *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool
 ) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
-    resource = ChargingSessionResource(user=user, car=car)
     errors_to = _ErrorFile(source, report) if error_file else nullcontext()
-    with _open_text(source) as text, errors_to as error_file:
+    with _open_text(source) as text, errors_to as error_sink:
         records = csv_records(text, name)
         columns = header_read(records, name)
-        importer = SessionRowsImporter(
-            report=report, columns=columns, dry_run=dry_run, error_file=error_file, progress=progress
-        )
         try:
             # A dry run writes nothing, so it needs no lock (and does not hold others up).
-            with nullcontext() if dry_run else account_write_lock(user.pk), importer:
+            with nullcontext() if dry_run else account_write_lock(user.pk):
                 if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
                     raise CsvFileError(
                         f"{car} (id {car.pk}) no longer exists: another operation removed it while this import "
                         "waited. Nothing was written; choose a car and import again."
                     )
-                for line, record in records:
-                    if problem := width_problem(record, columns):
-                        importer.reject(RowIssue(line, "", "", problem))
-                    else:
-                        importer.add(resource, line, record)
-                    if importer.stopped:
-                        break
+                charging_sessions_rows_import(
+                    user=user, rows=((line, car, record) for line, record in records), columns=columns,
+                    report=report, dry_run=dry_run, error_sink=error_sink, progress=progress,
+                )  # fmt: skip
                 if not report.rows_read:
                     report.notes.append(no_sessions_message(name))  # not an error: e.g. an empty month
-                importer.finish()
-                if report.error_count and (importer.stopped or not allow_partial):
+                if report.error_count and (report.stopped_at or not allow_partial):
                     raise _AbortImport
         except _AbortImport:
-            if not importer.stopped:  # (a stop says why itself)
+            if not report.stopped_at:  # (a stop says why itself)
                 # A dry run says the same as the real run would: nothing.
                 verb = "would be" if dry_run else "was"
                 report.notes.append(
@@ -222,113 +126,6 @@ def _import_file(
         report.skipped_duplicates, report.error_count, report.warning_count,
     )  # fmt: skip
     return report
-
-
-class SessionRowsImporter:
-    """Feeds CSV records to ChargingSessionResources in chunks of CHUNK_ROWS, so memory stays
-    flat, and adds each chunk's counts, errors (in file order) and warnings to the report.
-
-    Used by the CSV import (one resource, one car) and the backup restore (one per car, whose
-    rows come together), as a context manager: one store of the file's keys serves every car,
-    and leaving the block, even by an exception, releases it.
-    """
-
-    def __init__(self, *, report: ImportReport, columns: list[str], dry_run: bool, error_file=None, progress=None):
-        self.report, self.columns, self.dry_run, self.error_file = report, columns, dry_run, error_file
-        self.progress = progress
-        self._seen = SeenKeys()
-        self._pending: tuple[ChargingSessionResource, list[list[str]], list[int]] | None = None
-        self._pending_chars = 0
-        self._rejected: list[RowIssue] = []
-        self.stopped = False  # MAX_ERRORS reached: the caller stops reading, and nothing is written
-        self._scopes: dict[int, int] = {}  # id of every resource given a row -> its scope in the key store
-        self._resources: list[ChargingSessionResource] = []
-
-    def __enter__(self) -> "SessionRowsImporter":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._seen.close()
-
-    def add(self, resource: ChargingSessionResource, line: int, cells: list[str]) -> None:
-        """Queue a row whose cells match `columns`; `line` is its line number in the file."""
-        self.report.rows_read += 1
-        if id(resource) not in self._scopes:
-            self._scopes[id(resource)] = len(self._scopes)
-            self._resources.append(resource)
-        if self._pending and self._pending[0] is not resource:
-            self._flush()  # one car's rows at a time: memory stays one chunk, however many cars
-        if self._pending is None:
-            self._pending = (resource, [], [])
-        _, rows, lines = self._pending
-        rows.append(cells)
-        lines.append(line)
-        self._pending_chars += sum(map(len, cells))
-        if len(rows) >= CHUNK_ROWS or self._pending_chars >= CHUNK_CHARS:
-            self._flush()
-
-    def reject(self, issue: RowIssue) -> None:
-        """Count a row that cannot be imported at all (e.g. a wrong number of cells)."""
-        self.report.rows_read += 1
-        self._rejected.append(issue)
-        if len(self._rejected) >= CHUNK_ROWS:  # a file of nothing but such rows: memory stays one chunk
-            if self._pending:
-                self._flush()  # reports the rejected rows with the chunk's, in file order
-            else:
-                self._record(self._rejected)
-                self._rejected = []
-
-    def finish(self) -> None:
-        if self._pending:
-            self._flush()
-        self._record(self._rejected)
-        for resource in self._resources:
-            resource.finish(dry_run=self.dry_run, inserted=self.report.inserted > 0)
-
-    def _flush(self) -> None:
-        resource, rows, lines = self._pending
-        self._pending, self._pending_chars = None, 0
-        outcome = resource.import_chunk(
-            rows, self.columns, dry_run=self.dry_run, seen=self._seen, scope=self._scopes[id(resource)]
-        )
-        self.report.inserted += outcome.inserted
-        self.report.skipped_duplicates += outcome.duplicates
-        self.report.ok_rows += outcome.inserted + outcome.duplicates
-        for number in outcome.new[: PREVIEW_ROWS - len(self.report.first_new)]:
-            cells = {
-                column: excerpt(text.strip(), 60) for column, text in zip(self.columns, rows[number - 1], strict=True)
-            }
-            self.report.first_new.append({"row": lines[number - 1], "cells": cells})
-
-        column_index = {name: index for index, name in enumerate(self.columns)}
-
-        def cell(number: int, column: str) -> str:
-            return excerpt(rows[number - 1][column_index[column]].strip(), 100) if column in column_index else ""
-
-        issues, self._rejected = self._rejected, []
-        for number, errors in outcome.invalid:
-            for field_name, messages in errors.items():
-                column = "" if field_name == "__all__" else field_name
-                issues += [RowIssue(lines[number - 1], column, cell(number, column), message) for message in messages]
-        self._record(issues)
-        for number, column, message in resource.warnings:
-            self.report.add_warning(RowIssue(lines[number - 1], column, cell(number, column), message))
-        resource.warnings.clear()
-        if self.progress:
-            self.progress(self.report.rows_read)
-
-    def _record(self, issues: list[RowIssue]) -> None:
-        for issue in sorted(issues, key=lambda issue: issue.row):
-            self.report.add_error(issue)
-            if self.error_file:
-                self.error_file.write(issue)
-        if issues and self.report.error_count >= MAX_ERRORS and not self.stopped:
-            self.stopped = True
-            self.report.stopped_at = issues[-1].row
-            self.report.notes.append(
-                f"Stopped reading at line {issues[-1].row}: {MAX_ERRORS:,} rows have errors, so the rest of the "
-                "file was not checked and nothing will be written. Is this the right file?"
-            )
 
 
 def csv_rows_estimate(path: Path | str) -> int:

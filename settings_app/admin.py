@@ -8,10 +8,10 @@ from django.utils.html import format_html
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from plugtrack_site.errors import PlugTrackError
-from sessions_app.analytics import pence_per_kwh_equivalence, petrol_pence_per_mile
 
 from .forms import UserSettingsForm
 from .models import Setting
+from .petrol import pence_per_kwh_equivalence, petrol_pence_per_mile
 from .services import UserSettings, settings_update, user_settings
 
 

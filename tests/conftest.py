@@ -70,5 +70,5 @@ def opened_key_stores(monkeypatch) -> list[SeenKeys]:
         opened.append(SeenKeys())
         return opened[-1]
 
-    monkeypatch.setattr("sessions_app.csv_io.SeenKeys", tracked)
+    monkeypatch.setattr("sessions_app.importer.SeenKeys", tracked)
     return opened

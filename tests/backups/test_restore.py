@@ -134,7 +134,7 @@ def test_an_interrupted_restore_leaves_everything_as_before(account, backup_path
     def interrupted(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sessions_app.csv_io.SessionRowsImporter.finish", interrupted)
+    monkeypatch.setattr("sessions_app.importer._Importer.finish", interrupted)
     with pytest.raises(KeyboardInterrupt):
         backup_restore(user=account, source=backup_path, mode="replace")
     assert dump(account) == before
@@ -146,7 +146,7 @@ def test_a_disk_or_database_error_is_reported_and_undone(account, backup_path, m
     def failing(self):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sessions_app.csv_io.SessionRowsImporter.finish", failing)
+    monkeypatch.setattr("sessions_app.importer._Importer.finish", failing)
     with pytest.raises(RestoreFailed, match="undone; your data is as before.*No space left"):
         backup_restore(user=account, source=backup_path, mode="replace")
     assert dump(account) == before

@@ -4,18 +4,17 @@ import pytest
 
 from sessions_app import analytics
 from sessions_app.analytics import EfficiencySource
+from settings_app.petrol import pence_per_kwh_equivalence, petrol_pence_per_mile
 from settings_app.services import UserSettings, settings_update, user_settings
 
 DEFAULTS = UserSettings.defaults()
 
 
 def test_petrol_pence_per_mile_and_equivalence_with_the_defaults():
-    petrol_ppm = analytics.petrol_pence_per_mile(DEFAULTS)
+    petrol_ppm = petrol_pence_per_mile(DEFAULTS)
     # 128.9 p/l × 4.54609 l/gal / 60 mpg
     assert round(petrol_ppm, 2) == Decimal("9.77")
-    assert round(analytics.pence_per_kwh_equivalence(petrol_ppm, DEFAULTS.default_efficiency_mpkwh), 1) == Decimal(
-        "40.0"
-    )
+    assert round(pence_per_kwh_equivalence(petrol_ppm, DEFAULTS.default_efficiency_mpkwh), 1) == Decimal("40.0")
 
 
 @pytest.mark.parametrize(
@@ -125,7 +124,7 @@ def test_a_car_without_sessions_summarises_to_zero(owner, make_car):
 
 def test_petrol_settings_drive_the_comparison(owner):
     settings_update(user=owner, values={"petrol_price_p_per_litre": Decimal("150"), "petrol_mpg": Decimal("50")})
-    assert round(analytics.petrol_pence_per_mile(user_settings(user=owner)), 2) == Decimal("13.64")
+    assert round(petrol_pence_per_mile(user_settings(user=owner)), 2) == Decimal("13.64")
 
 
 def test_previous_odometer_ignores_filters_on_the_queryset(owner, make_car, make_session):

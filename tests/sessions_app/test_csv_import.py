@@ -7,6 +7,7 @@ import pytest
 
 from sessions_app.csv_format import HEADER, CsvFileError
 from sessions_app.csv_io import charging_sessions_import
+from sessions_app.management.commands.sessions_import import report_text
 from sessions_app.models import ChargingSession
 
 from .csv_helpers import read_csv, session_row, write_csv
@@ -209,7 +210,7 @@ def test_bom_crlf_blanks_around_values_and_reordered_columns_are_accepted(owner,
 def test_a_file_of_only_the_header_imports_nothing_and_succeeds(owner, car, tmp_path):
     report = do_import(owner, car, write_csv(tmp_path, []))
     assert report.ok and report.rows_read == 0
-    assert "may.csv has the header but no sessions: nothing to import." in report.to_cli_text()
+    assert "may.csv has the header but no sessions: nothing to import." in report_text(report)
 
 
 @pytest.mark.parametrize(
@@ -302,10 +303,10 @@ def test_formula_like_text_is_stored_as_typed(owner, car, tmp_path):
 def test_the_report_prints_as_a_table_and_as_json(owner, car, tmp_path):
     path = write_csv(tmp_path, [session_row(), session_row(odometer="x")])
     report = do_import(owner, car, path)
-    text = report.to_cli_text()
+    text = report_text(report)
     assert re.search(r"rows read +2\n", text) and re.search(r"errors +1\n", text)
     assert 'row 3, odometer: "x" is not a whole number.' in text
-    data = json.loads(report.to_json())
+    data = json.loads(json.dumps(report.to_dict()))
     assert data["ok"] is False and data["ok_rows"] == 1 and data["inserted"] == 0
     assert data["errors"] == [{"row": 3, "field": "odometer", "value": "x", "message": '"x" is not a whole number.'}]
 
@@ -367,7 +368,7 @@ def test_blank_lines_before_the_header_are_skipped(owner, car, tmp_path):
 
 
 def test_a_file_refused_mid_way_leaves_no_partial_error_file(owner, car, tmp_path, monkeypatch):
-    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
+    monkeypatch.setattr("sessions_app.importer.CHUNK_ROWS", 2)
     rows = [session_row(odometer="x")] * 2 + [session_row(odometer="1"), session_row(notes='"unclosed')]
     path = write_csv(tmp_path, rows)
     path.write_text(path.read_text() + "x" * 10 + ',"' + "y" * 200_000 + '"\n')

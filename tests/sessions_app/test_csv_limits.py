@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sessions_app.csv_format import HEADER, MAX_RECORD_CHARS, CsvFileError
-from sessions_app.csv_io import MAX_ERRORS, charging_sessions_import
+from sessions_app.csv_io import charging_sessions_import
+from sessions_app.importer import MAX_ERRORS
 from sessions_app.models import ChargingSession
 
 from .csv_helpers import session_row, write_csv
@@ -100,7 +101,7 @@ def test_a_file_of_bad_rows_stops_at_the_error_limit_with_its_errors_listed(owne
 
 
 def test_a_chunk_of_long_rows_is_cut_short_by_its_characters(owner, car, tmp_path, monkeypatch):
-    monkeypatch.setattr("sessions_app.csv_io.CHUNK_CHARS", 3_000)
+    monkeypatch.setattr("sessions_app.importer.CHUNK_CHARS", 3_000)
     rows = [session_row(odometer=str(1000 + i), date=f"2025-01-{1 + i:02}", notes="n" * 1_000) for i in range(6)]
     progress = []
     report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows), progress=progress.append)

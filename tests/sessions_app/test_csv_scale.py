@@ -36,7 +36,7 @@ def test_the_queries_of_a_chunk_do_not_grow_with_its_rows(owner, make_car, tmp_p
 
 
 def test_progress_is_reported_after_each_chunk(owner, make_car, tmp_path, monkeypatch):
-    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 10)
+    monkeypatch.setattr("sessions_app.importer.CHUNK_ROWS", 10)
     seen = []
     charging_sessions_import(
         user=owner, car=make_car(owner), source=write_csv(tmp_path, rows(25)), progress=seen.append
@@ -69,7 +69,7 @@ def test_the_row_estimate_counts_lines(tmp_path):
 def test_duplicates_are_found_across_chunks_and_in_the_database(
     owner, make_car, make_session, tmp_path, monkeypatch, dry_run
 ):
-    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 3)
+    monkeypatch.setattr("sessions_app.importer.CHUNK_ROWS", 3)
     car = make_car(owner)
     make_session(car, "2025-01-05", 1004, "30.5")  # the 5th row of the file is stored already
     file_rows = rows(8)
@@ -81,7 +81,7 @@ def test_duplicates_are_found_across_chunks_and_in_the_database(
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_the_chunked_duplicate_rule_is_exact_decimal_equality(owner, make_car, tmp_path, monkeypatch, dry_run):
-    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
+    monkeypatch.setattr("sessions_app.importer.CHUNK_ROWS", 2)
     same = session_row(date="2025-01-01", odometer="1000", charge_delivered_kwh="0")
     file_rows = [same, session_row(date="2025-01-02", odometer="1001"), dict(same, charge_delivered_kwh="-0")]
     report = charging_sessions_import(
@@ -95,14 +95,14 @@ def test_the_file_keys_are_let_go_whatever_ends_the_import(
     owner, make_car, tmp_path, monkeypatch, failure, opened_key_stores
 ):
     """Each import keeps the file's keys in a temporary SQLite file; none may stay open."""
-    monkeypatch.setattr("sessions_app.csv_io.CHUNK_ROWS", 2)
+    monkeypatch.setattr("sessions_app.importer.CHUNK_ROWS", 2)
     file_rows = rows(5)
     if failure == "invalid row":
         file_rows[4]["soc_from"] = "120"
     elif failure == "database error":
-        monkeypatch.setattr("sessions_app.resources.baseline_recompute", raising(DatabaseError("disk I/O error")))
+        monkeypatch.setattr("sessions_app.importer.baseline_recompute", raising(DatabaseError("disk I/O error")))
     else:
-        monkeypatch.setattr("sessions_app.resources.baseline_recompute", raising(KeyboardInterrupt()))
+        monkeypatch.setattr("sessions_app.importer.baseline_recompute", raising(KeyboardInterrupt()))
     car = make_car(owner)
     if failure == "invalid row":
         assert not charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows)).ok

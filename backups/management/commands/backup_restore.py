@@ -1,25 +1,25 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups.archive import backup_session_count
-from backups.services import MODES, RestoreFailed, backup_restore
+from backups.services import MODES, RestoreFailed, RestoreReport, backup_restore
 from plugtrack_site.command_args import (
     EXIT_FAILED,
     EXIT_REFUSED,
+    PlugTrackCommand,
     add_user_argument,
-    info_logs_silenced,
     progress_bar,
-    refused,
     resolve_user,
 )
-from plugtrack_site.errors import PlugTrackError
 
 
-class Command(BaseCommand):
+class Command(PlugTrackCommand):
     help = (
         "Restore a backup ZIP into a user's account. merge (default) adds and updates; replace first saves an "
         "automatic backup, then empties the account and restores. All or nothing. "
         "Exit status: 0 done, 1 the restore failed and was undone, 2 the backup or the arguments were refused."
     )
+    json_output = True
+    failed_errors = (RestoreFailed,)
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="source", required=True, metavar="PATH", help="The backup ZIP.")
@@ -29,29 +29,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-input", "--noinput", action="store_false", dest="interactive", help="Do not ask before a replace."
         )
-        parser.add_argument("--json", action="store_true", help="Print the report as JSON only.")
+        super().add_arguments(parser)
 
-    def handle(self, *args, **options):
+    def run(self, **options):
         user = resolve_user(options["user"])
         if options["mode"] == "replace" and not options["dry_run"] and options["interactive"]:
             self._confirm_replace(user)
-        with (
-            info_logs_silenced(options["json"]),
-            progress_bar(total=backup_session_count(options["source"]), silenced=options["json"]) as progress,
-        ):
-            try:
-                report = backup_restore(
-                    user=user,
-                    source=options["source"],
-                    mode=options["mode"],
-                    dry_run=options["dry_run"],
-                    progress=progress,
-                )
-            except RestoreFailed as error:
-                raise CommandError(str(error), returncode=EXIT_FAILED) from None
-            except PlugTrackError as error:
-                raise refused(error, json_output=options["json"], stdout=self.stdout) from None
-        self.stdout.write(report.to_json() if options["json"] else report.to_cli_text())
+        with progress_bar(total=backup_session_count(options["source"]), silenced=options["json"]) as progress:
+            report = backup_restore(
+                user=user,
+                source=options["source"],
+                mode=options["mode"],
+                dry_run=options["dry_run"],
+                progress=progress,
+            )
+        if options["json"]:
+            self.print_json(report.to_dict())
+        else:
+            self.stdout.write(report_text(report))
         if not report.ok:
             raise CommandError("The restore was undone: nothing was changed.", returncode=EXIT_FAILED)
 
@@ -66,3 +61,28 @@ class Command(BaseCommand):
             answer = ""
         if answer.strip().lower() != "yes":
             raise CommandError("Restore cancelled; nothing was changed.", returncode=EXIT_REFUSED)
+
+
+def report_text(report: RestoreReport) -> str:
+    """The restore's report as a person reads it in a terminal."""
+    title = f"{report.mode.capitalize()} restore of {report.source}"
+    lines = [title + (" (dry run: nothing written)" if report.dry_run else "")]
+    lines.append(
+        f"  backup of {report.backup_username}, made {report.backup_created_at}, schema {report.schema_version}"
+    )
+    if report.deleted:
+        verb = "would delete" if report.dry_run else "deleted"
+        lines.append(f"  {verb} first: " + ", ".join(f"{count} {name}" for name, count in report.deleted.items()))
+    lines.append(f"  {'':<10}{'inserted':>10}{'updated':>10}{'unchanged':>10}")
+    for name, counts in (("cars", report.cars), ("settings", report.settings)):
+        lines.append(f"  {name:<10}{counts.inserted:>10}{counts.updated:>10}{counts.unchanged:>10}")
+    if report.sessions:
+        sessions = report.sessions
+        lines.append(f"  {'sessions':<10}{sessions.inserted:>10}{'–':>10}{sessions.skipped_duplicates:>10}")
+        for issue in sessions.errors[:10]:
+            lines.append(f"  sessions.csv row {issue.row}, {issue.field or 'row'}: {issue.message}")
+    if report.automatic_backup:
+        lines.append(f"Your data before the restore was saved to {report.automatic_backup}")
+    lines += [f"Warning: {warning}" for warning in report.warnings]
+    lines += report.notes
+    return "\n".join(lines)

@@ -1,21 +1,21 @@
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from plugtrack_site.command_args import EXIT_REFUSED, add_car_argument, add_user_argument, resolve_car, resolve_user
-from plugtrack_site.errors import PlugTrackError
+from cars_app.command_args import add_car_argument, resolve_car
+from plugtrack_site.command_args import EXIT_REFUSED, PlugTrackCommand, add_user_argument, resolve_user
 from sessions_app.csv_io import charging_sessions_export
-from sessions_app.resources import DateCell
+from sessions_app.widgets import DateWidget
 
 
 def iso_date(text: str) -> dt.date:
     try:
-        return DateCell().parse(text.strip())  # the CSV's own date rule
+        return DateWidget().parse(text.strip())  # the CSV's own date rule
     except ValueError as error:
         raise CommandError(str(error), returncode=EXIT_REFUSED) from None
 
 
-class Command(BaseCommand):
+class Command(PlugTrackCommand):
     help = "Export one car's charging sessions to a CSV file that imports back unchanged. Dates are inclusive."
 
     def add_arguments(self, parser):
@@ -25,15 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--date-from", metavar="YYYY-MM-DD", help="First day to include.")
         parser.add_argument("--date-to", metavar="YYYY-MM-DD", help="Last day to include.")
 
-    def handle(self, *args, **options):
+    def run(self, **options):
         user = resolve_user(options["user"])
         car = resolve_car(user, options["car"])
         date_from = iso_date(options["date_from"]) if options["date_from"] else None
         date_to = iso_date(options["date_to"]) if options["date_to"] else None
-        try:
-            count = charging_sessions_export(
-                user=user, car=car, target=options["target"], date_from=date_from, date_to=date_to
-            )
-        except PlugTrackError as error:
-            raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+        count = charging_sessions_export(
+            user=user, car=car, target=options["target"], date_from=date_from, date_to=date_to
+        )
         self.stdout.write(self.style.SUCCESS(f"Exported {count} session(s) of {car} to {options['target']}."))

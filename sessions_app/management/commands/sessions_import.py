@@ -1,25 +1,18 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from plugtrack_site.command_args import (
-    EXIT_FAILED,
-    add_car_argument,
-    add_user_argument,
-    info_logs_silenced,
-    progress_bar,
-    refused,
-    resolve_car,
-    resolve_user,
-)
-from plugtrack_site.errors import PlugTrackError
+from cars_app.command_args import add_car_argument, resolve_car
+from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand, add_user_argument, progress_bar, resolve_user
 from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
+from sessions_app.importer import ImportReport, RowIssue
 
 
-class Command(BaseCommand):
+class Command(PlugTrackCommand):
     help = (
         "Import charging sessions from a CSV file into one car. Nothing is written if any row is invalid "
         "(unless --allow-partial); rows already stored are skipped as duplicates. "
         "Exit status: 0 done, 1 rows with errors, 2 file or arguments refused."
     )
+    json_output = True
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="source", required=True, metavar="PATH", help="The CSV file.")
@@ -27,24 +20,56 @@ class Command(BaseCommand):
         add_car_argument(parser)
         parser.add_argument("--dry-run", action="store_true", help="Check everything, write nothing.")
         parser.add_argument("--allow-partial", action="store_true", help="Write the valid rows even if some fail.")
-        parser.add_argument("--json", action="store_true", help="Print the report as JSON only.")
+        super().add_arguments(parser)
 
-    def handle(self, *args, **options):
+    def run(self, **options):
         user = resolve_user(options["user"])
         car = resolve_car(user, options["car"])
         total = csv_rows_estimate(options["source"])
-        with info_logs_silenced(options["json"]), progress_bar(total=total, silenced=options["json"]) as progress:
-            try:
-                report = charging_sessions_import(
-                    user=user,
-                    car=car,
-                    source=options["source"],
-                    dry_run=options["dry_run"],
-                    allow_partial=options["allow_partial"],
-                    progress=progress,
-                )
-            except PlugTrackError as error:
-                raise refused(error, json_output=options["json"], stdout=self.stdout) from None
-        self.stdout.write(report.to_json() if options["json"] else report.to_cli_text())
+        with progress_bar(total=total, silenced=options["json"]) as progress:
+            report = charging_sessions_import(
+                user=user,
+                car=car,
+                source=options["source"],
+                dry_run=options["dry_run"],
+                allow_partial=options["allow_partial"],
+                progress=progress,
+            )
+        if options["json"]:
+            self.print_json(report.to_dict())
+        else:
+            self.stdout.write(report_text(report))
         if not report.ok:
             raise CommandError(f"{report.error_count} row(s) failed validation.", returncode=EXIT_FAILED)
+
+
+def report_text(report: ImportReport, shown_issues: int = 10) -> str:
+    """The import's report as the summary table a person reads in a terminal."""
+    title = f"Import of {report.source} into {report.car}" + (" (dry run: nothing written)" if report.dry_run else "")
+    lines = [title]
+    for label, value in [
+        ("rows read", report.rows_read),
+        ("valid", report.ok_rows),
+        ("would insert" if report.dry_run else "inserted", report.inserted),
+        ("duplicates", report.skipped_duplicates),
+        ("errors", report.error_count),
+        ("warnings", report.warning_count),
+    ]:
+        lines.append(f"  {label:<13}{value:>8}")
+    for heading, issues, total in [
+        ("Errors", report.errors, report.error_count),
+        ("Warnings", report.warnings, report.warning_count),
+    ]:
+        if issues:
+            lines.append(f"{heading} (first {min(shown_issues, total)} of {total}):")
+            lines += [_issue_line(issue) for issue in issues[:shown_issues]]
+    if report.error_file:
+        lines.append(f"All errors are listed in {report.error_file}")
+    lines += report.notes
+    return "\n".join(lines)
+
+
+def _issue_line(issue: RowIssue) -> str:
+    where = f"row {issue.row}" + (f", {issue.field}" if issue.field else "")
+    value = f' (value "{issue.value}")' if issue.value and issue.value not in issue.message else ""
+    return f"  {where}: {issue.message}{value}"

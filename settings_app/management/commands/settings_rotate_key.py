@@ -1,11 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from plugtrack_site.command_args import EXIT_FAILED, EXIT_REFUSED
-from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand
 from settings_app.services import settings_rotate_key
 
 
-class Command(BaseCommand):
+class Command(PlugTrackCommand):
     help = (
         "Re-encrypt every secret setting under the newest key (the first of PLUGTRACK_ENCRYPTION_KEYS). "
         "Put the new key first, keep the old ones after it, run this, then remove the old keys. "
@@ -14,11 +13,8 @@ class Command(BaseCommand):
         "2 no usable key is configured."
     )
 
-    def handle(self, *args, **options):
-        try:
-            report = settings_rotate_key()
-        except PlugTrackError as error:
-            raise CommandError(str(error), returncode=EXIT_REFUSED) from None
+    def run(self, **options):
+        report = settings_rotate_key()
         self.stdout.write(
             self.style.SUCCESS(f"Re-encrypted {report.reencrypted} secret setting(s) under the newest key.")
         )

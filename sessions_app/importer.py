@@ -1,0 +1,282 @@
+"""The import engine: rows of sessions, each for its car, checked by the resource's hooks and
+written in chunks, so that memory does not grow with the file.
+
+`charging_sessions_rows_import` is the one service that imports sessions: the CSV import
+(`csv_io`) and the backup restore both call it. It reads rows in chunks of CHUNK_ROWS (or
+CHUNK_CHARS characters), one car's rows at a time; looks up the keys that can make a row of a
+chunk a duplicate for that chunk only (stored ones by the chunk's dates, the file's earlier rows
+in one `SeenKeys` file); writes each chunk with one `bulk_create`; keeps the first errors, warnings
+and new rows in the report; stops at MAX_ERRORS errors; and recomputes the baseline of each car it
+wrote to, once. It opens no transaction: its caller runs it inside one (and its account's lock).
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+
+from cars_app.models import Car
+from plugtrack_site.errors import excerpt
+
+from .csv_format import width_problem
+from .models import ChargingSession
+from .resources import DUPLICATE_KEY, ChargingSessionResource
+from .seen_keys import SeenKeys
+from .services import baseline_recompute
+
+CHUNK_ROWS = 2000
+CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at this many characters
+MAX_ERRORS = 10_000  # an import or restore stops reading at this many errors: it is not that file
+KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
+PREVIEW_ROWS = 10  # the first new rows, kept in the report to show what an import would add
+Progress = Callable[[int], None]  # told the number of rows read so far
+
+
+@dataclass
+class RowIssue:
+    row: int  # line number in the file
+    field: str
+    value: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    source: str
+    car: str
+    dry_run: bool
+    rows_read: int = 0
+    ok_rows: int = 0
+    inserted: int = 0
+    skipped_duplicates: int = 0
+    error_count: int = 0
+    warning_count: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+    warnings: list[RowIssue] = field(default_factory=list)
+    error_file: str | None = None
+    stopped_at: int | None = None  # the line where reading stopped at MAX_ERRORS errors
+    first_new: list[dict] = field(default_factory=list)  # {"row": line, "cells": {column: text}}
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, issue: RowIssue) -> None:
+        self.error_count += 1
+        if len(self.errors) < KEPT_ISSUES:
+            self.errors.append(issue)
+
+    def add_warning(self, issue: RowIssue) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < KEPT_ISSUES:
+            self.warnings.append(issue)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, **asdict(self)}
+
+
+class ErrorSink(Protocol):
+    """Where every row error goes besides the report, which keeps only the first (a file)."""
+
+    def write(self, issue: RowIssue) -> None: ...
+
+
+# (line in the file, its car, its cells in `columns` order), or a row the caller refused itself.
+Row = tuple[int, Car, list[str]] | RowIssue
+
+
+def charging_sessions_rows_import(
+    *,
+    user: User,
+    rows: Iterable[Row],
+    columns: list[str],
+    report: ImportReport,
+    dry_run: bool,
+    new_cars: bool = False,
+    derive_missing_totals: bool = True,
+    error_sink: ErrorSink | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import `rows` of `user`'s sessions into `report`; see the module's description.
+
+    `new_cars`: the cars have no stored sessions (just created or emptied), so no stored keys are
+    looked up. `derive_missing_totals`: compute a blank total from price × kWh (a CSV import
+    does; a restore brings back exactly what was stored). Writes nothing on a dry run.
+    """
+    importer = _Importer(
+        user=user, report=report, columns=columns, dry_run=dry_run, new_cars=new_cars,
+        derive_missing_totals=derive_missing_totals, error_sink=error_sink, progress=progress,
+    )  # fmt: skip
+    with importer:
+        for row in rows:
+            if isinstance(row, RowIssue):
+                importer.reject(row)
+            elif problem := width_problem(row[2], columns):
+                importer.reject(RowIssue(row[0], "", "", problem))
+            else:
+                importer.add(*row)
+            if report.stopped_at:
+                break
+        importer.finish()
+    return report
+
+
+class _Importer:
+    def __init__(self, *, user, report, columns, dry_run, new_cars, derive_missing_totals, error_sink, progress):
+        self.user, self.report, self.columns, self.dry_run = user, report, columns, dry_run
+        self.new_cars, self.derive_missing_totals = new_cars, derive_missing_totals
+        self.error_sink, self.progress = error_sink, progress
+        self._seen = SeenKeys()
+        self._resources: dict[int, tuple[ChargingSessionResource, int]] = {}  # id(car) -> (resource, key scope)
+        self._pending: tuple[ChargingSessionResource, int, list[list[str]], list[int]] | None = None
+        self._pending_chars = 0
+        self._rejected: list[RowIssue] = []
+        self._written_cars: set[int] = set()
+
+    def __enter__(self) -> "_Importer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._seen.close()  # however the import ends
+
+    def add(self, line: int, car: Car, cells: list[str]) -> None:
+        self.report.rows_read += 1
+        resource, scope = self._resource(car)
+        if self._pending and self._pending[0] is not resource:
+            self._flush()  # one car's rows at a time: memory stays one chunk, however many cars
+        if self._pending is None:
+            self._pending = (resource, scope, [], [])
+        _, _, rows, lines = self._pending
+        rows.append(cells)
+        lines.append(line)
+        self._pending_chars += sum(map(len, cells))
+        if len(rows) >= CHUNK_ROWS or self._pending_chars >= CHUNK_CHARS:
+            self._flush()
+
+    def _resource(self, car: Car) -> tuple[ChargingSessionResource, int]:
+        if id(car) not in self._resources:  # made as each car's rows come: cars without any cost nothing
+            resource = ChargingSessionResource(
+                user=self.user, car=car, derive_missing_totals=self.derive_missing_totals
+            )
+            self._resources[id(car)] = (resource, len(self._resources))
+        return self._resources[id(car)]
+
+    def reject(self, issue: RowIssue) -> None:
+        """Count a row that cannot be imported at all (a wrong number of cells)."""
+        self.report.rows_read += 1
+        self._rejected.append(issue)
+        if len(self._rejected) >= CHUNK_ROWS:  # a file of nothing but such rows: memory stays one chunk
+            if self._pending:
+                self._flush()  # reports the rejected rows with the chunk's, in file order
+            else:
+                self._record(self._rejected)
+                self._rejected = []
+
+    def finish(self) -> None:
+        if self._pending:
+            self._flush()
+        self._record(self._rejected)
+        if self._written_cars:
+            baseline_recompute(car_ids=self._written_cars)  # once per car, for the whole import
+
+    def _flush(self) -> None:
+        resource, scope, rows, lines = self._pending
+        self._pending, self._pending_chars = None, 0
+        new, duplicates, invalid = self._import_chunk(resource, scope, rows)
+        self.report.inserted += len(new)
+        self.report.skipped_duplicates += duplicates
+        self.report.ok_rows += len(new) + duplicates
+        for number in new[: PREVIEW_ROWS - len(self.report.first_new)]:
+            cells = {
+                column: excerpt(text.strip(), 60) for column, text in zip(self.columns, rows[number - 1], strict=True)
+            }
+            self.report.first_new.append({"row": lines[number - 1], "cells": cells})
+
+        column_index = {name: index for index, name in enumerate(self.columns)}
+
+        def cell(number: int, column: str) -> str:
+            return excerpt(rows[number - 1][column_index[column]].strip(), 100) if column in column_index else ""
+
+        issues, self._rejected = self._rejected, []
+        for number, errors in invalid:
+            for field_name, messages in errors.items():
+                column = "" if field_name == "__all__" else field_name
+                issues += [RowIssue(lines[number - 1], column, cell(number, column), message) for message in messages]
+        self._record(issues)
+        for number, column, message in resource.warnings:
+            self.report.add_warning(RowIssue(lines[number - 1], column, cell(number, column), message))
+        resource.warnings.clear()
+        if self.progress:
+            self.progress(self.report.rows_read)
+
+    def _import_chunk(self, resource, scope: int, rows: list[list[str]]) -> tuple[list[int], int, list]:
+        """Each row through the resource's hooks (init_instance, import_instance, validate_instance),
+        the library's rules without its per-row bookkeeping (results, diffs), several times slower
+        than the insert itself. Returns (new rows' numbers in the chunk, duplicates, invalid rows)."""
+        parsed = []
+        for number, cells in enumerate(rows, start=1):
+            row = dict(zip(self.columns, cells, strict=True))
+            instance = resource.init_instance(row)
+            try:
+                resource.import_instance(instance, row, row_number=number)
+                errors = {}
+            except ValidationError as error:
+                errors = error.update_error_dict({})
+            parsed.append((number, instance, errors))
+
+        keys = [_key(instance) for _, instance, errors in parsed if not errors]
+        known = self._seen.among(keys, scope=scope) | self._stored(resource.car, keys)
+        new, duplicates, invalid, dropped_warnings = [], 0, [], set()
+        for number, instance, errors in parsed:
+            if not errors and _key(instance) in known:
+                duplicates += 1
+                dropped_warnings.add(number)  # a skipped row is not worth a warning
+                continue
+            try:
+                resource.validate_instance(instance, errors)
+            except ValidationError as error:
+                invalid.append((number, error.message_dict))
+                dropped_warnings.add(number)
+                continue
+            known.add(_key(instance))
+            new.append((number, instance))
+        resource.warnings = [warning for warning in resource.warnings if warning[0] not in dropped_warnings]
+        sessions = [instance for _, instance in new]
+        self._seen.add((_key(session) for session in sessions), scope=scope)
+        if sessions and not self.dry_run:
+            ChargingSession.objects.bulk_create(sessions, batch_size=1000)
+            self._written_cars.add(resource.car.pk)
+        return [number for number, _ in new], duplicates, invalid
+
+    def _stored(self, car: Car, keys: list[tuple]) -> set[tuple]:
+        """Those of `keys` the car has stored already, in one query of a few SQL shapes."""
+        if self.new_cars or car.pk is None or not keys:
+            return set()
+        dates = sorted({key[0] for key in keys})
+        # Padded to a power of two with dates of the year 1 (Django drops repeated values): each
+        # new number of dates would be new SQL, and SQLite keeps 128 prepared statements with all
+        # their placeholders, some 25 MB. Only real keys match below.
+        padding = (1 << (len(dates) - 1).bit_length()) - len(dates)
+        dates += [dt.date.min + dt.timedelta(days=day) for day in range(padding)]
+        stored = ChargingSession.objects.filter(user=self.user, car=car, date__in=dates)
+        return set(stored.values_list(*DUPLICATE_KEY)) & set(keys)
+
+    def _record(self, issues: list[RowIssue]) -> None:
+        for issue in sorted(issues, key=lambda issue: issue.row):
+            self.report.add_error(issue)
+            if self.error_sink:
+                self.error_sink.write(issue)
+        if issues and self.report.error_count >= MAX_ERRORS and not self.report.stopped_at:
+            self.report.stopped_at = issues[-1].row
+            self.report.notes.append(
+                f"Stopped reading at line {issues[-1].row}: {MAX_ERRORS:,} rows have errors, so the rest of the "
+                "file was not checked and nothing will be written. Is this the right file?"
+            )
+
+
+def _key(instance: ChargingSession) -> tuple:
+    return (instance.date, instance.odometer, instance.charge_delivered_kwh)
