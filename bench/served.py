@@ -1,0 +1,135 @@
+"""PlugTrack served for a benchmark: the web server and the background worker as real processes on
+127.0.0.1, a logged-in owner, uploads streamed over HTTP as a browser sends them, and each
+process's peak memory. Used by bench_hostile.py and bench_admin.py."""
+
+import http.client
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+CSRF = "benchcsrfsecretbenchcsrfsecret01"  # a 32-character CSRF secret, sent as cookie and as field
+
+
+def peak_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory (VmHWM; unlike ru_maxrss, not inherited from its parent)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
+
+
+class _Process:
+    def __init__(self, command: list[str], environment: dict):
+        self.process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def peak_mb_reset(self) -> None:
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")  # the peak starts again from now
+
+    def peak_mb(self) -> float:
+        return peak_mb(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+class Server(_Process):
+    """`manage.py runserver` (threads, no autoreload) on a free port of 127.0.0.1."""
+
+    def __init__(self, environment: dict):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        manage = [sys.executable, str(REPO / "manage.py")]
+        super().__init__([*manage, "runserver", f"127.0.0.1:{self.port}", "--noreload"], environment)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def request(self, method: str, url: str, cookies: str, body=None, headers: dict | None = None):
+        """(status, Location header, page text) of one request."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        connection.request(method, url, body=body, headers={"Cookie": cookies, **(headers or {})})
+        response = connection.getresponse()
+        page = response.read().decode("utf-8", "replace")
+        connection.close()
+        return response.status, response.getheader("Location", ""), page
+
+    def post_form(self, url: str, cookies: str, fields: dict[str, str], path: Path | None = None, file_field=""):
+        """A form posted as a browser does: multipart, the file (if any) streamed from disk."""
+        boundary = uuid.uuid4().hex
+        head = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in (fields | {"csrfmiddlewaretoken": CSRF}).items()
+        )
+        if path:
+            head += f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{path.name}"\r\n'
+            head += "Content-Type: application/octet-stream\r\n\r\n"
+        tail = f"{chr(13) + chr(10) if path else ''}--{boundary}--\r\n".encode()
+
+        def body() -> Iterator[bytes]:
+            yield head.encode()
+            if path:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(MB):
+                        yield chunk
+            yield tail
+
+        length = len(head.encode()) + (path.stat().st_size if path else 0) + len(tail)
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)}
+        return self.request("POST", url, cookies, body(), headers)
+
+    def job_finished(self, job_url: str, cookies: str, timeout: float = 3600) -> str:
+        """Wait for the job at `job_url` to finish (polling its progress as its page does); its page."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, _, state = self.request("GET", job_url.removesuffix("change/") + "progress/", cookies)
+            if json.loads(state)["status"] not in ("queued", "running"):
+                return self.request("GET", job_url, cookies)[2]
+            time.sleep(0.1)
+        raise TimeoutError(job_url)
+
+
+class Worker(_Process):
+    """`manage.py db_worker`, taking jobs as soon as they are queued."""
+
+    def __init__(self, environment: dict):
+        manage = [sys.executable, str(REPO / "manage.py")]
+        super().__init__([*manage, "db_worker", "--no-startup-delay", "--interval", "0.05"], environment)
+
+
+def confirm_url(page: str) -> str | None:
+    """The confirm form's address on a job page, if it offers one."""
+    found = re.search(r'<form method="post" action="([^"]+/confirm/)"', page)
+    return found.group(1) if found else None
+
+
+def owner_with_a_car() -> dict:
+    """(In a child process, Django set up.) The owner the benchmark acts as, with one car and a
+    logged-in session: {"user_id", "car_id", "cookies"}."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from cars_app.models import Car
+    from plugtrack_site.accounts import owner_account_ensure
+
+    user, _ = owner_account_ensure(username="bench", password="bench-password-123")
+    car, _ = Car.objects.get_or_create(
+        user=user, name="Niro", make="Kia", model="Niro EV", defaults={"battery_kwh": 64.8}
+    )
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: user.get_session_auth_hash()})  # fmt: skip
+    session.create()
+    return {"user_id": user.pk, "car_id": car.pk, "cookies": f"sessionid={session.session_key}; csrftoken={CSRF}"}
