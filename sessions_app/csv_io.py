@@ -23,6 +23,7 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.files import file_written_whole
 
+from . import importer
 from .csv_format import (
     HEADER,
     CsvFileError,
@@ -43,6 +44,44 @@ ERROR_FILE_HEADER = ("row", "field", "value", "message")
 # --- import ---------------------------------------------------------------------------------
 
 
+def charging_sessions_checked_import(
+    *, user: User, car: Car, checked_rows: Path, source_name: str, progress: Progress | None = None
+) -> ImportReport:
+    """Import what a dry run checked and kept (`charging_sessions_import(keep_checked_rows=...)`),
+    without checking its rows again: only a row another import stored meanwhile is skipped."""
+    report = ImportReport(source=source_name, car=f"{car} (id {car.pk})", dry_run=False)
+    with _database_refusal(), checked_rows.open("rb") as handle, account_write_lock(user.pk):
+        _car_still_there(user, car)
+        importer.charging_sessions_checked_import(
+            user=user, car=car, checked_rows=handle, report=report, progress=progress
+        )
+    logger.info(
+        "sessions_import user=%s car_id=%s source=%s checked=True inserted=%d duplicates=%d",
+        user.username, car.pk, source_name, report.inserted, report.skipped_duplicates,
+    )  # fmt: skip
+    return report
+
+
+@contextmanager
+def _database_refusal() -> Iterator[None]:
+    """A database error (a full disk, a lost connection) as a message: the import was undone."""
+    try:
+        yield
+    except DatabaseError as error:
+        raise CsvFileError(
+            f"The database refused the import, so nothing was written ({error}). Try again; if it persists, "
+            "tell whoever runs this PlugTrack."
+        ) from None
+
+
+def _car_still_there(user: User, car: Car) -> None:
+    if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
+        raise CsvFileError(
+            f"{car} (id {car.pk}) no longer exists: another operation removed it while this import waited. "
+            "Nothing was written; choose a car and import again."
+        )
+
+
 class _AbortImport(Exception):
     """Raised inside the transaction to undo every row written so far."""
 
@@ -57,6 +96,7 @@ def charging_sessions_import(
     progress: Progress | None = None,
     source_name: str | None = None,
     error_file: bool = True,
+    keep_checked_rows: Path | None = None,
 ) -> ImportReport:
     """Import a sessions CSV into `car` of `user`.
 
@@ -65,7 +105,8 @@ def charging_sessions_import(
     problems with the file as a whole, before any row is read. `progress` is called with the
     number of rows read so far, after each chunk. `source_name` names the file in the report
     (default: its own name); `error_file=False` keeps the errors in the report only (no
-    `.err.csv`), for a caller that shows them itself.
+    `.err.csv`), for a caller that shows them itself. `keep_checked_rows` (a dry run): the file
+    where to keep the rows found new, for `charging_sessions_checked_import` once confirmed.
     """
     if car.user_id != user.pk:
         raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
@@ -73,20 +114,15 @@ def charging_sessions_import(
     name = source_name or (path.name if path else getattr(source, "name", "the uploaded file"))
     if path:
         _check_utf8_file(path, name)
-    try:
+    with _database_refusal(), keep_checked_rows.open("wb") if keep_checked_rows else nullcontext() as checked_rows:
         return _import_file(
             user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
-            progress=progress, error_file=error_file,
+            progress=progress, error_file=error_file, checked_rows=checked_rows,
         )  # fmt: skip
-    except DatabaseError as error:
-        raise CsvFileError(
-            f"The database refused the import, so nothing was written ({error}). Try again; if it persists, "
-            "tell whoever runs this PlugTrack."
-        ) from None
 
 
 def _import_file(
-    *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool
+    *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool, checked_rows
 ) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     errors_to = _ErrorFile(source, report) if error_file else nullcontext()
@@ -96,14 +132,10 @@ def _import_file(
         try:
             # A dry run writes nothing, so it needs no lock (and does not hold others up).
             with nullcontext() if dry_run else account_write_lock(user.pk):
-                if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
-                    raise CsvFileError(
-                        f"{car} (id {car.pk}) no longer exists: another operation removed it while this import "
-                        "waited. Nothing was written; choose a car and import again."
-                    )
+                _car_still_there(user, car)
                 charging_sessions_rows_import(
                     user=user, rows=((line, car, record) for line, record in records), columns=columns,
-                    report=report, dry_run=dry_run, error_sink=error_sink, progress=progress,
+                    report=report, dry_run=dry_run, error_sink=error_sink, progress=progress, checked_rows=checked_rows,
                 )  # fmt: skip
                 if not report.rows_read:
                     report.notes.append(no_sessions_message(name))  # not an error: e.g. an empty month

@@ -11,9 +11,10 @@ wrote to, once. It opens no transaction: its caller runs it inside one (and its 
 """
 
 import datetime as dt
+import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import IO, Protocol
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -21,7 +22,7 @@ from django.core.exceptions import ValidationError
 from cars_app.models import Car
 from plugtrack_site.errors import excerpt
 
-from .csv_format import width_problem
+from .csv_format import HEADER, width_problem
 from .models import ChargingSession
 from .resources import DUPLICATE_KEY, ChargingSessionResource
 from .seen_keys import SeenKeys
@@ -100,16 +101,20 @@ def charging_sessions_rows_import(
     derive_missing_totals: bool = True,
     error_sink: ErrorSink | None = None,
     progress: Progress | None = None,
+    checked_rows: IO[bytes] | None = None,
 ) -> ImportReport:
     """Import `rows` of `user`'s sessions into `report`; see the module's description.
 
     `new_cars`: the cars have no stored sessions (just created or emptied), so no stored keys are
     looked up. `derive_missing_totals`: compute a blank total from price × kWh (a CSV import
-    does; a restore brings back exactly what was stored). Writes nothing on a dry run.
+    does; a restore brings back exactly what was stored). Writes nothing on a dry run; given
+    `checked_rows`, a dry run keeps there the rows it found new, typed and checked, for
+    `charging_sessions_checked_import` to write later without checking them again.
     """
     importer = _Importer(
         user=user, report=report, columns=columns, dry_run=dry_run, new_cars=new_cars,
         derive_missing_totals=derive_missing_totals, error_sink=error_sink, progress=progress,
+        checked_rows=checked_rows,
     )  # fmt: skip
     with importer:
         for row in rows:
@@ -126,10 +131,12 @@ def charging_sessions_rows_import(
 
 
 class _Importer:
-    def __init__(self, *, user, report, columns, dry_run, new_cars, derive_missing_totals, error_sink, progress):
+    def __init__(
+        self, *, user, report, columns, dry_run, new_cars, derive_missing_totals, error_sink, progress, checked_rows
+    ):
         self.user, self.report, self.columns, self.dry_run = user, report, columns, dry_run
         self.new_cars, self.derive_missing_totals = new_cars, derive_missing_totals
-        self.error_sink, self.progress = error_sink, progress
+        self.error_sink, self.progress, self.checked_rows = error_sink, progress, checked_rows
         self._seen = SeenKeys()
         self._resources: dict[int, tuple[ChargingSessionResource, int]] = {}  # id(car) -> (resource, key scope)
         self._pending: tuple[ChargingSessionResource, int, list[list[str]], list[int]] | None = None
@@ -229,7 +236,8 @@ class _Importer:
             parsed.append((number, instance, errors))
 
         keys = [_key(instance) for _, instance, errors in parsed if not errors]
-        known = self._seen.among(keys, scope=scope) | self._stored(resource.car, keys)
+        stored = set() if self.new_cars else stored_keys(self.user, resource.car, keys)
+        known = self._seen.among(keys, scope=scope) | stored
         new, duplicates, invalid, dropped_warnings = [], 0, [], set()
         for number, instance, errors in parsed:
             if not errors and _key(instance) in known:
@@ -247,23 +255,12 @@ class _Importer:
         resource.warnings = [warning for warning in resource.warnings if warning[0] not in dropped_warnings]
         sessions = [instance for _, instance in new]
         self._seen.add((_key(session) for session in sessions), scope=scope)
+        if self.checked_rows and sessions:
+            pickle.dump([[getattr(session, name) for name in HEADER] for session in sessions], self.checked_rows)
         if sessions and not self.dry_run:
             ChargingSession.objects.bulk_create(sessions, batch_size=1000)
             self._written_cars.add(resource.car.pk)
         return [number for number, _ in new], duplicates, invalid
-
-    def _stored(self, car: Car, keys: list[tuple]) -> set[tuple]:
-        """Those of `keys` the car has stored already, in one query of a few SQL shapes."""
-        if self.new_cars or car.pk is None or not keys:
-            return set()
-        dates = sorted({key[0] for key in keys})
-        # Padded to a power of two with dates of the year 1 (Django drops repeated values): each
-        # new number of dates would be new SQL, and SQLite keeps 128 prepared statements with all
-        # their placeholders, some 25 MB. Only real keys match below.
-        padding = (1 << (len(dates) - 1).bit_length()) - len(dates)
-        dates += [dt.date.min + dt.timedelta(days=day) for day in range(padding)]
-        stored = ChargingSession.objects.filter(user=self.user, car=car, date__in=dates)
-        return set(stored.values_list(*DUPLICATE_KEY)) & set(keys)
 
     def _record(self, issues: list[RowIssue]) -> None:
         for issue in sorted(issues, key=lambda issue: issue.row):
@@ -280,3 +277,49 @@ class _Importer:
 
 def _key(instance: ChargingSession) -> tuple:
     return (instance.date, instance.odometer, instance.charge_delivered_kwh)
+
+
+def stored_keys(user: User, car: Car, keys: list[tuple]) -> set[tuple]:
+    """Those of `keys` the car has stored already, in one query of a few SQL shapes."""
+    if car.pk is None or not keys:
+        return set()
+    dates = sorted({key[0] for key in keys})
+    # Padded to a power of two with dates of the year 1 (Django drops repeated values): each new
+    # number of dates would be new SQL, and SQLite keeps 128 prepared statements with all their
+    # placeholders, some 25 MB. Only real keys match below.
+    padding = (1 << (len(dates) - 1).bit_length()) - len(dates)
+    dates += [dt.date.min + dt.timedelta(days=day) for day in range(padding)]
+    stored = ChargingSession.objects.filter(user=user, car=car, date__in=dates)
+    return set(stored.values_list(*DUPLICATE_KEY)) & set(keys)
+
+
+def charging_sessions_checked_import(
+    *, user: User, car: Car, checked_rows: IO[bytes], report: ImportReport, progress: Progress | None = None
+) -> ImportReport:
+    """Write into `car` the rows a dry run kept in `checked_rows` (typed and checked already).
+
+    Only what may have changed since the check is looked at again: a row whose key another import
+    has stored meanwhile is a duplicate. Counts go into `report`. The caller holds the lock.
+    """
+    written = 0
+    while chunk := _next_chunk(checked_rows):
+        sessions = [ChargingSession(user=user, car=car, **dict(zip(HEADER, values, strict=True))) for values in chunk]
+        stored = stored_keys(user, car, [_key(session) for session in sessions])
+        new = [session for session in sessions if _key(session) not in stored]
+        ChargingSession.objects.bulk_create(new, batch_size=1000)
+        report.inserted += len(new)
+        report.skipped_duplicates += len(sessions) - len(new)
+        written += len(sessions)
+        if progress:
+            progress(written)
+    report.rows_read = report.ok_rows = written
+    if report.inserted:
+        baseline_recompute(car_ids=[car.pk])
+    return report
+
+
+def _next_chunk(handle: IO[bytes]) -> list | None:
+    try:
+        return pickle.load(handle)  # a file this engine wrote itself, in PlugTrack's own data folder
+    except EOFError:
+        return None

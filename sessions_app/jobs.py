@@ -1,5 +1,8 @@
-"""The sessions import as a background job (see jobs): the check is the import's dry run, and the
-run, once confirmed, the import itself, of exactly the file that was checked."""
+"""The sessions import as a background job (see jobs): the check is the import's dry run, which
+keeps the rows it found new, typed and checked; the run, once confirmed, writes exactly those,
+looking again only at what may have changed since (a row another import stored meanwhile)."""
+
+from pathlib import Path
 
 from django.contrib.auth.models import User
 
@@ -8,7 +11,7 @@ from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
 from jobs.models import Job
 from plugtrack_site.errors import PlugTrackError
 
-from .csv_io import charging_sessions_import, csv_rows_estimate
+from .csv_io import charging_sessions_checked_import, charging_sessions_import, csv_rows_estimate
 from .models import ChargingSession
 
 # A column in people's words: the model's own labels ("energy (kWh)" for charge_delivered_kwh).
@@ -19,24 +22,39 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
     car = Car.objects.filter(pk=job.options["car_id"]).select_related("user").first()
     if car is None or not (job.user.is_superuser or car.user_id == job.user_id):
         raise PlugTrackError("That car is no longer one of yours: nothing was imported.")
-    # The check counts the valid new rows even when others have errors: they may be imported alone.
-    report = charging_sessions_import(
-        user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=dry_run,
-        allow_partial=dry_run or job.options.get("allow_partial", False), error_file=False, progress=progress,
-    )  # fmt: skip
-    data = report.to_dict() | {"car_id": car.pk}
-    for issue in data["errors"] + data["warnings"]:
-        issue["column"] = COLUMN_LABELS.get(issue["field"], "the whole row")
+    checked_rows = Path(f"{job.upload}.checked")  # what the check found new, typed: the run writes it as it is
     if dry_run:
-        return JobResult(ok=report.ok, report=data, confirmable=report.inserted > 0 and not report.stopped_at)
-    if not report.inserted and report.error_count:
-        return JobResult(ok=False, report=data, outcome=[("error", " ".join(report.notes))])
-    done = f"Imported {report.inserted} session(s) into {car}; {report.skipped_duplicates} were already there"
-    left_out = f"; {report.error_count} row(s) with errors were left out" if report.error_count else ""
-    warnings = [
-        ("warning", f"Line {w.row}, {COLUMN_LABELS.get(w.field, w.field)}: {w.message}") for w in report.warnings[:20]
-    ]
-    return JobResult(ok=True, report=data, outcome=[("success", f"{done}{left_out}."), *warnings])
+        # The check counts the valid new rows even when others have errors: they may be imported alone.
+        report = charging_sessions_import(
+            user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=True, allow_partial=True,
+            error_file=False, progress=progress, keep_checked_rows=checked_rows,
+        )  # fmt: skip
+        data = _with_column_labels(report.to_dict() | {"car_id": car.pk})
+        confirmable = report.inserted > 0 and not report.stopped_at
+        if not confirmable:
+            checked_rows.unlink(missing_ok=True)  # nothing will be run
+        return JobResult(ok=report.ok, report=data, confirmable=confirmable)
+    check = job.report
+    if check["error_count"] and not job.options.get("allow_partial"):
+        raise PlugTrackError(f"{check['error_count']} row(s) have errors: nothing was imported.")
+    report = charging_sessions_checked_import(
+        user=car.user, car=car, checked_rows=checked_rows, source_name=job.upload_name, progress=progress
+    )
+    checked_rows.unlink()  # kept until now: a run that could not start may be confirmed again
+    data = check | {
+        "dry_run": False, "inserted": report.inserted,
+        "skipped_duplicates": check["skipped_duplicates"] + report.skipped_duplicates,
+    }  # fmt: skip
+    done = f"Imported {report.inserted} session(s) into {car}; {data['skipped_duplicates']} were already there"
+    left_out = f"; {check['error_count']} row(s) with errors were left out" if check["error_count"] else ""
+    return JobResult(ok=True, report=data, outcome=[("success", f"{done}{left_out}.")])
+
+
+def _with_column_labels(report: dict) -> dict:
+    """Each error and warning with its column in people's words."""
+    for issue in report["errors"] + report["warnings"]:
+        issue["column"] = COLUMN_LABELS.get(issue["field"], "the whole row")
+    return report
 
 
 def _permitted(user: User, job: Job) -> bool:

@@ -11,6 +11,12 @@ from sessions_app.seen_keys import SeenKeys
 from sessions_app.services import baseline_recompute
 
 
+@pytest.fixture(autouse=True)
+def data_folder(settings, tmp_path):
+    """PlugTrack's data folder (uploads, backups, job progress) is the test's own, never the repository's."""
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+
+
 @pytest.fixture
 def owner(db) -> User:
     """A staff user in the owners group: what a person using PlugTrack is."""

@@ -71,7 +71,10 @@ def test_a_worker_killed_mid_job_leaves_the_data_as_before_and_the_job_failed(
 ):
     worker_settings.PLUGTRACK_JOB_STALE_SECONDS = 2
     car = make_car(owner)
-    job = import_job(owner, car, tmp_path, rows=40_000, phase=Job.Phase.RUN)
+    job = import_job(owner, car, tmp_path, rows=40_000, phase=Job.Phase.CHECK)
+    finished(worker("--batch", data_dir=worker_settings.PLUGTRACK_DATA_DIR))
+    job.refresh_from_db()
+    assert job_confirm(job=job, options={})
     process = worker(data_dir=worker_settings.PLUGTRACK_DATA_DIR)
     deadline = time.monotonic() + 60
     while not ((progress := progress_read(job)) and progress.done):  # it is importing

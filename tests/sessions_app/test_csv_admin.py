@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from jobs.models import Job
 from sessions_app.csv_format import HEADER
-from sessions_app.csv_io import charging_sessions_export
+from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
 from sessions_app.models import ChargingSession
 
-from .csv_helpers import session_row
+from .csv_helpers import session_row, write_csv
 
 IMPORT = "admin:sessions_app_chargingsession_import"
 EXPORT = "admin:sessions_app_chargingsession_export"
@@ -220,3 +220,24 @@ def test_a_staff_user_who_may_only_view_cannot_import(client, db, make_car):
     assert client.get(reverse(IMPORT)).status_code == 403
     assert preview(client, car, [session_row()]).status_code == 403
     assert not ChargingSession.objects.exists()
+
+
+def test_the_run_writes_what_the_check_found_new_and_skips_what_arrived_meanwhile(
+    owner_client, owner, make_car, tmp_path
+):
+    car = make_car(owner, name="Mine")
+    rows = [
+        session_row(),
+        session_row(date="2025-03-05", odometer="1100"),
+        session_row(date="2025-03-09", odometer="1200"),
+    ]
+    checked = preview(owner_client, car, rows)
+    assert report_of(checked)["inserted"] == 3
+    # Between the check and the confirm, another import stores one of the rows.
+    charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows[1:2], name="meanwhile.csv"))
+
+    html = confirm(owner_client, checked).content.decode()
+    assert "Imported 2 session(s) into Mine; 1 were already there." in html
+    assert sorted(car.sessions.values_list("odometer", flat=True)) == [1000, 1100, 1200]
+    assert car.sessions.filter(is_baseline=True).get().odometer == 1000
+    assert not list(Path(Job.objects.get().upload).parent.glob("*.checked"))
