@@ -49,13 +49,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
-    "django_tasks",
-    "django_tasks_db",
     "cars_app",
     "sessions_app",
     "settings_app",
     "backups",
-    "jobs",
+    "jobs",  # before django_tasks_db: its db_worker command is PlugTrack's (jobs/management/commands)
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ from jobs.progress import progress_read
 from jobs.services import job_confirm, job_start, job_state
 from sessions_app.models import ChargingSession
 
-from ..processes import finished, manage
+from ..processes import AccountLockHeld, finished, manage
 from ..sessions_app.csv_helpers import session_row, write_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,10 +29,10 @@ def worker_settings(settings, tmp_path):
     return settings
 
 
-def worker(*options: str, data_dir: Path):
+def worker(*options: str, data_dir: Path, lock_wait_seconds: float = 60):
     return manage(
         "db_worker", "--no-startup-delay", "--interval", "0.1", *options, data_dir=data_dir,
-        PLUGTRACK_TASK_BACKEND=DATABASE_BACKEND,
+        lock_wait_seconds=lock_wait_seconds, PLUGTRACK_TASK_BACKEND=DATABASE_BACKEND,
     )  # fmt: skip
 
 
@@ -92,3 +92,23 @@ def test_a_worker_killed_mid_job_leaves_the_data_as_before_and_the_job_failed(
     assert "The worker stopped while running this" in job.outcome[0][1] and "nothing was changed" in job.outcome[0][1]
     assert not ChargingSession.objects.exists()  # its transaction never committed
     assert not Path(job.upload).exists()
+
+
+def test_the_worker_waits_out_a_long_write_and_goes_on(owner, make_car, tmp_path, worker_settings):
+    """On SQLite, a long import or restore from the command line holds the one write lock for longer
+    than the worker's busy timeout while the worker looks for work: it must not stop."""
+    car = make_car(owner)
+    process = worker(data_dir=worker_settings.PLUGTRACK_DATA_DIR, lock_wait_seconds=0.5)
+    try:
+        with AccountLockHeld(owner.pk, data_dir=tmp_path):
+            time.sleep(3)
+        assert process.poll() is None, process.communicate()
+        job = import_job(owner, car, tmp_path, rows=5, phase=Job.Phase.CHECK)
+        deadline = time.monotonic() + 30
+        while job.status != Job.Status.CHECKED:
+            assert time.monotonic() < deadline, job.status
+            time.sleep(0.1)
+            job.refresh_from_db()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

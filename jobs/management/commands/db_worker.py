@@ -1,0 +1,19 @@
+from django.db import OperationalError
+from django_tasks_db.management.commands import db_worker
+
+
+class Command(db_worker.Command):
+    """django-tasks' worker, which stops when it finds SQLite's one write lock held longer than the
+    busy timeout while it looks for work (a long import or restore run from the command line):
+    this one waits and goes on looking. A job it runs is never affected: each runs once, whole."""
+
+    help = "Run PlugTrack's background worker (django-tasks' db_worker), which waits out a busy SQLite database."
+
+    def handle(self, *args, **options) -> None:
+        while True:
+            try:
+                return super().handle(*args, **options)
+            except OperationalError as error:
+                if "database is locked" not in str(error):
+                    raise
+                self.stderr.write("The database is busy with another write; the worker waits and goes on.")
