@@ -159,7 +159,7 @@ def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner
     def failing(*args, **kwargs):
         raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr("django.db.models.query.QuerySet.bulk_create", failing)
+    monkeypatch.setattr("django.db.backends.utils.CursorWrapper.executemany", failing)  # the disk fills up
     html = confirm(owner_client, response).content.decode()
     assert "The database refused the import, so nothing was written (disk I/O error)." in html
     assert not ChargingSession.objects.exists()
@@ -241,3 +241,20 @@ def test_the_run_writes_what_the_check_found_new_and_skips_what_arrived_meanwhil
     assert sorted(car.sessions.values_list("odometer", flat=True)) == [1000, 1100, 1200]
     assert car.sessions.filter(is_baseline=True).get().odometer == 1000
     assert not list(Path(Job.objects.get().upload).parent.glob("*.checked"))
+
+
+def test_a_confirmed_import_stores_exactly_what_the_command_would(owner_client, owner, make_car, tmp_path):
+    by_admin, by_command = make_car(owner, name="Admin"), make_car(owner, name="Command")
+    rows = [
+        session_row(),
+        session_row(date="2025-03-05", odometer="1100", charge_type="dc", cost_per_kwh="", total_cost_gbp="9.99"),
+        session_row(date="2025-03-09", odometer="1200", notes='two\nlines, "quoted"', location_label="'=SUM(A1)"),
+    ]
+    confirm(owner_client, preview(owner_client, by_admin, rows))
+    charging_sessions_import(user=owner, car=by_command, source=write_csv(tmp_path, rows))
+
+    def stored(car):
+        fields = [f.name for f in ChargingSession._meta.fields if f.name not in ("id", "car", "created_at")]
+        return list(car.sessions.order_by("date").values_list(*fields))
+
+    assert stored(by_admin) == stored(by_command) and len(stored(by_admin)) == 3
