@@ -90,14 +90,15 @@ class Server(_Process):
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)}
         return self.request("POST", url, cookies, body(), headers)
 
-    def job_finished(self, job_url: str, cookies: str, timeout: float = 3600) -> str:
-        """Wait for the job at `job_url` to finish (polling its progress as its page does); its page."""
+    def job_finished(self, job_url: str, cookies: str, poll_seconds: float = 0.1, timeout: float = 3600) -> str:
+        """Wait for the job at `job_url` to finish (polling its progress as its page does); its page.
+        Each poll is a request the server answers while the worker works, on the same cores."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             _, _, state = self.request("GET", job_url.removesuffix("change/") + "progress/", cookies)
             if json.loads(state)["status"] not in ("queued", "running"):
                 return self.request("GET", job_url, cookies)[2]
-            time.sleep(0.1)
+            time.sleep(poll_seconds)
         raise TimeoutError(job_url)
 
 
