@@ -105,6 +105,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             return redirect(job_page_url(job))
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions", "form": form,
+            "submit": "Check the file",
         }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/import.html", context)
 
@@ -128,6 +129,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
                 return response
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Export sessions", "form": form,
+            "submit": "Download the CSV",
         }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/export.html", context)
 
