@@ -41,6 +41,11 @@ class JobAdmin(OwnedModelAdmin):
     def summary(self, job):
         return " ".join(text for _level, text in job.outcome[:1])
 
+    def changelist_view(self, request, extra_context=None):
+        for job in self.get_queryset(request).filter(status=Job.Status.RUNNING):
+            job_state(job)  # a job whose worker died is listed as failed, not running for ever
+        return super().changelist_view(request, extra_context)
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [

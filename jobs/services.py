@@ -10,15 +10,17 @@ with its file at the owner's first upload a day later; jobs that ran stay, with 
 import datetime as dt
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
+from django.db import OperationalError
 from django.utils import timezone
 
-from plugtrack_site.account_lock import AccountBusy
+from plugtrack_site.account_lock import AccountBusy, account_write_lock
 from plugtrack_site.errors import PlugTrackError
 
 from .kinds import KINDS, JobResult
@@ -28,6 +30,7 @@ from .progress import ProgressWriter, progress_read
 logger = logging.getLogger("plugtrack.jobs")
 
 UNCONFIRMED_LIFETIME = dt.timedelta(days=1)
+_CLAIM_ATTEMPTS = 10  # each waits up to the busy timeout (PLUGTRACK_LOCK_WAIT_SECONDS)
 
 
 def uploads_dir(user: User) -> Path:
@@ -76,36 +79,65 @@ def _enqueue(job: Job) -> None:
 
 
 def job_execute(token: str) -> None:
-    """The worker's side: run the job's queued phase once, reporting progress, and record the result."""
-    claimed = Job.objects.filter(token=token, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:  # already run, or marked stopped: never twice
+    """The worker's side: run the job's queued phase once, reporting progress, and record the result.
+
+    A run that writes records its outcome in the same transaction as its work: a worker that dies
+    before the commit leaves the data as before and the job running (the job page then sees the
+    heartbeat stop and says so); one that dies after it leaves the job done.
+    """
+    if not _claim(token):  # already run, or marked stopped: never twice
         return
     job = Job.objects.get(token=token)
     kind = KINDS[job.kind]
     dry_run = job.phase == Job.Phase.CHECK
     try:
-        with ProgressWriter(job, total=kind.total(job)) as progress:
+        with (
+            ProgressWriter(job, total=kind.total(job)) as progress,
+            # No user's lock here (the work takes its owner's); on SQLite this begins the one writer's transaction.
+            nullcontext() if dry_run else account_write_lock(),
+        ):
             result = kind.run(job, dry_run=dry_run, progress=progress)
+            _finish(job, result, checked=dry_run and result.confirmable)
     except AccountBusy as error:
         if job.upload:  # a confirmed run that could not start: it may be confirmed again, as checked
             Job.objects.filter(pk=job.pk).update(
                 status=Job.Status.CHECKED, outcome=[("error", f"{error} Confirm again when it has finished.")]
             )
             return
-        result = JobResult(ok=False, report={}, outcome=[("error", str(error))])
+        _finish(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
     except PlugTrackError as error:
-        result = JobResult(ok=False, report={}, outcome=[("error", str(error))])
+        _finish(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
     except BaseException:
         _finish(job, JobResult(False, {}, [("error", "This stopped unexpectedly; nothing was changed.")]))
         raise
-    _finish(job, result, checked=dry_run and result.confirmable)
+    finally:
+        job.refresh_from_db(fields=["status"])
+        if job.upload and job.status in (Job.Status.DONE, Job.Status.FAILED):
+            Path(job.upload).unlink(missing_ok=True)  # its outcome is recorded for good: no phase needs it
+
+
+def _claim(token: str) -> bool:
+    """Mark the queued job running, in one committed UPDATE. On SQLite a long write elsewhere (a
+    command-line import) may hold the database past the busy timeout: wait it out rather than
+    leave the job queued for ever."""
+    for _attempt in range(_CLAIM_ATTEMPTS - 1):
+        try:
+            return _claim_once(token)
+        except OperationalError as error:
+            if "database is locked" not in str(error):
+                raise
+            logger.warning("job_claim_waiting token=%s", token)
+    return _claim_once(token)
+
+
+def _claim_once(token: str) -> bool:
+    claimed = Job.objects.filter(token=token, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    return claimed == 1
 
 
 def _finish(job: Job, result: JobResult, checked: bool = False) -> None:
-    if not checked and job.upload:
-        Path(job.upload).unlink(missing_ok=True)  # no further phase needs it
     status = Job.Status.CHECKED if checked else Job.Status.DONE if result.ok else Job.Status.FAILED
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=status, report=result.report, outcome=result.outcome, finished_at=timezone.now()

@@ -1,12 +1,16 @@
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
+from jobs import services
 from jobs.models import Job
 from jobs.progress import ProgressWriter, progress_read
 from jobs.services import job_execute, job_start, job_state, jobs_expired_remove, uploads_dir
+from sessions_app.models import ChargingSession
 
 from ..sessions_app.csv_helpers import session_row, write_csv
 
@@ -73,3 +77,52 @@ def test_a_running_job_whose_worker_stopped_beating_is_marked_failed(owner, sett
     job.refresh_from_db()
     assert state.status == job.status == Job.Status.FAILED
     assert "The worker stopped while running this" in job.outcome[0][1]
+
+
+def test_a_run_records_its_outcome_in_the_transaction_of_its_work(owner, make_car, settings, tmp_path, monkeypatch):
+    """Should recording the outcome fail after the import, the import goes too: the job never says
+    "nothing was changed" of rows that were written."""
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+    car = make_car(owner)
+    upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
+    job = job_start(
+        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
+    )
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, phase=Job.Phase.RUN)
+    finishes = []
+
+    def outcome_lost(*args):
+        finishes.append(args)
+        if len(finishes) == 1:
+            raise DatabaseError("disk I/O error")  # the first outcome, the import's, is not written
+
+    monkeypatch.setattr("jobs.services.logger.info", outcome_lost)
+    with pytest.raises(DatabaseError):
+        job_execute(str(job.token))
+
+    job.refresh_from_db()
+    assert not ChargingSession.objects.exists()
+    assert job.status == Job.Status.FAILED and job.outcome == [
+        ["error", "This stopped unexpectedly; nothing was changed."]
+    ]
+
+
+def test_a_job_waits_for_a_busy_database_before_it_starts(owner, make_car, settings, tmp_path, monkeypatch):
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    car = make_car(owner)
+    upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
+    job = job_start(
+        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
+    )
+    claim, busy = services._claim_once, [OperationalError("database is locked")] * 2
+
+    def claim_when_free(token):
+        if busy:
+            raise busy.pop()
+        return claim(token)
+
+    monkeypatch.setattr(services, "_claim_once", claim_when_free)
+    job_execute(str(job.token))
+    job.refresh_from_db()
+    assert not busy and job.status == Job.Status.CHECKED and job.report["inserted"] == 1
