@@ -20,7 +20,7 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError, excerpt
-from plugtrack_site.files import file_written_whole
+from plugtrack_site.files import file_written_whole, stale_temporaries_sweep
 from sessions_app.csv_format import decimal_render, width_problem
 from sessions_app.importer import ImportReport, RowIssue, charging_sessions_rows_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession
@@ -70,8 +70,10 @@ def backups_delete(backups: QuerySet[Backup]) -> None:
     A ZIP written elsewhere (`backup_create --to`) belongs to whoever chose that place, so it is
     left where it is. Files go only once the records are gone for good (after the commit).
     """
-    with transaction.atomic():
-        doomed = list(backups.select_related("user"))
+    doomed = list(backups.select_related("user"))
+    for user in {backup.user for backup in doomed}:
+        stale_temporaries_sweep(backups_dir(user))
+    with account_write_lock(*{backup.user_id for backup in doomed}):
         Backup.objects.filter(pk__in=[backup.pk for backup in doomed]).delete()
         for backup in doomed:
             path = Path(backup.path).resolve()
@@ -105,6 +107,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     after every operation that committed before it. The file is written whole or not at all, and
     a Backup record exists exactly when its file does.
     """
+    stale_temporaries_sweep(backups_dir(user))  # what a backup killed mid-write left (the target's folder too, below)
     path, renamed, committed = None, False, False
     try:
         with account_write_lock(user.pk):
@@ -297,6 +300,7 @@ def backup_restore(
     """
     if mode not in MODES:
         raise PlugTrackError(f'Unknown restore mode "{mode}": use merge or replace.')
+    stale_temporaries_sweep(backups_dir(user))  # what a replace killed mid-backup left
     source_name = source_name or Path(source).name
     contents = backup_open(source, source_name)  # refuses a bad file before anything is written
     report = RestoreReport(

@@ -42,14 +42,25 @@ class ProgressWriter:
         self._thread.join()
         self.path.unlink(missing_ok=True)
 
+
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             self._write()
 
     def _write(self) -> None:
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"done": self.done, "total": self.total}))
-        os.replace(temporary, self.path)
+        _temporary(self.path).write_text(json.dumps({"done": self.done, "total": self.total}))
+        os.replace(_temporary(self.path), self.path)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_suffix(".tmp")
+
+
+def progress_remove(job: Job) -> None:
+    """Remove what a worker that died left of the job's progress."""
+    path = progress_path(job)
+    for leftover in (path, _temporary(path)):
+        leftover.unlink(missing_ok=True)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from plugtrack_site.errors import PlugTrackError
 
 from .kinds import KINDS, JobResult
 from .models import Job
-from .progress import ProgressWriter, progress_read
+from .progress import ProgressWriter, progress_read, progress_remove
 
 logger = logging.getLogger("plugtrack.jobs")
 
@@ -183,6 +183,7 @@ def _worker_stopped(job: Job) -> None:
     ):
         if job.upload:
             Path(job.upload).unlink(missing_ok=True)
+        progress_remove(job)  # what the dead worker's heartbeat left
         logger.error("job_worker_stopped user_id=%s kind=%s token=%s", job.user_id, job.kind, job.token)
     job.refresh_from_db()
 

@@ -13,6 +13,8 @@ from .errors import PlugTrackError
 # A temporary file is named ".<target name>.<random>.plugtrack.tmp", so that one left behind by a
 # crash (power cut, SIGKILL) can be recognised as PlugTrack's and swept away later.
 TEMPORARY_SUFFIX = ".plugtrack.tmp"
+# What earlier versions named a backup's temporary file (".plugtrack_backup_<user>_<time>.zip.<random>.tmp").
+_EARLIER_TEMPORARIES = ".plugtrack_backup_*.zip.*.tmp"
 STALE_AFTER_SECONDS = 3600  # no write takes this long; a younger file may belong to a running one
 
 
@@ -43,9 +45,10 @@ def file_written_whole(path: Path, *, binary: bool = False) -> Iterator[IO]:
 
 
 def stale_temporaries_sweep(folder: Path) -> None:
-    """Remove PlugTrack temporary files in `folder` older than STALE_AFTER_SECONDS."""
+    """Remove PlugTrack temporary files in `folder` older than STALE_AFTER_SECONDS (none if there is no folder)."""
     cutoff = time.time() - STALE_AFTER_SECONDS
-    for leftover in folder.glob(f".*{TEMPORARY_SUFFIX}"):
+    leftovers = [*folder.glob(f".*{TEMPORARY_SUFFIX}"), *folder.glob(_EARLIER_TEMPORARIES)]
+    for leftover in leftovers:
         try:
             if leftover.stat().st_mtime < cutoff:
                 leftover.unlink()

@@ -11,7 +11,7 @@ import pytest
 from django.db import DatabaseError
 
 from backups.models import Backup
-from backups.services import backup_create
+from backups.services import backup_create, backup_restore, backups_delete
 from cars_app.models import Car
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.files import STALE_AFTER_SECONDS, TEMPORARY_SUFFIX
@@ -118,3 +118,46 @@ def test_a_backup_whose_record_cannot_be_written_leaves_no_file_and_an_older_one
         backup_create(user=owner, target=older)
     assert [path.name for path in tmp_path.iterdir()] == ["alice.zip"]
     assert older.read_bytes() == b"last week's backup"
+
+
+@pytest.mark.parametrize("operation", ["merge restore", "dry-run restore", "backup delete"])
+def test_every_backup_operation_sweeps_stale_temporaries_from_the_owners_backups_folder(
+    owner, tmp_path, settings, operation
+):
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    elsewhere = backup_create(user=owner, target=tmp_path / "mine.zip")
+    folder = tmp_path / "data" / "backups" / str(owner.pk)
+    folder.mkdir(parents=True)
+    stale = [
+        folder / f".plugtrack_backup_alice_20261101T000000Z.zip.abc123{TEMPORARY_SUFFIX}",
+        folder / ".plugtrack_backup_alice_20261101T000000000000Z.zip.k3j2h1.tmp",  # as earlier versions named it
+    ]
+    young, not_ours = folder / f".plugtrack_backup_alice_now.zip.x{TEMPORARY_SUFFIX}", folder / "notes.tmp"
+    for path in [*stale, young, not_ours]:
+        path.write_bytes(b"PK half a zip")
+    for path in [*stale, not_ours]:
+        age(path, STALE_AFTER_SECONDS + 60)
+
+    if operation == "backup delete":
+        backups_delete(Backup.objects.filter(pk=elsewhere.pk))
+    else:
+        backup_restore(user=owner, source=elsewhere.path, mode="merge", dry_run=operation == "dry-run restore")
+
+    assert sorted(path.name for path in folder.iterdir()) == sorted([young.name, not_ours.name])
+
+
+def test_a_backup_is_on_disk_before_its_name_is(owner, tmp_path, monkeypatch):
+    """The file is flushed to disk before the rename, and the folder after it (so a power cut
+    leaves either the old name or the whole new file)."""
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    backup = backup_create(user=owner, target=tmp_path / "mine.zip")
+    [data, folder] = synced
+    assert data.name.startswith(".mine.zip.") and data.name.endswith(TEMPORARY_SUFFIX)  # before the rename
+    assert folder == tmp_path and Path(backup.path).is_file()
