@@ -200,3 +200,11 @@ def test_a_zip_that_cannot_be_removed_is_logged_and_the_page_still_works(
     assert response.status_code == 200 and "Successfully deleted 2 backups." in response.content.decode()
     not_removed = [r.getMessage() for r in caplog.records if "backup_file_not_removed" in r.getMessage()]
     assert len(not_removed) == 2 and "Permission denied" in not_removed[0]
+
+
+def test_a_backup_upload_over_the_limit_is_refused_as_it_arrives(owner_client, account, settings, tmp_path):
+    settings.PLUGTRACK_MAX_UPLOAD_MB = 1
+    big = SimpleUploadedFile("big.zip", b"PK\x03\x04" + b"x" * 2 * 1024 * 1024)
+    response = owner_client.post(reverse("admin:backups_backup_restore"), {"backup_file": big, "mode": "merge"})
+    assert "The file is larger than 1 MB, the most PlugTrack accepts from the browser" in response.content.decode()
+    assert not Job.objects.exists() and not any((tmp_path / "data").rglob("*.zip"))

@@ -11,6 +11,7 @@ from backups import schema
 from backups.archive import BackupRefused, _read_member
 from backups.models import Backup
 from backups.services import backup_restore
+from cars_app.models import NOTES_MAX_CHARS
 
 from .conftest import dump
 from .zip_helpers import altered, read_members, write_zip
@@ -229,3 +230,8 @@ def test_sessions_with_wrong_columns(refused, backup_path, tmp_path):
 def test_a_malformed_car_row_is_refused_not_a_crash(refused, backup_path, tmp_path, cars_change):
     cars = read_members(backup_path)["cars.csv"].replace(*cars_change, 1)
     refused(with_members(backup_path, tmp_path, {"cars.csv": cars}), "cars.csv line 2")
+
+
+def test_a_car_note_over_the_limit_refuses_the_backup(refused, backup_path, tmp_path):
+    cars = read_members(backup_path)["cars.csv"].replace(b"family car", b"n" * (NOTES_MAX_CHARS + 1))
+    refused(with_members(backup_path, tmp_path, {"cars.csv": cars}), "cars.csv line 2: notes")

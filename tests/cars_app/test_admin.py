@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from cars_app.models import Car
+from cars_app.models import NOTES_MAX_CHARS, Car
 
 CHANGELIST = "admin:cars_app_car_changelist"
 
@@ -96,3 +96,9 @@ def test_a_superuser_cannot_move_a_car_to_another_owner(admin_client, owner, oth
     admin_client.post(reverse("admin:cars_app_car_change", args=[car.pk]), car_form(user=other_owner.pk, name="Mine"))
     car.refresh_from_db()
     assert car.user == owner
+
+
+def test_the_car_form_refuses_a_note_over_the_limit(owner_client):
+    response = owner_client.post(reverse("admin:cars_app_car_add"), car_form(notes="n" * (NOTES_MAX_CHARS + 1)))
+    assert "Ensure this value has at most 10000 characters (it has 10001)." in response.content.decode()
+    assert not Car.objects.exists()
