@@ -170,8 +170,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=HTT
 SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
 
 # Content-Security-Policy (django-csp): scripts, styles, images and fonts only from PlugTrack
-# itself; no inline script anywhere. Inline style *attributes* are allowed (django-import-export's
-# export page has two, the car list colours its p/mi figures): an attribute cannot run code.
+# itself; no inline script anywhere. Inline style *attributes* are allowed (the car list colours
+# its p/mi figures): an attribute cannot run code.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -12,9 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
-from .csv_format import (
-    HEADER,
-)
+from .csv_format import HEADER
 from .models import CHRONOLOGICAL, ChargingSession
 from .widgets import ChargeTypeWidget, DateWidget, DecimalWidget, IntegerWidget, TextWidget
 
