@@ -74,6 +74,18 @@ def csv_huge_quoted_cell(folder: Path) -> Path:
     return write_chunks(folder / "huge-cell.csv", start, (lines for _ in range(100)), b'"\n')
 
 
+def csv_many_cells(folder: Path) -> Path:
+    """1,000 rows of 20,000 cells each (40 MB): every row an error, each under the row length limit."""
+    row = b"x," * 19_999 + b"x\n"
+    return write_chunks(folder / "many-cells.csv", SESSIONS_HEADER.encode() + b"\n", (row * 100 for _ in range(10)))
+
+
+def csv_long_notes(folder: Path) -> Path:
+    """20,000 rows whose note has 10,001 characters (one over the limit): every row an error."""
+    row = b"2025-01-01,1000,AC,7,Home,Octopus,30,200,0.07,2.1,20,80,8," + b"n" * 10_001 + b"\n"
+    return write_chunks(folder / "long-notes.csv", SESSIONS_HEADER.encode() + b"\n", (row * 100 for _ in range(200)))
+
+
 def csv_junk_rows(folder: Path) -> Path:
     """3,000,000 rows of one cell each (6 MB): every row an error."""
     return write_chunks(folder / "junk.csv", SESSIONS_HEADER.encode() + b"\n", (b"x\n" * 100_000 for _ in range(30)))
@@ -170,6 +182,18 @@ def zip_deep_json(member: str, levels: int) -> Callable[[Path], Path]:
     return build
 
 
+def zip_large_settings(folder: Path) -> Path:
+    """settings.json of 2 MB (the limit is 1 MiB)."""
+    settings = json.dumps({f"key_{i}": "x" * 100 for i in range(20_000)}).encode()
+    return backup_zip(folder / "large-settings.zip", seal(base_members() | {"settings.json": settings}))
+
+
+def zip_long_car_note(folder: Path) -> Path:
+    """cars.csv whose car has a note of 60,000 characters (notes have at most 10,000)."""
+    cars = f"{CARS_HEADER}\n0,Car 0,Kia,Niro EV,64.8,,0,1,months,{'n' * 60_000},1\n".encode()
+    return backup_zip(folder / "long-car-note.zip", seal(base_members() | {"cars.csv": cars}))
+
+
 def zip_bomb(folder: Path) -> Path:
     return backup_zip(folder / "bomb.zip", seal(base_members()) | {"sessions.csv": lambda: iter([b"0" * MB] * 500)})
 
@@ -192,6 +216,10 @@ CASES = [
     Case("CSV of 150 MB with no line break", "csv", csv_without_line_breaks(150), "the row is longer than"),
     Case("CSV with one 100 MB quoted cell", "csv", csv_huge_quoted_cell, "the row is longer than"),
     Case("CSV of 3,000,000 junk rows (6 MB)", "csv", csv_junk_rows, "Stopped reading at line 10001", exit_code=1),
+    Case("CSV of 1,000 rows of 20,000 cells (40 MB)", "csv", csv_many_cells, "cells but the header has 14",
+         exit_code=1),
+    Case("CSV of 20,000 notes of 10,001 characters (200 MB)", "csv", csv_long_notes, "at most 10000 characters",
+         exit_code=1, via=("command line",)),
     Case("CSV upload of 300 MB (over the upload limit)", "csv", csv_without_line_breaks(300), "larger than 200 MB",
          via=("admin",)),
     Case("ZIP of 67 KB with 5,000 cars", "zip", zip_many_cars(5_000), "more than 1,000 cars"),
@@ -203,8 +231,12 @@ CASES = [
     Case("ZIP with 70,000 entries", "zip", zip_many_entries, "70,000 entries"),
     Case("ZIP with manifest.json 100,000 levels deep", "zip", zip_deep_json("manifest.json", 100_000),
          "manifest.json would unpack to"),
+    Case("ZIP with manifest.json 30,000 levels deep (60 KB)", "zip", zip_deep_json("manifest.json", 30_000),
+         "nested more than 10"),
     Case("ZIP with settings.json 100,000 levels deep", "zip", zip_deep_json("settings.json", 100_000),
          "nested more than 10"),
+    Case("ZIP with a settings.json of 2 MB", "zip", zip_large_settings, "settings.json would unpack to"),
+    Case("ZIP whose car has a note of 60,000 characters", "zip", zip_long_car_note, "cars.csv line 2"),
     Case("ZIP bomb (500 MB of zeros, 1000:1)", "zip", zip_bomb, "possible ZIP bomb"),
 ]  # fmt: skip
 
@@ -347,7 +379,8 @@ def main() -> None:
             )
         finally:
             drop()
-    report(rows, url, before, after, leftovers, options.json)
+    if not report(rows, url, before, after, leftovers, options.json):
+        sys.exit(1)
 
 
 def judge(case: Case, via: str, result: dict) -> dict:
@@ -362,7 +395,10 @@ def judge(case: Case, via: str, result: dict) -> dict:
             "completes": case.completes, "as_expected": ok, "within_target": within}  # fmt: skip
 
 
-def report(rows: list[dict], url: str, before: dict, after: dict, leftovers: list[Path], json_path: Path | None):
+def report(
+    rows: list[dict], url: str, before: dict, after: dict, leftovers: list[Path], json_path: Path | None
+) -> bool:
+    """Print the table; whether every case went as expected, within its bound, with nothing written."""
     engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(f"Hostile inputs on {engine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"{'case':<52}{'via':<14}{'seconds':>8}{'peak MB':>9}  outcome")
@@ -374,6 +410,9 @@ def report(rows: list[dict], url: str, before: dict, after: dict, leftovers: lis
           f"files left in the data folder: {len(leftovers)}")  # fmt: skip
     if json_path:
         json_path.write_text(json.dumps({"database": engine, "rows": rows, "unchanged": before == after}, indent=2))
+    passed = all(row["as_expected"] and row["within_target"] for row in rows) and before == after and not leftovers
+    print("Every case within its bound, nothing written." if passed else "SOME CASES FAILED (see above).")
+    return passed
 
 
 if __name__ == "__main__":
