@@ -30,10 +30,10 @@ def worker_settings(settings, tmp_path):
     return settings
 
 
-def worker(*options: str, data_dir: Path, lock_wait_seconds: float = 60):
+def worker(*options: str, data_dir: Path, lock_wait_seconds: float = 60, **environment: str):
     return manage(
         "db_worker", "--no-startup-delay", "--interval", "0.1", *options, data_dir=data_dir,
-        lock_wait_seconds=lock_wait_seconds, PLUGTRACK_TASK_BACKEND=DATABASE_BACKEND,
+        lock_wait_seconds=lock_wait_seconds, PLUGTRACK_TASK_BACKEND=DATABASE_BACKEND, **environment,
     )  # fmt: skip
 
 
@@ -76,7 +76,9 @@ def test_a_worker_killed_mid_job_leaves_the_data_as_before_and_the_job_failed(
     finished(worker("--batch", data_dir=worker_settings.PLUGTRACK_DATA_DIR))
     job.refresh_from_db()
     assert job_confirm(job=job, options={})
-    process = worker(data_dir=worker_settings.PLUGTRACK_DATA_DIR)
+    # DEBUG on, as in a developer's .env: django-tasks would then run the worker under its reloader, in a
+    # child process that a kill of its parent leaves running; PlugTrack's db_worker does not.
+    process = worker(data_dir=worker_settings.PLUGTRACK_DATA_DIR, DEBUG="true")
     deadline = time.monotonic() + 60
     while not ((progress := progress_read(job)) and progress.done):  # it is importing
         assert process.poll() is None and time.monotonic() < deadline, "the worker never got going"

@@ -9,6 +9,12 @@ class Command(db_worker.Command):
 
     help = "Run PlugTrack's background worker (django-tasks' db_worker), which waits out a busy SQLite database."
 
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        # Never reload by default (django-tasks reloads with DEBUG on): the reloader runs the worker in a
+        # child process that outlives a kill of its parent (Ctrl-C of demo.sh, a test) and goes on taking jobs.
+        parser.set_defaults(reload=False)
+
     def handle(self, *args, **options) -> None:
         while True:
             try:
