@@ -1,6 +1,8 @@
+from pathlib import Path
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,7 +15,7 @@ from plugtrack_site.admin_scoping import OwnedModelAdmin
 
 from .kinds import KINDS
 from .models import Job
-from .services import job_confirm, job_state
+from .services import job_confirm, job_error_file, job_state
 
 
 def job_page_url(job: Job) -> str:
@@ -51,6 +53,7 @@ class JobAdmin(OwnedModelAdmin):
         return [
             path("<int:pk>/progress/", view(self.progress_view), name="jobs_job_progress"),
             path("<int:pk>/confirm/", view(self.confirm_view), name="jobs_job_confirm"),
+            path("<int:pk>/errors/", view(self.errors_view), name="jobs_job_errors"),
             *super().get_urls(),
         ]
 
@@ -79,6 +82,14 @@ class JobAdmin(OwnedModelAdmin):
     def progress_view(self, request, pk):
         state = job_state(self._job(request, pk))
         return JsonResponse(vars(state))
+
+    def errors_view(self, request, pk):
+        """Every error of the job's check, as the CSV file it wrote (the page lists the first ones)."""
+        job = self._job(request, pk)
+        path = job_error_file(job)
+        if path is None:
+            raise Http404("This job has no error file (any more).")
+        return FileResponse(path.open("rb"), as_attachment=True, filename=f"{Path(job.upload_name).stem}.err.csv")
 
     @method_decorator(require_POST)
     def confirm_view(self, request, pk):

@@ -42,7 +42,6 @@ class ProgressWriter:
         self._thread.join()
         self.path.unlink(missing_ok=True)
 
-
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             self._write()

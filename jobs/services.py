@@ -188,6 +188,16 @@ def _worker_stopped(job: Job) -> None:
     job.refresh_from_db()
 
 
+def job_error_file(job: Job) -> Path | None:
+    """The file of every error the job's check found, when its report names one in the owner's
+    uploads folder (it goes with the other leftovers there a day later)."""
+    name = (job.report or {}).get("error_file")
+    if not name:
+        return None
+    path = Path(name)
+    return path if path.parent == uploads_dir(job.user) and path.is_file() else None
+
+
 def jobs_expired_remove(*, user: User) -> None:
     """At each new job: the user's checks never confirmed within UNCONFIRMED_LIFETIME go with
     their files, as do upload files whose job is gone (a crash between the two)."""

@@ -26,9 +26,15 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
     if dry_run:
         # The check counts the valid new rows even when others have errors: they may be imported alone.
         report = charging_sessions_import(
-            user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=True, allow_partial=True,
-            error_file=False, progress=progress, keep_checked_rows=checked_rows,
-        )  # fmt: skip
+            user=car.user,
+            car=car,
+            source=job.upload,
+            source_name=job.upload_name,
+            dry_run=True,
+            allow_partial=True,
+            progress=progress,
+            keep_checked_rows=checked_rows,
+        )  # fmt: skip  (every error also goes to <upload>.err.csv beside the upload: the job page offers it)
         data = _with_column_labels(report.to_dict() | {"car_id": car.pk})
         confirmable = report.inserted > 0 and not report.stopped_at
         if not confirmable:
