@@ -9,13 +9,16 @@ HTTP as a browser sends it, and each step's time and each process's peak memory 
 
 Steps: the command's dry run and import (`charging_sessions_import`, each in a process of its own,
 into another owner); the admin's check (upload to report: the job page's dry run) and its import
-once confirmed (confirm to done); then a replace restore through the admin of a backup of what it
-imported (upload to report, confirm to done). Targets: the check ≤ 1.0x the command's dry run, the
-admin's import from upload to done (check + run) ≤ 1.3x the command's import, the web server's and
-the worker's peak ≤ 100 MB, whatever the size. Not part of the test suite.
+once confirmed (confirm to done); the export of that car by the command (`sessions_export`'s
+service) and through the admin's export page (downloaded over HTTP; the two files must be the same
+bytes); then a replace restore through the admin of a backup of what it imported (upload to
+report, confirm to done). Targets: the check ≤ 1.0x the command's dry run, the admin's import from
+upload to done (check + run) ≤ 1.3x the command's import, the admin's export ≤ 1.2x the command's,
+the web server's and the worker's peak ≤ 100 MB, whatever the size. Not part of the test suite.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -28,7 +31,8 @@ from pathlib import Path
 from bench_io import bench_environment, database_for_run, generate_csv
 from served import REPO, Server, Worker, confirm_url, owner_with_a_car, peak_mb
 
-TARGETS = {"check": ("cli dry run", 1.0), "import": ("cli import", 1.3)}
+TARGETS = {"check": ("cli dry run", 1.0), "import": ("cli import", 1.3), "admin export": ("cli export", 1.2)}
+PEAK_MB_TARGET = 100  # of the web server and of the worker, at any size
 # How often the benchmark asks how the job is doing: twice as often as the job page does, so a step's
 # time is late by at most half a second, without the asking taking cores from the worker.
 POLL_SECONDS = 0.5
@@ -52,7 +56,7 @@ def run_child(step: str, *args: str) -> None:
 
     from backups.services import backup_create
     from cars_app.models import Car
-    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
 
     if step == "generate":
         generate_csv(Path(args[0]), int(args[1]))
@@ -66,6 +70,14 @@ def run_child(step: str, *args: str) -> None:
         return
     if step == "backup":  # of the admin's owner, for the restore
         print(json.dumps({"path": backup_create(user=User.objects.get(username="bench"), target=args[0]).path}))
+        return
+    if step == "cli export":  # the car the admin imported into, as `sessions_export` writes it
+        user = User.objects.get(username="bench")
+        started = time.perf_counter()
+        charging_sessions_export(user=user, car=Car.objects.get(user=user), target=args[0])
+        seconds = time.perf_counter() - started
+        digest = hashlib.sha256(Path(args[0]).read_bytes()).hexdigest()
+        print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "sha256": digest}))
         return
     user = User.objects.get(username="cli")
     car = Car.objects.get(user=user)
@@ -100,6 +112,19 @@ def admin_job(server: Server, worker: Worker, login: dict, url: str, fields: dic
     return steps
 
 
+def admin_export(server: Server, login: dict) -> dict:
+    """The export page's download of the car's sessions, read as a browser saves it."""
+    server.peak_mb_reset()
+    started = time.perf_counter()
+    fields = {"car": login["car_id"], "date_from": "", "date_to": ""}
+    status, _size, digest = server.post_form(EXPORT_URL, login["cookies"], fields, download=True)
+    assert status == 200, f"the export failed ({status})"
+    return {"seconds": time.perf_counter() - started, "web_mb": server.peak_mb(), "sha256": digest}
+
+
+EXPORT_URL = "/admin/sessions_app/chargingsession/export/"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=50_000, help="Sessions to generate (default 50,000).")
@@ -131,6 +156,9 @@ def main() -> None:
                 url = "/admin/sessions_app/chargingsession/import/"
                 check, run = admin_job(server, worker, login, url, {"car": login["car_id"]}, csv_path, "import_file")
                 rows["check"], rows["import"] = check, {**run, "seconds": check["seconds"] + run["seconds"]}
+                rows["cli export"] = child("cli export", environment, str(workdir / "export.csv"))
+                rows["admin export"] = admin_export(server, login)
+                assert rows["admin export"].pop("sha256") == rows["cli export"].pop("sha256"), "the exports differ"
                 backup = Path(child("backup", environment, str(workdir / "backup.zip"))["path"])
                 url = "/admin/backups/backup/restore/"
                 check, run = admin_job(server, worker, login, url, {"mode": "replace"}, backup, "backup_file")
@@ -154,6 +182,8 @@ def report(rows: dict, *, url: str, sessions: int, json_path: Path | None) -> No
             value = figures["seconds"] / rows[against]["seconds"]
             ratio, target = f"{value:.2f}", f"≤{bound} vs {against}: {'ok' if value <= bound else 'MISS'}"
         memory = f"{figures.get('web_mb', 0):>8.0f}{figures.get('worker_mb', figures.get('peak_mb', 0)):>10.0f}"
+        if max(figures.get("web_mb", 0), figures.get("worker_mb", 0)) > PEAK_MB_TARGET:
+            target += f" web/worker peak over {PEAK_MB_TARGET} MB: MISS"
         rate = sessions / figures["seconds"]
         label = {"check": "admin check (upload to report)", "import": "admin import (upload to done)"}.get(step, step)
         print(f"{label:<34}{figures['seconds']:>9.2f}{rate:>9,.0f}{memory}{ratio:>7}  {target}")

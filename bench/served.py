@@ -2,6 +2,7 @@
 127.0.0.1, a logged-in owner, uploads streamed over HTTP as a browser sends them, and each
 process's peak memory. Used by bench_hostile.py and bench_admin.py."""
 
+import hashlib
 import http.client
 import json
 import re
@@ -66,8 +67,11 @@ class Server(_Process):
         connection.close()
         return response.status, response.getheader("Location", ""), page
 
-    def post_form(self, url: str, cookies: str, fields: dict[str, str], path: Path | None = None, file_field=""):
-        """A form posted as a browser does: multipart, the file (if any) streamed from disk."""
+    def post_form(
+        self, url: str, cookies: str, fields: dict[str, str], path: Path | None = None, file_field="", download=False
+    ):
+        """A form posted as a browser does: multipart, the file (if any) streamed from disk. With
+        `download`, the response is read as a file is downloaded: (status, its size, its SHA-256)."""
         boundary = uuid.uuid4().hex
         head = "".join(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
@@ -88,7 +92,21 @@ class Server(_Process):
 
         length = len(head.encode()) + (path.stat().st_size if path else 0) + len(tail)
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)}
+        if download:
+            return self.download("POST", url, cookies, body(), headers)
         return self.request("POST", url, cookies, body(), headers)
+
+    def download(self, method: str, url: str, cookies: str, body=None, headers: dict | None = None):
+        """(status, size, SHA-256) of a response read in chunks, as a browser saves a download."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        connection.request(method, url, body=body, headers={"Cookie": cookies, **(headers or {})})
+        response = connection.getresponse()
+        digest, size = hashlib.sha256(), 0
+        while chunk := response.read(MB):
+            digest.update(chunk)
+            size += len(chunk)
+        connection.close()
+        return response.status, size, digest.hexdigest()
 
     def job_finished(self, job_url: str, cookies: str, poll_seconds: float = 0.1, timeout: float = 3600) -> str:
         """Wait for the job at `job_url` to finish (polling its progress as its page does); its page.

@@ -1,3 +1,5 @@
+from collections.abc import Iterable, Iterator
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -123,7 +125,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             except PlugTrackError as error:
                 form.add_error(None, str(error))
             else:
-                response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+                response = StreamingHttpResponse(_blocks(lines), content_type="text/csv; charset=utf-8")
                 name = f"plugtrack_sessions_{car.user.username}_{slugify(car.name)}_{timezone.localdate():%Y-%m-%d}.csv"
                 response["Content-Disposition"] = f'attachment; filename="{name}"'
                 return response
@@ -209,3 +211,16 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     def delete_queryset(self, request, queryset):
         charging_sessions_delete(sessions=queryset)
+
+
+def _blocks(lines: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """Lines joined into blocks of about `size` characters: a response sent a line at a time costs
+    the server a write per session (an export took half as long again as the command's)."""
+    block, length = [], 0
+    for line in lines:
+        block.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(block)
+            block, length = [], 0
+    yield "".join(block)
