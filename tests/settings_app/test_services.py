@@ -55,8 +55,9 @@ def test_settings_seed_command_reseeds_one_user_without_overwriting(owner, other
 
 
 def test_settings_seed_command_names_an_unknown_user(owner):
-    with pytest.raises(CommandError, match='No user "nobody". Users: alice'):
+    with pytest.raises(CommandError, match='No user "nobody". Users: alice') as refused:
         call_command("settings_seed", "--user", "nobody")
+    assert refused.value.returncode == 2  # the documented exit code of a refused argument, as every command
 
 
 def test_the_data_migration_seeds_users_who_existed_before(db):

@@ -1,16 +1,15 @@
-from django.core.management.base import BaseCommand
-
-from plugtrack_site.command_args import resolve_user
+from plugtrack_site.command_args import PlugTrackCommand, resolve_user
 from settings_app.services import settings_seed
 
 
-class Command(BaseCommand):
+class Command(PlugTrackCommand):
     help = "Create every missing setting with its default, for all users or one. Never overwrites a value."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--user", metavar="USERNAME", help="Seed only this user (default: every user).")
 
-    def handle(self, *args, **options):
+    def run(self, **options):
         users = [resolve_user(options["user"])] if options["user"] else None
         created = settings_seed(users=users)
         self.stdout.write(
