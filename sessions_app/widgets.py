@@ -87,7 +87,9 @@ class DateWidget(CellWidget):
 
 
 class ChargeTypeWidget(CellWidget):
+    TYPES = frozenset(ChargingSession.ChargeType.values)  # (the enum builds its list anew at each use)
+
     def parse(self, text: str) -> str:
-        if text.upper() not in ChargingSession.ChargeType.values:
+        if text.upper() not in self.TYPES:
             raise ValueError(f'"{excerpt(text)}" is not a charge type: use AC or DC.')
         return text.upper()

@@ -59,7 +59,13 @@ def test_an_import_is_checked_then_run_by_the_worker_with_its_progress_shown(pag
     page.select_option("#id_car", label="Niro")
     page.set_input_files("#id_import_file", str(path))
     page.click("input[value='Check the file']")
-    expect(page.locator("#pt-progress-text")).to_contain_text("of 30000 rows")  # live, while it checks
+    page.wait_for_url("**/admin/jobs/job/*/change/")
+    page.evaluate("window.ptSamePage = true")  # gone if the page were reloaded
+    progress = page.locator("#pt-progress-text")
+    first = progress.text_content()
+    expect(progress).to_contain_text("of 30000 rows")  # live, while it checks
+    expect(progress).not_to_have_text(first)
+    assert page.evaluate("window.ptSamePage === true")  # updated by the page's script, not by a reload
     screenshot(page, "import-progress")
     expect(page.get_by_text("What importing may.csv into Niro")).to_be_visible(timeout=60_000)
     expect(page.locator("#pt-new")).to_have_text("29999")

@@ -159,7 +159,9 @@ def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner
     def failing(*args, **kwargs):
         raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr("django.db.backends.utils.CursorWrapper.executemany", failing)  # the disk fills up
+    # The disk fills up as the rows are written (SQLite: executemany; PostgreSQL: COPY).
+    monkeypatch.setattr("django.db.backends.utils.CursorWrapper.executemany", failing)
+    monkeypatch.setattr("psycopg.Cursor.copy", failing)
     html = confirm(owner_client, response).content.decode()
     assert "The database refused the import, so nothing was written (disk I/O error)." in html
     assert not ChargingSession.objects.exists()
