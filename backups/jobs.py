@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
 from jobs.models import Job
+from sessions_app.jobs import issues_labelled
 
 from .archive import backup_session_count
 from .services import RESTORE_PERMISSIONS, backup_create, backup_restore
@@ -18,6 +19,8 @@ def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRes
         progress=progress,
     )  # fmt: skip
     data = report.to_dict()
+    if report.sessions:
+        data["sessions"]["errors"] = issues_labelled(data["sessions"]["errors"])
     if dry_run:
         return JobResult(ok=report.ok, report=data, confirmable=report.ok)
     if not report.ok:

@@ -57,10 +57,12 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
 
 
 def _with_column_labels(report: dict) -> dict:
-    """Each error and warning with its column in people's words."""
-    for issue in report["errors"] + report["warnings"]:
-        issue["column"] = COLUMN_LABELS.get(issue["field"], "the whole row")
-    return report
+    return report | {"errors": issues_labelled(report["errors"]), "warnings": issues_labelled(report["warnings"])}
+
+
+def issues_labelled(issues: list[dict]) -> list[dict]:
+    """Row issues ({row, field, value, message}), each with its column in people's words."""
+    return [issue | {"column": COLUMN_LABELS.get(issue["field"], "the whole row")} for issue in issues]
 
 
 def _permitted(user: User, job: Job) -> bool:

@@ -12,6 +12,7 @@ from cars_app.models import Car
 from jobs.models import Job
 
 from .conftest import dump
+from .zip_helpers import altered, read_members
 
 CHANGELIST = "admin:backups_backup_changelist"
 
@@ -208,3 +209,15 @@ def test_a_backup_upload_over_the_limit_is_refused_as_it_arrives(owner_client, a
     response = owner_client.post(reverse("admin:backups_backup_restore"), {"backup_file": big, "mode": "merge"})
     assert "The file is larger than 1 MB, the most PlugTrack accepts from the browser" in response.content.decode()
     assert not Job.objects.exists() and not any((tmp_path / "data").rglob("*.zip"))
+
+
+def test_invalid_session_rows_of_a_backup_are_listed_by_line_column_and_value(
+    owner_client, account, backup_path, tmp_path
+):
+    sessions = read_members(backup_path)["sessions.csv"].replace(b",1120,", b",11 20,", 1)
+    bad = altered(backup_path, tmp_path / "bad.zip", {"sessions.csv": sessions})
+    before = dump(account)
+    html = checked_restore(owner_client, bad, "merge").content.decode()
+    assert "This backup cannot be restored: 1 session row(s) are invalid." in html
+    assert "<td>4</td><td>odometer (miles)</td><td>11 20</td><td>&quot;11 20&quot; is not a whole number.</td>" in html
+    assert dump(account) == before
