@@ -16,6 +16,8 @@ from .conftest import expect, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+SESSIONS = 30_000  # enough for a restore's progress to show while it runs
+
 
 def test_settings_tabs_validation_and_live_preview(page, owner):
     page.goto(f"{page.base}/admin/settings_app/setting/")
@@ -97,11 +99,16 @@ def test_export_downloads_the_sessions_of_the_car_the_list_shows(page, owner, ma
     assert list(rows[0]) == list(HEADER) and [row["odometer"] for row in rows] == ["500"]
 
 
-def test_backup_create_download_then_restore_merge_and_replace(page, worker, owner, make_car, make_session, tmp_path):
-    make_session(make_car(owner, name="Niro"), "2025-01-01", 1000)
+def test_backup_create_download_then_restore_merge_and_replace(page, worker, owner, make_car, tmp_path):
+    car = make_car(owner, name="Niro")
+    ChargingSession.objects.bulk_create(
+        ChargingSession(user=owner, car=car, date=f"{1990 + i // 336}-{1 + i // 28 % 12:02}-{1 + i % 28:02}",
+                        odometer=1000 + i, charge_type="AC", charge_delivered_kwh=20)
+        for i in range(SESSIONS)
+    )  # fmt: skip
     page.goto(f"{page.base}/admin/backups/backup/")
     page.click("text=Create a backup now")
-    expect(page.get_by_text("Backup written: 1 cars, 1 sessions, 7 settings.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 7 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
         page.click("text=Download plugtrack_backup_alice_")
@@ -118,9 +125,13 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
         expect(page.get_by_text(f"What this {mode} restore would do")).to_be_visible(timeout=30_000)
         screenshot(page, f"restore-{mode}-preview")
         page.click(f"input[value='Confirm {mode} restore']")
-        expect(page.get_by_text(f"Restored ({mode})")).to_be_visible(timeout=30_000)
+        if mode == "replace":  # rows are written: its progress shows while it runs
+            expect(page.locator("#pt-progress-text")).to_contain_text(f"of {SESSIONS} rows", timeout=30_000)
+            screenshot(page, "restore-replace-progress")
+        expect(page.get_by_text(f"Restored ({mode})")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(f"{SESSIONS} sessions added, 0 already there")).to_be_visible()
     assert Backup.objects.filter(kind="automatic").count() == 1
-    assert ChargingSession.objects.count() == 1
+    assert ChargingSession.objects.count() == SESSIONS
     page.goto(f"{page.base}/admin/jobs/job/")
     expect(page.locator("#result_list tbody tr")).to_have_count(3)  # the backup, and each restore checked then run
     screenshot(page, "jobs")
