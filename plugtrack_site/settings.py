@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that would touch the session
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,6 +139,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
+# Served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`): compressed (gzip, Brotli) and named
+# by their content's hash, so browsers may keep them for ever. With DEBUG on, files are served as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

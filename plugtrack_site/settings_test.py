@@ -19,3 +19,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"plugtrack-test-{os.getpid()}.sqlite3")
     }
+
+# No collectstatic before the tests: static files are found where they are (the serving tests run
+# collectstatic themselves, into their own folder).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+STATIC_ROOT = Path(tempfile.gettempdir()) / "plugtrack-test-static"  # (WhiteNoise warns when there is none)
+STATIC_ROOT.mkdir(exist_ok=True)

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from .health import healthz
+
 admin.site.site_header = "PlugTrack"
 admin.site.site_title = "PlugTrack"
 admin.site.index_title = "Your charging, costs and settings"
@@ -11,4 +13,5 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

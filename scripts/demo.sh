@@ -5,6 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 .venv/bin/python -m plugtrack_site.envfile
 .venv/bin/python manage.py migrate --no-input
+.venv/bin/python manage.py collectstatic --no-input -v0
 .venv/bin/python manage.py settings_seed
 .venv/bin/python manage.py demo_load --url "http://127.0.0.1:${PORT:-8000}/admin/"
 .venv/bin/python manage.py db_worker &
