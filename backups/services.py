@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import logging
+import time
 import zipfile
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,7 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError, excerpt
-from plugtrack_site.files import file_written_whole, stale_temporaries_sweep
+from plugtrack_site.files import STALE_AFTER_SECONDS, file_written_whole, stale_temporaries_sweep
 from sessions_app.csv_format import decimal_render, width_problem
 from sessions_app.importer import ImportReport, RowIssue, charging_sessions_rows_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession
@@ -72,7 +73,7 @@ def backups_delete(backups: QuerySet[Backup]) -> None:
     """
     doomed = list(backups.select_related("user"))
     for user in {backup.user for backup in doomed}:
-        stale_temporaries_sweep(backups_dir(user))
+        backups_folder_sweep(user)
     with account_write_lock(*{backup.user_id for backup in doomed}):
         Backup.objects.filter(pk__in=[backup.pk for backup in doomed]).delete()
         for backup in doomed:
@@ -80,6 +81,24 @@ def backups_delete(backups: QuerySet[Backup]) -> None:
             logger.info("backup_deleted user_id=%s path=%s", backup.user_id, path)
             if path.is_relative_to(backups_dir(backup.user).resolve()):
                 transaction.on_commit(lambda path=path: _backup_file_remove(path))
+
+
+def backups_folder_sweep(user: User) -> None:
+    """Remove what crashes left in the user's backups folder, once an hour old: PlugTrack's temporary
+    files, and backup ZIPs that no Backup record names (written, then their transaction did not
+    commit: a process killed in between, or a job whose outcome could not be recorded). Such a ZIP is
+    a backup of data that is still there, as it was."""
+    folder = backups_dir(user)
+    stale_temporaries_sweep(folder)
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    recorded = {Path(path).name for path in Backup.objects.filter(user=user).values_list("path", flat=True)}
+    for zip_file in folder.glob("plugtrack_backup_*.zip"):
+        try:
+            if zip_file.name not in recorded and zip_file.stat().st_mtime < cutoff:
+                zip_file.unlink()
+                logger.warning("backup_file_unrecorded_removed path=%s", zip_file)
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove: the operation itself goes on
 
 
 def _backup_file_remove(path: Path) -> None:
@@ -107,7 +126,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
     after every operation that committed before it. The file is written whole or not at all, and
     a Backup record exists exactly when its file does.
     """
-    stale_temporaries_sweep(backups_dir(user))  # what a backup killed mid-write left (the target's folder too, below)
+    backups_folder_sweep(user)  # what a backup killed mid-write left (the target's folder too, below)
     path, renamed, committed = None, False, False
     try:
         with account_write_lock(user.pk):
@@ -300,7 +319,7 @@ def backup_restore(
     """
     if mode not in MODES:
         raise PlugTrackError(f'Unknown restore mode "{mode}": use merge or replace.')
-    stale_temporaries_sweep(backups_dir(user))  # what a replace killed mid-backup left
+    backups_folder_sweep(user)  # what a replace killed mid-backup left
     source_name = source_name or Path(source).name
     contents = backup_open(source, source_name)  # refuses a bad file before anything is written
     report = RestoreReport(

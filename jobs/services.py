@@ -10,14 +10,16 @@ with its file at the owner's first upload a day later; jobs that ran stay, with 
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 from plugtrack_site.account_lock import AccountBusy, account_write_lock
@@ -30,7 +32,8 @@ from .progress import ProgressWriter, progress_read, progress_remove
 logger = logging.getLogger("plugtrack.jobs")
 
 UNCONFIRMED_LIFETIME = dt.timedelta(days=1)
-_CLAIM_ATTEMPTS = 10  # each waits up to the busy timeout (PLUGTRACK_LOCK_WAIT_SECONDS)
+_BUSY_ATTEMPTS = 10  # each waits up to the busy timeout (PLUGTRACK_LOCK_WAIT_SECONDS)
+T = TypeVar("T")
 
 
 def uploads_dir(user: User) -> Path:
@@ -85,7 +88,7 @@ def job_execute(token: str) -> None:
     before the commit leaves the data as before and the job running (the job page then sees the
     heartbeat stop and says so); one that dies after it leaves the job done.
     """
-    if not _claim(token):  # already run, or marked stopped: never twice
+    if not _busy_database_waited_out(lambda: _claim(token)):  # already run, or marked stopped: never twice
         return
     job = Job.objects.get(token=token)
     kind = KINDS[job.kind]
@@ -97,52 +100,77 @@ def job_execute(token: str) -> None:
             nullcontext() if dry_run else account_write_lock(),
         ):
             result = kind.run(job, dry_run=dry_run, progress=progress)
-            _finish(job, result, checked=dry_run and result.confirmable)
+            if not _finish(job, result, checked=dry_run and result.confirmable) and not dry_run:
+                # Marked stopped meanwhile (its heartbeat looked dead): it says "nothing was changed", so undo.
+                raise _MarkedStopped
+    except _MarkedStopped:
+        logger.error("job_undone_marked_stopped user_id=%s kind=%s token=%s", job.user_id, job.kind, job.token)
     except AccountBusy as error:
         if job.upload:  # a confirmed run that could not start: it may be confirmed again, as checked
-            Job.objects.filter(pk=job.pk).update(
-                status=Job.Status.CHECKED, outcome=[("error", f"{error} Confirm again when it has finished.")]
+            message = f"{error} Confirm again when it has finished."
+            _busy_database_waited_out(
+                lambda: Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+                    status=Job.Status.CHECKED, outcome=[("error", message)]
+                )
             )
             return
-        _finish(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
+        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
     except PlugTrackError as error:
-        _finish(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
+        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
     except BaseException:
-        _finish(job, JobResult(False, {}, [("error", "This stopped unexpectedly; nothing was changed.")]))
+        _finish_waiting(job, JobResult(False, {}, [("error", "This stopped unexpectedly; nothing was changed.")]))
         raise
     finally:
-        job.refresh_from_db(fields=["status"])
-        if job.upload and job.status in (Job.Status.DONE, Job.Status.FAILED):
-            Path(job.upload).unlink(missing_ok=True)  # its outcome is recorded for good: no phase needs it
+        _upload_remove_once_finished(job)
 
 
-def _claim(token: str) -> bool:
-    """Mark the queued job running, in one committed UPDATE. On SQLite a long write elsewhere (a
-    command-line import) may hold the database past the busy timeout: wait it out rather than
-    leave the job queued for ever."""
-    for _attempt in range(_CLAIM_ATTEMPTS - 1):
+class _MarkedStopped(Exception):
+    """The run's job was marked stopped before its outcome could be recorded."""
+
+
+def _busy_database_waited_out(write: Callable[[], T]) -> T:
+    """Run a write outside any transaction. On SQLite a long write elsewhere (a command-line import)
+    may hold the database past the busy timeout: wait it out a few times rather than leave the job
+    queued, or running, for ever."""
+    for _attempt in range(_BUSY_ATTEMPTS - 1):
         try:
-            return _claim_once(token)
+            return write()
         except OperationalError as error:
             if "database is locked" not in str(error):
                 raise
-            logger.warning("job_claim_waiting token=%s", token)
-    return _claim_once(token)
+            logger.warning("job_write_waiting_for_the_database")
+    return write()
 
 
-def _claim_once(token: str) -> bool:
+def _claim(token: str) -> bool:
+    """Mark the queued job running, in one committed UPDATE."""
     claimed = Job.objects.filter(token=token, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, started_at=timezone.now()
     )
     return claimed == 1
 
 
-def _finish(job: Job, result: JobResult, checked: bool = False) -> None:
+def _finish(job: Job, result: JobResult, checked: bool = False) -> bool:
+    """Record the outcome of the running job; False when it was no longer running (marked stopped)."""
     status = Job.Status.CHECKED if checked else Job.Status.DONE if result.ok else Job.Status.FAILED
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+    finished = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=status, report=result.report, outcome=result.outcome, finished_at=timezone.now()
     )
     logger.info("job_finished user_id=%s kind=%s phase=%s status=%s", job.user_id, job.kind, job.phase, status)
+    return finished == 1
+
+
+def _finish_waiting(job: Job, result: JobResult) -> None:
+    _busy_database_waited_out(lambda: _finish(job, result))
+
+
+def _upload_remove_once_finished(job: Job) -> None:
+    try:
+        job.refresh_from_db(fields=["status"])
+    except DatabaseError:
+        return  # the database is gone (the error on its way up says so): the upload stays for a later look
+    if job.upload and job.status in (Job.Status.DONE, Job.Status.FAILED):
+        Path(job.upload).unlink(missing_ok=True)  # its outcome is recorded for good: no phase needs it
 
 
 @dataclass

@@ -348,7 +348,8 @@ class _CheckedRowsInsert:
         ]
         with self.db.cursor() as cursor:
             if self.db.vendor == "postgresql":
-                with cursor.cursor.copy(self.copy_sql) as copy:  # psycopg's own cursor
+                # psycopg's own cursor, its errors made Django's as for any query
+                with self.db.wrap_database_errors, cursor.cursor.copy(self.copy_sql) as copy:
                     for values in prepared:
                         copy.write_row(values)
             else:

@@ -115,14 +115,33 @@ def test_a_job_waits_for_a_busy_database_before_it_starts(owner, make_car, setti
     job = job_start(
         user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
     )
-    claim, busy = services._claim_once, [OperationalError("database is locked")] * 2
+    claim, busy = services._claim, [OperationalError("database is locked")] * 2
 
     def claim_when_free(token):
         if busy:
             raise busy.pop()
         return claim(token)
 
-    monkeypatch.setattr(services, "_claim_once", claim_when_free)
+    monkeypatch.setattr(services, "_claim", claim_when_free)
     job_execute(str(job.token))
     job.refresh_from_db()
     assert not busy and job.status == Job.Status.CHECKED and job.report["inserted"] == 1
+
+
+def test_a_run_whose_job_was_marked_stopped_meanwhile_is_undone(owner, make_car, settings, tmp_path, monkeypatch):
+    """The job page marks a job failed ("nothing was changed") when its heartbeat looks dead (on
+    PostgreSQL it can, while the run's transaction is open); should the worker in fact finish later,
+    recording its outcome finds the job no longer running, and its work is undone."""
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+    car = make_car(owner)
+    upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
+    job = job_start(
+        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
+    )
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, phase=Job.Phase.RUN)
+    monkeypatch.setattr(services, "_finish", lambda job, result, checked=False: False)  # no longer RUNNING
+
+    job_execute(str(job.token))
+
+    assert not ChargingSession.objects.exists()
+    assert Path(job.upload).exists()  # not its to remove: the job page's marking does that

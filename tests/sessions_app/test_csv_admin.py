@@ -7,6 +7,7 @@ import io
 import re
 from pathlib import Path
 
+import psycopg
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -159,9 +160,12 @@ def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner
     def failing(*args, **kwargs):
         raise OperationalError("disk I/O error")
 
+    def copy_failing(*args, **kwargs):
+        raise psycopg.errors.DiskFull("disk I/O error")  # the driver's own error, as COPY raises it
+
     # The disk fills up as the rows are written (SQLite: executemany; PostgreSQL: COPY).
     monkeypatch.setattr("django.db.backends.utils.CursorWrapper.executemany", failing)
-    monkeypatch.setattr("psycopg.Cursor.copy", failing)
+    monkeypatch.setattr("psycopg.Cursor.copy", copy_failing)
     html = confirm(owner_client, response).content.decode()
     assert "The database refused the import, so nothing was written (disk I/O error)." in html
     assert not ChargingSession.objects.exists()
@@ -251,6 +255,7 @@ def test_a_confirmed_import_stores_exactly_what_the_command_would(owner_client, 
         session_row(),
         session_row(date="2025-03-05", odometer="1100", charge_type="dc", cost_per_kwh="", total_cost_gbp="9.99"),
         session_row(date="2025-03-09", odometer="1200", notes='two\nlines, "quoted"', location_label="'=SUM(A1)"),
+        session_row(date="2025-03-12", odometer="1300", notes="a\ttab, a \\N and C:\\path\\", charge_network=""),
     ]
     confirm(owner_client, preview(owner_client, by_admin, rows))
     charging_sessions_import(user=owner, car=by_command, source=write_csv(tmp_path, rows))
@@ -259,7 +264,8 @@ def test_a_confirmed_import_stores_exactly_what_the_command_would(owner_client, 
         fields = [f.name for f in ChargingSession._meta.fields if f.name not in ("id", "car", "created_at")]
         return list(car.sessions.order_by("date").values_list(*fields))
 
-    assert stored(by_admin) == stored(by_command) and len(stored(by_admin)) == 3
+    assert stored(by_admin) == stored(by_command) and len(stored(by_admin)) == 4
+    assert by_admin.sessions.get(odometer=1300).notes == "a\ttab, a \\N and C:\\path\\"  # COPY's escapes
 
 
 def test_every_error_can_be_downloaded_from_the_job_page(
