@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
@@ -74,16 +74,12 @@ def effective_power_kw(session: ChargingSession, settings: UserSettings) -> Deci
 def sessions_with_previous_odometer(queryset: QuerySet[ChargingSession]) -> QuerySet[ChargingSession]:
     """Annotate `previous_odometer`: the odometer of the same car's session just before each one.
 
-    A correlated subquery rather than a window function, so that filters on the queryset (a date
-    range, a location) do not change which session counts as "previous".
+    Read from the column every write keeps current (`odometer_before`, see
+    `sessions_sequence_recompute`), not worked out per row: a page of the list costs the same
+    whatever the car's history, and filters on the queryset (a date range, a location) do not
+    change which session counts as "previous".
     """
-    earlier = ChargingSession.objects.filter(car=OuterRef("car")).filter(
-        Q(date__lt=OuterRef("date"))
-        | Q(date=OuterRef("date"), odometer__lt=OuterRef("odometer"))
-        | Q(date=OuterRef("date"), odometer=OuterRef("odometer"), id__lt=OuterRef("id"))
-    )
-    previous = earlier.order_by(*(f"-{name}" for name in CHRONOLOGICAL)).values("odometer")[:1]
-    return queryset.annotate(previous_odometer=Subquery(previous))
+    return queryset.annotate(previous_odometer=F("odometer_before"))
 
 
 def home_location_labels(queryset: QuerySet[ChargingSession], aliases_by_user: dict[int, list[str]]) -> Q:

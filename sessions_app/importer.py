@@ -28,7 +28,7 @@ from .csv_format import HEADER, width_problem
 from .models import ChargingSession
 from .resources import DUPLICATE_KEY, ChargingSessionResource
 from .seen_keys import SeenKeys
-from .services import baseline_recompute
+from .services import sessions_sequence_recompute
 
 CHUNK_ROWS = 2000
 CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at this many characters
@@ -190,7 +190,7 @@ class _Importer:
             self._flush()
         self._record(self._rejected)
         if self._written_cars:
-            baseline_recompute(car_ids=self._written_cars)  # once per car, for the whole import
+            sessions_sequence_recompute(car_ids=self._written_cars)  # once per car, for the whole import
 
     def _flush(self) -> None:
         resource, scope, rows, lines = self._pending
@@ -316,7 +316,7 @@ def charging_sessions_checked_import(
             progress(written)
     report.rows_read = report.ok_rows = written
     if report.inserted:
-        baseline_recompute(car_ids=[car.pk])
+        sessions_sequence_recompute(car_ids=[car.pk])
     return report
 
 

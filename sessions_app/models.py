@@ -72,6 +72,14 @@ class ChargingSession(models.Model):
         editable=False,
         help_text="The car's earliest session; maintained by PlugTrack.",
     )
+    odometer_before = models.PositiveIntegerField(
+        "previous odometer (miles)",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The odometer of the same car's session just before this one (none for the first); maintained by "
+        "PlugTrack, so that miles per session cost no query over the car's history.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -80,6 +88,9 @@ class ChargingSession(models.Model):
         indexes = [
             models.Index(fields=["user", "car", "date", "id"], name="session_user_car_date"),
             models.Index(fields=["user", "car", "odometer"], name="session_user_car_odometer"),
+            # A car's sessions in time, and an owner's: the sessions list's order, any page of it.
+            models.Index(fields=["car", "date", "odometer", "id"], name="session_car_chronological"),
+            models.Index(fields=["user", "date", "odometer", "id"], name="session_user_chronological"),
         ]
         constraints = [
             # The idempotency key of imports and restores: the same charge is never stored twice.

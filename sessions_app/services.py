@@ -1,8 +1,11 @@
-"""Writes to charging sessions. Every write path ends by recomputing the baseline of each car it
-touched, so the "earliest session is the baseline" rule holds whoever wrote."""
+"""Writes to charging sessions. Every write path ends by recomputing what follows from the order of
+each car it touched (`sessions_sequence_recompute`: the baseline, each session's previous
+odometer), so those hold whoever wrote."""
 
 import logging
 from collections.abc import Iterable
+
+from django.db import connection
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
@@ -12,14 +15,25 @@ from .models import CHRONOLOGICAL, ChargingSession
 logger = logging.getLogger("plugtrack.sessions")
 
 
-def baseline_recompute(*, car_ids: Iterable[int]) -> None:
-    """Make the earliest session (by date, odometer, id) of each car its only baseline."""
+def sessions_sequence_recompute(*, car_ids: Iterable[int]) -> None:
+    """Recompute what follows from the order of each car's sessions (by date, odometer, id): the
+    earliest is the car's only baseline, and each session keeps the odometer of the one before it.
+    One statement per car (a window function), rewriting only rows whose value changed."""
+    table = connection.ops.quote_name(ChargingSession._meta.db_table)
     for car_id in set(car_ids):
         sessions = ChargingSession.objects.filter(car_id=car_id)
         first_id = sessions.order_by(*CHRONOLOGICAL).values_list("id", flat=True).first()
         sessions.filter(is_baseline=True).exclude(id=first_id).update(is_baseline=False)
         if first_id is not None:
             sessions.filter(id=first_id, is_baseline=False).update(is_baseline=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS session SET odometer_before = earlier.odometer_before "
+                f"FROM (SELECT id, LAG(odometer) OVER (ORDER BY date, odometer, id) AS odometer_before "
+                f"      FROM {table} WHERE car_id = %s) AS earlier "
+                "WHERE session.id = earlier.id AND session.odometer_before IS DISTINCT FROM earlier.odometer_before",
+                [car_id],
+            )
 
 
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:
@@ -29,7 +43,7 @@ def charging_session_save(*, session: ChargingSession, previous_car_id: int | No
     owners = Car.objects.filter(pk__in=car_ids).values_list("user_id", flat=True)  # a superuser may move it
     with account_write_lock(session.user_id, *owners):
         session.save()
-        baseline_recompute(car_ids=car_ids)
+        sessions_sequence_recompute(car_ids=car_ids)
     session.refresh_from_db(fields=["is_baseline"])
     return session
 
@@ -38,6 +52,6 @@ def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:
     sessions = list(sessions)
     with account_write_lock(*{s.user_id for s in sessions}):  # a superuser may delete several owners' sessions
         ChargingSession.objects.filter(pk__in=[s.pk for s in sessions]).delete()
-        baseline_recompute(car_ids=[s.car_id for s in sessions])
+        sessions_sequence_recompute(car_ids=[s.car_id for s in sessions])
     logger.info("sessions_deleted count=%d", len(sessions))
     return len(sessions)

@@ -8,7 +8,7 @@ from cars_app.models import Car
 from plugtrack_site.accounts import owner_account_ensure
 from sessions_app.models import ChargingSession
 from sessions_app.seen_keys import SeenKeys
-from sessions_app.services import baseline_recompute
+from sessions_app.services import sessions_sequence_recompute
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def make_session():
             charge_delivered_kwh=Decimal(kwh),
             **values,
         )
-        baseline_recompute(car_ids=[car.pk])
+        sessions_sequence_recompute(car_ids=[car.pk])
         session.refresh_from_db()
         return session
 

@@ -18,7 +18,7 @@ from jobs.services import job_start
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.files import STALE_AFTER_SECONDS, TEMPORARY_SUFFIX
 from sessions_app.models import ChargingSession
-from sessions_app.services import baseline_recompute
+from sessions_app.services import sessions_sequence_recompute
 
 from ..processes import manage
 from .conftest import dump
@@ -33,7 +33,7 @@ def big_account(owner, sessions: int = 20_000):
                         charge_delivered_kwh=20, notes="a note that makes the file a little longer " * 2)
         for i in range(sessions)
     )  # fmt: skip
-    baseline_recompute(car_ids=[car.pk])
+    sessions_sequence_recompute(car_ids=[car.pk])
     return car
 
 

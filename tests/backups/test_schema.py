@@ -7,11 +7,13 @@ from settings_app.models import Setting
 
 
 def models_fingerprint() -> str:
-    """What a backup depends on: the fields of the backed-up models, with their types."""
+    """What a backup depends on: the fields of the backed-up models, with their types. Fields that
+    PlugTrack maintains itself (not editable: the baseline flag, the previous odometer, creation
+    times) are not in a backup: a restore recomputes them."""
     parts = []
     for model in (Car, ChargingSession, Setting):
         for field in model._meta.get_fields(include_parents=False):
-            if field.concrete:
+            if field.concrete and field.editable:
                 kind = type(field).__name__
                 sizes = [getattr(field, name, None) for name in ("max_digits", "decimal_places", "max_length")]
                 parts.append(f"{model._meta.label}.{(field.name, kind, *sizes, field.null)}")

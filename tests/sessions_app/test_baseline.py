@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from sessions_app.models import ChargingSession
-from sessions_app.services import baseline_recompute, charging_session_save, charging_sessions_delete
+from sessions_app.services import charging_session_save, charging_sessions_delete, sessions_sequence_recompute
 
 
 def baselines(car) -> list[int]:
@@ -31,7 +31,7 @@ def test_recompute_repairs_any_state(owner, make_car, make_session):
     make_session(car, "2025-01-01", 100)
     make_session(car, "2025-02-01", 200)
     car.sessions.update(is_baseline=True)
-    baseline_recompute(car_ids=[car.pk])
+    sessions_sequence_recompute(car_ids=[car.pk])
     assert baselines(car) == [100]
 
 

@@ -100,9 +100,11 @@ def test_the_file_keys_are_let_go_whatever_ends_the_import(
     if failure == "invalid row":
         file_rows[4]["soc_from"] = "120"
     elif failure == "database error":
-        monkeypatch.setattr("sessions_app.importer.baseline_recompute", raising(DatabaseError("disk I/O error")))
+        monkeypatch.setattr(
+            "sessions_app.importer.sessions_sequence_recompute", raising(DatabaseError("disk I/O error"))
+        )
     else:
-        monkeypatch.setattr("sessions_app.importer.baseline_recompute", raising(KeyboardInterrupt()))
+        monkeypatch.setattr("sessions_app.importer.sessions_sequence_recompute", raising(KeyboardInterrupt()))
     car = make_car(owner)
     if failure == "invalid row":
         assert not charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, file_rows)).ok

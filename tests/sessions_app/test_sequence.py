@@ -1,0 +1,83 @@
+"""Each session keeps the odometer of the same car's session before it (`odometer_before`),
+whichever path wrote, so that the sessions list reads miles per session instead of working them
+out from the car's history: a page of it costs the same queries however long that history is."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from backups.services import backup_create, backup_restore
+from sessions_app.csv_io import charging_sessions_import
+from sessions_app.models import CHRONOLOGICAL, ChargingSession
+from sessions_app.services import charging_session_save, charging_sessions_delete, sessions_sequence_recompute
+
+from .csv_helpers import session_row, write_csv
+
+
+def assert_each_keeps_the_odometer_before_it(*cars) -> None:
+    for car in cars:
+        expected, previous = [], None
+        for odometer in car.sessions.order_by(*CHRONOLOGICAL).values_list("odometer", flat=True):
+            expected.append((odometer, previous))
+            previous = odometer
+        stored = list(car.sessions.order_by(*CHRONOLOGICAL).values_list("odometer", "odometer_before"))
+        assert stored == expected
+
+
+def test_every_write_path_keeps_the_previous_odometer(owner, make_car, make_session, tmp_path):
+    niro, zoe = make_car(owner, name="Niro"), make_car(owner, name="Zoe")
+    make_session(niro, "2025-01-10", 1000)
+    make_session(niro, "2025-03-01", 1300)
+    assert_each_keeps_the_odometer_before_it(niro)
+
+    rows = [session_row(date="2025-02-01", odometer="1100"), session_row(date="2025-01-01", odometer="900")]
+    charging_sessions_import(user=owner, car=niro, source=write_csv(tmp_path, rows))  # into the middle, and first
+    assert_each_keeps_the_odometer_before_it(niro)
+
+    moved = niro.sessions.get(odometer=1100)
+    moved.car = zoe
+    charging_session_save(session=moved, previous_car_id=niro.pk)  # a move between cars: both change
+    edited = niro.sessions.get(odometer=1300)
+    edited.date = "2024-12-01"
+    charging_session_save(session=edited)  # now the earliest
+    assert_each_keeps_the_odometer_before_it(niro, zoe)
+
+    charging_sessions_delete(sessions=[niro.sessions.get(odometer=900)])
+    assert_each_keeps_the_odometer_before_it(niro, zoe)
+
+    backup = backup_create(user=owner, target=tmp_path / "mine.zip")
+    assert backup_restore(user=owner, source=backup.path, mode="replace").ok
+    assert_each_keeps_the_odometer_before_it(*owner.cars.all())
+    assert ChargingSession.objects.filter(odometer_before__isnull=True).count() == 2  # each car's first
+
+
+def list_page_queries(client, **params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:sessions_app_chargingsession_changelist"), params)
+    assert response.status_code == 200
+    # No query looks into the car's other sessions per row (a subquery over the sessions table).
+    assert all(query["sql"].count('FROM "sessions_app_chargingsession"') <= 1 for query in queries.captured_queries)
+    return len(queries)
+
+
+def test_a_page_of_the_sessions_list_costs_the_same_queries_for_a_short_and_a_long_history(
+    owner_client, owner, make_car
+):
+    short, long = make_car(owner, name="Short"), make_car(owner, name="Long")
+    for car, count in ((short, 5), (long, 450)):
+        ChargingSession.objects.bulk_create(
+            ChargingSession(user=owner, car=car, date=f"{2000 + i // 300}-{1 + i // 25 % 12:02}-{1 + i % 25:02}",
+                            odometer=1000 + 10 * i, charge_type="AC", charge_delivered_kwh=10,
+                            location_label="Home" if i % 3 else "Tesco")
+            for i in range(count)
+        )  # fmt: skip
+    sessions_sequence_recompute(car_ids=[short.pk, long.pk])
+    for variant in ({}, {"charge_type__exact": "AC"}, {"where": "home"}, {"q": "Tesco"}, {"o": "3"}):
+        counts = {
+            list_page_queries(owner_client, car__id__exact=short.pk, **variant),
+            list_page_queries(owner_client, car__id__exact=long.pk, **variant),
+            list_page_queries(owner_client, car__id__exact=long.pk, p="2", **variant),
+        }
+        assert len(counts) == 1, (variant, counts)
+    page = owner_client.get(reverse("admin:sessions_app_chargingsession_changelist"), {"car__id__exact": long.pk})
+    assert '<td class="field-miles">10</td>' in page.content.decode()  # read from the stored odometer before
