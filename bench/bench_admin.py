@@ -153,7 +153,7 @@ def main() -> None:
             rows = {}
             for step in ("cli dry run", "cli import"):
                 rows[step] = child(step, environment, str(csv_path))
-            server, worker = Server(environment), Worker(environment)
+            worker, server = Worker(environment), Server(environment)  # the worker boots while the server does
             try:
                 check, run = admin_job(
                     server, worker, login, IMPORT_URL, {"car": login["car_id"]}, csv_path, "import_file"

@@ -359,7 +359,7 @@ def main() -> None:
         try:
             login = child("setup", environment)
             before = child("counts", environment)
-            server, worker = Server(environment), Worker(environment)
+            worker, server = Worker(environment), Server(environment)  # the worker boots while the server does
             try:
                 for case in cases:
                     path = case.build(workdir)
