@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench_io import bench_environment, database_for_run, generate_csv
-from served import REPO, Server, Worker, confirm_url, owner_with_a_car, peak_mb
+from served import REPO, Server, Worker, confirm_url, owner_with_a_car, peak_mb, site_set_up
 
 TARGETS = {"check": ("cli dry run", 1.0), "import": ("cli import", 1.3), "admin export": ("cli export", 1.2)}
 PEAK_MB_TARGET = 100  # of the web server and of the worker, at any size
@@ -52,7 +52,6 @@ def run_child(step: str, *args: str) -> None:
 
     django.setup()
     from django.contrib.auth.models import User
-    from django.core.management import call_command
 
     from backups.services import backup_create
     from cars_app.models import Car
@@ -63,7 +62,7 @@ def run_child(step: str, *args: str) -> None:
         print(json.dumps({}))
         return
     if step == "setup":
-        call_command("migrate", verbosity=0)
+        site_set_up()
         cli = User.objects.create_user("cli")
         Car.objects.create(user=cli, name="Niro", make="Kia", model="Niro EV", battery_kwh=64.8)
         print(json.dumps(owner_with_a_car()))
@@ -100,7 +99,9 @@ def admin_job(server: Server, worker: Worker, login: dict, url: str, fields: dic
     page = server.job_finished(job_url, login["cookies"], POLL_SECONDS)
     steps.append({"seconds": time.perf_counter() - started, "web_mb": server.peak_mb(), "worker_mb": worker.peak_mb()})
     confirm = confirm_url(page)
-    assert confirm, "the check offered nothing to confirm"
+    if not confirm:
+        said = re.findall(r'<(?:li class="error"|p class="errornote")>(.*?)</', page, re.S)
+        raise SystemExit(f"the check offered nothing to confirm: {' / '.join(text.strip() for text in said)}")
     server.peak_mb_reset()
     worker.peak_mb_reset()
     started = time.perf_counter()

@@ -134,6 +134,15 @@ def confirm_url(page: str) -> str | None:
     return found.group(1) if found else None
 
 
+def site_set_up() -> None:
+    """(In a child process, Django set up.) What the production set-up does before serving: migrate,
+    and collect the static files (with DEBUG off, a page naming a static file not collected is an error)."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--no-input", verbosity=0)
+
+
 def owner_with_a_car() -> dict:
     """(In a child process, Django set up.) The owner the benchmark acts as, with one car and a
     logged-in session: {"user_id", "car_id", "cookies"}."""
