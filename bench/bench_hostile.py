@@ -373,9 +373,9 @@ def main() -> None:
                 worker.stop()
             after = child("counts", environment)
             data = workdir / "data"
-            leftovers = (
-                [p for p in data.rglob("*") if p.is_file() and "uploads" not in p.parts] if data.exists() else []
-            )
+            # What the run left besides the uploads (each job's, kept for a day) and the collected static files.
+            kept = {"uploads", "static"}
+            leftovers = [p for p in data.rglob("*") if p.is_file() and not kept & set(p.relative_to(data).parts)]
         finally:
             drop()
     if not report(rows, url, before, after, leftovers, options.json):
