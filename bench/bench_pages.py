@@ -1,0 +1,199 @@
+"""Every admin page an owner uses, timed at two sizes of history, in one run on a fresh database:
+an owner with 500 sessions and one with 50,000 (or a real file's), each in one car, plus a third
+owner with 20 cars of 2,500 sessions (a fleet). Each page is requested through Django's test
+client, logged in as its owner, with the production settings (DEBUG off): the median of 10
+requests and the number of queries one request makes.
+
+    .venv/bin/python bench/bench_pages.py                          # 50,000 generated sessions, SQLite
+    .venv/bin/python bench/bench_pages.py --file sessions_dundee.csv
+    DATABASE_URL=postgres://user@127.0.0.1:5432/db .venv/bin/python bench/bench_pages.py
+
+Targets: every page ≤ 150 ms at the large size, ≤ 1.5x its own time at 500 sessions (its cost
+does not grow with history), and the same number of queries at both sizes. Not part of the test suite.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_io import bench_environment, database_for_run, generate_csv
+from served import REPO, site_set_up
+
+MS_TARGET, GROWTH_TARGET = 150, 1.5
+REQUESTS = 10
+FLEET_CARS, FLEET_SESSIONS_PER_CAR = 20, 2_500
+
+
+def pages(car_id: int, session_id: int) -> dict[str, str]:
+    """Each page an owner uses, by name: its address (for the owner whose car and session these are)."""
+    sessions = "/admin/sessions_app/chargingsession/"
+    car = f"?car__id__exact={car_id}"
+    return {
+        "sessions list": sessions,
+        "sessions list, page 5": f"{sessions}?p=5",
+        "sessions list, one car": f"{sessions}{car}",
+        "sessions list, one car, page 300": f"{sessions}{car}&p=300",
+        "sessions list, home": f"{sessions}?where=home",
+        "sessions list, DC": f"{sessions}?charge_type__exact=DC",
+        "sessions list, search": f"{sessions}?q=Tesco",
+        "sessions list, one day": f"{sessions}?date__year=1990&date__month=6&date__day=1",
+        "sessions list, by odometer": f"{sessions}?o=3",
+        "session page": f"{sessions}{session_id}/change/",
+        "car list": "/admin/cars_app/car/",
+        "car analytics": f"/admin/cars_app/car/{car_id}/analytics/",
+        "settings": "/admin/settings_app/setting/",
+        "backups": "/admin/backups/backup/",
+        "jobs": "/admin/jobs/job/",
+    }
+
+
+def child_build(csv_path: str, rows: str) -> None:
+    """Migrate, and make the three owners (the large one's sessions from `csv_path`, generated first
+    when `rows` is not 0); their cars and a session each, as JSON."""
+    import django
+
+    django.setup()
+    if int(rows):
+        generate_csv(Path(csv_path), int(rows))
+    from cars_app.models import Car
+    from plugtrack_site.accounts import owner_account_ensure
+    from sessions_app.csv_io import charging_sessions_import
+
+    site_set_up()
+    owners = {}
+    for name, source in (("small", None), ("large", csv_path), ("fleet", None)):
+        user, _ = owner_account_ensure(username=name, password="bench-password-123")
+        cars = FLEET_CARS if name == "fleet" else 1
+        for index in range(cars):
+            car = Car.objects.create(user=user, name=f"Car {index}", make="Kia", model="Niro EV", battery_kwh=64.8)
+            rows = {"small": 500, "fleet": FLEET_SESSIONS_PER_CAR}.get(name)
+            path = Path(source) if source else Path(tempfile.mkstemp(suffix=".csv")[1])
+            if rows:
+                generate_csv(path, rows, seed=index)
+            report = charging_sessions_import(user=user, car=car, source=path, allow_partial=True, error_file=False)
+            if rows:
+                path.unlink()
+        owners[name] = {
+            "user_id": user.pk,
+            "car_id": car.pk,
+            "session_id": car.sessions.order_by("id").values_list("id", flat=True).first(),
+            "sessions": report.inserted * cars,
+        }
+    print(json.dumps(owners))
+
+
+class QueryCounter:
+    """A database execute wrapper that counts the queries run through it."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def child_time(owners_json: str) -> None:
+    """Time each page for each owner: {owner: {page: {"ms": median, "queries": n, "status": code}}}."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+
+    figures = {}
+    for name, owner in json.loads(owners_json).items():
+        client = Client()
+        client.force_login(User.objects.get(pk=owner["user_id"]))
+        figures[name] = {}
+        for page, url in pages(owner["car_id"], owner["session_id"]).items():
+            counter = QueryCounter()  # (Django empties its own query log as each request starts)
+            with connection.execute_wrapper(counter):
+                response = client.get(url, follow=True)  # the first request: also warms the caches
+            times = []
+            for _ in range(REQUESTS):
+                started = time.perf_counter()
+                client.get(url, follow=True)
+                times.append((time.perf_counter() - started) * 1000)
+            figures[name][page] = {
+                "ms": statistics.median(times), "queries": counter.count, "status": response.status_code,
+            }  # fmt: skip
+    print(json.dumps(figures))
+
+
+def child(step: str, environment: dict, *args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, f"--child-{step}", *args], env=environment, capture_output=True, text=True
+    )
+    if result.returncode:
+        sys.exit(f"{step} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=50_000, help="Sessions of the large owner (default 50,000).")
+    parser.add_argument("--file", type=Path, help="The large owner's sessions from this CSV instead.")
+    parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    parser.add_argument("--child-build", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-time", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child_build:
+        return child_build(*options.child_build)
+    if options.child_time:
+        return child_time(options.child_time)
+
+    with tempfile.TemporaryDirectory(prefix="plugtrack-bench-pages-") as temporary:
+        workdir = Path(temporary)
+        database_url, drop = database_for_run(workdir)
+        environment = bench_environment(database_url, workdir) | {
+            "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
+            "PYTHONPATH": str(REPO),
+            "ALLOWED_HOSTS": "testserver",
+        }
+        csv_path = options.file or workdir / "large.csv"
+        try:
+            owners = child("build", environment, str(csv_path), "0" if options.file else str(options.rows))
+            figures = child("time", environment, json.dumps(owners))
+        finally:
+            drop()
+    if not report(figures, owners, database_url, options.json):
+        sys.exit(1)
+
+
+def report(figures: dict, owners: dict, url: str, json_path: Path | None) -> bool:
+    engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    sizes = ", ".join(f"{name} {owner['sessions']:,}" for name, owner in owners.items())
+    print(f"Admin pages on {engine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; sessions: {sizes}")
+    print(f"{'page':<36}{'small ms':>9}{'large ms':>9}{'fleet ms':>9}{'growth':>7}{'queries s/l/f':>15}  target")
+    passed = True
+    for page in figures["small"]:
+        small, large, fleet = (figures[name][page] for name in ("small", "large", "fleet"))
+        growth = large["ms"] / small["ms"]
+        misses = [f"HTTP {row['status']}" for row in (small, large, fleet) if row["status"] != 200]
+        if large["ms"] > MS_TARGET:
+            misses.append(f"{large['ms']:.0f} ms > {MS_TARGET}")
+        if growth > GROWTH_TARGET:
+            misses.append(f"grows {growth:.1f}x")
+        if large["queries"] != small["queries"]:
+            misses.append("queries grow")
+        passed = passed and not misses
+        queries = f"{small['queries']}/{large['queries']}/{fleet['queries']}"
+        print(
+            f"{page:<36}{small['ms']:>9.0f}{large['ms']:>9.0f}{fleet['ms']:>9.0f}{growth:>7.1f}{queries:>15}  "
+            f"{'ok' if not misses else 'MISS: ' + ', '.join(misses)}"
+        )
+    if json_path:
+        json_path.write_text(json.dumps({"database": engine, "owners": owners, "pages": figures}, indent=2))
+    return passed
+
+
+if __name__ == "__main__":
+    main()
