@@ -28,8 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_io import bench_environment, database_for_run, generate_csv
-from served import REPO, Server, Worker, confirm_url, owner_with_a_car, peak_mb, site_set_up
+from bench_io import database_for_run, generate_csv
+from served import Server, Worker, confirm_url, owner_with_a_car, peak_mb, site_environment, site_set_up
 
 TARGETS = {"check": ("cli dry run", 1.0), "import": ("cli import", 1.3), "admin export": ("cli export", 1.2)}
 PEAK_MB_TARGET = 100  # of the web server and of the worker, at any size
@@ -141,11 +141,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plugtrack-bench-admin-") as temporary:
         workdir = Path(temporary)
         database_url, drop = database_for_run(workdir)
-        environment = bench_environment(database_url, workdir) | {
-            "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
-            "PYTHONPATH": str(REPO),
-            "PLUGTRACK_MAX_UPLOAD_MB": "1024",  # a 500,000-row file is about 80 MB; leave room
-        }
+        # A 500,000-row file is about 80 MB: leave room.
+        environment = site_environment(database_url, workdir, PLUGTRACK_MAX_UPLOAD_MB="1024")
         csv_path = options.file or workdir / "sessions.csv"
         try:
             login = child("setup", environment)

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_io import bench_environment, database_for_run
-from served import MB, REPO, Server, Worker, owner_with_a_car, peak_mb, site_set_up
+from bench_io import database_for_run
+from served import MB, Server, Worker, owner_with_a_car, peak_mb, site_environment, site_set_up
 
 SECONDS_TARGET, PEAK_MB_TARGET = 5.0, 150
 SESSIONS_HEADER = (
@@ -351,10 +351,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plugtrack-hostile-") as temporary:
         workdir = Path(temporary)
         url, drop = database_for_run(workdir)
-        environment = bench_environment(url, workdir) | {
-            "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
-            "PYTHONPATH": str(REPO),
-        }
+        environment = site_environment(url, workdir)
         try:
             login = child("setup", environment)
             before = child("counts", environment)

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_io import bench_environment, database_for_run, generate_csv
-from served import REPO, site_set_up
+from bench_io import database_for_run, generate_csv
+from served import site_environment, site_set_up
 
 MS_TARGET, GROWTH_TARGET = 150, 1.5
 REQUESTS = 10
@@ -153,11 +153,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plugtrack-bench-pages-") as temporary:
         workdir = Path(temporary)
         database_url, drop = database_for_run(workdir)
-        environment = bench_environment(database_url, workdir) | {
-            "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
-            "PYTHONPATH": str(REPO),
-            "ALLOWED_HOSTS": "testserver",
-        }
+        environment = site_environment(database_url, workdir, ALLOWED_HOSTS="testserver")
         csv_path = options.file or workdir / "large.csv"
         try:
             owners = child("build", environment, str(csv_path), "0" if options.file else str(options.rows))

@@ -134,6 +134,18 @@ def confirm_url(page: str) -> str | None:
     return found.group(1) if found else None
 
 
+def site_environment(database_url: str, workdir: Path, **more: str) -> dict[str, str]:
+    """What the processes of a benchmark of the site run with: production settings (bench_io's), this
+    run's database and folder, and `more`."""
+    from bench_io import bench_environment
+
+    return bench_environment(database_url, workdir) | {
+        "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
+        "PYTHONPATH": str(REPO),
+        **more,
+    }
+
+
 def site_set_up() -> None:
     """(In a child process, Django set up.) What the production set-up does before serving: migrate,
     and collect the static files (with DEBUG off, a page naming a static file not collected is an error)."""

@@ -79,16 +79,21 @@ def test_a_running_job_whose_worker_stopped_beating_is_marked_failed(owner, sett
     assert "The worker stopped while running this" in job.outcome[0][1]
 
 
-def test_a_run_records_its_outcome_in_the_transaction_of_its_work(owner, make_car, settings, tmp_path, monkeypatch):
-    """Should recording the outcome fail after the import, the import goes too: the job never says
-    "nothing was changed" of rows that were written."""
+def confirmed_import(owner, car, settings, tmp_path) -> Job:
+    """An import of one row, checked and confirmed: queued to run."""
     settings.PLUGTRACK_DATA_DIR = tmp_path
-    car = make_car(owner)
     upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
     job = job_start(
         user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
     )
     Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, phase=Job.Phase.RUN)
+    return job
+
+
+def test_a_run_records_its_outcome_in_the_transaction_of_its_work(owner, make_car, settings, tmp_path, monkeypatch):
+    """Should recording the outcome fail after the import, the import goes too: the job never says
+    "nothing was changed" of rows that were written."""
+    job = confirmed_import(owner, make_car(owner), settings, tmp_path)
     finishes = []
 
     def outcome_lost(*args):
@@ -132,13 +137,7 @@ def test_a_run_whose_job_was_marked_stopped_meanwhile_is_undone(owner, make_car,
     """The job page marks a job failed ("nothing was changed") when its heartbeat looks dead (on
     PostgreSQL it can, while the run's transaction is open); should the worker in fact finish later,
     recording its outcome finds the job no longer running, and its work is undone."""
-    settings.PLUGTRACK_DATA_DIR = tmp_path
-    car = make_car(owner)
-    upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
-    job = job_start(
-        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options={"car_id": car.pk}
-    )
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, phase=Job.Phase.RUN)
+    job = confirmed_import(owner, make_car(owner), settings, tmp_path)
     monkeypatch.setattr(services, "_finish", lambda job, result, checked=False: False)  # no longer RUNNING
 
     job_execute(str(job.token))
