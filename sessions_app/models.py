@@ -1,8 +1,11 @@
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
+from django.db.models.functions import Substr
 
 from cars_app.models import notes_field
 
@@ -13,6 +16,25 @@ SOC_VALIDATORS = [
 NON_NEGATIVE = [MinValueValidator(0, message="Must be 0 or more.")]
 # The order of a car's sessions in time: what "earliest" (the baseline) and "previous" mean.
 CHRONOLOGICAL = ("date", "odometer", "id")
+
+
+class ChargingSessionQuerySet(models.QuerySet):
+    def dates(self, field_name, kind, order="ASC"):
+        """The distinct years, months or days of `field_name` (what the admin's date hierarchy shows).
+
+        On SQLite Django truncates each row's date with a Python function (300 ms for 51,000
+        sessions: most of a sessions list page); there a date is stored as ISO text, so the same
+        truncation is a prefix of it, which SQLite takes natively. A list of dates, in `order`."""
+        if connections[self.db].vendor != "sqlite" or kind not in _ISO_PREFIX:
+            return super().dates(field_name, kind, order)
+        prefixes = (
+            self.order_by().annotate(prefix=Substr(field_name, 1, _ISO_PREFIX[kind])).values_list("prefix", flat=True)
+        )
+        found = [dt.date.fromisoformat(f"{prefix}-01-01"[:10]) for prefix in prefixes.distinct() if prefix]
+        return sorted(found, reverse=order == "DESC")
+
+
+_ISO_PREFIX = {"year": 4, "month": 7, "day": 10}  # characters of "YYYY-MM-DD"
 
 
 class ChargingSession(models.Model):
@@ -81,6 +103,8 @@ class ChargingSession(models.Model):
         "PlugTrack, so that miles per session cost no query over the car's history.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ChargingSessionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "charging session"

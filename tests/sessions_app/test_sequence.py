@@ -3,6 +3,7 @@ whichever path wrote, so that the sessions list reads miles per session instead 
 out from the car's history: a page of it costs the same queries however long that history is."""
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -81,3 +82,15 @@ def test_a_page_of_the_sessions_list_costs_the_same_queries_for_a_short_and_a_lo
         assert len(counts) == 1, (variant, counts)
     page = owner_client.get(reverse("admin:sessions_app_chargingsession_changelist"), {"car__id__exact": long.pk})
     assert '<td class="field-miles">10</td>' in page.content.decode()  # read from the stored odometer before
+
+
+def test_the_date_hierarchy_offers_the_years_months_and_days_django_would(owner_client, owner, make_car, make_session):
+    car = make_car(owner)
+    for date, odometer in (("2023-12-31", 100), ("2025-02-01", 200), ("2025-02-01", 250), ("2025-07-15", 300)):
+        make_session(car, date, odometer)
+    sessions = ChargingSession.objects.filter(user=owner)
+    for kind in ("year", "month", "day"):
+        for order in ("ASC", "DESC"):
+            assert list(sessions.dates("date", kind, order)) == list(QuerySet.dates(sessions, "date", kind, order))
+    html = owner_client.get(reverse("admin:sessions_app_chargingsession_changelist")).content.decode()
+    assert "?date__year=2023" in html and "?date__year=2025" in html and "?date__year=2024" not in html
