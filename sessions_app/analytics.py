@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Round, Substr, TruncMonth
 
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
@@ -134,26 +136,24 @@ def car_efficiency(
 
 
 def car_summary(*, car, settings: UserSettings) -> CarSummary:
-    """Totals, efficiency, cost per mile and savings of one car, in one pass over its sessions."""
-    rows = car.sessions.order_by(*CHRONOLOGICAL).values_list(
-        "odometer", "charge_delivered_kwh", "total_cost_gbp", "cost_per_kwh", "location_label"
+    """Totals, efficiency, cost per mile and savings of one car, summed by the database (a few
+    queries, however long the car's history) in exact whole units (see _Units)."""
+    sessions = car.sessions.order_by()
+    home = home_location_labels(sessions, {car.user_id: settings.home_aliases_csv})
+    totals = sessions.aggregate(
+        count=Count("id"),
+        kwh=Sum(_Units.KWH),
+        cost=Sum(_Units.COST),
+        costed_kwh=_sum_where(_Units.PRICED, _Units.KWH),
+        home_kwh=_sum_where(home, _Units.KWH),
     )
-    count, kwh, cost, costed_kwh, home_kwh = 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)
-    baseline_odometer = last_odometer = None
-    baseline_kwh = Decimal(0)
-    for odometer, session_kwh, total_cost, price, label in rows.iterator():
-        if count == 0:
-            baseline_odometer, baseline_kwh = odometer, session_kwh
-        count += 1
-        last_odometer = odometer
-        kwh += session_kwh
-        session_cost = session_cost_gbp(total_cost, price, session_kwh)
-        if session_cost is not None:
-            cost += session_cost
-            costed_kwh += session_kwh
-        if is_home(label, settings.home_aliases_csv):
-            home_kwh += session_kwh
-
+    count, kwh, cost = totals["count"], _Units.kwh(totals["kwh"]), _Units.cost(totals["cost"])
+    costed_kwh, home_kwh = _Units.kwh(totals["costed_kwh"]), _Units.kwh(totals["home_kwh"])
+    first = sessions.order_by(*CHRONOLOGICAL).values_list("odometer", "charge_delivered_kwh").first()
+    last_odometer = (
+        sessions.order_by(*(f"-{name}" for name in CHRONOLOGICAL)).values_list("odometer", flat=True).first()
+    )
+    baseline_odometer, baseline_kwh = first if first else (None, Decimal(0))
     miles = max(last_odometer - baseline_odometer, 0) if count else 0
     efficiency, source = car_efficiency(
         miles=miles, kwh_after_baseline=kwh - baseline_kwh, car_figure=car.efficiency_mpkwh, settings=settings
@@ -207,28 +207,42 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
     towards the month's efficiency and cost per mile only when the session's efficiency is
     plausible, so one missed session does not distort a month.
     """
-    rows = car.sessions.order_by(*CHRONOLOGICAL).values_list(
-        "date", "odometer", "charge_delivered_kwh", "total_cost_gbp", "cost_per_kwh", "location_label"
+    sessions = car.sessions.order_by()
+    home = home_location_labels(sessions, {car.user_id: settings.home_aliases_csv})
+    miles = F("odometer") - F("odometer_before")
+    # A plausible session efficiency (see session_efficiency), in whole units: 1 <= miles / kWh <= 7.
+    plausible = Q(odometer_before__isnull=False, miles__gt=0, kwh_units__gt=0) & Q(
+        miles_units__gte=F("kwh_units") * int(PLAUSIBLE_SESSION_EFFICIENCY[0]),
+        miles_units__lte=F("kwh_units") * int(PLAUSIBLE_SESSION_EFFICIENCY[1]),
     )
+    rows = (
+        sessions.annotate(
+            month=_month_of("date"), home=Case(When(home, then=Value(True)), default=Value(False)), miles=miles,
+            miles_units=miles * 1000, kwh_units=_Units.KWH,
+        )
+        .values("month", "home")
+        .annotate(
+            kwh=Sum(_Units.KWH), cost=Sum(_Units.COST),
+            efficiency_miles=_sum_where(plausible, miles),
+            efficiency_kwh=_sum_where(plausible, _Units.KWH),
+            costed_miles=_sum_where(plausible & _Units.PRICED, miles),
+            costed_cost=_sum_where(plausible & _Units.PRICED, _Units.COST),
+        )
+    )  # fmt: skip
     months: dict[dt.date, MonthFigures] = {}
-    previous_odometer = None
-    for date, odometer, kwh, total_cost, price, label in rows.iterator():
-        month = months.setdefault(date.replace(day=1), MonthFigures(date.replace(day=1)))
-        cost = session_cost_gbp(total_cost, price, kwh)
-        if is_home(label, settings.home_aliases_csv):
-            month.home_kwh += kwh
-            month.home_cost_gbp += cost or 0
+    for row in rows:
+        first_day = _month_start(row["month"])
+        month = months.setdefault(first_day, MonthFigures(first_day))
+        if row["home"]:
+            month.home_kwh += _Units.kwh(row["kwh"])
+            month.home_cost_gbp += _Units.cost(row["cost"])
         else:
-            month.public_kwh += kwh
-            month.public_cost_gbp += cost or 0
-        miles = None if previous_odometer is None else odometer - previous_odometer
-        if session_efficiency(miles, kwh) is not None:
-            month.efficiency_miles += miles
-            month.efficiency_kwh += kwh
-            if cost is not None:
-                month.costed_miles += miles
-                month.costed_gbp += cost
-        previous_odometer = odometer
+            month.public_kwh += _Units.kwh(row["kwh"])
+            month.public_cost_gbp += _Units.cost(row["cost"])
+        month.efficiency_miles += row["efficiency_miles"] or 0
+        month.efficiency_kwh += _Units.kwh(row["efficiency_kwh"])
+        month.costed_miles += row["costed_miles"] or 0
+        month.costed_gbp += _Units.cost(row["costed_cost"])
     if not months:
         return []
     first, last = min(months), max(months)
@@ -237,6 +251,45 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
         every_month.append(months.get(month, MonthFigures(month)))
         month = (month + dt.timedelta(days=32)).replace(day=1)
     return every_month
+
+
+class _Units:
+    """Amounts summed by the database in whole units, so that SQLite (which keeps decimals as
+    floating point) sums them as exactly as Python's Decimal does: kWh in thousandths, prices in
+    ten-thousandths of a pound per kWh, totals in pence, and costs in ten-millionths of a pound (a
+    price times a kWh)."""
+
+    KWH = Cast(Round(F("charge_delivered_kwh") * 1000), BigIntegerField())
+    PRICED = Q(total_cost_gbp__isnull=False) | Q(cost_per_kwh__isnull=False)
+    # A session's cost: its total when given, else price × kWh (session_cost_gbp); none without either.
+    COST = Case(
+        When(total_cost_gbp__isnull=False, then=Cast(Round(F("total_cost_gbp") * 100), BigIntegerField()) * 100_000),
+        When(cost_per_kwh__isnull=False, then=Cast(Round(F("cost_per_kwh") * 10_000), BigIntegerField()) * KWH),
+        output_field=BigIntegerField(),
+    )
+
+    @staticmethod
+    def kwh(units: int | None) -> Decimal:
+        return Decimal(units or 0).scaleb(-3)
+
+    @staticmethod
+    def cost(units: int | None) -> Decimal:
+        return Decimal(units or 0).scaleb(-7)
+
+
+def _sum_where(condition: Q, amount) -> Sum:
+    """The sum of `amount` over the rows matching `condition` (0 when none do, or none could)."""
+    return Sum(Case(When(condition, then=amount), default=Value(0), output_field=BigIntegerField()))
+
+
+def _month_of(field: str):
+    """The month of a date, grouped on by the database. SQLite: the "YYYY-MM" prefix of its ISO
+    text (Django's TruncMonth there is a Python function called per row)."""
+    return Substr(field, 1, 7) if connection.vendor == "sqlite" else TruncMonth(field)
+
+
+def _month_start(month: dt.date | str) -> dt.date:
+    return dt.date.fromisoformat(f"{month}-01") if isinstance(month, str) else month.replace(day=1)
 
 
 FULL_CHARGE_SOC = 95
