@@ -41,14 +41,19 @@ class _Process:
 
 
 class Server(_Process):
-    """`manage.py runserver` (threads, no autoreload) on a free port of 127.0.0.1."""
+    """`manage.py runserver` (threads, no autoreload) on a free port of 127.0.0.1; with `gunicorn`,
+    the README's production start instead (gunicorn with these options)."""
 
-    def __init__(self, environment: dict):
+    def __init__(self, environment: dict, gunicorn: list[str] | None = None):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        manage = [sys.executable, str(REPO / "manage.py")]
-        super().__init__([*manage, "runserver", f"127.0.0.1:{self.port}", "--noreload"], environment)
+        address = f"127.0.0.1:{self.port}"
+        if gunicorn is None:
+            command = [sys.executable, str(REPO / "manage.py"), "runserver", address, "--noreload"]
+        else:
+            command = [sys.executable, "-m", "gunicorn", "plugtrack_site.wsgi", "--bind", address, *gunicorn]
+        super().__init__(command, environment)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
