@@ -5,7 +5,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin
-from sessions_app.analytics import CarSummary, car_months, car_summary, full_charge_status
+from sessions_app.analytics import CarSummary, car_months, car_summaries, car_summary, full_charge_status
 from settings_app.petrol import pence_per_kwh_equivalence
 from settings_app.services import UserSettings, user_settings, user_settings_many
 
@@ -93,8 +93,9 @@ class CarAdmin(OwnedModelAdmin):
         changelist = super().get_changelist_instance(request)
         # Summaries for the page's cars, each by its owner's settings.
         settings_by_user = user_settings_many(user_ids={car.user_id for car in changelist.result_list})
+        summaries = car_summaries(cars=changelist.result_list, settings_by_user=settings_by_user)
         for car in changelist.result_list:
-            car.summary = car_summary(car=car, settings=settings_by_user[car.user_id])
+            car.summary = summaries[car.pk]
         return changelist
 
     @admin.display(description="sessions")

@@ -14,9 +14,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db import connection
-from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Round, Substr, TruncMonth
 
+from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
@@ -136,24 +137,53 @@ def car_efficiency(
 
 
 def car_summary(*, car, settings: UserSettings) -> CarSummary:
-    """Totals, efficiency, cost per mile and savings of one car, summed by the database (a few
-    queries, however long the car's history) in exact whole units (see _Units)."""
-    sessions = car.sessions.order_by()
-    home = home_location_labels(sessions, {car.user_id: settings.home_aliases_csv})
-    totals = sessions.aggregate(
-        count=Count("id"),
-        kwh=Sum(_Units.KWH),
-        cost=Sum(_Units.COST),
-        costed_kwh=_sum_where(_Units.PRICED, _Units.KWH),
-        home_kwh=_sum_where(home, _Units.KWH),
+    """Totals, efficiency, cost per mile and savings of one car (see car_summaries)."""
+    return car_summaries(cars=[car], settings_by_user={car.user_id: settings})[car.pk]
+
+
+def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettings]) -> dict[int, CarSummary]:
+    """The summary of each car (by its id), each by its owner's settings: summed by the database in
+    exact whole units (see _Units), in four queries however many cars and sessions there are."""
+    cars = list(cars)
+    sessions = ChargingSession.objects.filter(car__in=cars).order_by()
+    aliases = {user_id: settings.home_aliases_csv for user_id, settings in settings_by_user.items()}
+    home = home_location_labels(sessions, aliases)
+    totals = {
+        row["car_id"]: row
+        for row in sessions.values("car_id").annotate(
+            count=Count("id"),
+            kwh=Sum(_Units.KWH),
+            cost=Sum(_Units.COST),
+            costed_kwh=_sum_where(_Units.PRICED, _Units.KWH),
+            home_kwh=_sum_where(home, _Units.KWH),
+        )
+    }
+    # The baseline is each car's earliest session (kept by every write); the latest, by the chronological index.
+    baselines = {
+        car_id: (odometer, kwh)
+        for car_id, odometer, kwh in sessions.filter(is_baseline=True).values_list(
+            "car_id", "odometer", "charge_delivered_kwh"
+        )
+    }
+    latest = ChargingSession.objects.filter(car=OuterRef("pk")).order_by(*(f"-{name}" for name in CHRONOLOGICAL))
+    last_odometers = dict(
+        Car.objects.filter(pk__in=[car.pk for car in cars])
+        .annotate(last_odometer=Subquery(latest.values("odometer")[:1]))
+        .values_list("pk", "last_odometer")
     )
+    return {
+        car.pk: _summary(
+            car, totals.get(car.pk), baselines.get(car.pk), last_odometers.get(car.pk), settings_by_user[car.user_id]
+        )
+        for car in cars
+    }
+
+
+def _summary(car, totals: dict | None, baseline: tuple | None, last_odometer: int | None, settings) -> CarSummary:
+    totals = totals or {"count": 0, "kwh": 0, "cost": 0, "costed_kwh": 0, "home_kwh": 0}
     count, kwh, cost = totals["count"], _Units.kwh(totals["kwh"]), _Units.cost(totals["cost"])
     costed_kwh, home_kwh = _Units.kwh(totals["costed_kwh"]), _Units.kwh(totals["home_kwh"])
-    first = sessions.order_by(*CHRONOLOGICAL).values_list("odometer", "charge_delivered_kwh").first()
-    last_odometer = (
-        sessions.order_by(*(f"-{name}" for name in CHRONOLOGICAL)).values_list("odometer", flat=True).first()
-    )
-    baseline_odometer, baseline_kwh = first if first else (None, Decimal(0))
+    baseline_odometer, baseline_kwh = baseline or (None, Decimal(0))
     miles = max(last_odometer - baseline_odometer, 0) if count else 0
     efficiency, source = car_efficiency(
         miles=miles, kwh_after_baseline=kwh - baseline_kwh, car_figure=car.efficiency_mpkwh, settings=settings

@@ -64,3 +64,19 @@ def test_each_page_makes_the_same_queries_whatever_the_history(owner, other_owne
             assert response.status_code == 200, url
             counts[size].append(len(queries.sql))
     assert counts[3] == counts[400] and min(counts[3]) > 0
+
+
+def test_the_car_list_makes_the_same_queries_for_one_car_and_for_a_fleet(owner, other_owner, make_car):
+    counts = {}
+    for user, cars in ((owner, 1), (other_owner, 6)):
+        for index in range(cars):
+            history(user, make_car(user, name=f"Car {index}"), 30)
+        client = Client()
+        client.force_login(user)
+        url = reverse("admin:cars_app_car_changelist")
+        client.get(url)  # Django's first-use caches
+        queries = QueriesSeen()
+        with connection.execute_wrapper(queries):
+            assert client.get(url).status_code == 200
+        counts[cars] = len(queries.sql)
+    assert counts[1] == counts[6]
