@@ -24,12 +24,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench_io import database_for_run, generate_csv
-from served import Server, Worker, confirm_url, owner_with_a_car, peak_mb, site_environment, site_set_up
+from bench_io import generate_csv
+from served import Server, Worker, confirm_url, owner_with_a_car, peak_mb, site_run, site_set_up
 
 TARGETS = {"check": ("cli dry run", 1.0), "import": ("cli import", 1.3), "admin export": ("cli export", 1.2)}
 PEAK_MB_TARGET = 100  # of the web server and of the worker, at any size
@@ -138,37 +137,30 @@ def main() -> None:
     if options.child:
         return run_child(*options.child)
 
-    with tempfile.TemporaryDirectory(prefix="plugtrack-bench-admin-") as temporary:
-        workdir = Path(temporary)
-        database_url, drop = database_for_run(workdir)
-        # A 500,000-row file is about 80 MB: leave room.
-        environment = site_environment(database_url, workdir, PLUGTRACK_MAX_UPLOAD_MB="1024")
+    # A 500,000-row file is about 80 MB: leave room.
+    with site_run("plugtrack-bench-admin-", PLUGTRACK_MAX_UPLOAD_MB="1024") as site:
+        workdir, environment = site.workdir, site.environment
         csv_path = options.file or workdir / "sessions.csv"
+        login = child("setup", environment)
+        if not options.file:
+            child("generate", environment, str(csv_path), str(options.rows))
+        rows = {}
+        for step in ("cli dry run", "cli import"):
+            rows[step] = child(step, environment, str(csv_path))
+        worker, server = Worker(environment), Server(environment)  # the worker boots while the server does
         try:
-            login = child("setup", environment)
-            if not options.file:
-                child("generate", environment, str(csv_path), str(options.rows))
-            rows = {}
-            for step in ("cli dry run", "cli import"):
-                rows[step] = child(step, environment, str(csv_path))
-            worker, server = Worker(environment), Server(environment)  # the worker boots while the server does
-            try:
-                check, run = admin_job(
-                    server, worker, login, IMPORT_URL, {"car": login["car_id"]}, csv_path, "import_file"
-                )
-                rows["check"], rows["import"] = check, {**run, "seconds": check["seconds"] + run["seconds"]}
-                rows["cli export"] = child("cli export", environment, str(workdir / "export.csv"))
-                rows["admin export"] = admin_export(server, login)
-                assert rows["admin export"].pop("sha256") == rows["cli export"].pop("sha256"), "the exports differ"
-                backup = Path(child("backup", environment, str(workdir / "backup.zip"))["path"])
-                check, run = admin_job(server, worker, login, RESTORE_URL, {"mode": "replace"}, backup, "backup_file")
-                rows["restore check"], rows["replace restore"] = check, run
-            finally:
-                server.stop()
-                worker.stop()
+            check, run = admin_job(server, worker, login, IMPORT_URL, {"car": login["car_id"]}, csv_path, "import_file")
+            rows["check"], rows["import"] = check, {**run, "seconds": check["seconds"] + run["seconds"]}
+            rows["cli export"] = child("cli export", environment, str(workdir / "export.csv"))
+            rows["admin export"] = admin_export(server, login)
+            assert rows["admin export"].pop("sha256") == rows["cli export"].pop("sha256"), "the exports differ"
+            backup = Path(child("backup", environment, str(workdir / "backup.zip"))["path"])
+            check, run = admin_job(server, worker, login, RESTORE_URL, {"mode": "replace"}, backup, "backup_file")
+            rows["restore check"], rows["replace restore"] = check, run
         finally:
-            drop()
-    report(rows, url=database_url, sessions=rows["cli import"]["rows"], json_path=options.json)
+            server.stop()
+            worker.stop()
+    report(rows, url=site.database_url, sessions=rows["cli import"]["rows"], json_path=options.json)
 
 
 def report(rows: dict, *, url: str, sessions: int, json_path: Path | None) -> None:

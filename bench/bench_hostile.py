@@ -19,15 +19,13 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_io import database_for_run
-from served import MB, Server, Worker, owner_with_a_car, peak_mb, site_environment, site_set_up
+from served import MB, Server, Worker, owner_with_a_car, peak_mb, site_run, site_set_up
 
 SECONDS_TARGET, PEAK_MB_TARGET = 5.0, 150
 SESSIONS_HEADER = (
@@ -348,34 +346,29 @@ def main() -> None:
 
     cases = [case for case in CASES if not options.only or options.only.lower() in case.name.lower()]
     rows = []
-    with tempfile.TemporaryDirectory(prefix="plugtrack-hostile-") as temporary:
-        workdir = Path(temporary)
-        url, drop = database_for_run(workdir)
-        environment = site_environment(url, workdir)
+    with site_run("plugtrack-hostile-") as site:
+        workdir, environment = site.workdir, site.environment
+        login = child("setup", environment)
+        before = child("counts", environment)
+        worker, server = Worker(environment), Server(environment)  # the worker boots while the server does
         try:
-            login = child("setup", environment)
-            before = child("counts", environment)
-            worker, server = Worker(environment), Server(environment)  # the worker boots while the server does
-            try:
-                for case in cases:
-                    path = case.build(workdir)
-                    if "command line" in case.via:
-                        rows.append(judge(case, "command line", run_cli(case, path, environment)))
-                    if "admin" in case.via:
-                        result = run_admin(case, path, server, worker, login)
-                        rows.append(judge(case, "admin", result))
-                    path.unlink()
-            finally:
-                server.stop()
-                worker.stop()
-            after = child("counts", environment)
-            data = workdir / "data"
-            # What the run left besides the uploads (each job's, kept for a day) and the collected static files.
-            kept = {"uploads", "static"}
-            leftovers = [p for p in data.rglob("*") if p.is_file() and not kept & set(p.relative_to(data).parts)]
+            for case in cases:
+                path = case.build(workdir)
+                if "command line" in case.via:
+                    rows.append(judge(case, "command line", run_cli(case, path, environment)))
+                if "admin" in case.via:
+                    result = run_admin(case, path, server, worker, login)
+                    rows.append(judge(case, "admin", result))
+                path.unlink()
         finally:
-            drop()
-    if not report(rows, url, before, after, leftovers, options.json):
+            server.stop()
+            worker.stop()
+        after = child("counts", environment)
+        data = workdir / "data"
+        # What the run left besides the uploads (each job's, kept for a day) and the collected static files.
+        kept = {"uploads", "static"}
+        leftovers = [p for p in data.rglob("*") if p.is_file() and not kept & set(p.relative_to(data).parts)]
+    if not report(rows, site.database_url, before, after, leftovers, options.json):
         sys.exit(1)
 
 

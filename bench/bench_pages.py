@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_io import database_for_run, generate_csv
-from served import site_environment, site_set_up
+from bench_io import generate_csv
+from served import site_run, site_set_up
 
 MS_TARGET, GROWTH_TARGET = 150, 1.5
 REQUESTS = 10
@@ -150,17 +150,11 @@ def main() -> None:
     if options.child_time:
         return child_time(options.child_time)
 
-    with tempfile.TemporaryDirectory(prefix="plugtrack-bench-pages-") as temporary:
-        workdir = Path(temporary)
-        database_url, drop = database_for_run(workdir)
-        environment = site_environment(database_url, workdir, ALLOWED_HOSTS="testserver")
-        csv_path = options.file or workdir / "large.csv"
-        try:
-            owners = child("build", environment, str(csv_path), "0" if options.file else str(options.rows))
-            figures = child("time", environment, json.dumps(owners))
-        finally:
-            drop()
-    if not report(figures, owners, database_url, options.json):
+    with site_run("plugtrack-bench-pages-", ALLOWED_HOSTS="testserver") as site:
+        csv_path = options.file or site.workdir / "large.csv"
+        owners = child("build", site.environment, str(csv_path), "0" if options.file else str(options.rows))
+        figures = child("time", site.environment, json.dumps(owners))
+    if not report(figures, owners, site.database_url, options.json):
         sys.exit(1)
 
 

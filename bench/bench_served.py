@@ -23,14 +23,13 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench_io import database_for_run, generate_csv
-from served import CSRF, Server, Worker, confirm_url, site_environment, site_set_up
+from bench_io import generate_csv
+from served import CSRF, Server, Worker, confirm_url, site_run, site_set_up
 
 OWNERS, SESSIONS_PER_OWNER, IMPORTERS, IMPORT_ROWS = 10, 5_000, 3, 5_000
 P95_TARGET_MS = 300
@@ -158,27 +157,21 @@ def main() -> None:
     if options.child_build:
         return child_build(options.child_build)
 
-    with tempfile.TemporaryDirectory(prefix="plugtrack-bench-served-") as temporary:
-        workdir = Path(temporary)
-        database_url, drop = database_for_run(workdir)
-        environment = site_environment(database_url, workdir, ALLOWED_HOSTS="127.0.0.1")
+    with site_run("plugtrack-bench-served-", ALLOWED_HOSTS="127.0.0.1") as site:
+        build = subprocess.run(
+            [sys.executable, __file__, "--child-build", str(site.workdir)], env=site.environment, capture_output=True,
+            text=True,
+        )  # fmt: skip
+        if build.returncode:
+            sys.exit(f"build failed:\n{build.stderr[-3000:]}")
+        owners = json.loads(build.stdout.splitlines()[-1])
+        worker, server = Worker(site.environment), Server(site.environment, gunicorn=GUNICORN)
         try:
-            build = subprocess.run(
-                [sys.executable, __file__, "--child-build", str(workdir)], env=environment, capture_output=True,
-                text=True,
-            )  # fmt: skip
-            if build.returncode:
-                sys.exit(f"build failed:\n{build.stderr[-3000:]}")
-            owners = json.loads(build.stdout.splitlines()[-1])
-            worker, server = Worker(environment), Server(environment, gunicorn=GUNICORN)
-            try:
-                results = run_load(server, owners, options.clients, options.seconds)
-            finally:
-                server.stop()
-                worker.stop()
+            results = run_load(server, owners, options.clients, options.seconds)
         finally:
-            drop()
-    if not report(results, database_url, options):
+            server.stop()
+            worker.stop()
+    if not report(results, site.database_url, options):
         sys.exit(1)
 
 

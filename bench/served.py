@@ -9,9 +9,12 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,6 +140,28 @@ def confirm_url(page: str) -> str | None:
     """The confirm form's address on a job page, if it offers one."""
     found = re.search(r'<form method="post" action="([^"]+/confirm/)"', page)
     return found.group(1) if found else None
+
+
+@dataclass
+class SiteRun:
+    workdir: Path  # a temporary folder of the run's own (its data folder is workdir/data)
+    database_url: str  # a fresh database, dropped when the run ends
+    environment: dict[str, str]  # what the run's processes run with (site_environment)
+
+
+@contextmanager
+def site_run(prefix: str, **more: str) -> Iterator[SiteRun]:
+    """A benchmark run of the site: its own folder and fresh database (beside DATABASE_URL's, or a
+    SQLite file), both gone afterwards."""
+    from bench_io import database_for_run
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as temporary:
+        workdir = Path(temporary)
+        database_url, drop = database_for_run(workdir)
+        try:
+            yield SiteRun(workdir, database_url, site_environment(database_url, workdir, **more))
+        finally:
+            drop()
 
 
 def site_environment(database_url: str, workdir: Path, **more: str) -> dict[str, str]:
