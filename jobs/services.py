@@ -22,7 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
-from plugtrack_site.account_lock import AccountBusy, account_write_lock
+from plugtrack_site.account_lock import AccountBusy, account_write_lock, sqlite_busy
 from plugtrack_site.errors import PlugTrackError
 
 from .kinds import KINDS, JobResult
@@ -136,7 +136,7 @@ def _busy_database_waited_out(write: Callable[[], T]) -> T:
         try:
             return write()
         except OperationalError as error:
-            if "database is locked" not in str(error):
+            if not sqlite_busy(error):
                 raise
             logger.warning("job_write_waiting_for_the_database")
     return write()

@@ -72,4 +72,9 @@ def _advisory_lock(user_id: int) -> None:
 def _is_lock_wait_timeout(error: OperationalError) -> bool:
     if connection.vendor == "postgresql":
         return getattr(error.__cause__, "sqlstate", None) == _POSTGRES_LOCK_NOT_AVAILABLE
-    return "database is locked" in str(error)
+    return sqlite_busy(error)
+
+
+def sqlite_busy(error: Exception) -> bool:
+    """Whether `error` is SQLite's one write lock held by another writer past the busy timeout."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error)

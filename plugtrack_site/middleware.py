@@ -1,9 +1,8 @@
 """Turns "another operation holds this account" into a page a person can act on, not a 500."""
 
-from django.db import OperationalError
 from django.template.response import TemplateResponse
 
-from .account_lock import AccountBusy
+from .account_lock import AccountBusy, sqlite_busy
 
 
 class AccountBusyMiddleware:
@@ -17,7 +16,7 @@ class AccountBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OperationalError) and "database is locked" in str(exception):
+        if sqlite_busy(exception):
             exception = AccountBusy()
         if not isinstance(exception, AccountBusy):
             return None

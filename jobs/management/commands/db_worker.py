@@ -1,6 +1,8 @@
 from django.db import OperationalError
 from django_tasks_db.management.commands import db_worker
 
+from plugtrack_site.account_lock import sqlite_busy
+
 
 class Command(db_worker.Command):
     """django-tasks' worker, which stops when it finds SQLite's one write lock held longer than the
@@ -20,6 +22,6 @@ class Command(db_worker.Command):
             try:
                 return super().handle(*args, **options)
             except OperationalError as error:
-                if "database is locked" not in str(error):
+                if not sqlite_busy(error):
                     raise
                 self.stderr.write("The database is busy with another write; the worker waits and goes on.")
