@@ -15,13 +15,13 @@ from enum import StrEnum
 
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Cast, Round, Substr, TruncMonth
+from django.db.models.functions import Cast, Round
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
-from .models import CHRONOLOGICAL, ChargingSession
+from .models import CHRONOLOGICAL, ChargingSession, date_truncated, truncated_date
 
 # Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
 PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
@@ -247,8 +247,9 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
     )
     rows = (
         sessions.annotate(
-            month=_month_of("date"), home=Case(When(home, then=Value(True)), default=Value(False)), miles=miles,
-            miles_units=miles * 1000, kwh_units=_Units.KWH,
+            month=date_truncated("date", "month", connection.vendor),
+            home=Case(When(home, then=Value(True)), default=Value(False)),
+            miles=miles, miles_units=miles * 1000, kwh_units=_Units.KWH,
         )
         .values("month", "home")
         .annotate(
@@ -261,7 +262,7 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
     )  # fmt: skip
     months: dict[dt.date, MonthFigures] = {}
     for row in rows:
-        first_day = _month_start(row["month"])
+        first_day = truncated_date(row["month"])
         month = months.setdefault(first_day, MonthFigures(first_day))
         if row["home"]:
             month.home_kwh += _Units.kwh(row["kwh"])
@@ -310,16 +311,6 @@ class _Units:
 def _sum_where(condition: Q, amount) -> Sum:
     """The sum of `amount` over the rows matching `condition` (0 when none do, or none could)."""
     return Sum(Case(When(condition, then=amount), default=Value(0), output_field=BigIntegerField()))
-
-
-def _month_of(field: str):
-    """The month of a date, grouped on by the database. SQLite: the "YYYY-MM" prefix of its ISO
-    text (Django's TruncMonth there is a Python function called per row)."""
-    return Substr(field, 1, 7) if connection.vendor == "sqlite" else TruncMonth(field)
-
-
-def _month_start(month: dt.date | str) -> dt.date:
-    return dt.date.fromisoformat(f"{month}-01") if isinstance(month, str) else month.replace(day=1)
 
 
 FULL_CHARGE_SOC = 95
