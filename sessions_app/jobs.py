@@ -25,16 +25,11 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
     checked_rows = Path(f"{job.upload}.checked")  # what the check found new, typed: the run writes it as it is
     if dry_run:
         # The check counts the valid new rows even when others have errors: they may be imported alone.
+        # Every error also goes to <upload>.err.csv beside the upload: the job page offers it for download.
         report = charging_sessions_import(
-            user=car.user,
-            car=car,
-            source=job.upload,
-            source_name=job.upload_name,
-            dry_run=True,
-            allow_partial=True,
-            progress=progress,
-            keep_checked_rows=checked_rows,
-        )  # fmt: skip  (every error also goes to <upload>.err.csv beside the upload: the job page offers it)
+            user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=True, allow_partial=True,
+            progress=progress, keep_checked_rows=checked_rows,
+        )  # fmt: skip
         data = _with_column_labels(report.to_dict() | {"car_id": car.pk})
         confirmable = report.inserted > 0 and not report.stopped_at
         if not confirmable:
