@@ -38,9 +38,11 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in ("home", "public"):
             return queryset
-        settings_by_user = user_settings_many(user_ids=queryset.values_list("user_id", flat=True).distinct())
+        # order_by(): the model's default ordering would make DISTINCT return one row per session.
+        user_ids = queryset.order_by().values_list("user_id", flat=True).distinct()
+        settings_by_user = user_settings_many(user_ids=user_ids)
         aliases = {user_id: settings.home_aliases_csv for user_id, settings in settings_by_user.items()}
-        home = analytics.home_location_labels(queryset, aliases)
+        home = analytics.home_location_labels(aliases)
         return queryset.filter(home) if self.value() == "home" else queryset.exclude(home)
 
 

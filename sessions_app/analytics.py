@@ -13,18 +13,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db import connection
-from django.db.models import BigIntegerField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Cast, Round
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
-from .models import CHRONOLOGICAL, ChargingSession, date_truncated, truncated_date
+from .models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
+from .totals import PLAUSIBLE_SESSION_EFFICIENCY, Units
 
-# Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
-PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
 # Below these, a measured car efficiency is noise.
 MIN_MILES_FOR_MEASURED = 50
 MIN_KWH_FOR_MEASURED = Decimal(20)
@@ -91,17 +88,21 @@ def sessions_with_previous_odometer(queryset: QuerySet[ChargingSession]) -> Quer
     return queryset.annotate(previous_odometer=F("odometer_before"))
 
 
-def home_location_labels(queryset: QuerySet[ChargingSession], aliases_by_user: dict[int, list[str]]) -> Q:
-    """A filter matching the home sessions of `queryset`, each user judged by their own aliases.
+def home_location_labels(aliases_by_user: dict[int, list[str]]) -> Q:
+    """A filter matching these users' home sessions, each user judged by their own aliases.
 
     Whole-word matching differs between databases' regex dialects, so the (few) distinct labels
-    are classified here in Python and the filter is a plain `IN`.
+    are classified here in Python, read from the month totals rather than from every session, and
+    the filter is a plain `IN`.
     """
+    labels = MonthLabelTotal.objects.filter(car__user_id__in=aliases_by_user)
+    home_labels: dict[int, set[str]] = {}
+    for user_id, label in labels.values_list("car__user_id", "location_label").distinct():
+        if is_home(label, aliases_by_user[user_id]):
+            home_labels.setdefault(user_id, set()).add(label)
     home = Q(pk__in=[])
-    # order_by(): the model's default ordering would make DISTINCT return one row per session.
-    for user_id, label in queryset.order_by().values_list("user_id", "location_label").distinct():
-        if is_home(label, aliases_by_user.get(user_id, [])):
-            home |= Q(user_id=user_id, location_label=label)
+    for user_id, user_labels in home_labels.items():
+        home |= Q(user_id=user_id, location_label__in=sorted(user_labels))
     return home
 
 
@@ -142,51 +143,62 @@ def car_summary(*, car, settings: UserSettings) -> CarSummary:
 
 
 def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettings]) -> dict[int, CarSummary]:
-    """The summary of each car (by its id), each by its owner's settings: summed by the database in
-    exact whole units (see _Units), in four queries however many cars and sessions there are."""
+    """The summary of each car (by its id), each by its owner's settings: read from the cars' month
+    totals (sessions_app/totals.py) and their first and last sessions, in two queries however many
+    cars and sessions there are."""
     cars = list(cars)
-    sessions = ChargingSession.objects.filter(car__in=cars).order_by()
-    aliases = {user_id: settings.home_aliases_csv for user_id, settings in settings_by_user.items()}
-    home = home_location_labels(sessions, aliases)
-    totals = {
-        row["car_id"]: row
-        for row in sessions.values("car_id").annotate(
-            count=Count("id"),
-            kwh=Sum(_Units.KWH),
-            cost=Sum(_Units.COST),
-            costed_kwh=_sum_where(_Units.PRICED, _Units.KWH),
-            home_kwh=_sum_where(home, _Units.KWH),
+    totals = {car.pk: _CarTotals() for car in cars}
+    aliases = {car.pk: settings_by_user[car.user_id].home_aliases_csv for car in cars}
+    rows = (
+        MonthLabelTotal.objects.filter(car__in=cars)
+        .values("car_id", "location_label")
+        .annotate(
+            sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"), priced=Sum("priced_kwh_units")
         )
-    }
-    # The baseline is each car's earliest session (kept by every write); the latest, by the chronological index.
-    baselines = {
-        car_id: (odometer, kwh)
-        for car_id, odometer, kwh in sessions.filter(is_baseline=True).values_list(
-            "car_id", "odometer", "charge_delivered_kwh"
-        )
-    }
-    latest = ChargingSession.objects.filter(car=OuterRef("pk")).order_by(*(f"-{name}" for name in CHRONOLOGICAL))
-    last_odometers = dict(
-        Car.objects.filter(pk__in=[car.pk for car in cars])
-        .annotate(last_odometer=Subquery(latest.values("odometer")[:1]))
-        .values_list("pk", "last_odometer")
     )
-    return {
-        car.pk: _summary(
-            car, totals.get(car.pk), baselines.get(car.pk), last_odometers.get(car.pk), settings_by_user[car.user_id]
+    for row in rows:
+        car_totals = totals[row["car_id"]]
+        car_totals.sessions += row["sessions"]
+        car_totals.kwh += row["kwh"]
+        car_totals.cost += row["cost"]
+        car_totals.priced_kwh += row["priced"]
+        if is_home(row["location_label"], aliases[row["car_id"]]):
+            car_totals.home_kwh += row["kwh"]
+    # The baseline is each car's earliest session (kept by every write); both ends by the chronological index.
+    earliest = ChargingSession.objects.filter(car=OuterRef("pk")).order_by(*CHRONOLOGICAL)
+    latest = earliest.reverse()
+    ends = {
+        car_id: (first_odometer, first_kwh, last_odometer)
+        for car_id, first_odometer, first_kwh, last_odometer in Car.objects.filter(pk__in=totals)
+        .annotate(
+            first_odometer=Subquery(earliest.values("odometer")[:1]),
+            first_kwh=Subquery(earliest.values("charge_delivered_kwh")[:1]),
+            last_odometer=Subquery(latest.values("odometer")[:1]),
         )
-        for car in cars
+        .values_list("pk", "first_odometer", "first_kwh", "last_odometer")
     }
+    return {car.pk: _summary(car, totals[car.pk], *ends[car.pk], settings_by_user[car.user_id]) for car in cars}
 
 
-def _summary(car, totals: dict | None, baseline: tuple | None, last_odometer: int | None, settings) -> CarSummary:
-    totals = totals or {"count": 0, "kwh": 0, "cost": 0, "costed_kwh": 0, "home_kwh": 0}
-    count, kwh, cost = totals["count"], _Units.kwh(totals["kwh"]), _Units.cost(totals["cost"])
-    costed_kwh, home_kwh = _Units.kwh(totals["costed_kwh"]), _Units.kwh(totals["home_kwh"])
-    baseline_odometer, baseline_kwh = baseline or (None, Decimal(0))
-    miles = max(last_odometer - baseline_odometer, 0) if count else 0
+@dataclass
+class _CarTotals:
+    """A car's sums, in the whole units of totals.Units."""
+
+    sessions: int = 0
+    kwh: int = 0
+    cost: int = 0
+    priced_kwh: int = 0
+    home_kwh: int = 0
+
+
+def _summary(
+    car, totals: _CarTotals, first_odometer: int | None, first_kwh: Decimal | None, last_odometer: int | None, settings
+) -> CarSummary:
+    count, kwh, cost = totals.sessions, Units.kwh(totals.kwh), Units.cost(totals.cost)
+    costed_kwh, home_kwh = Units.kwh(totals.priced_kwh), Units.kwh(totals.home_kwh)
+    miles = max(last_odometer - first_odometer, 0) if count else 0
     efficiency, source = car_efficiency(
-        miles=miles, kwh_after_baseline=kwh - baseline_kwh, car_figure=car.efficiency_mpkwh, settings=settings
+        miles=miles, kwh_after_baseline=kwh - (first_kwh or 0), car_figure=car.efficiency_mpkwh, settings=settings
     )
     petrol_ppm = petrol_pence_per_mile(settings)
     ev_ppm = None
@@ -231,49 +243,22 @@ class MonthFigures:
 
 
 def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
-    """A car's charging month by month (months without sessions included), oldest first.
-
-    A session's miles are those since the previous session, as in the session list; they count
-    towards the month's efficiency and cost per mile only when the session's efficiency is
-    plausible, so one missed session does not distort a month.
-    """
-    sessions = car.sessions.order_by()
-    home = home_location_labels(sessions, {car.user_id: settings.home_aliases_csv})
-    miles = F("odometer") - F("odometer_before")
-    # A plausible session efficiency (see session_efficiency), in whole units: 1 <= miles / kWh <= 7.
-    plausible = Q(odometer_before__isnull=False, miles__gt=0, kwh_units__gt=0) & Q(
-        miles_units__gte=F("kwh_units") * int(PLAUSIBLE_SESSION_EFFICIENCY[0]),
-        miles_units__lte=F("kwh_units") * int(PLAUSIBLE_SESSION_EFFICIENCY[1]),
-    )
-    rows = (
-        sessions.annotate(
-            month=date_truncated("date", "month", connection.vendor),
-            home=Case(When(home, then=Value(True)), default=Value(False)),
-            miles=miles, miles_units=miles * 1000, kwh_units=_Units.KWH,
-        )
-        .values("month", "home")
-        .annotate(
-            kwh=Sum(_Units.KWH), cost=Sum(_Units.COST),
-            efficiency_miles=_sum_where(plausible, miles),
-            efficiency_kwh=_sum_where(plausible, _Units.KWH),
-            costed_miles=_sum_where(plausible & _Units.PRICED, miles),
-            costed_cost=_sum_where(plausible & _Units.PRICED, _Units.COST),
-        )
-    )  # fmt: skip
+    """A car's charging month by month (months without sessions included), oldest first, from its
+    month totals (see totals.month_label_totals_rebuild for which miles count)."""
     months: dict[dt.date, MonthFigures] = {}
-    for row in rows:
-        first_day = truncated_date(row["month"])
-        month = months.setdefault(first_day, MonthFigures(first_day))
-        if row["home"]:
-            month.home_kwh += _Units.kwh(row["kwh"])
-            month.home_cost_gbp += _Units.cost(row["cost"])
+    for total in car.month_label_totals.all():
+        month = months.setdefault(total.month, MonthFigures(total.month))
+        kwh, cost = Units.kwh(total.kwh_units), Units.cost(total.cost_units)
+        if is_home(total.location_label, settings.home_aliases_csv):
+            month.home_kwh += kwh
+            month.home_cost_gbp += cost
         else:
-            month.public_kwh += _Units.kwh(row["kwh"])
-            month.public_cost_gbp += _Units.cost(row["cost"])
-        month.efficiency_miles += row["efficiency_miles"] or 0
-        month.efficiency_kwh += _Units.kwh(row["efficiency_kwh"])
-        month.costed_miles += row["costed_miles"] or 0
-        month.costed_gbp += _Units.cost(row["costed_cost"])
+            month.public_kwh += kwh
+            month.public_cost_gbp += cost
+        month.efficiency_miles += total.efficiency_miles
+        month.efficiency_kwh += Units.kwh(total.efficiency_kwh_units)
+        month.costed_miles += total.costed_miles
+        month.costed_gbp += Units.cost(total.costed_cost_units)
     if not months:
         return []
     first, last = min(months), max(months)
@@ -282,35 +267,6 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
         every_month.append(months.get(month, MonthFigures(month)))
         month = (month + dt.timedelta(days=32)).replace(day=1)
     return every_month
-
-
-class _Units:
-    """Amounts summed by the database in whole units, so that SQLite (which keeps decimals as
-    floating point) sums them as exactly as Python's Decimal does: kWh in thousandths, prices in
-    ten-thousandths of a pound per kWh, totals in pence, and costs in ten-millionths of a pound (a
-    price times a kWh)."""
-
-    KWH = Cast(Round(F("charge_delivered_kwh") * 1000), BigIntegerField())
-    PRICED = Q(total_cost_gbp__isnull=False) | Q(cost_per_kwh__isnull=False)
-    # A session's cost: its total when given, else price × kWh (session_cost_gbp); none without either.
-    COST = Case(
-        When(total_cost_gbp__isnull=False, then=Cast(Round(F("total_cost_gbp") * 100), BigIntegerField()) * 100_000),
-        When(cost_per_kwh__isnull=False, then=Cast(Round(F("cost_per_kwh") * 10_000), BigIntegerField()) * KWH),
-        output_field=BigIntegerField(),
-    )
-
-    @staticmethod
-    def kwh(units: int | None) -> Decimal:
-        return Decimal(units or 0).scaleb(-3)
-
-    @staticmethod
-    def cost(units: int | None) -> Decimal:
-        return Decimal(units or 0).scaleb(-7)
-
-
-def _sum_where(condition: Q, amount) -> Sum:
-    """The sum of `amount` over the rows matching `condition` (0 when none do, or none could)."""
-    return Sum(Case(When(condition, then=amount), default=Value(0), output_field=BigIntegerField()))
 
 
 FULL_CHARGE_SOC = 95

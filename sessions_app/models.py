@@ -164,3 +164,30 @@ class ChargingSession(models.Model):
             errors["soc_to"] = f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %)."
         if errors:
             raise ValidationError(errors)
+
+
+class MonthLabelTotal(models.Model):
+    """A car's sessions of one month at one location, summed: what a car's summary and its months
+    read instead of the car's whole history (see sessions_app/totals.py, which keeps them current
+    after every write). Amounts are whole units, as totals.Units describes."""
+
+    car = models.ForeignKey("cars_app.Car", on_delete=models.CASCADE, related_name="month_label_totals")
+    month = models.DateField()  # its first day
+    location_label = models.CharField(max_length=120, blank=True)
+    sessions = models.PositiveIntegerField()
+    kwh_units = models.BigIntegerField()
+    cost_units = models.BigIntegerField()
+    priced_kwh_units = models.BigIntegerField()  # the kWh of the sessions that have a price or a cost
+    # The miles and kWh of the sessions with a plausible efficiency, and of those the ones with a cost.
+    efficiency_miles = models.BigIntegerField()
+    efficiency_kwh_units = models.BigIntegerField()
+    costed_miles = models.BigIntegerField()
+    costed_cost_units = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["car", "month", "location_label"], name="month_label_total_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.location_label or '(no location)'} · {self.sessions} sessions"

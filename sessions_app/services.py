@@ -1,6 +1,6 @@
-"""Writes to charging sessions. Every write path ends by recomputing what follows from the order of
-each car it touched (`sessions_sequence_recompute`: the baseline, each session's previous
-odometer), so those hold whoever wrote."""
+"""Writes to charging sessions. Every write path ends by recomputing what follows from the sessions
+of each car it touched (`sessions_sequence_recompute`: the baseline, each session's previous
+odometer, the car's month totals), so those hold whoever wrote."""
 
 import logging
 from collections.abc import Iterable
@@ -11,16 +11,19 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 
 from .models import CHRONOLOGICAL, ChargingSession
+from .totals import month_label_totals_rebuild
 
 logger = logging.getLogger("plugtrack.sessions")
 
 
 def sessions_sequence_recompute(*, car_ids: Iterable[int]) -> None:
     """Recompute what follows from the order of each car's sessions (by date, odometer, id): the
-    earliest is the car's only baseline, and each session keeps the odometer of the one before it.
-    One statement per car (a window function), rewriting only rows whose value changed."""
+    earliest is the car's only baseline, and each session keeps the odometer of the one before it
+    (one statement per car, a window function, rewriting only rows whose value changed); then the
+    car's month totals, which count those miles."""
+    car_ids = set(car_ids)
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
-    for car_id in set(car_ids):
+    for car_id in car_ids:
         sessions = ChargingSession.objects.filter(car_id=car_id)
         first_id = sessions.order_by(*CHRONOLOGICAL).values_list("id", flat=True).first()
         sessions.filter(is_baseline=True).exclude(id=first_id).update(is_baseline=False)
@@ -34,6 +37,7 @@ def sessions_sequence_recompute(*, car_ids: Iterable[int]) -> None:
                 "WHERE session.id = earlier.id AND session.odometer_before IS DISTINCT FROM earlier.odometer_before",
                 [car_id],
             )
+    month_label_totals_rebuild(car_ids=car_ids)
 
 
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:

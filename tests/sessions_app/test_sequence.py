@@ -1,6 +1,9 @@
-"""Each session keeps the odometer of the same car's session before it (`odometer_before`),
-whichever path wrote, so that the sessions list reads miles per session instead of working them
-out from the car's history: a page of it costs the same queries however long that history is."""
+"""Each session keeps the odometer of the same car's session before it (`odometer_before`), and each
+car its month totals, whichever path wrote, so that the sessions list reads miles per session and a
+car's figures read a few sums instead of working them out from the car's history: a page costs the
+same queries however long that history is."""
+
+from collections import defaultdict
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -8,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backups.services import backup_create, backup_restore
+from sessions_app.analytics import session_cost_gbp, session_efficiency
 from sessions_app.csv_io import charging_sessions_import
-from sessions_app.models import CHRONOLOGICAL, ChargingSession
+from sessions_app.models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
 from sessions_app.services import charging_session_save, charging_sessions_delete, sessions_sequence_recompute
 
 from .csv_helpers import session_row, write_csv
@@ -23,15 +27,46 @@ def assert_each_keeps_the_odometer_before_it(*cars) -> None:
             previous = odometer
         stored = list(car.sessions.order_by(*CHRONOLOGICAL).values_list("odometer", "odometer_before"))
         assert stored == expected
+        assert month_totals(car) == month_totals_worked_out(car)
 
 
-def test_every_write_path_keeps_the_previous_odometer(owner, make_car, make_session, tmp_path):
+TOTALS = ("sessions", "kwh_units", "cost_units", "priced_kwh_units", "efficiency_miles", "efficiency_kwh_units",
+          "costed_miles", "costed_cost_units")  # fmt: skip
+
+
+def month_totals(car) -> dict:
+    rows = MonthLabelTotal.objects.filter(car=car).values_list("month", "location_label", *TOTALS)
+    return {(month, label): list(values) for month, label, *values in rows}
+
+
+def month_totals_worked_out(car) -> dict:
+    """The same totals, summed here one session at a time by the analytics' own per-session rules."""
+    totals = defaultdict(lambda: [0] * len(TOTALS))
+    previous = None
+    for session in car.sessions.order_by(*CHRONOLOGICAL):
+        miles = None if previous is None else session.odometer - previous
+        previous = session.odometer
+        kwh = session.charge_delivered_kwh
+        cost = session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, kwh)
+        plausible = session_efficiency(miles, kwh) is not None
+        row = totals[(session.date.replace(day=1), session.location_label)]
+        for index, amount in enumerate((
+            1, kwh * 1000, (cost or 0) * 10**7, kwh * 1000 if cost is not None else 0,
+            miles if plausible else 0, kwh * 1000 if plausible else 0,
+            miles if plausible and cost is not None else 0, cost * 10**7 if plausible and cost is not None else 0,
+        )):  # fmt: skip
+            row[index] += int(amount)
+    return dict(totals)
+
+
+def test_every_write_path_keeps_the_previous_odometer_and_the_month_totals(owner, make_car, make_session, tmp_path):
     niro, zoe = make_car(owner, name="Niro"), make_car(owner, name="Zoe")
-    make_session(niro, "2025-01-10", 1000)
-    make_session(niro, "2025-03-01", 1300)
+    make_session(niro, "2025-01-10", 1000, "20.5", cost_per_kwh="0.245", location_label="Home")
+    make_session(niro, "2025-03-01", 1300, "80", total_cost_gbp="21.30", location_label="Tesco")
     assert_each_keeps_the_odometer_before_it(niro)
 
     rows = [session_row(date="2025-02-01", odometer="1100"), session_row(date="2025-01-01", odometer="900")]
+    rows.append(session_row(date="2025-02-09", odometer="1160", charge_delivered_kwh="15.25", cost_per_kwh=""))
     charging_sessions_import(user=owner, car=niro, source=write_csv(tmp_path, rows))  # into the middle, and first
     assert_each_keeps_the_odometer_before_it(niro)
 

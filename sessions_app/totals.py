@@ -1,0 +1,100 @@
+"""Each car's sessions summed by month and location (MonthLabelTotal), rebuilt after every write.
+
+A car's summary and its months read these few rows (one per month and place charged at) instead of
+the car's whole history, so the car list and a car's analytics page cost the same for 500 sessions
+as for 50,000. Location labels are kept apart rather than judged home or public here, because that
+depends on the owner's home aliases, which may change at any time: the reader classifies them.
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import BigIntegerField, Case, Count, F, Q, Sum, Value, When
+from django.db.models.functions import Cast, Round
+
+from .models import ChargingSession, MonthLabelTotal, date_truncated, truncated_date
+
+# Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
+PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
+
+
+class Units:
+    """Amounts summed by the database in whole units, so that SQLite (which keeps decimals as
+    floating point) sums them as exactly as Python's Decimal does: kWh in thousandths, prices in
+    ten-thousandths of a pound per kWh, totals in pence, and costs in ten-millionths of a pound (a
+    price times a kWh)."""
+
+    KWH = Cast(Round(F("charge_delivered_kwh") * 1000), BigIntegerField())
+    PRICED = Q(total_cost_gbp__isnull=False) | Q(cost_per_kwh__isnull=False)
+    # A session's cost: its total when given, else price × kWh (analytics.session_cost_gbp); none without either.
+    COST = Case(
+        When(total_cost_gbp__isnull=False, then=Cast(Round(F("total_cost_gbp") * 100), BigIntegerField()) * 100_000),
+        When(cost_per_kwh__isnull=False, then=Cast(Round(F("cost_per_kwh") * 10_000), BigIntegerField()) * KWH),
+        output_field=BigIntegerField(),
+    )
+
+    @staticmethod
+    def kwh(units: int | None) -> Decimal:
+        return Decimal(units or 0).scaleb(-3)
+
+    @staticmethod
+    def cost(units: int | None) -> Decimal:
+        return Decimal(units or 0).scaleb(-7)
+
+
+def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, type] | None = None) -> None:
+    """Sum each car's sessions again by month and location label, replacing the car's totals.
+
+    A session's miles are those since the previous session (its stored `odometer_before`, so this
+    runs after that is current); they count towards efficiency and cost per mile only when the
+    session's efficiency is plausible (see analytics.session_efficiency), so one missed session does
+    not distort a month. `models`: (session, total) models of a migration's historical state.
+    """
+    session_model, total_model = models or (ChargingSession, MonthLabelTotal)
+    miles = F("odometer") - F("odometer_before")
+    low, high = (int(bound) for bound in PLAUSIBLE_SESSION_EFFICIENCY)
+    # A plausible session efficiency in whole units: low <= miles / kWh <= high.
+    plausible = Q(odometer_before__isnull=False, miles__gt=0, kwh_units__gt=0) & Q(
+        miles_units__gte=F("kwh_units") * low, miles_units__lte=F("kwh_units") * high
+    )
+    for car_id in set(car_ids):
+        rows = (
+            session_model.objects.filter(car_id=car_id).order_by()
+            .annotate(
+                month=date_truncated("date", "month", connection.vendor),
+                miles=miles, miles_units=miles * 1000, kwh_units=Units.KWH,
+            )
+            .values("month", "location_label")
+            .annotate(
+                sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(Units.COST),
+                priced_kwh=_sum_where(Units.PRICED, Units.KWH),
+                efficiency_miles=_sum_where(plausible, miles),
+                efficiency_kwh=_sum_where(plausible, Units.KWH),
+                costed_miles=_sum_where(plausible & Units.PRICED, miles),
+                costed_cost=_sum_where(plausible & Units.PRICED, Units.COST),
+            )
+        )  # fmt: skip
+        totals = [
+            total_model(
+                car_id=car_id,
+                month=truncated_date(row["month"]),
+                location_label=row["location_label"],
+                sessions=row["sessions"],
+                kwh_units=row["kwh"] or 0,
+                cost_units=row["cost"] or 0,
+                priced_kwh_units=row["priced_kwh"] or 0,
+                efficiency_miles=row["efficiency_miles"] or 0,
+                efficiency_kwh_units=row["efficiency_kwh"] or 0,
+                costed_miles=row["costed_miles"] or 0,
+                costed_cost_units=row["costed_cost"] or 0,
+            )  # fmt: skip
+            for row in rows
+        ]
+        total_model.objects.filter(car_id=car_id).delete()
+        total_model.objects.bulk_create(totals)
+
+
+def _sum_where(condition: Q, amount) -> Sum:
+    """The sum of `amount` over the rows matching `condition` (0 when none do, or none could)."""
+    return Sum(Case(When(condition, then=amount), default=Value(0), output_field=BigIntegerField()))
