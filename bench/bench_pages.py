@@ -13,6 +13,7 @@ does not grow with history), and the same number of queries at both sizes. Not p
 """
 
 import argparse
+import datetime as dt
 import json
 import os
 import statistics
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from bench_io import generate_csv
 from served import site_run, site_set_up
@@ -30,24 +32,25 @@ REQUESTS = 10
 FLEET_CARS, FLEET_SESSIONS_PER_CAR = 20, 2_500
 
 
-def pages(car_id: int, session_id: int) -> dict[str, str]:
-    """Each page an owner uses, by name: its address (for the owner whose car and session these are)."""
+def pages(owner: dict) -> dict[str, str]:
+    """Each page an owner uses, by name: its address, for this owner (their car, a session, a word of
+    its location, its day, and their last page, so that every page has something to show)."""
     sessions = "/admin/sessions_app/chargingsession/"
-    car = f"?car__id__exact={car_id}"
+    car, day = f"?car__id__exact={owner['car_id']}", dt.date.fromisoformat(owner["session_date"])
     return {
         "sessions list": sessions,
         "sessions list, page 5": f"{sessions}?p=5",
         "sessions list, one car": f"{sessions}{car}",
-        "sessions list, one car, page 300": f"{sessions}{car}&p=300",
+        "sessions list, one car, last page": f"{sessions}{car}&p={owner['car_pages']}",
         "sessions list, home": f"{sessions}?where=home",
         "sessions list, DC": f"{sessions}?charge_type__exact=DC",
-        "sessions list, search": f"{sessions}?q=Tesco",
-        "sessions list, one day": f"{sessions}?date__year=1990&date__month=6&date__day=1",
+        "sessions list, search": f"{sessions}?q={quote(owner['search'])}",
+        "sessions list, one day": f"{sessions}?date__year={day.year}&date__month={day.month}&date__day={day.day}",
         "sessions list, by odometer": f"{sessions}?o=3",
-        "session page": f"{sessions}{session_id}/change/",
+        "session page": f"{sessions}{owner['session_id']}/change/",
         "car list": "/admin/cars_app/car/",
-        "car analytics": f"/admin/cars_app/car/{car_id}/analytics/",
-        "settings": "/admin/settings_app/setting/",
+        "car analytics": f"/admin/cars_app/car/{owner['car_id']}/analytics/",
+        "settings": f"/admin/settings_app/setting/user/{owner['user_id']}/",
         "backups": "/admin/backups/backup/",
         "jobs": "/admin/jobs/job/",
     }
@@ -63,6 +66,7 @@ def child_build(csv_path: str, rows: str) -> None:
         generate_csv(Path(csv_path), int(rows))
     from cars_app.models import Car
     from plugtrack_site.accounts import owner_account_ensure
+    from sessions_app.admin import ChargingSessionAdmin
     from sessions_app.csv_io import charging_sessions_import
 
     site_set_up()
@@ -79,10 +83,14 @@ def child_build(csv_path: str, rows: str) -> None:
             report = charging_sessions_import(user=user, car=car, source=path, allow_partial=True, error_file=False)
             if rows:
                 path.unlink()
+        session = car.sessions.order_by("id").first()
         owners[name] = {
             "user_id": user.pk,
             "car_id": car.pk,
-            "session_id": car.sessions.order_by("id").values_list("id", flat=True).first(),
+            "session_id": session.pk,
+            "session_date": session.date.isoformat(),
+            "search": session.location_label.split()[0],
+            "car_pages": -(-car.sessions.count() // ChargingSessionAdmin.list_per_page),
             "sessions": report.inserted * cars,
         }
     print(json.dumps(owners))
@@ -113,14 +121,15 @@ def child_time(owners_json: str) -> None:
         client = Client()
         client.force_login(User.objects.get(pk=owner["user_id"]))
         figures[name] = {}
-        for page, url in pages(owner["car_id"], owner["session_id"]).items():
+        for page, url in pages(owner).items():
+            client.get(url)  # the first request: warms Django's caches (content types, templates)
             counter = QueryCounter()  # (Django empties its own query log as each request starts)
             with connection.execute_wrapper(counter):
-                response = client.get(url, follow=True)  # the first request: also warms the caches
+                response = client.get(url)
             times = []
             for _ in range(REQUESTS):
                 started = time.perf_counter()
-                client.get(url, follow=True)
+                client.get(url)
                 times.append((time.perf_counter() - started) * 1000)
             figures[name][page] = {
                 "ms": statistics.median(times), "queries": counter.count, "status": response.status_code,

@@ -121,11 +121,14 @@ class ChargingSession(models.Model):
         verbose_name = "charging session"
         ordering = [f"-{name}" for name in CHRONOLOGICAL]
         indexes = [
-            models.Index(fields=["user", "car", "date", "id"], name="session_user_car_date"),
+            models.Index(fields=["user", "car", "date", "odometer", "id"], name="session_user_car_chronological"),
             models.Index(fields=["user", "car", "odometer"], name="session_user_car_odometer"),
             # A car's sessions in time, and an owner's: the sessions list's order, any page of it.
             models.Index(fields=["car", "date", "odometer", "id"], name="session_car_chronological"),
             models.Index(fields=["user", "date", "odometer", "id"], name="session_user_chronological"),
+            # The list's AC/DC and Home filters: their sessions counted, dated and paged from an index alone.
+            models.Index(fields=["user", "charge_type", "date", "odometer", "id"], name="session_user_type_date"),
+            models.Index(fields=["user", "location_label", "date"], name="session_user_location_date"),
         ]
         constraints = [
             # The idempotency key of imports and restores: the same charge is never stored twice.
