@@ -10,7 +10,7 @@ from django.db import connection
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 
-from .models import CHRONOLOGICAL, ChargingSession
+from .models import ChargingSession
 from .totals import month_label_totals_rebuild
 
 logger = logging.getLogger("plugtrack.sessions")
@@ -19,24 +19,24 @@ logger = logging.getLogger("plugtrack.sessions")
 def sessions_sequence_recompute(*, car_ids: Iterable[int]) -> None:
     """Recompute what follows from the order of each car's sessions (by date, odometer, id): the
     earliest is the car's only baseline, and each session keeps the odometer of the one before it
-    (one statement per car, a window function, rewriting only rows whose value changed); then the
-    car's month totals, which count those miles."""
-    car_ids = set(car_ids)
+    (one statement for all the cars, window functions, rewriting only rows whose values changed);
+    then the cars' month totals, which count those miles."""
+    car_ids = sorted(set(car_ids))
+    if not car_ids:
+        return
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
-    for car_id in car_ids:
-        sessions = ChargingSession.objects.filter(car_id=car_id)
-        first_id = sessions.order_by(*CHRONOLOGICAL).values_list("id", flat=True).first()
-        sessions.filter(is_baseline=True).exclude(id=first_id).update(is_baseline=False)
-        if first_id is not None:
-            sessions.filter(id=first_id, is_baseline=False).update(is_baseline=True)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS session SET odometer_before = earlier.odometer_before "
-                f"FROM (SELECT id, LAG(odometer) OVER (ORDER BY date, odometer, id) AS odometer_before "
-                f"      FROM {table} WHERE car_id = %s) AS earlier "
-                "WHERE session.id = earlier.id AND session.odometer_before IS DISTINCT FROM earlier.odometer_before",
-                [car_id],
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS session "
+            "SET odometer_before = earlier.odometer_before, is_baseline = earlier.is_first "
+            "FROM (SELECT id, LAG(odometer) OVER chronological AS odometer_before, "
+            "             ROW_NUMBER() OVER chronological = 1 AS is_first "
+            f"     FROM {table} WHERE car_id IN ({', '.join(['%s'] * len(car_ids))}) "
+            "      WINDOW chronological AS (PARTITION BY car_id ORDER BY date, odometer, id)) AS earlier "
+            "WHERE session.id = earlier.id AND (session.odometer_before IS DISTINCT FROM earlier.odometer_before "
+            "      OR session.is_baseline <> earlier.is_first)",
+            car_ids,
+        )
     month_label_totals_rebuild(car_ids=car_ids)
 
 

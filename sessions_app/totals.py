@@ -44,7 +44,8 @@ class Units:
 
 
 def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, type] | None = None) -> None:
-    """Sum each car's sessions again by month and location label, replacing the car's totals.
+    """Sum the cars' sessions again by month and location label, replacing their totals (three
+    queries, however many cars).
 
     A session's miles are those since the previous session (its stored `odometer_before`, so this
     runs after that is current); they count towards efficiency and cost per mile only when the
@@ -58,41 +59,41 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
     plausible = Q(odometer_before__isnull=False, miles__gt=0, kwh_units__gt=0) & Q(
         miles_units__gte=F("kwh_units") * low, miles_units__lte=F("kwh_units") * high
     )
-    for car_id in set(car_ids):
-        rows = (
-            session_model.objects.filter(car_id=car_id).order_by()
-            .annotate(
-                month=date_truncated("date", "month", connection.vendor),
-                miles=miles, miles_units=miles * 1000, kwh_units=Units.KWH,
-            )
-            .values("month", "location_label")
-            .annotate(
-                sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(Units.COST),
-                priced_kwh=_sum_where(Units.PRICED, Units.KWH),
-                efficiency_miles=_sum_where(plausible, miles),
-                efficiency_kwh=_sum_where(plausible, Units.KWH),
-                costed_miles=_sum_where(plausible & Units.PRICED, miles),
-                costed_cost=_sum_where(plausible & Units.PRICED, Units.COST),
-            )
+    car_ids = list(car_ids)
+    rows = (
+        session_model.objects.filter(car_id__in=car_ids).order_by()
+        .annotate(
+            month=date_truncated("date", "month", connection.vendor),
+            miles=miles, miles_units=miles * 1000, kwh_units=Units.KWH,
+        )
+        .values("car_id", "month", "location_label")
+        .annotate(
+            sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(Units.COST),
+            priced_kwh=_sum_where(Units.PRICED, Units.KWH),
+            efficiency_miles=_sum_where(plausible, miles),
+            efficiency_kwh=_sum_where(plausible, Units.KWH),
+            costed_miles=_sum_where(plausible & Units.PRICED, miles),
+            costed_cost=_sum_where(plausible & Units.PRICED, Units.COST),
+        )
+    )  # fmt: skip
+    totals = [
+        total_model(
+            car_id=row["car_id"],
+            month=truncated_date(row["month"]),
+            location_label=row["location_label"],
+            sessions=row["sessions"],
+            kwh_units=row["kwh"] or 0,
+            cost_units=row["cost"] or 0,
+            priced_kwh_units=row["priced_kwh"] or 0,
+            efficiency_miles=row["efficiency_miles"] or 0,
+            efficiency_kwh_units=row["efficiency_kwh"] or 0,
+            costed_miles=row["costed_miles"] or 0,
+            costed_cost_units=row["costed_cost"] or 0,
         )  # fmt: skip
-        totals = [
-            total_model(
-                car_id=car_id,
-                month=truncated_date(row["month"]),
-                location_label=row["location_label"],
-                sessions=row["sessions"],
-                kwh_units=row["kwh"] or 0,
-                cost_units=row["cost"] or 0,
-                priced_kwh_units=row["priced_kwh"] or 0,
-                efficiency_miles=row["efficiency_miles"] or 0,
-                efficiency_kwh_units=row["efficiency_kwh"] or 0,
-                costed_miles=row["costed_miles"] or 0,
-                costed_cost_units=row["costed_cost"] or 0,
-            )  # fmt: skip
-            for row in rows
-        ]
-        total_model.objects.filter(car_id=car_id).delete()
-        total_model.objects.bulk_create(totals)
+        for row in rows
+    ]
+    total_model.objects.filter(car_id__in=car_ids).delete()
+    total_model.objects.bulk_create(totals)
 
 
 def _sum_where(condition: Q, amount) -> Sum:
