@@ -52,6 +52,14 @@ _BADGE_HOME = format_html('<span class="pt-badge">{}</span>', "home")
 _BADGE_BASELINE = format_html('<span class="pt-badge" title="{}">{}</span>', "The car's first session", "baseline")
 
 
+class CarFilter(admin.RelatedFieldListFilter):
+    """The person's own cars (a superuser: every car). Django's RelatedOnlyFieldListFilter asks
+    which cars the listed sessions belong to, a scan of all of them on every page."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(car.pk, str(car)) for car in model_admin.selectable_cars(request)]
+
+
 @admin.register(ChargingSession)
 class ChargingSessionAdmin(OwnedModelAdmin):
     owned_foreign_keys = ("car",)
@@ -70,7 +78,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         "cost_gbp",
         "baseline",
     ]
-    list_filter = [("car", admin.RelatedOnlyFieldListFilter), "charge_type", HomeOrPublicFilter]
+    list_filter = [("car", CarFilter), "charge_type", HomeOrPublicFilter]
     list_select_related = ["car"]
     # About two months of a daily driver's charging; each row has 13 computed cells, and at Django's
     # 100 rows a page spent most of its time rendering them.
@@ -101,7 +109,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    def _selectable_cars(self, request):
+    def selectable_cars(self, request):
         cars = Car.objects.order_by("name")
         return cars if sees_everything(request) else cars.filter(user=request.user)
 
@@ -110,7 +118,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         page) and writes nothing until the person confirms there."""
         if not self.has_import_permission(request):
             raise PermissionDenied
-        form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self._selectable_cars(request))
+        form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self.selectable_cars(request))
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
             job = job_start(
                 user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK,
@@ -127,7 +135,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         """One car's sessions as the CSV that `sessions_export` writes, streamed as it is read."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        cars = self._selectable_cars(request).annotate(sessions_count=Count("sessions"))
+        cars = self.selectable_cars(request).annotate(sessions_count=Count("sessions"))
         initial = {"car": request.GET.get("car__id__exact")}  # the car the list was filtered by
         form = SessionsExportForm(request.POST or None, cars=cars, initial=initial)
         if request.method == "POST" and form.is_valid():
@@ -149,7 +157,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     def get_list_display(self, request):
         # The car column only says something when there is more than one car to tell apart.
-        if self._selectable_cars(request).count() < 2:
+        if self.selectable_cars(request).count() < 2:
             return [column for column in self.list_display if column != "car"]
         return self.list_display
 

@@ -180,3 +180,16 @@ def test_the_list_pages_through_every_session_in_order_fifty_at_a_time(owner_cli
     shown = [odometers(page) for page in (1, 2, 3)]
     assert [len(rows) for rows in shown] == [50, 50, 20]
     assert sum(shown, []) == list(range(1119, 999, -1))  # newest first, each session once
+
+
+def test_the_car_filter_offers_my_cars_only(owner_client, owner, other_owner, make_car, make_session):
+    niro, zoe = make_car(owner, name="Niro"), make_car(owner, name="Zoe")
+    make_car(other_owner, name="Their Tesla")
+    make_session(niro, "2025-01-01", 1000, location_label="Niro place")
+    make_session(zoe, "2025-01-01", 500, location_label="Zoe place")
+
+    html = owner_client.get(reverse(CHANGELIST)).content.decode()
+    assert f"?car__id__exact={niro.pk}" in html and f"?car__id__exact={zoe.pk}" in html
+    assert "Their Tesla" not in html
+    filtered = owner_client.get(reverse(CHANGELIST), {"car__id__exact": zoe.pk}).content.decode()
+    assert cell(filtered, "location_label") == ["Zoe place"]
