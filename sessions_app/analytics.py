@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
 from .models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
-from .totals import PLAUSIBLE_SESSION_EFFICIENCY, Units
+from .totals import FULL_CHARGE_SOC, PLAUSIBLE_SESSION_EFFICIENCY, Units
 
 # Below these, a measured car efficiency is noise.
 MIN_MILES_FOR_MEASURED = 50
@@ -269,9 +269,6 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
     return every_month
 
 
-FULL_CHARGE_SOC = 95
-
-
 @dataclass(frozen=True)
 class FullChargeStatus:
     last_full_charge: dt.date | None
@@ -301,7 +298,7 @@ def full_charge_status(*, car, today: dt.date | None = None) -> FullChargeStatus
     if not car.recommended_full_charge_enabled:
         return None
     today = today or dt.date.today()
-    last = car.sessions.filter(soc_to__gte=FULL_CHARGE_SOC).order_by("-date").values_list("date", flat=True).first()
+    last = car.month_label_totals.aggregate(last=Max("last_full_charge"))["last"]
     if last is None:
         return FullChargeStatus(None, None, today)
     every = car.recommended_full_charge_frequency_value

@@ -217,6 +217,7 @@ class MonthLabelTotal(models.Model):
     efficiency_kwh_units = models.BigIntegerField()
     costed_miles = models.BigIntegerField()
     costed_cost_units = models.BigIntegerField()
+    last_full_charge = models.DateField(null=True)  # the latest of these sessions that charged to FULL_CHARGE_SOC
 
     class Meta:
         constraints = [

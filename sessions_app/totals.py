@@ -10,13 +10,15 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Case, Count, F, Q, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Count, F, Max, Q, Sum, Value, When
 from django.db.models.functions import Cast, Round
 
 from .models import ChargingSession, MonthLabelTotal, date_truncated, truncated_date
 
 # Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
 PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
+# A charge to at least this state of charge is a full charge (the car's full-charge reminder).
+FULL_CHARGE_SOC = 95
 
 
 class Units:
@@ -74,6 +76,7 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
             efficiency_kwh=_sum_where(plausible, Units.KWH),
             costed_miles=_sum_where(plausible & Units.PRICED, miles),
             costed_cost=_sum_where(plausible & Units.PRICED, Units.COST),
+            last_full_charge=Max("date", filter=Q(soc_to__gte=FULL_CHARGE_SOC)),
         )
     )  # fmt: skip
     totals = [
@@ -89,7 +92,8 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
             efficiency_kwh_units=row["efficiency_kwh"] or 0,
             costed_miles=row["costed_miles"] or 0,
             costed_cost_units=row["costed_cost"] or 0,
-        )  # fmt: skip
+            last_full_charge=row["last_full_charge"],
+        )
         for row in rows
     ]
     total_model.objects.filter(car_id__in=car_ids).delete()

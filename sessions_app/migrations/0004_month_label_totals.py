@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                 ("efficiency_kwh_units", models.BigIntegerField()),
                 ("costed_miles", models.BigIntegerField()),
                 ("costed_cost_units", models.BigIntegerField()),
+                ("last_full_charge", models.DateField(null=True)),
                 (
                     "car",
                     models.ForeignKey(

@@ -31,7 +31,7 @@ def assert_each_keeps_the_odometer_before_it(*cars) -> None:
 
 
 TOTALS = ("sessions", "kwh_units", "cost_units", "priced_kwh_units", "efficiency_miles", "efficiency_kwh_units",
-          "costed_miles", "costed_cost_units")  # fmt: skip
+          "costed_miles", "costed_cost_units", "last_full_charge")  # fmt: skip
 
 
 def month_totals(car) -> dict:
@@ -41,7 +41,7 @@ def month_totals(car) -> dict:
 
 def month_totals_worked_out(car) -> dict:
     """The same totals, summed here one session at a time by the analytics' own per-session rules."""
-    totals = defaultdict(lambda: [0] * len(TOTALS))
+    totals, full_charges = defaultdict(lambda: [0] * (len(TOTALS) - 1)), {}
     previous = None
     for session in car.sessions.order_by(*CHRONOLOGICAL):
         miles = None if previous is None else session.odometer - previous
@@ -56,13 +56,19 @@ def month_totals_worked_out(car) -> dict:
             miles if plausible and cost is not None else 0, cost * 10**7 if plausible and cost is not None else 0,
         )):  # fmt: skip
             row[index] += int(amount)
-    return dict(totals)
+        full_charges[(session.date.replace(day=1), session.location_label)] = max(
+            filter(None, (full_charges.get((session.date.replace(day=1), session.location_label)),
+                          session.date if (session.soc_to or 0) >= 95 else None)),
+            default=None,
+        )  # fmt: skip
+    return {key: [*values, full_charges[key]] for key, values in totals.items()}
 
 
 def test_every_write_path_keeps_the_previous_odometer_and_the_month_totals(owner, make_car, make_session, tmp_path):
     niro, zoe = make_car(owner, name="Niro"), make_car(owner, name="Zoe")
     make_session(niro, "2025-01-10", 1000, "20.5", cost_per_kwh="0.245", location_label="Home")
-    make_session(niro, "2025-03-01", 1300, "80", total_cost_gbp="21.30", location_label="Tesco")
+    make_session(niro, "2025-03-01", 1300, "80", total_cost_gbp="21.30", location_label="Tesco", soc_to=100)
+    make_session(niro, "2025-03-04", 1400, "25", location_label="Tesco", soc_to=96)
     assert_each_keeps_the_odometer_before_it(niro)
 
     rows = [session_row(date="2025-02-01", odometer="1100"), session_row(date="2025-01-01", odometer="900")]
