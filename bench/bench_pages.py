@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench_io import generate_csv
-from served import site_run, site_set_up
+from served import site_run, site_set_up, statistics_gathered
 
 MS_TARGET, GROWTH_TARGET = 150, 1.5
 REQUESTS = 10
@@ -64,8 +64,6 @@ def child_build(csv_path: str, rows: str) -> None:
     django.setup()
     if int(rows):
         generate_csv(Path(csv_path), int(rows))
-    from django.db import connection
-
     from cars_app.models import Car
     from plugtrack_site.accounts import owner_account_ensure
     from sessions_app.admin import ChargingSessionAdmin
@@ -95,9 +93,7 @@ def child_build(csv_path: str, rows: str) -> None:
             "car_pages": -(-car.sessions.count() // ChargingSessionAdmin.list_per_page),
             "sessions": report.inserted * cars,
         }
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")  # what autovacuum does within a minute of such imports
+    statistics_gathered()
     print(json.dumps(owners))
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_io import generate_csv
-from served import CSRF, Server, Worker, confirm_url, site_run, site_set_up
+from served import CSRF, Server, Worker, confirm_url, site_run, site_set_up, statistics_gathered
 
 OWNERS, SESSIONS_PER_OWNER, IMPORTERS, IMPORT_ROWS = 10, 5_000, 3, 5_000
 P95_TARGET_MS = 300
@@ -69,6 +69,7 @@ def child_build(workdir: str) -> None:
             "car_id": car.pk, "upload": str(upload) if index < IMPORTERS else None,
             "cookies": f"sessionid={session.session_key}; csrftoken={CSRF}",
         })  # fmt: skip
+    statistics_gathered()
     print(json.dumps(owners))
 
 

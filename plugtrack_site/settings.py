@@ -94,6 +94,11 @@ WSGI_APPLICATION = "plugtrack_site.wsgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{PLUGTRACK_DATA_DIR / 'plugtrack.sqlite3'}"),
 }
+# Each web worker keeps its connection between requests (checked before reuse) instead of opening
+# one per page: on PostgreSQL a new connection is a new server process. `?conn_max_age=0` in
+# DATABASE_URL turns this off.
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Background work (django-tasks): the admin's imports, restores and backups run in a worker process,
 # `manage.py db_worker`, which takes them from the database. A job whose worker has not written its
 # progress for this long is taken to have died (its transaction never committed).

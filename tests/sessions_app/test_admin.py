@@ -193,3 +193,11 @@ def test_the_car_filter_offers_my_cars_only(owner_client, owner, other_owner, ma
     assert "Their Tesla" not in html
     filtered = owner_client.get(reverse(CHANGELIST), {"car__id__exact": zoe.pk}).content.decode()
     assert cell(filtered, "location_label") == ["Zoe place"]
+
+
+def test_the_row_checkbox_is_the_html_django_would_render(owner, make_car, make_session):
+    from django.contrib import admin
+
+    session = make_session(make_car(owner), "2025-01-01", 1000, location_label='Bob\'s "place" <1>')
+    model_admin = admin.site.get_model_admin(ChargingSession)
+    assert model_admin.action_checkbox(session) == admin.ModelAdmin.action_checkbox(model_admin, session)
