@@ -109,7 +109,9 @@ class QueryCounter:
 
 
 def child_time(owners_json: str) -> None:
-    """Time each page for each owner: {owner: {page: {"ms": median, "queries": n, "status": code}}}."""
+    """Time each page for each owner: {owner: {page: {"ms": median, "queries": n, "status": code}}}.
+    The owners' requests of a page take turns, so that a slower spell of the machine falls on all
+    three sizes alike rather than on whichever was being timed."""
     import django
 
     django.setup()
@@ -117,24 +119,28 @@ def child_time(owners_json: str) -> None:
     from django.db import connection
     from django.test import Client
 
-    figures = {}
-    for name, owner in json.loads(owners_json).items():
-        client = Client()
-        client.force_login(User.objects.get(pk=owner["user_id"]))
-        figures[name] = {}
-        for page, url in pages(owner).items():
-            client.get(url)  # the first request: warms Django's caches (content types, templates)
+    owners = json.loads(owners_json)
+    clients = {}
+    for name, owner in owners.items():
+        clients[name] = Client()
+        clients[name].force_login(User.objects.get(pk=owner["user_id"]))
+    figures = {name: {} for name in owners}
+    for page in pages(next(iter(owners.values()))):
+        urls = {name: pages(owner)[page] for name, owner in owners.items()}
+        times = {name: [] for name in owners}
+        for name, client in clients.items():
+            client.get(urls[name])  # the first request: warms Django's caches (content types, templates)
             counter = QueryCounter()  # (Django empties its own query log as each request starts)
             with connection.execute_wrapper(counter):
-                response = client.get(url)
-            times = []
-            for _ in range(REQUESTS):
+                response = client.get(urls[name])
+            figures[name][page] = {"queries": counter.count, "status": response.status_code}
+        for _ in range(REQUESTS):
+            for name, client in clients.items():
                 started = time.perf_counter()
-                client.get(url)
-                times.append((time.perf_counter() - started) * 1000)
-            figures[name][page] = {
-                "ms": statistics.median(times), "queries": counter.count, "status": response.status_code,
-            }  # fmt: skip
+                client.get(urls[name])
+                times[name].append((time.perf_counter() - started) * 1000)
+        for name in owners:
+            figures[name][page]["ms"] = statistics.median(times[name])
     print(json.dumps(figures))
 
 

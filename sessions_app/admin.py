@@ -84,6 +84,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     # 100 rows a page spent most of its time rendering them.
     list_per_page = 50
     paginator = IdsFirstPaginator
+    show_full_result_count = False  # a filtered list does not also count every session of the owner
     date_hierarchy = "date"
     search_fields = ["location_label", "charge_network", "notes"]
     readonly_fields = ["is_baseline", "created_at"]
