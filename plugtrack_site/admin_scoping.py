@@ -1,14 +1,20 @@
-"""Admin scoping shared by every PlugTrack model: a staff user who is not a superuser sees,
-chooses and edits only rows they own. Superusers see everything."""
+"""Admin behaviour shared by every PlugTrack model: scoping (a staff user who is not a superuser
+sees, chooses and edits only rows they own; superusers see everything), and the parts of Django's
+pages that would otherwise grow with an owner's history (the row checkbox, delete confirmations)."""
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
+from django.db.models import CASCADE, Count
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from .account_lock import account_write_lock
+
+# A delete's confirmation page names this many rows; the rest are counted.
+NAMED_ON_DELETE = 100
 
 
 def sees_everything(request: HttpRequest) -> bool:
@@ -38,6 +44,40 @@ class OwnedModelAdmin(admin.ModelAdmin):
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             ACTION_CHECKBOX_NAME, obj.pk, label,
         )  # fmt: skip
+
+    def get_deleted_objects(self, objs, request):
+        """What a delete takes with it, for its confirmation page: each row named, and the rows that
+        go with it counted by kind, instead of Django's list of every one of them (for a car of
+        51,336 sessions that took 7 s to build, a 6.7 MB page, and as long again to delete). As
+        Django does, a kind the person may not delete is named in `perms_needed`."""
+        objs = list(objs)
+        opts = self.model._meta
+        model_count = {opts.verbose_name_plural: len(objs)}
+        perms_needed, going_with = set(), {obj.pk: [] for obj in objs}
+        for relation in opts.related_objects:
+            # A kind of row kept apart from the admin (a car's month totals) goes unasked, as in Django.
+            if relation.on_delete is not CASCADE or not self.admin_site.is_registered(relation.related_model):
+                continue
+            related = relation.related_model._meta
+            counts = relation.related_model._default_manager.filter(**{f"{relation.field.name}__in": objs})
+            total = 0
+            for owner_pk, count in counts.values_list(relation.field.name).annotate(count=Count("pk")).order_by():
+                going_with[owner_pk].append(
+                    f"{count:,} {related.verbose_name if count == 1 else related.verbose_name_plural}"
+                )
+                total += count
+            if total:
+                model_count[related.verbose_name_plural] = total
+                if not self.admin_site.get_model_admin(relation.related_model).has_delete_permission(request):
+                    perms_needed.add(related.verbose_name)
+        deleted_objects = []
+        for obj in objs[:NAMED_ON_DELETE]:
+            deleted_objects.append(f"{capfirst(opts.verbose_name)}: {obj}")
+            if going_with[obj.pk]:
+                deleted_objects.append(going_with[obj.pk])
+        if len(objs) > NAMED_ON_DELETE:
+            deleted_objects.append(f"… and {len(objs) - NAMED_ON_DELETE:,} more {opts.verbose_name_plural}")
+        return deleted_objects, model_count, perms_needed, []
 
     def _owner_id(self, request, object_id: str | None) -> int | None:
         row = self.get_object(request, unquote(object_id)) if object_id else None

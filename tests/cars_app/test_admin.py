@@ -102,3 +102,32 @@ def test_the_car_form_refuses_a_note_over_the_limit(owner_client):
     response = owner_client.post(reverse("admin:cars_app_car_add"), car_form(notes="n" * (NOTES_MAX_CHARS + 1)))
     assert "Ensure this value has at most 10000 characters (it has 10001)." in response.content.decode()
     assert not Car.objects.exists()
+
+
+def test_deleting_a_car_counts_its_sessions_instead_of_listing_each_then_deletes_them_all(
+    owner_client, owner, measured_car
+):
+    from sessions_app.models import ChargingSession, MonthLabelTotal
+
+    page = owner_client.get(reverse("admin:cars_app_car_delete", args=[measured_car.pk])).content.decode()
+    assert "Car: Niro" in page and "3 charging sessions" in page
+    assert "Charging sessions: 3" in page  # the summary
+    assert "1,120 mi" not in page and "2025-01-05" not in page  # no session named one by one
+
+    response = owner_client.post(reverse("admin:cars_app_car_delete", args=[measured_car.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Car.objects.filter(pk=measured_car.pk).exists()
+    assert not ChargingSession.objects.filter(car_id=measured_car.pk).exists()
+    assert not MonthLabelTotal.objects.filter(car_id=measured_car.pk).exists()
+
+
+def test_a_person_who_may_not_delete_sessions_is_told_so_and_the_car_stays(client, owner, measured_car):
+    from django.contrib.auth.models import Permission
+
+    owner.groups.clear()  # only what is granted below: cars, not sessions
+    owner.user_permissions.set(Permission.objects.filter(codename__in=["view_car", "delete_car"]))
+    client.force_login(owner)
+    page = client.get(reverse("admin:cars_app_car_delete", args=[measured_car.pk])).content.decode()
+    assert "permission to delete the following" in page and "charging session" in page
+    client.post(reverse("admin:cars_app_car_delete", args=[measured_car.pk]), {"post": "yes"})
+    assert Car.objects.filter(pk=measured_car.pk).exists() and measured_car.sessions.count() == 3

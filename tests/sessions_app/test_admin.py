@@ -201,3 +201,20 @@ def test_the_row_checkbox_is_the_html_django_would_render(owner, make_car, make_
     session = make_session(make_car(owner), "2025-01-01", 1000, location_label='Bob\'s "place" <1>')
     model_admin = admin.site.get_model_admin(ChargingSession)
     assert model_admin.action_checkbox(session) == admin.ModelAdmin.action_checkbox(model_admin, session)
+
+
+def test_deleting_every_session_at_once_names_a_hundred_and_counts_the_rest(owner_client, owner, make_car):
+    import datetime as dt
+
+    car = make_car(owner)
+    ChargingSession.objects.bulk_create(
+        ChargingSession(user=owner, car=car, date=dt.date(2024, 1, 1) + dt.timedelta(days=i), odometer=1000 + i,
+                        charge_type="AC", charge_delivered_kwh=10)
+        for i in range(130)
+    )  # fmt: skip
+    sessions_sequence_recompute(car_ids=[car.pk])
+    selection = {"action": "delete_selected", "select_across": "1", "index": "0", "_selected_action": ["1"]}
+    page = owner_client.post(reverse(CHANGELIST), selection).content.decode()
+    assert page.count("<li>Charging session: ") == 100 and "… and 30 more charging sessions" in page
+    owner_client.post(reverse(CHANGELIST), {**selection, "post": "yes"})
+    assert not ChargingSession.objects.exists() and not car.month_label_totals.exists()
