@@ -46,16 +46,19 @@ class Units:
 
 
 def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, type] | None = None) -> None:
-    """Sum the cars' sessions again by month and location label, replacing their totals (three
-    queries, however many cars).
+    """Sum the cars' sessions again by month and location label, replacing their totals: a group-by,
+    a delete and an insert, however many cars (SQLite splits a long insert into batches).
 
     A session's miles are those since the previous session (its stored `odometer_before`, so this
     runs after that is current); they count towards efficiency and cost per mile only when the
     session's efficiency is plausible (see analytics.session_efficiency), so one missed session does
-    not distort a month. `models`: (session, total) models of a migration's historical state.
+    not distort a month. `models`: (session, total) models of a migration's historical state (migration
+    0004 fills the totals with this function: a change that needs a newer field must keep that call
+    working, or freeze a copy of this function in the migration).
     """
     session_model, total_model = models or (ChargingSession, MonthLabelTotal)
-    miles = F("odometer") - F("odometer_before")
+    # In 64 bits: a mistyped odometer (millions of miles) times 1,000 would overflow PostgreSQL's integer.
+    miles = Cast(F("odometer"), BigIntegerField()) - F("odometer_before")
     low, high = (int(bound) for bound in PLAUSIBLE_SESSION_EFFICIENCY)
     # A plausible session efficiency in whole units: low <= miles / kWh <= high.
     plausible = Q(odometer_before__isnull=False, miles__gt=0, kwh_units__gt=0) & Q(

@@ -93,6 +93,14 @@ def test_every_write_path_keeps_the_previous_odometer_and_the_month_totals(owner
     assert ChargingSession.objects.filter(odometer_before__isnull=True).count() == 2  # each car's first
 
 
+def test_a_mistyped_odometer_of_millions_of_miles_is_stored_and_summed(owner, make_car, make_session):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000)
+    make_session(car, "2025-01-02", 5_000_000)  # a typo: the totals' miles × 1,000 go past 32 bits
+    make_session(car, "2025-01-03", 1100)
+    assert_each_keeps_the_odometer_before_it(car)
+
+
 def list_page_queries(client, **params) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("admin:sessions_app_chargingsession_changelist"), params)
