@@ -156,6 +156,18 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/export.html", context)
 
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        cars = list(self.selectable_cars(request)[:2])
+        if len(cars) == 1:  # the only car a new session can be for
+            initial.setdefault("car", cars[0].pk)
+        return initial
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        # Before its first save a session is nobody's baseline and was not created: nothing to show.
+        return readonly if obj is not None else [name for name in readonly if name not in ("is_baseline", "created_at")]
+
     def get_list_display(self, request):
         # The car column only says something when there is more than one car to tell apart.
         if self.selectable_cars(request).count() < 2:

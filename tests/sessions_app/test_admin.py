@@ -218,3 +218,16 @@ def test_deleting_every_session_at_once_names_a_hundred_and_counts_the_rest(owne
     assert page.count("<li>Charging session: ") == 100 and "… and 30 more charging sessions" in page
     owner_client.post(reverse(CHANGELIST), {**selection, "post": "yes"})
     assert not ChargingSession.objects.exists() and not car.month_label_totals.exists()
+
+
+def test_a_new_session_of_the_only_car_has_it_chosen_and_no_baseline_shown(owner_client, owner, make_car):
+    car = make_car(owner, name="Niro")
+    add = reverse("admin:sessions_app_chargingsession_add")
+    page = owner_client.get(add).content.decode()
+    assert f'<option value="{car.pk}" selected>Niro</option>' in page
+    assert "field-is_baseline" not in page and "icon-no.svg" not in page
+
+    make_car(owner, name="Zoe")
+    assert (
+        f'<option value="{car.pk}" selected>' not in owner_client.get(add).content.decode()
+    )  # two: the person chooses
