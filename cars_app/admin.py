@@ -19,6 +19,19 @@ def _number(value, places: int = 2) -> str:
     return "–" if value is None else f"{value:,.{places}f}"
 
 
+def _cost_text(summary: CarSummary, sign: str = "") -> str:
+    """The car's known cost, saying how many sessions it covers: a session without a price or a
+    cost is unknown, not free, so none priced reads "no prices recorded", never 0.00."""
+    if not summary.sessions:
+        return "–"
+    if not summary.priced_sessions:
+        return "no prices recorded"
+    cost = f"{sign}{summary.cost_gbp:,.2f}"
+    if summary.priced_sessions < summary.sessions:
+        return f"{cost} ({summary.priced_sessions:,} of {summary.sessions:,} sessions priced)"
+    return cost
+
+
 @admin.register(Car)
 class CarAdmin(OwnedModelAdmin):
     form = CarForm
@@ -108,7 +121,7 @@ class CarAdmin(OwnedModelAdmin):
 
     @admin.display(description="cost (£)")
     def cost_gbp(self, car):
-        return _number(car.summary.cost_gbp)
+        return _cost_text(car.summary)
 
     @admin.display(description="home")
     def home_share(self, car):
@@ -145,7 +158,7 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[tuple[
     return [
         ("Sessions", f"{summary.sessions:,}"),
         ("Energy", f"{summary.kwh:,.1f} kWh"),
-        ("Total cost", f"£{summary.cost_gbp:,.2f}"),
+        ("Total cost", _cost_text(summary, sign="£")),
         ("Miles since the first session", f"{summary.miles:,}"),
         (
             "Efficiency",

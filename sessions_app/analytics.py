@@ -110,7 +110,8 @@ def home_location_labels(aliases_by_user: dict[int, list[str]]) -> Q:
 class CarSummary:
     sessions: int
     kwh: Decimal
-    cost_gbp: Decimal
+    cost_gbp: Decimal  # of the priced sessions only: a session without a price or a cost is not free
+    priced_sessions: int
     miles: int
     efficiency_mpkwh: Decimal | None
     efficiency_source: EfficiencySource
@@ -153,14 +154,16 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
         MonthLabelTotal.objects.filter(car__in=cars)
         .values("car_id", "location_label")
         .annotate(
-            sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"), priced=Sum("priced_kwh_units")
+            sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"),
+            priced_sessions=Sum("priced_sessions"), priced=Sum("priced_kwh_units"),
         )
-    )
+    )  # fmt: skip
     for row in rows:
         car_totals = totals[row["car_id"]]
         car_totals.sessions += row["sessions"]
         car_totals.kwh += row["kwh"]
         car_totals.cost += row["cost"]
+        car_totals.priced_sessions += row["priced_sessions"]
         car_totals.priced_kwh += row["priced"]
         if is_home(row["location_label"], aliases[row["car_id"]]):
             car_totals.home_kwh += row["kwh"]
@@ -187,6 +190,7 @@ class _CarTotals:
     sessions: int = 0
     kwh: int = 0
     cost: int = 0
+    priced_sessions: int = 0
     priced_kwh: int = 0
     home_kwh: int = 0
 
@@ -209,6 +213,7 @@ def _summary(
         sessions=count,
         kwh=kwh,
         cost_gbp=cost,
+        priced_sessions=totals.priced_sessions,
         miles=miles,
         efficiency_mpkwh=efficiency,
         efficiency_source=source,

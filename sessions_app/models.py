@@ -211,7 +211,8 @@ class MonthLabelTotal(models.Model):
     sessions = models.PositiveIntegerField()
     kwh_units = models.BigIntegerField()
     cost_units = models.BigIntegerField()
-    priced_kwh_units = models.BigIntegerField()  # the kWh of the sessions that have a price or a cost
+    priced_sessions = models.PositiveIntegerField()  # the sessions that have a price or a cost ...
+    priced_kwh_units = models.BigIntegerField()  # ... and their kWh
     # The miles and kWh of the sessions with a plausible efficiency, and of those the ones with a cost.
     efficiency_miles = models.BigIntegerField()
     efficiency_kwh_units = models.BigIntegerField()

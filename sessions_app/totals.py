@@ -74,6 +74,7 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
         .values("car_id", "month", "location_label")
         .annotate(
             sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(Units.COST),
+            priced_sessions=Count("id", filter=Units.PRICED),
             priced_kwh=_sum_where(Units.PRICED, Units.KWH),
             efficiency_miles=_sum_where(plausible, miles),
             efficiency_kwh=_sum_where(plausible, Units.KWH),
@@ -90,6 +91,7 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
             sessions=row["sessions"],
             kwh_units=row["kwh"] or 0,
             cost_units=row["cost"] or 0,
+            priced_sessions=row["priced_sessions"],
             priced_kwh_units=row["priced_kwh"] or 0,
             efficiency_miles=row["efficiency_miles"] or 0,
             efficiency_kwh_units=row["efficiency_kwh"] or 0,

@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 ("sessions", models.PositiveIntegerField()),
                 ("kwh_units", models.BigIntegerField()),
                 ("cost_units", models.BigIntegerField()),
+                ("priced_sessions", models.PositiveIntegerField()),
                 ("priced_kwh_units", models.BigIntegerField()),
                 ("efficiency_miles", models.BigIntegerField()),
                 ("efficiency_kwh_units", models.BigIntegerField()),

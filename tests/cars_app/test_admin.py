@@ -131,3 +131,21 @@ def test_a_person_who_may_not_delete_sessions_is_told_so_and_the_car_stays(clien
     assert "permission to delete the following" in page and "<li>charging session</li>" in page
     client.post(reverse("admin:cars_app_car_delete", args=[measured_car.pk]), {"post": "yes"})
     assert Car.objects.filter(pk=measured_car.pk).exists() and measured_car.sessions.count() == 3
+
+
+def test_a_car_without_prices_shows_its_cost_as_unknown_not_free(owner_client, owner, make_car, make_session):
+    car = make_car(owner, name="Zoe")
+    make_session(car, "2025-01-01", 1000, "10")
+    make_session(car, "2025-01-05", 1120, "30")
+    analytics_page = reverse("admin:cars_app_car_analytics", args=[car.pk])
+
+    def cost_shown() -> tuple[str, str]:
+        car_list = owner_client.get(reverse(CHANGELIST)).content.decode()
+        page = owner_client.get(analytics_page).content.decode()
+        return car_list.split('class="field-cost_gbp">')[1].split("<")[0], page.split("<dt>Total cost</dt><dd>")[
+            1
+        ].split("<")[0]
+
+    assert cost_shown() == ("no prices recorded", "no prices recorded")  # not 0.00: unknown is not free
+    make_session(car, "2025-01-09", 1300, "45", total_cost_gbp=Decimal("9.90"))
+    assert cost_shown() == ("9.90 (1 of 3 sessions priced)", "£9.90 (1 of 3 sessions priced)")

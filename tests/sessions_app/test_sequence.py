@@ -31,7 +31,7 @@ def assert_each_keeps_the_odometer_before_it(*cars) -> None:
 
 
 TOTALS = ("sessions", "kwh_units", "cost_units", "priced_kwh_units", "efficiency_miles", "efficiency_kwh_units",
-          "costed_miles", "costed_cost_units", "last_full_charge")  # fmt: skip
+          "costed_miles", "costed_cost_units", "priced_sessions", "last_full_charge")  # fmt: skip
 
 
 def month_totals(car) -> dict:
@@ -54,6 +54,7 @@ def month_totals_worked_out(car) -> dict:
             1, kwh * 1000, (cost or 0) * 10**7, kwh * 1000 if cost is not None else 0,
             miles if plausible else 0, kwh * 1000 if plausible else 0,
             miles if plausible and cost is not None else 0, cost * 10**7 if plausible and cost is not None else 0,
+            cost is not None,
         )):  # fmt: skip
             row[index] += int(amount)
         full_charges[(session.date.replace(day=1), session.location_label)] = max(
