@@ -66,11 +66,15 @@ class Server(_Process):
                 time.sleep(0.2)
         raise RuntimeError("the server did not start")
 
-    def request(self, method: str, url: str, cookies: str, body=None, headers: dict | None = None):
-        """(status, Location header, page text) of one request."""
+    def _sent(self, method: str, url: str, cookies: str, body, headers: dict | None):
+        """(connection, response) of a request sent as the logged-in owner; the caller reads and closes."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
         connection.request(method, url, body=body, headers={"Cookie": cookies, **(headers or {})})
-        response = connection.getresponse()
+        return connection, connection.getresponse()
+
+    def request(self, method: str, url: str, cookies: str, body=None, headers: dict | None = None):
+        """(status, Location header, page text) of one request."""
+        connection, response = self._sent(method, url, cookies, body, headers)
         page = response.read().decode("utf-8", "replace")
         connection.close()
         return response.status, response.getheader("Location", ""), page
@@ -106,9 +110,7 @@ class Server(_Process):
 
     def download(self, method: str, url: str, cookies: str, body=None, headers: dict | None = None):
         """(status, size, SHA-256) of a response read in chunks, as a browser saves a download."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        connection.request(method, url, body=body, headers={"Cookie": cookies, **(headers or {})})
-        response = connection.getresponse()
+        connection, response = self._sent(method, url, cookies, body, headers)
         digest, size = hashlib.sha256(), 0
         while chunk := response.read(MB):
             digest.update(chunk)

@@ -174,9 +174,6 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             return [column for column in self.list_display if column != "car"]
         return self.list_display
 
-    def get_queryset(self, request):
-        return analytics.sessions_with_previous_odometer(super().get_queryset(request))
-
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         settings_by_user = user_settings_many(user_ids={session.user_id for session in changelist.result_list})
@@ -186,9 +183,10 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     @staticmethod
     def _miles(session) -> int | None:
-        if session.previous_odometer is None:
+        # The previous session's odometer is stored (see sessions_sequence_recompute): no query per row.
+        if session.odometer_before is None:
             return None
-        return session.odometer - session.previous_odometer
+        return session.odometer - session.odometer_before
 
     # Units go in the cells, so the headers stay short enough for every column to fit a laptop.
     @admin.display(description="odometer", ordering="odometer")

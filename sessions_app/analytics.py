@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Max, OuterRef, Q, Subquery, Sum
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
@@ -75,17 +75,6 @@ def effective_power_kw(session: ChargingSession, settings: UserSettings) -> Deci
     if session.charge_power_kw is None and is_home(session.location_label, settings.home_aliases_csv):
         return settings.home_charging_speed_kw
     return session.charge_power_kw
-
-
-def sessions_with_previous_odometer(queryset: QuerySet[ChargingSession]) -> QuerySet[ChargingSession]:
-    """Annotate `previous_odometer`: the odometer of the same car's session just before each one.
-
-    Read from the column every write keeps current (`odometer_before`, see
-    `sessions_sequence_recompute`), not worked out per row: a page of the list costs the same
-    whatever the car's history, and filters on the queryset (a date range, a location) do not
-    change which session counts as "previous".
-    """
-    return queryset.annotate(previous_odometer=F("odometer_before"))
 
 
 def home_location_labels(aliases_by_user: dict[int, list[str]]) -> Q:

@@ -136,5 +136,5 @@ def test_previous_odometer_ignores_filters_on_the_queryset(owner, make_car, make
 
     from sessions_app.models import ChargingSession
 
-    march = analytics.sessions_with_previous_odometer(ChargingSession.objects.filter(date__month=3))
-    assert [(s.pk, s.previous_odometer) for s in march] == [(later.pk, 1150)]
+    march = ChargingSession.objects.filter(date__month=3)
+    assert [(s.pk, s.odometer_before) for s in march] == [(later.pk, 1150)]
