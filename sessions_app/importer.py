@@ -190,7 +190,8 @@ class _Importer:
             self._flush()
         self._record(self._rejected)
         if self._written_cars:
-            sessions_sequence_recompute(car_ids=self._written_cars)  # once per car, for the whole import
+            # once per car, for the whole import
+            sessions_sequence_recompute(car_ids=self._written_cars, rows_written=self.report.inserted)
 
     def _flush(self) -> None:
         resource, scope, rows, lines = self._pending
@@ -316,7 +317,7 @@ def charging_sessions_checked_import(
             progress(written)
     report.rows_read = report.ok_rows = written
     if report.inserted:
-        sessions_sequence_recompute(car_ids=[car.pk])
+        sessions_sequence_recompute(car_ids=[car.pk], rows_written=report.inserted)
     return report
 
 

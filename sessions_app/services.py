@@ -16,7 +16,11 @@ from .totals import month_label_totals_rebuild
 logger = logging.getLogger("plugtrack.sessions")
 
 
-def sessions_sequence_recompute(*, car_ids: Iterable[int]) -> None:
+# After writing this many sessions at once, PostgreSQL's planner statistics are refreshed first.
+ANALYZE_AFTER_ROWS = 1_000
+
+
+def sessions_sequence_recompute(*, car_ids: Iterable[int], rows_written: int = 0) -> None:
     """Recompute what follows from the order of each car's sessions (by date, odometer, id): the
     earliest is the car's only baseline, and each session keeps the odometer of the one before it
     (one statement for all the cars, window functions, rewriting only rows whose values changed);
@@ -26,6 +30,11 @@ def sessions_sequence_recompute(*, car_ids: Iterable[int]) -> None:
         return
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and rows_written >= ANALYZE_AFTER_ROWS:
+            # Until autovacuum's next ANALYZE, PostgreSQL plans on statistics from before an import:
+            # taking a car of 20,000 new sessions for one of a single session, it joined them below
+            # row by row for minutes. ANALYZE in this transaction counts its own new rows.
+            cursor.execute(f"ANALYZE {table}")
         cursor.execute(
             f"UPDATE {table} AS session "
             "SET odometer_before = earlier.odometer_before, is_baseline = earlier.is_first "

@@ -5,6 +5,7 @@ same queries however long that history is."""
 
 from collections import defaultdict
 
+import pytest
 from django.db import connection
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
@@ -150,3 +151,16 @@ def test_the_date_hierarchy_offers_the_years_months_and_days_django_would(owner_
         assert sessions.filter(pk__in=[]).dates("date", kind) == []  # a filter nothing can match
     html = owner_client.get(reverse("admin:sessions_app_chargingsession_changelist")).content.decode()
     assert "?date__year=2023" in html and "?date__year=2025" in html and "?date__year=2024" not in html
+
+
+def test_a_large_import_refreshes_postgresqls_planner_statistics_before_recomputing(owner, make_car, tmp_path):
+    """Planned on statistics from before the import (a car of one session), the recompute's join ran
+    row by row for minutes on 20,000 new sessions; ANALYZE in the import's transaction sees them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    rows = [session_row(date=f"{2000 + i // 300}-{1 + i // 25 % 12:02}-{1 + i % 25:02}", odometer=str(1000 + i))
+            for i in range(1_500)]  # fmt: skip
+    charging_sessions_import(user=owner, car=make_car(owner), source=write_csv(tmp_path, rows))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'sessions_app_chargingsession'")
+        assert cursor.fetchone()[0] >= 1_500
