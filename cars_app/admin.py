@@ -83,6 +83,7 @@ class CarAdmin(OwnedModelAdmin):
             "opts": self.model._meta,
             "title": f"{car}: what charging really costs",
             "car": car,
+            "summary": summary,
             "figures": headline_figures(summary, settings),
             "charts": month_charts(car, settings, summary),
             "full_charge": full_charge_status(car=car),
@@ -131,9 +132,8 @@ class CarAdmin(OwnedModelAdmin):
     @admin.display(description="efficiency (mi/kWh)")
     def efficiency(self, car):
         summary = car.summary
-        if summary.efficiency_mpkwh is None:
-            return summary.efficiency_source.value
-        return f"{summary.efficiency_mpkwh:.2f} ({summary.efficiency_source.value})"
+        left_out = f"; {summary.left_out:,} session(s) left out to check" if summary.left_out else ""
+        return summary.efficiency_text() + left_out
 
     @admin.display(description="EV vs petrol (p/mi)")
     def ev_vs_petrol(self, car):
@@ -159,13 +159,8 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[tuple[
         ("Sessions", f"{summary.sessions:,}"),
         ("Energy", f"{summary.kwh:,.1f} kWh"),
         ("Total cost", _cost_text(summary, sign="£")),
-        ("Miles since the first session", f"{summary.miles:,}"),
-        (
-            "Efficiency",
-            summary.efficiency_source.value
-            if efficiency is None
-            else f"{efficiency:.2f} mi/kWh ({summary.efficiency_source.value})",
-        ),
+        ("Miles counted", f"{summary.miles:,}"),
+        ("Efficiency", summary.efficiency_text(" mi/kWh")),
         ("EV cost per mile", "not enough data" if summary.ev_ppm is None else f"{summary.ev_ppm:.2f} p/mi"),
         ("Petrol cost per mile", f"{summary.petrol_ppm:.2f} p/mi"),
         ("Break-even electricity price", "–" if equivalence is None else f"{equivalence:.1f} p/kWh"),

@@ -1,6 +1,6 @@
 from collections.abc import Iterable, Iterator
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import StreamingHttpResponse
@@ -27,6 +27,7 @@ from .csv_format import decimal_render
 from .csv_io import charging_sessions_csv
 from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
 from .models import ChargingSession
+from .plausibility import check_texts
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -46,6 +47,23 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
         aliases = {user_id: settings.home_aliases_csv for user_id, settings in settings_by_user.items()}
         home = analytics.home_location_labels(aliases)
         return queryset.filter(home) if self.value() == "home" else queryset.exclude(home)
+
+
+class CheckFilter(admin.SimpleListFilter):
+    """Sessions flagged by the plausibility checks (see plausibility.py)."""
+
+    title = gettext_lazy("plausibility")
+    parameter_name = "check"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "To check"), ("no", "Plausible")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(checks__gt=0)
+        if self.value() == "no":
+            return queryset.filter(checks=0)
+        return queryset
 
 
 _BADGE_HOME = format_html('<span class="pt-badge">{}</span>', "home")
@@ -77,8 +95,9 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         "pence_per_mile",
         "cost_gbp",
         "baseline",
+        "check_badge",
     ]
-    list_filter = [("car", CarFilter), "charge_type", HomeOrPublicFilter]
+    list_filter = [("car", CarFilter), "charge_type", HomeOrPublicFilter, CheckFilter]
     list_select_related = ["car"]
     # About two months of a daily driver's charging; each row has 13 computed cells, and at Django's
     # 100 rows a page spent most of its time rendering them.
@@ -87,7 +106,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     show_full_result_count = False  # a filtered list does not also count every session of the owner
     date_hierarchy = "date"
     search_fields = ["location_label", "charge_network", "notes"]
-    readonly_fields = ["is_baseline", "created_at"]
+    readonly_fields = ["is_baseline", "checks_text", "created_at"]
     form = ChargingSessionForm
     change_list_template = "admin/sessions_app/chargingsession/change_list.html"
 
@@ -166,7 +185,11 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         # Before its first save a session is nobody's baseline and was not created: nothing to show.
-        return readonly if obj is not None else [name for name in readonly if name not in ("is_baseline", "created_at")]
+        return (
+            readonly
+            if obj is not None
+            else [name for name in readonly if name not in ("is_baseline", "checks_text", "created_at")]
+        )
 
     def get_list_display(self, request):
         # The car column only says something when there is more than one car to tell apart.
@@ -238,9 +261,26 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     def baseline(self, session):
         return _BADGE_BASELINE if session.is_baseline else ""
 
+    @admin.display(description="check", ordering="checks", empty_value="")
+    def check_badge(self, session):
+        if not session.checks:
+            return ""
+        return format_html(
+            '<span class="pt-badge pt-check" title="{}">check</span>', "; ".join(check_texts(session.checks))
+        )
+
+    @admin.display(description="checks")
+    def checks_text(self, session):
+        return "; ".join(check_texts(session.checks)) or "nothing looks wrong"
+
     def save_model(self, request, obj, form, change):
         previous_car = form.initial.get("car") if change else None
         charging_session_save(session=obj, previous_car_id=previous_car)
+        if obj.checks:
+            messages.warning(
+                request, f"This session is marked \"check\" ({'; '.join(check_texts(obj.checks))}): it is left out of "
+                "efficiency and cost per mile until it is corrected.",
+            )  # fmt: skip
 
     def delete_model(self, request, obj):
         charging_sessions_delete(sessions=[obj])

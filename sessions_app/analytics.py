@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Max, Q, Sum
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
-from .models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
+from .models import ChargingSession, MonthLabelTotal
 from .totals import FULL_CHARGE_SOC, PLAUSIBLE_SESSION_EFFICIENCY, Units
 
 # Below these, a measured car efficiency is noise.
@@ -101,30 +101,44 @@ class CarSummary:
     kwh: Decimal
     cost_gbp: Decimal  # of the priced sessions only: a session without a price or a cost is not free
     priced_sessions: int
-    miles: int
+    miles: int  # since the previous session, summed over the sessions counted for efficiency
     efficiency_mpkwh: Decimal | None
     efficiency_source: EfficiencySource
     ev_ppm: Decimal | None
     petrol_ppm: Decimal
     savings_gbp: Decimal | None
     home_kwh: Decimal
+    left_out: int = 0  # flagged sessions, left out of miles, efficiency and cost per mile
+    efficiency_note: str = ""  # why the measured figure was not used, when it was not plausible
 
     @property
     def cheaper_than_petrol(self) -> bool | None:
         return None if self.ev_ppm is None else self.ev_ppm < self.petrol_ppm
 
+    def efficiency_text(self, unit: str = "") -> str:
+        """The efficiency with where it came from, e.g. "3.68 mi/kWh (measured)" (`unit` " mi/kWh")."""
+        source = self.efficiency_source.value + (f": {self.efficiency_note}" if self.efficiency_note else "")
+        return source if self.efficiency_mpkwh is None else f"{self.efficiency_mpkwh:.2f}{unit} ({source})"
+
 
 def car_efficiency(
-    *, miles: int, kwh_after_baseline: Decimal, car_figure: Decimal | None, settings: UserSettings
-) -> tuple[Decimal | None, EfficiencySource]:
-    """Measured efficiency when there is enough data, else the fallback chain if allowed."""
-    if miles >= MIN_MILES_FOR_MEASURED and kwh_after_baseline >= MIN_KWH_FOR_MEASURED:
-        return Decimal(miles) / kwh_after_baseline, EfficiencySource.MEASURED
+    *, miles: int, kwh: Decimal, car_figure: Decimal | None, settings: UserSettings
+) -> tuple[Decimal | None, EfficiencySource, str]:
+    """Measured efficiency (`miles` over `kwh`, those of the sessions counted) when there is enough
+    data and it is plausible, else the fallback chain if allowed. The third value says why a measured
+    figure was not used ("" when it was, or when there was too little data to measure)."""
+    note = ""
+    if miles >= MIN_MILES_FOR_MEASURED and kwh >= MIN_KWH_FOR_MEASURED:
+        measured = Decimal(miles) / kwh
+        low, high = PLAUSIBLE_SESSION_EFFICIENCY
+        if low <= measured <= high:
+            return measured, EfficiencySource.MEASURED, ""
+        note = f"measured {measured:.2f} mi/kWh is outside {low}–{high}"
     if not settings.allow_efficiency_fallback:
-        return None, EfficiencySource.NOT_ENOUGH_DATA
+        return None, EfficiencySource.NOT_ENOUGH_DATA, note
     if car_figure is not None:
-        return car_figure, EfficiencySource.CAR_FIGURE
-    return settings.default_efficiency_mpkwh, EfficiencySource.DEFAULT_SETTING
+        return car_figure, EfficiencySource.CAR_FIGURE, note
+    return settings.default_efficiency_mpkwh, EfficiencySource.DEFAULT_SETTING, note
 
 
 def car_summary(*, car, settings: UserSettings) -> CarSummary:
@@ -134,17 +148,17 @@ def car_summary(*, car, settings: UserSettings) -> CarSummary:
 
 def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettings]) -> dict[int, CarSummary]:
     """The summary of each car (by its id), each by its owner's settings: read from the cars' month
-    totals (sessions_app/totals.py) and their first and last sessions, in two queries however many
-    cars and sessions there are."""
+    totals (sessions_app/totals.py), in one query however many cars and sessions there are."""
     cars = list(cars)
     totals = {car.pk: _CarTotals() for car in cars}
     aliases = {car.pk: settings_by_user[car.user_id].home_aliases_csv for car in cars}
     rows = (
         MonthLabelTotal.objects.filter(car__in=cars)
-        .values("car_id", "location_label")
+        .values("car_id", "location_label", "flagged")
         .annotate(
             sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"),
             priced_sessions=Sum("priced_sessions"), priced=Sum("priced_kwh_units"),
+            miles=Sum("efficiency_miles"), counted_kwh=Sum("efficiency_kwh_units"),
         )
     )  # fmt: skip
     for row in rows:
@@ -153,23 +167,16 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
         car_totals.kwh += row["kwh"]
         car_totals.cost += row["cost"]
         car_totals.priced_sessions += row["priced_sessions"]
-        car_totals.priced_kwh += row["priced"]
+        car_totals.miles += row["miles"]
+        car_totals.counted_kwh += row["counted_kwh"]
+        if row["flagged"]:
+            car_totals.left_out += row["sessions"]
+        else:  # a flagged session's price is left out of the average too (its kWh may be the mistake)
+            car_totals.unflagged_cost += row["cost"]
+            car_totals.unflagged_priced_kwh += row["priced"]
         if is_home(row["location_label"], aliases[row["car_id"]]):
             car_totals.home_kwh += row["kwh"]
-    # The baseline is each car's earliest session (kept by every write); both ends by the chronological index.
-    earliest = ChargingSession.objects.filter(car=OuterRef("pk")).order_by(*CHRONOLOGICAL)
-    latest = earliest.reverse()
-    ends = {
-        car_id: (first_odometer, first_kwh, last_odometer)
-        for car_id, first_odometer, first_kwh, last_odometer in Car.objects.filter(pk__in=totals)
-        .annotate(
-            first_odometer=Subquery(earliest.values("odometer")[:1]),
-            first_kwh=Subquery(earliest.values("charge_delivered_kwh")[:1]),
-            last_odometer=Subquery(latest.values("odometer")[:1]),
-        )
-        .values_list("pk", "first_odometer", "first_kwh", "last_odometer")
-    }
-    return {car.pk: _summary(car, totals[car.pk], *ends[car.pk], settings_by_user[car.user_id]) for car in cars}
+    return {car.pk: _summary(car, totals[car.pk], settings_by_user[car.user_id]) for car in cars}
 
 
 @dataclass
@@ -180,36 +187,38 @@ class _CarTotals:
     kwh: int = 0
     cost: int = 0
     priced_sessions: int = 0
-    priced_kwh: int = 0
     home_kwh: int = 0
+    left_out: int = 0
+    miles: int = 0  # of the sessions counted for efficiency ...
+    counted_kwh: int = 0  # ... and their kWh
+    unflagged_cost: int = 0  # the cost of the sessions not flagged ...
+    unflagged_priced_kwh: int = 0  # ... and the kWh of those with a price
 
 
-def _summary(
-    car, totals: _CarTotals, first_odometer: int | None, first_kwh: Decimal | None, last_odometer: int | None, settings
-) -> CarSummary:
-    count, kwh, cost = totals.sessions, Units.kwh(totals.kwh), Units.cost(totals.cost)
-    costed_kwh, home_kwh = Units.kwh(totals.priced_kwh), Units.kwh(totals.home_kwh)
-    miles = max(last_odometer - first_odometer, 0) if count else 0
-    efficiency, source = car_efficiency(
-        miles=miles, kwh_after_baseline=kwh - (first_kwh or 0), car_figure=car.efficiency_mpkwh, settings=settings
+def _summary(car, totals: _CarTotals, settings: UserSettings) -> CarSummary:
+    efficiency, source, note = car_efficiency(
+        miles=totals.miles, kwh=Units.kwh(totals.counted_kwh), car_figure=car.efficiency_mpkwh, settings=settings
     )
     petrol_ppm = petrol_pence_per_mile(settings)
     ev_ppm = None
-    if efficiency and costed_kwh > 0:
-        ev_ppm = 100 * (cost / costed_kwh) / efficiency
-    savings = None if ev_ppm is None else (petrol_ppm - ev_ppm) * miles / 100
+    if efficiency and totals.unflagged_priced_kwh > 0:
+        price = Units.cost(totals.unflagged_cost) / Units.kwh(totals.unflagged_priced_kwh)
+        ev_ppm = 100 * price / efficiency
+    savings = None if ev_ppm is None else (petrol_ppm - ev_ppm) * totals.miles / 100
     return CarSummary(
-        sessions=count,
-        kwh=kwh,
-        cost_gbp=cost,
+        sessions=totals.sessions,
+        kwh=Units.kwh(totals.kwh),
+        cost_gbp=Units.cost(totals.cost),
         priced_sessions=totals.priced_sessions,
-        miles=miles,
+        miles=totals.miles,
         efficiency_mpkwh=efficiency,
         efficiency_source=source,
         ev_ppm=ev_ppm,
         petrol_ppm=petrol_ppm,
         savings_gbp=savings,
-        home_kwh=home_kwh,
+        home_kwh=Units.kwh(totals.home_kwh),
+        left_out=totals.left_out,
+        efficiency_note=note,
     )
 
 
@@ -222,7 +231,7 @@ class MonthFigures:
     public_kwh: Decimal = Decimal(0)
     home_cost_gbp: Decimal = Decimal(0)
     public_cost_gbp: Decimal = Decimal(0)
-    efficiency_miles: int = 0  # miles of the sessions with a plausible efficiency ...
+    efficiency_miles: int = 0  # miles of the sessions counted for efficiency (not flagged) ...
     efficiency_kwh: Decimal = Decimal(0)  # ... and their kWh
     costed_miles: int = 0  # miles of those sessions that also have a cost ...
     costed_gbp: Decimal = Decimal(0)  # ... and that cost

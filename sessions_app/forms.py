@@ -3,15 +3,42 @@ from django.core.exceptions import ValidationError
 
 from .csv_format import HEADER
 from .models import ChargingSession
+from .plausibility import session_problems
 
 
 class ChargingSessionForm(forms.ModelForm):
+    """A session; one that the plausibility checks would flag is saved only once the person has
+    read why and ticked "save anyway" (the box shows only then)."""
+
+    save_despite_checks = forms.BooleanField(
+        label="Save anyway", required=False, widget=forms.HiddenInput,
+        help_text="These figures are right: save the session, marked \"check\" and left out of efficiency.",
+    )  # fmt: skip
+
     class Meta:
         model = ChargingSession
         fields = ["car", *HEADER]  # not the user: always the car's owner
 
     def clean(self):
         cleaned = super().clean()
+        self._clean_duplicate(cleaned)
+        if not self.errors and not cleaned.get("save_despite_checks"):
+            self._warn_of_checks(cleaned)
+        return cleaned
+
+    def _warn_of_checks(self, cleaned: dict) -> None:
+        values = {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
+        if any(value is None for value in values.values()):
+            return
+        problems = session_problems(ChargingSession(pk=self.instance.pk, **values))
+        if problems:
+            self.fields["save_despite_checks"].widget = forms.CheckboxInput()
+            raise ValidationError(
+                [f"Please check: {problem}" for problem in problems.values()]
+                + ['If the figures are right, tick "Save anyway" below and save again.']
+            )
+
+    def _clean_duplicate(self, cleaned: dict) -> None:
         # The duplicate key includes the owner, who is not a form field, so Django cannot check
         # it: check it here, with a message instead of a database error.
         key = {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
@@ -22,7 +49,6 @@ class ChargingSessionForm(forms.ModelForm):
                     f"{key['car']} already has a session on {key['date']} at {key['odometer']} miles with "
                     f"{key['charge_delivered_kwh']} kWh. Change one of these, or edit that session instead."
                 )
-        return cleaned
 
 
 class SessionsImportForm(forms.Form):

@@ -26,6 +26,7 @@ from plugtrack_site.errors import excerpt
 
 from .csv_format import HEADER, width_problem
 from .models import ChargingSession
+from .plausibility import Check, problem_messages
 from .resources import DUPLICATE_KEY, ChargingSessionResource
 from .seen_keys import SeenKeys
 from .services import sessions_sequence_recompute
@@ -171,7 +172,12 @@ class _Importer:
             resource = ChargingSessionResource(
                 user=self.user, car=car, derive_missing_totals=self.derive_missing_totals
             )
-            self._resources[id(car)] = (resource, len(self._resources))
+            scope = len(self._resources)
+            self._resources[id(car)] = (resource, scope)
+            if car.pk is not None and not self.new_cars:  # what the new rows will be checked against
+                stored = ChargingSession.objects.filter(car=car).order_by()
+                rows = stored.values_list("pk", "date", "odometer", "charge_delivered_kwh").iterator(CHUNK_ROWS)
+                self._seen.add_stored(((pk, key) for pk, *key in rows), scope=scope)
         return self._resources[id(car)]
 
     def reject(self, issue: RowIssue) -> None:
@@ -189,6 +195,8 @@ class _Importer:
         if self._pending:
             self._flush()
         self._record(self._rejected)
+        for resource, scope in self._resources.values():
+            self._warn_of_checks(resource.car, scope)
         if self._written_cars:
             # once per car, for the whole import
             sessions_sequence_recompute(car_ids=self._written_cars, rows_written=self.report.inserted)
@@ -196,7 +204,7 @@ class _Importer:
     def _flush(self) -> None:
         resource, scope, rows, lines = self._pending
         self._pending, self._pending_chars = None, 0
-        new, duplicates, invalid = self._import_chunk(resource, scope, rows)
+        new, duplicates, invalid = self._import_chunk(resource, scope, rows, lines)
         self.report.inserted += len(new)
         self.report.skipped_duplicates += duplicates
         self.report.ok_rows += len(new) + duplicates
@@ -223,7 +231,21 @@ class _Importer:
         if self.progress:
             self.progress(self.report.rows_read)
 
-    def _import_chunk(self, resource, scope: int, rows: list[list[str]]) -> tuple[list[int], int, list]:
+    def _warn_of_checks(self, car: Car, scope: int) -> None:
+        """A warning row for each new row the plausibility checks flag (the row is imported, marked)."""
+        for row in self._seen.flagged(scope=scope, battery_kwh=car.battery_kwh):
+            problems = problem_messages(
+                row.checks, odometer=row.odometer, kwh=row.kwh, battery_kwh=car.battery_kwh,
+                previous=row.previous, following=row.following,
+            )  # fmt: skip
+            for check, message in problems.items():
+                column, value = ("charge_delivered_kwh", row.kwh) if check is Check.KWH_ABOVE_BATTERY else (
+                    "odometer", row.odometer)  # fmt: skip
+                self.report.add_warning(RowIssue(row.line, column, str(value), f"Please check: {message}"))
+
+    def _import_chunk(
+        self, resource, scope: int, rows: list[list[str]], lines: list[int]
+    ) -> tuple[list[int], int, list]:
         """Each row through the resource's hooks (init_instance, import_instance, validate_instance),
         the library's rules without its per-row bookkeeping (results, diffs), several times slower
         than the insert itself. Returns (new rows' numbers in the chunk, duplicates, invalid rows)."""
@@ -257,7 +279,7 @@ class _Importer:
             new.append((number, instance))
         resource.warnings = [warning for warning in resource.warnings if warning[0] not in dropped_warnings]
         sessions = [instance for _, instance in new]
-        self._seen.add((_key(session) for session in sessions), scope=scope)
+        self._seen.add(((_key(session), lines[number - 1]) for number, session in new), scope=scope)
         if self.checked_rows and sessions:
             pickle.dump([[getattr(session, name) for name in HEADER] for session in sessions], self.checked_rows)
         if sessions and not self.dry_run:
@@ -334,8 +356,8 @@ class _CheckedRowsInsert:
         self.db = db = connections[DEFAULT_DB_ALIAS]
         self.fields = [ChargingSession._meta.get_field(name) for name in HEADER]
         created_at = ChargingSession._meta.get_field("created_at")
-        self.fixed = [user.pk, car.pk, False, created_at.get_db_prep_save(timezone.now(), db)]
-        columns = [field.column for field in self.fields] + ["user_id", "car_id", "is_baseline", "created_at"]
+        self.fixed = [user.pk, car.pk, False, 0, created_at.get_db_prep_save(timezone.now(), db)]
+        columns = [field.column for field in self.fields] + ["user_id", "car_id", "is_baseline", "checks", "created_at"]
         table = db.ops.quote_name(ChargingSession._meta.db_table)
         names = ", ".join(db.ops.quote_name(column) for column in columns)
         self.sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"

@@ -144,6 +144,13 @@ class ChargingSession(models.Model):
         help_text="The odometer of the same car's session just before this one (none for the first); maintained by "
         "PlugTrack, so that miles per session cost no query over the car's history.",
     )
+    checks = models.PositiveSmallIntegerField(
+        "checks",
+        default=0,
+        editable=False,
+        help_text="What looks wrong about this session against its neighbours and its car (a sum of "
+        "plausibility.Check flags, 0 when nothing does); maintained by PlugTrack.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ChargingSessionQuerySet.as_manager()
@@ -160,6 +167,8 @@ class ChargingSession(models.Model):
             # The list's AC/DC and Home filters: their sessions counted, dated and paged from an index alone.
             models.Index(fields=["user", "charge_type", "date", "odometer", "id"], name="session_user_type_date"),
             models.Index(fields=["user", "location_label", "date"], name="session_user_location_date"),
+            # The list's "check" filter: the few flagged sessions found without reading the rest.
+            models.Index(fields=["user", "checks", "date"], name="session_user_checks_date"),
         ]
         constraints = [
             # The idempotency key of imports and restores: the same charge is never stored twice.
@@ -201,19 +210,23 @@ class ChargingSession(models.Model):
 
 
 class MonthLabelTotal(models.Model):
-    """A car's sessions of one month at one location, summed: what a car's summary and its months
-    read instead of the car's whole history (see sessions_app/totals.py, which keeps them current
-    after every write). Amounts are whole units, as totals.Units describes."""
+    """A car's sessions of one month at one location and network, flagged or not, summed: what a
+    car's summary and its months read instead of the car's whole history (see
+    sessions_app/totals.py, which keeps them current after every write). Amounts are whole units,
+    as totals.Units describes."""
 
     car = models.ForeignKey("cars_app.Car", on_delete=models.CASCADE, related_name="month_label_totals")
     month = models.DateField()  # its first day
     location_label = models.CharField(max_length=120, blank=True)
+    charge_network = models.CharField(max_length=80, blank=True)
+    flagged = models.BooleanField(default=False)  # sessions with a plausibility check (ChargingSession.checks)
     sessions = models.PositiveIntegerField()
     kwh_units = models.BigIntegerField()
     cost_units = models.BigIntegerField()
     priced_sessions = models.PositiveIntegerField()  # the sessions that have a price or a cost ...
     priced_kwh_units = models.BigIntegerField()  # ... and their kWh
-    # The miles and kWh of the sessions with a plausible efficiency, and of those the ones with a cost.
+    # The miles and kWh of the sessions counted for efficiency (not flagged, not the baseline), and of
+    # those the ones with a cost.
     efficiency_miles = models.BigIntegerField()
     efficiency_kwh_units = models.BigIntegerField()
     costed_miles = models.BigIntegerField()
@@ -222,7 +235,9 @@ class MonthLabelTotal(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["car", "month", "location_label"], name="month_label_total_unique")
+            models.UniqueConstraint(
+                fields=["car", "month", "location_label", "charge_network", "flagged"], name="month_label_total_unique"
+            )
         ]
 
     def __str__(self) -> str:

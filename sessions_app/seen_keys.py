@@ -1,15 +1,24 @@
-"""The duplicate keys of the rows already taken from a file, kept out of memory.
+"""The duplicate keys of the rows already taken from a file, kept out of memory, and the
+plausibility checks of those rows against the car's stored sessions.
 
 A file of half a million sessions would hold half a million keys; in a temporary SQLite file
 (deleted when closed, apart from the app's database) memory stays flat however long the file is.
 One store serves a whole import or restore: each car's keys are kept apart by a `scope`, so a
-restore of many cars opens one store, not one per car.
+restore of many cars opens one store, not one per car. With each new row's key goes its line in
+the file; with the car's stored sessions' keys beside them (`add_stored`), the store works out
+which new rows the plausibility checks will flag once written (`flagged`), before anything is
+written (a dry run's report says so too).
 """
 
+import datetime as dt
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .plausibility import CHECKS_SQL, Neighbour, thousandths
 
 Key = tuple  # (date, odometer, charge_delivered_kwh)
 
@@ -24,6 +33,20 @@ def _stored(key: Key) -> tuple[int, int, str]:
     return date.toordinal(), odometer, "0" if text == "-0" else text
 
 
+@dataclass(frozen=True)
+class FlaggedRow:
+    line: int
+    checks: int
+    odometer: int
+    kwh: Decimal
+    previous: Neighbour | None
+    following: Neighbour | None
+
+
+def _neighbour(day: int | None, odometer: int | None, kwh: str | None) -> Neighbour | None:
+    return None if day is None else Neighbour(dt.date.fromordinal(day), odometer, Decimal(kwh))
+
+
 class SeenKeys:
     def __init__(self):
         self.closed = False
@@ -34,9 +57,10 @@ class SeenKeys:
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.execute(
-            "CREATE TABLE seen (scope INTEGER, day INTEGER, odometer INTEGER, kwh TEXT, "
+            "CREATE TABLE seen (scope INTEGER, day INTEGER, odometer INTEGER, kwh TEXT, line INTEGER, "
             "PRIMARY KEY (scope, day, odometer, kwh)) WITHOUT ROWID"
         )
+        self._db.execute("CREATE TABLE stored (scope INTEGER, id INTEGER, day INTEGER, odometer INTEGER, kwh TEXT)")
         self._db.execute("CREATE TEMP TABLE probe (day INTEGER, odometer INTEGER, kwh TEXT)")
 
     def among(self, keys: Iterable[Key], *, scope: int) -> set[Key]:
@@ -51,8 +75,41 @@ class SeenKeys:
         )
         return {key for row in found for key in by_stored[tuple(row)]}
 
-    def add(self, keys: Iterable[Key], *, scope: int) -> None:
-        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)", ((scope, *_stored(key)) for key in keys))
+    def add(self, keys: Iterable[tuple[Key, int]], *, scope: int) -> None:
+        """Keys of new rows, each with its line in the file."""
+        self._db.executemany(
+            "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?, ?)", ((scope, *_stored(key), line) for key, line in keys)
+        )
+
+    def add_stored(self, keys: Iterable[tuple[int, Key]], *, scope: int) -> None:
+        """Keys of the car's stored sessions, each with its id (their order among equal dates and odometers)."""
+        self._db.executemany(
+            "INSERT INTO stored VALUES (?, ?, ?, ?, ?)", ((scope, pk, *_stored(key)) for pk, key in keys)
+        )
+
+    def flagged(self, *, scope: int, battery_kwh: Decimal) -> Iterator["FlaggedRow"]:
+        """The new rows of `scope` that the plausibility checks flag among the stored sessions and each
+        other, in the order the database will have them (stored ones first among equals), by line."""
+        rows = self._db.execute(
+            "WITH rows AS ("
+            "  SELECT day, odometer, kwh, 0 AS is_new, id AS position, NULL AS line FROM stored WHERE scope = :scope "
+            "  UNION ALL SELECT day, odometer, kwh, 1, line, line FROM seen WHERE scope = :scope), "
+            "neighbours AS ("
+            "  SELECT line, odometer, kwh, CAST(ROUND(CAST(kwh AS REAL) * 1000) AS INTEGER) AS kwh_units, "
+            "         :battery AS battery_units, "
+            "         LAG(odometer) OVER chronological AS odometer_before, LAG(day) OVER chronological AS day_before, "
+            "         LAG(kwh) OVER chronological AS kwh_before, LEAD(odometer) OVER chronological AS odometer_after, "
+            "         LEAD(day) OVER chronological AS day_after, LEAD(kwh) OVER chronological AS kwh_after, "
+            "         COUNT(*) OVER (PARTITION BY day, odometer) AS same_date_odometer "
+            "  FROM rows WINDOW chronological AS (ORDER BY day, odometer, is_new, position)) "
+            f"SELECT line, checks, odometer, kwh, day_before, odometer_before, kwh_before, day_after, odometer_after, "
+            f"       kwh_after FROM (SELECT *, {CHECKS_SQL} AS checks FROM neighbours) AS checked "
+            "WHERE line IS NOT NULL AND checks > 0 ORDER BY line",
+            {"scope": scope, "battery": thousandths(battery_kwh)},
+        )
+        for line, checks, odometer, kwh, *neighbours in rows:
+            previous, following = (_neighbour(*neighbours[:3]), _neighbour(*neighbours[3:]))
+            yield FlaggedRow(line, checks, odometer, Decimal(kwh), previous, following)
 
     def close(self) -> None:
         self._db.close()

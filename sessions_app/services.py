@@ -11,6 +11,7 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 
 from .models import ChargingSession
+from .plausibility import CHECKS_SQL
 from .totals import month_label_totals_rebuild
 
 logger = logging.getLogger("plugtrack.sessions")
@@ -22,31 +23,47 @@ ANALYZE_AFTER_ROWS = 1_000
 
 def sessions_sequence_recompute(*, car_ids: Iterable[int], rows_written: int = 0) -> None:
     """Recompute what follows from the order of each car's sessions (by date, odometer, id): the
-    earliest is the car's only baseline, and each session keeps the odometer of the one before it
-    (one statement for all the cars, window functions, rewriting only rows whose values changed);
-    then the cars' month totals, which count those miles."""
+    earliest is the car's only baseline, each session keeps the odometer of the one before it and
+    its plausibility flags (`session_order_update`); then the cars' month totals, which count those
+    miles and leave the flagged sessions out of efficiency."""
     car_ids = sorted(set(car_ids))
     if not car_ids:
         return
-    table = connection.ops.quote_name(ChargingSession._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and rows_written >= ANALYZE_AFTER_ROWS:
             # Until autovacuum's next ANALYZE, PostgreSQL plans on statistics from before an import:
             # taking a car of 20,000 new sessions for one of a single session, it joined them below
             # row by row for minutes. ANALYZE in this transaction counts its own new rows.
-            cursor.execute(f"ANALYZE {table}")
-        cursor.execute(
-            f"UPDATE {table} AS session "
-            "SET odometer_before = earlier.odometer_before, is_baseline = earlier.is_first "
-            "FROM (SELECT id, LAG(odometer) OVER chronological AS odometer_before, "
-            "             ROW_NUMBER() OVER chronological = 1 AS is_first "
-            f"     FROM {table} WHERE car_id IN ({', '.join(['%s'] * len(car_ids))}) "
-            "      WINDOW chronological AS (PARTITION BY car_id ORDER BY date, odometer, id)) AS earlier "
-            "WHERE session.id = earlier.id AND (session.odometer_before IS DISTINCT FROM earlier.odometer_before "
-            "      OR session.is_baseline <> earlier.is_first)",
-            car_ids,
-        )
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(ChargingSession._meta.db_table)}")
+        session_order_update(cursor, car_ids)
     month_label_totals_rebuild(car_ids=car_ids)
+
+
+def session_order_update(cursor, car_ids: list[int]) -> None:
+    """The baseline, previous odometer and plausibility flags of the cars' sessions, in one UPDATE
+    (window functions partitioned by car) that rewrites only the rows whose values changed. Plain
+    SQL on the tables, so that a migration can run it on the schema of its time."""
+    table = connection.ops.quote_name(ChargingSession._meta.db_table)
+    cars = connection.ops.quote_name(Car._meta.db_table)
+    cursor.execute(
+        f"UPDATE {table} AS session "
+        "SET odometer_before = checked.odometer_before, is_baseline = checked.is_first, checks = checked.checks "
+        f"FROM (SELECT id, odometer_before, is_first, {CHECKS_SQL} AS checks FROM ("
+        "        SELECT s.id, CAST(s.odometer AS BIGINT) AS odometer, "
+        "               LAG(s.odometer) OVER chronological AS odometer_before, "
+        "               LEAD(s.odometer) OVER chronological AS odometer_after, "
+        "               ROW_NUMBER() OVER chronological = 1 AS is_first, "
+        "               ROUND(s.charge_delivered_kwh * 1000) AS kwh_units, "
+        "               ROUND(car.battery_kwh * 1000) AS battery_units, "
+        "               COUNT(*) OVER (PARTITION BY s.car_id, s.date, s.odometer) AS same_date_odometer "
+        f"       FROM {table} AS s JOIN {cars} AS car ON car.id = s.car_id "
+        f"       WHERE s.car_id IN ({', '.join(['%s'] * len(car_ids))}) "
+        "        WINDOW chronological AS (PARTITION BY s.car_id ORDER BY s.date, s.odometer, s.id)) AS neighbours"
+        "     ) AS checked "
+        "WHERE session.id = checked.id AND (session.odometer_before IS DISTINCT FROM checked.odometer_before "
+        "      OR session.is_baseline <> checked.is_first OR session.checks <> checked.checks)",
+        car_ids,
+    )
 
 
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:
@@ -57,7 +74,7 @@ def charging_session_save(*, session: ChargingSession, previous_car_id: int | No
     with account_write_lock(session.user_id, *owners):
         session.save()
         sessions_sequence_recompute(car_ids=car_ids)
-    session.refresh_from_db(fields=["is_baseline"])
+    session.refresh_from_db(fields=["is_baseline", "checks"])
     return session
 
 

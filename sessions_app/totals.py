@@ -15,7 +15,7 @@ from django.db.models.functions import Cast, Round
 
 from .models import ChargingSession, MonthLabelTotal, date_truncated, truncated_date
 
-# Outside this range a session's mi/kWh is a data problem (a missed session, a typo), not a figure.
+# Outside this range a session's or a car's mi/kWh is a data problem (a missed session, a typo), not a figure.
 PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
 # A charge to at least this state of charge is a full charge (the car's full-charge reminder).
 FULL_CHARGE_SOC = 95
@@ -46,40 +46,34 @@ class Units:
 
 
 def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, type] | None = None) -> None:
-    """Sum the cars' sessions again by month and location label, replacing their totals: a group-by,
-    a delete and an insert, however many cars (SQLite splits a long insert into batches).
+    """Sum the cars' sessions again by month, location label, network and flagged or not, replacing
+    their totals: a group-by, a delete and an insert, however many cars (SQLite splits a long insert
+    into batches).
 
     A session's miles are those since the previous session (its stored `odometer_before`, so this
-    runs after that is current); they count towards efficiency and cost per mile only when the
-    session's efficiency is plausible (see analytics.session_efficiency), so one missed session does
-    not distort a month. `models`: (session, total) models of a migration's historical state (migration
-    0004 fills the totals with this function: a change that needs a newer field must keep that call
-    working, or freeze a copy of this function in the migration).
+    runs after that and the flags are current); they count towards efficiency and cost per mile
+    unless the session is flagged (see plausibility.py) or is the baseline, so one missed session
+    does not distort a month. `models`: (session, total) models of a migration's historical state
+    (migration 0006 fills the totals with this function: a change that needs a newer field must
+    keep that call working, or freeze a copy of this function in the migration).
     """
     session_model, total_model = models or (ChargingSession, MonthLabelTotal)
-    # In 64 bits: a mistyped odometer (millions of miles) times 1,000 would overflow PostgreSQL's integer.
+    # In 64 bits: a mistyped odometer (millions of miles) would overflow PostgreSQL's integer.
     miles = Cast(F("odometer"), BigIntegerField()) - F("odometer_before")
-    low, high = (int(bound) for bound in PLAUSIBLE_SESSION_EFFICIENCY)
-    # A plausible session efficiency in whole units: low <= miles / kWh <= high.
-    plausible = Q(odometer_before__isnull=False, miles__gt=0, kwh_units__gt=0) & Q(
-        miles_units__gte=F("kwh_units") * low, miles_units__lte=F("kwh_units") * high
-    )
+    counted = Q(odometer_before__isnull=False, checks=0)
     car_ids = list(car_ids)
     rows = (
         session_model.objects.filter(car_id__in=car_ids).order_by()
-        .annotate(
-            month=date_truncated("date", "month", connection.vendor),
-            miles=miles, miles_units=miles * 1000, kwh_units=Units.KWH,
-        )
-        .values("car_id", "month", "location_label")
+        .annotate(month=date_truncated("date", "month", connection.vendor), flagged=Q(checks__gt=0))
+        .values("car_id", "month", "location_label", "charge_network", "flagged")
         .annotate(
             sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(Units.COST),
             priced_sessions=Count("id", filter=Units.PRICED),
             priced_kwh=_sum_where(Units.PRICED, Units.KWH),
-            efficiency_miles=_sum_where(plausible, miles),
-            efficiency_kwh=_sum_where(plausible, Units.KWH),
-            costed_miles=_sum_where(plausible & Units.PRICED, miles),
-            costed_cost=_sum_where(plausible & Units.PRICED, Units.COST),
+            efficiency_miles=_sum_where(counted, miles),
+            efficiency_kwh=_sum_where(counted, Units.KWH),
+            costed_miles=_sum_where(counted & Units.PRICED, miles),
+            costed_cost=_sum_where(counted & Units.PRICED, Units.COST),
             last_full_charge=Max("date", filter=Q(soc_to__gte=FULL_CHARGE_SOC)),
         )
     )  # fmt: skip
@@ -88,6 +82,8 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
             car_id=row["car_id"],
             month=truncated_date(row["month"]),
             location_label=row["location_label"],
+            charge_network=row["charge_network"],
+            flagged=bool(row["flagged"]),
             sessions=row["sessions"],
             kwh_units=row["kwh"] or 0,
             cost_units=row["cost"] or 0,

@@ -3,16 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from sessions_app.totals import month_label_totals_rebuild
 
-
-def month_label_totals_fill(apps, schema_editor):
-    """Every car's month totals, as sessions_sequence_recompute keeps them from now on."""
-    Car = apps.get_model("cars_app", "Car")
-    models_then = (apps.get_model("sessions_app", "ChargingSession"), apps.get_model("sessions_app", "MonthLabelTotal"))
-    month_label_totals_rebuild(car_ids=Car.objects.values_list("pk", flat=True), models=models_then)
-
-
+# The totals are filled by migration 0006, once the sessions' flags they depend on exist.
 class Migration(migrations.Migration):
     dependencies = [
         ("cars_app", "0002_notes_max_length"),
@@ -51,5 +43,4 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(month_label_totals_fill, migrations.RunPython.noop),
     ]

@@ -3,7 +3,8 @@ car its month totals, whichever path wrote, so that the sessions list reads mile
 car's figures read a few sums instead of working them out from the car's history: a page costs the
 same queries however long that history is."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -12,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backups.services import backup_create, backup_restore
-from sessions_app.analytics import session_cost_gbp, session_efficiency
+from sessions_app.analytics import session_cost_gbp
 from sessions_app.csv_io import charging_sessions_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
+from sessions_app.plausibility import Check
 from sessions_app.services import charging_session_save, charging_sessions_delete, sessions_sequence_recompute
 
 from .csv_helpers import session_row, write_csv
@@ -28,41 +30,63 @@ def assert_each_keeps_the_odometer_before_it(*cars) -> None:
             previous = odometer
         stored = list(car.sessions.order_by(*CHRONOLOGICAL).values_list("odometer", "odometer_before"))
         assert stored == expected
+        assert list(car.sessions.order_by(*CHRONOLOGICAL).values_list("checks", flat=True)) == flags_worked_out(car)
         assert month_totals(car) == month_totals_worked_out(car)
+
+
+def flags_worked_out(car) -> list[int]:
+    """Each session's plausibility flags, worked out here from the rules in words (plausibility.py)."""
+    sessions = list(car.sessions.order_by(*CHRONOLOGICAL))
+    same_day_odometer = Counter((session.date, session.odometer) for session in sessions)
+    flags = []
+    for index, session in enumerate(sessions):
+        previous = sessions[index - 1].odometer if index else None
+        following = sessions[index + 1].odometer if index + 1 < len(sessions) else None
+        miles, kwh = None if previous is None else session.odometer - previous, session.charge_delivered_kwh
+        flags.append(
+            (previous is not None and session.odometer < previous) * Check.ODOMETER_BELOW_PREVIOUS
+            + (following is not None and session.odometer > following) * Check.ODOMETER_ABOVE_NEXT
+            + (kwh > car.battery_kwh * Decimal("1.1")) * Check.KWH_ABOVE_BATTERY
+            + (miles is not None and miles > 0 and not 1 <= miles / kwh <= 7 if kwh else bool(miles and miles > 0))
+            * Check.EFFICIENCY_IMPLAUSIBLE
+            + (same_day_odometer[(session.date, session.odometer)] > 1) * Check.SAME_DATE_AND_ODOMETER
+        )
+    return flags
 
 
 TOTALS = ("sessions", "kwh_units", "cost_units", "priced_kwh_units", "efficiency_miles", "efficiency_kwh_units",
           "costed_miles", "costed_cost_units", "priced_sessions", "last_full_charge")  # fmt: skip
+KEY = ("month", "location_label", "charge_network", "flagged")
 
 
 def month_totals(car) -> dict:
-    rows = MonthLabelTotal.objects.filter(car=car).values_list("month", "location_label", *TOTALS)
-    return {(month, label): list(values) for month, label, *values in rows}
+    rows = MonthLabelTotal.objects.filter(car=car).values_list(*KEY, *TOTALS)
+    return {tuple(row[: len(KEY)]): list(row[len(KEY) :]) for row in rows}
 
 
 def month_totals_worked_out(car) -> dict:
-    """The same totals, summed here one session at a time by the analytics' own per-session rules."""
+    """The same totals, summed here one session at a time: a session counts for efficiency when it
+    has a session before it and no plausibility flag."""
     totals, full_charges = defaultdict(lambda: [0] * (len(TOTALS) - 1)), {}
     previous = None
-    for session in car.sessions.order_by(*CHRONOLOGICAL):
+    for session, flags in zip(car.sessions.order_by(*CHRONOLOGICAL), flags_worked_out(car), strict=True):
         miles = None if previous is None else session.odometer - previous
         previous = session.odometer
         kwh = session.charge_delivered_kwh
         cost = session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, kwh)
-        plausible = session_efficiency(miles, kwh) is not None
-        row = totals[(session.date.replace(day=1), session.location_label)]
+        counted = miles is not None and not flags
+        key = (session.date.replace(day=1), session.location_label, session.charge_network, bool(flags))
+        row = totals[key]
         for index, amount in enumerate((
             1, kwh * 1000, (cost or 0) * 10**7, kwh * 1000 if cost is not None else 0,
-            miles if plausible else 0, kwh * 1000 if plausible else 0,
-            miles if plausible and cost is not None else 0, cost * 10**7 if plausible and cost is not None else 0,
+            miles if counted else 0, kwh * 1000 if counted else 0,
+            miles if counted and cost is not None else 0, cost * 10**7 if counted and cost is not None else 0,
             cost is not None,
         )):  # fmt: skip
             row[index] += int(amount)
-        full_charges[(session.date.replace(day=1), session.location_label)] = max(
-            filter(None, (full_charges.get((session.date.replace(day=1), session.location_label)),
-                          session.date if (session.soc_to or 0) >= 95 else None)),
-            default=None,
-        )  # fmt: skip
+        full_charges[key] = max(
+            filter(None, (full_charges.get(key), session.date if (session.soc_to or 0) >= 95 else None)), default=None
+        )
     return {key: [*values, full_charges[key]] for key, values in totals.items()}
 
 

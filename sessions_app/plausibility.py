@@ -1,0 +1,153 @@
+"""Plausibility checks of a session against its neighbours and its car: never blocking, never silent.
+
+A session is flagged ("check") when its odometer is below the previous session's or above the next
+one's (by date, odometer, id), when it charged more than the car's battery × 1.1, when the miles
+since the previous session over its kWh fall outside 1–7 mi/kWh, or when another session of the car
+has the same date and odometer (with a different kWh: the same kWh would be a duplicate). Flagged
+sessions are kept, marked, and left out of efficiency and cost per mile.
+
+The rules are written once, as SQL over a few named values (`CHECKS_SQL`), so that the stored
+flags (sessions_sequence_recompute), the admin form's warning (`session_problems`) and the import
+report's warning rows (the importer's own key store) can never disagree.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import IntFlag
+
+from django.db import connection
+from django.db.models import Q
+
+from .models import CHRONOLOGICAL, ChargingSession
+from .totals import PLAUSIBLE_SESSION_EFFICIENCY
+
+BATTERY_MARGIN = Decimal("1.1")  # a session may charge up to the battery's size and a tenth more
+
+
+class Check(IntFlag):
+    ODOMETER_BELOW_PREVIOUS = 1
+    ODOMETER_ABOVE_NEXT = 2
+    KWH_ABOVE_BATTERY = 4
+    EFFICIENCY_IMPLAUSIBLE = 8
+    SAME_DATE_AND_ODOMETER = 16
+
+
+CHECK_TEXTS = {
+    Check.ODOMETER_BELOW_PREVIOUS: "odometer below the previous session's",
+    Check.ODOMETER_ABOVE_NEXT: "odometer above the next session's",
+    Check.KWH_ABOVE_BATTERY: f"more kWh than the battery × {BATTERY_MARGIN}",
+    Check.EFFICIENCY_IMPLAUSIBLE: "miles per kWh since the previous session outside {}–{}".format(
+        *PLAUSIBLE_SESSION_EFFICIENCY
+    ),
+    Check.SAME_DATE_AND_ODOMETER: "another session has the same date and odometer",
+}
+
+
+def check_texts(checks: int) -> list[str]:
+    return [text for check, text in CHECK_TEXTS.items() if checks & check]
+
+
+_LOW, _HIGH = (int(bound) for bound in PLAUSIBLE_SESSION_EFFICIENCY)
+_MARGIN_TENTHS = int(BATTERY_MARGIN * 10)
+# The flags (a sum of Check values) of a row with these values: odometer, odometer_before and
+# odometer_after (the neighbours' odometers, NULL at either end), kwh_units and battery_units (in
+# thousandths of a kWh, whole numbers so that SQLite's floating point decides no boundary), and
+# same_date_odometer (how many of the car's sessions have this date and odometer, itself included).
+CHECKS_SQL = (
+    f"(CASE WHEN odometer < odometer_before THEN {Check.ODOMETER_BELOW_PREVIOUS:d} ELSE 0 END"
+    f" + CASE WHEN odometer > odometer_after THEN {Check.ODOMETER_ABOVE_NEXT:d} ELSE 0 END"
+    f" + CASE WHEN kwh_units * 10 > battery_units * {_MARGIN_TENTHS} THEN {Check.KWH_ABOVE_BATTERY:d} ELSE 0 END"
+    f" + CASE WHEN odometer > odometer_before AND ((odometer - odometer_before) * 1000 < kwh_units * {_LOW}"
+    f"      OR (odometer - odometer_before) * 1000 > kwh_units * {_HIGH})"
+    f"      THEN {Check.EFFICIENCY_IMPLAUSIBLE:d} ELSE 0 END"
+    f" + CASE WHEN same_date_odometer > 1 THEN {Check.SAME_DATE_AND_ODOMETER:d} ELSE 0 END)"
+)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """The session before or after the one checked, as a message names it."""
+
+    date: dt.date
+    odometer: int
+    kwh: Decimal
+
+    def __str__(self) -> str:
+        return f"{self.date:%d %b %Y}, {self.odometer:,} mi, {self.kwh:,} kWh"
+
+
+def problem_messages(
+    checks: int,
+    *,
+    odometer: int,
+    kwh: Decimal,
+    battery_kwh: Decimal,
+    previous: Neighbour | None,
+    following: Neighbour | None,
+) -> dict[Check, str]:
+    """Each flag of `checks` in words, naming the neighbouring session it disagrees with."""
+    miles = previous and odometer - previous.odometer
+    messages = {
+        Check.ODOMETER_BELOW_PREVIOUS: lambda: (
+            f"the odometer ({odometer:,} mi) is below that of the session before it ({previous})."
+        ),
+        Check.ODOMETER_ABOVE_NEXT: lambda: (
+            f"the odometer ({odometer:,} mi) is above that of the session after it ({following})."
+        ),
+        Check.KWH_ABOVE_BATTERY: lambda: (
+            f"{kwh:,} kWh is more than the car's battery ({battery_kwh.normalize():f} kWh) × {BATTERY_MARGIN}."
+        ),
+        Check.EFFICIENCY_IMPLAUSIBLE: lambda: (
+            f"{miles:,} miles since the session before it ({previous}) on "
+            f"{kwh:,} kWh is {_efficiency_text(miles, kwh)}, outside {_LOW}–{_HIGH} mi/kWh: is a session missing?"
+        ),
+        Check.SAME_DATE_AND_ODOMETER: lambda: "another session of this car has the same date and odometer.",
+    }
+    return {check: messages[check]() for check in Check if checks & check}
+
+
+def session_problems(session: ChargingSession) -> dict[Check, str]:
+    """What the checks would flag in `session` (new or edited, not saved yet) among its car's
+    stored sessions, in words (see problem_messages)."""
+    others = ChargingSession.objects.filter(car_id=session.car_id).exclude(pk=session.pk)
+    position = _before(session)
+    previous = _neighbour(others.filter(position).order_by(*(f"-{name}" for name in CHRONOLOGICAL)))
+    following = _neighbour(others.exclude(position).order_by(*CHRONOLOGICAL))
+    values = {
+        "odometer": session.odometer,
+        "odometer_before": previous.odometer if previous else None,
+        "odometer_after": following.odometer if following else None,
+        "kwh_units": thousandths(session.charge_delivered_kwh),
+        "battery_units": thousandths(session.car.battery_kwh),
+        "same_date_odometer": 1 + others.filter(date=session.date, odometer=session.odometer).exists(),
+    }
+    with connection.cursor() as cursor:
+        names = ", ".join(f"CAST(%s AS BIGINT) AS {name}" for name in values)  # typed, though NULL
+        cursor.execute(f"SELECT {CHECKS_SQL} FROM (SELECT {names}) AS session", list(values.values()))
+        (checks,) = cursor.fetchone()
+    return problem_messages(
+        checks, odometer=session.odometer, kwh=session.charge_delivered_kwh, battery_kwh=session.car.battery_kwh,
+        previous=previous, following=following,
+    )  # fmt: skip
+
+
+def thousandths(kwh: Decimal) -> int:
+    return int((kwh * 1000).to_integral_value())
+
+
+def _neighbour(sessions) -> Neighbour | None:
+    row = sessions.values_list("date", "odometer", "charge_delivered_kwh").first()
+    return row and Neighbour(*row)
+
+
+def _before(session: ChargingSession) -> Q:
+    """A filter for the car's sessions that come before `session` in time (a new one: after its equals)."""
+    earlier = Q(date__lt=session.date) | Q(date=session.date, odometer__lt=session.odometer)
+    if session.pk is None:
+        return earlier | Q(date=session.date, odometer=session.odometer)
+    return earlier | Q(date=session.date, odometer=session.odometer, pk__lt=session.pk)
+
+
+def _efficiency_text(miles: int, kwh: Decimal) -> str:
+    return "no kWh at all" if not kwh else f"{Decimal(miles) / kwh:.2f} mi/kWh"
