@@ -43,9 +43,7 @@ class HomeOrPublicFilter(admin.SimpleListFilter):
             return queryset
         # order_by(): the model's default ordering would make DISTINCT return one row per session.
         user_ids = queryset.order_by().values_list("user_id", flat=True).distinct()
-        settings_by_user = user_settings_many(user_ids=user_ids)
-        aliases = {user_id: settings.home_aliases_csv for user_id, settings in settings_by_user.items()}
-        home = analytics.home_location_labels(aliases)
+        home = analytics.home_sessions(user_settings_many(user_ids=user_ids))
         return queryset.filter(home) if self.value() == "home" else queryset.exclude(home)
 
 
@@ -255,7 +253,8 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     # A badge where the answer is yes, and nothing where it is no (a column of red crosses reads as errors).
     @admin.display(description="home", empty_value="")
     def home(self, session):
-        return _BADGE_HOME if analytics.is_home(session.location_label, session.owner_settings.home_aliases_csv) else ""
+        home = analytics.is_home(session.location_label, session.charge_network, session.owner_settings)
+        return _BADGE_HOME if home else ""
 
     @admin.display(description="baseline", ordering="is_baseline", empty_value="")
     def baseline(self, session):

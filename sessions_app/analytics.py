@@ -34,17 +34,25 @@ class EfficiencySource(StrEnum):
     NOT_ENOUGH_DATA = "not enough data"
 
 
-def is_home(location_label: str, aliases: Iterable[str]) -> bool:
-    """True when the label contains one of the aliases as a whole word, ignoring case."""
-    pattern = _home_pattern(tuple(aliases))
-    return bool(location_label) and pattern is not None and pattern.search(location_label) is not None
+def is_home(location_label: str, charge_network: str, settings: UserSettings) -> bool:
+    """At home: the location contains one of the home words, and the network none of the public
+    networks' names (a public charger at "Dundee House" is not home), as whole words, any case."""
+    return has_a_word(location_label, settings.home_aliases_csv) and not has_a_word(
+        charge_network, settings.public_networks_csv
+    )
+
+
+def has_a_word(text: str, words: Iterable[str]) -> bool:
+    """True when `text` contains one of `words` as a whole word (or words), ignoring case."""
+    pattern = _words_pattern(tuple(words))
+    return bool(text) and pattern is not None and pattern.search(text) is not None
 
 
 @functools.lru_cache(maxsize=256)
-def _home_pattern(aliases: tuple[str, ...]) -> re.Pattern | None:
-    # Built once per set of aliases, not per session (it was half the time of a car's analytics).
-    words = [re.escape(alias.strip()) for alias in aliases if alias.strip()]
-    return re.compile(rf"\b(?:{'|'.join(words)})\b", re.IGNORECASE) if words else None
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    # Built once per list of words, not per session (it was half the time of a car's analytics).
+    escaped = [re.escape(word.strip()) for word in words if word.strip()]
+    return re.compile(rf"\b(?:{'|'.join(escaped)})\b", re.IGNORECASE) if escaped else None
 
 
 def session_cost_gbp(total_cost_gbp: Decimal | None, cost_per_kwh: Decimal | None, kwh: Decimal) -> Decimal | None:
@@ -72,26 +80,26 @@ def ev_pence_per_mile(cost_gbp: Decimal | None, miles: int | None) -> Decimal | 
 
 def effective_power_kw(session: ChargingSession, settings: UserSettings) -> Decimal | None:
     """The session's power, or the assumed home charging power for a home session left blank."""
-    if session.charge_power_kw is None and is_home(session.location_label, settings.home_aliases_csv):
+    if session.charge_power_kw is None and is_home(session.location_label, session.charge_network, settings):
         return settings.home_charging_speed_kw
     return session.charge_power_kw
 
 
-def home_location_labels(aliases_by_user: dict[int, list[str]]) -> Q:
-    """A filter matching these users' home sessions, each user judged by their own aliases.
+def home_sessions(settings_by_user: dict[int, UserSettings]) -> Q:
+    """A filter matching these users' home sessions, each user judged by their own settings.
 
-    Whole-word matching differs between databases' regex dialects, so the (few) distinct labels
-    are classified here in Python, read from the month totals rather than from every session, and
-    the filter is a plain `IN`.
+    Whole-word matching differs between databases' regex dialects, so the (few) distinct locations
+    and networks are classified here in Python, read from the month totals rather than from every
+    session, and the filter is a plain `IN` per home location.
     """
-    labels = MonthLabelTotal.objects.filter(car__user_id__in=aliases_by_user)
-    home_labels: dict[int, set[str]] = {}
-    for user_id, label in labels.values_list("car__user_id", "location_label").distinct():
-        if is_home(label, aliases_by_user[user_id]):
-            home_labels.setdefault(user_id, set()).add(label)
+    places = MonthLabelTotal.objects.filter(car__user_id__in=settings_by_user)
+    home_networks: dict[tuple[int, str], set[str]] = {}
+    for user_id, label, network in places.values_list("car__user_id", "location_label", "charge_network").distinct():
+        if is_home(label, network, settings_by_user[user_id]):
+            home_networks.setdefault((user_id, label), set()).add(network)
     home = Q(pk__in=[])
-    for user_id, user_labels in home_labels.items():
-        home |= Q(user_id=user_id, location_label__in=sorted(user_labels))
+    for (user_id, label), networks in home_networks.items():
+        home |= Q(user_id=user_id, location_label=label, charge_network__in=sorted(networks))
     return home
 
 
@@ -151,10 +159,9 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
     totals (sessions_app/totals.py), in one query however many cars and sessions there are."""
     cars = list(cars)
     totals = {car.pk: _CarTotals() for car in cars}
-    aliases = {car.pk: settings_by_user[car.user_id].home_aliases_csv for car in cars}
     rows = (
         MonthLabelTotal.objects.filter(car__in=cars)
-        .values("car_id", "location_label", "flagged")
+        .values("car_id", "car__user_id", "location_label", "charge_network", "flagged")
         .annotate(
             sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"),
             priced_sessions=Sum("priced_sessions"), priced=Sum("priced_kwh_units"),
@@ -174,7 +181,7 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
         else:  # a flagged session's price is left out of the average too (its kWh may be the mistake)
             car_totals.unflagged_cost += row["cost"]
             car_totals.unflagged_priced_kwh += row["priced"]
-        if is_home(row["location_label"], aliases[row["car_id"]]):
+        if is_home(row["location_label"], row["charge_network"], settings_by_user[row["car__user_id"]]):
             car_totals.home_kwh += row["kwh"]
     return {car.pk: _summary(car, totals[car.pk], settings_by_user[car.user_id]) for car in cars}
 
@@ -252,7 +259,7 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
     for total in car.month_label_totals.all():
         month = months.setdefault(total.month, MonthFigures(total.month))
         kwh, cost = Units.kwh(total.kwh_units), Units.cost(total.cost_units)
-        if is_home(total.location_label, settings.home_aliases_csv):
+        if is_home(total.location_label, total.charge_network, settings):
             month.home_kwh += kwh
             month.home_cost_gbp += cost
         else:

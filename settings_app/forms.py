@@ -26,9 +26,9 @@ class RegistryField(forms.CharField):
 def _form_field(definition: SettingDefinition) -> forms.Field:
     common = {"label": definition.label, "help_text": definition.help_text}
     if definition.kind is Kind.DECIMAL:
-        return forms.DecimalField(
-            min_value=definition.minimum, max_value=definition.maximum, step_size=definition.step, **common
-        )
+        # Checked by the registry alone (one message per mistake); the browser is told the bounds.
+        bounds = {"min": definition.minimum, "max": definition.maximum, "step": definition.step}
+        return RegistryField(definition=definition, widget=forms.NumberInput(attrs=bounds), **common)
     if definition.kind is Kind.BOOL:
         return forms.BooleanField(required=False, **common)
     if definition.secret:
@@ -37,7 +37,7 @@ def _form_field(definition: SettingDefinition) -> forms.Field:
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
             **common,
         )
-    return RegistryField(definition=definition, **common)
+    return RegistryField(definition=definition, required=not definition.may_be_empty, **common)
 
 
 class UserSettingsForm(forms.Form):
@@ -70,11 +70,13 @@ class UserSettingsForm(forms.Form):
                     self.fields[f"{key}__clear"] = forms.BooleanField(required=False, label="Remove the stored value")
                 self.fields[key].help_text += definition.help_text
 
-    def tabs(self) -> list[tuple[Tab, list[forms.BoundField]]]:
-        return [
-            (tab, [self[name] for name in self.fields if SETTINGS[name.removesuffix("__clear")].tab is tab])
-            for tab in Tab
-        ]
+    def tabs(self) -> list[tuple[Tab, list[forms.BoundField], int]]:
+        """(tab, its fields, how many of them have an error) for each tab."""
+        tabs = []
+        for tab in Tab:
+            fields = [self[name] for name in self.fields if SETTINGS[name.removesuffix("__clear")].tab is tab]
+            tabs.append((tab, fields, sum(bool(field.errors) for field in fields)))
+        return tabs
 
     def values(self) -> dict[str, object]:
         """Typed values for `settings_update`: a secret left blank is None (keep the stored one)."""

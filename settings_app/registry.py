@@ -38,6 +38,7 @@ class SettingDefinition:
     maximum: Decimal | None = None
     step: Decimal | None = None
     secret: bool = False
+    may_be_empty: bool = False  # a word list that may have no words at all
 
     def parse(self, text: str):
         """Turn stored or submitted text into a typed value, or raise ValidationError."""
@@ -45,6 +46,8 @@ class SettingDefinition:
         if self.kind is Kind.DECIMAL:
             return self._parse_decimal(text)
         if self.kind is Kind.WORD_LIST:
+            if not text and self.may_be_empty:
+                return []
             words = [word.strip() for word in text.split(",")]
             if not text or any(not word for word in words):
                 raise ValidationError(
@@ -66,12 +69,18 @@ class SettingDefinition:
         return str(value)
 
     def _parse_decimal(self, text: str) -> Decimal:
+        """One message for one mistake: the first of not a number, out of bounds, finer than the step."""
+        bounds = f"between {self.minimum} and {self.maximum}"
+        if not text:
+            raise ValidationError(f"{self.label}: give a number {bounds}.")
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise ValidationError(f'{self.label}: "{text}" is not a number.') from None
+            raise ValidationError(f'{self.label}: "{text}" is not a number; give one {bounds}.') from None
         if not value.is_finite() or not (self.minimum <= value <= self.maximum):
-            raise ValidationError(f"{self.label}: must be between {self.minimum} and {self.maximum}, not {text}.")
+            raise ValidationError(f"{self.label}: must be {bounds}, not {text}.")
+        if value % self.step:
+            raise ValidationError(f"{self.label}: give it in steps of {self.step}, not {text}.")
         return value
 
 
@@ -88,6 +97,13 @@ def _decimal(key, default, label, help_text, tab, minimum, maximum, step="0.1") 
         step=Decimal(step),
     )
 
+
+# The UK's public networks as owners' apps and receipts name them (a home energy tariff is none of them).
+PUBLIC_NETWORKS = (
+    "ChargePlace Scotland", "IONITY", "GRIDSERVE", "InstaVolt", "Osprey", "bp pulse", "Pod Point",
+    "Tesla Supercharger", "Shell Recharge", "Fastned", "ubitricity", "Connected Kerbs", "char.gy", "Source London",
+    "GeniePoint", "MFG EV Power", "Be.EV", "Believ", "Mer", "ESB Energy", "Evyve", "Electric Highway",
+)  # fmt: skip
 
 SETTINGS: dict[str, SettingDefinition] = {
     definition.key: definition
@@ -109,6 +125,16 @@ SETTINGS: dict[str, SettingDefinition] = {
             help_text="A session is at home when its location contains one of these as a whole word "
             '("Home driveway" matches "home", "Homebase" does not). Comma-separated.',
             tab=Tab.HOME_DETECTION,
+        ),
+        SettingDefinition(
+            key="public_networks_csv",
+            kind=Kind.WORD_LIST,
+            default=",".join(PUBLIC_NETWORKS),
+            label="Public charging networks",
+            help_text="A session on one of these networks is public, whatever its location says (a charger at "
+            '"Dundee House" is not your house). Matched as whole words, any case. Comma-separated; may be empty.',
+            tab=Tab.HOME_DETECTION,
+            may_be_empty=True,
         ),
         _decimal(
             "home_charging_speed_kw",

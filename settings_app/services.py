@@ -23,6 +23,7 @@ class UserSettings:
 
     default_efficiency_mpkwh: Decimal
     home_aliases_csv: list[str]
+    public_networks_csv: list[str]
     home_charging_speed_kw: Decimal
     petrol_price_p_per_litre: Decimal
     petrol_mpg: Decimal

@@ -231,3 +231,23 @@ def test_a_new_session_of_the_only_car_has_it_chosen_and_no_baseline_shown(owner
     assert (
         f'<option value="{car.pk}" selected>' not in owner_client.get(add).content.decode()
     )  # two: the person chooses
+
+
+def test_a_house_on_a_public_network_is_public_in_the_filter_and_the_home_share(
+    owner_client, owner, make_car, make_session
+):
+    from sessions_app.analytics import car_summary
+    from settings_app.services import user_settings
+
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, "10", location_label="Home", charge_network="Octopus Intelligent Go")
+    make_session(car, "2025-01-03", 1100, "30", location_label="Dundee House", charge_network="ChargePlace Scotland")
+
+    def home_shown() -> list[str]:
+        return cell(owner_client.get(reverse(CHANGELIST), {"where": "home"}).content.decode(), "location_label")
+
+    assert home_shown() == ["Home"]
+    assert car_summary(car=car, settings=user_settings(user=owner)).home_kwh == Decimal("10")
+    settings_update(user=owner, values={"public_networks_csv": []})  # the owner knows no public network
+    assert home_shown() == ["Dundee House", "Home"]
+    assert car_summary(car=car, settings=user_settings(user=owner)).home_kwh == Decimal("40")

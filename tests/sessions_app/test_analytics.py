@@ -32,12 +32,26 @@ def test_petrol_pence_per_mile_and_equivalence_with_the_defaults():
     ],
 )
 def test_home_is_a_whole_word_case_insensitive_match(label, expected):
-    assert analytics.is_home(label, DEFAULTS.home_aliases_csv) is expected
+    assert analytics.is_home(label, "", DEFAULTS) is expected
 
 
 def test_home_aliases_with_regex_characters_are_taken_literally():
-    assert analytics.is_home("Work (car park)", ["car park"]) is True
-    assert analytics.is_home("anything", [".*"]) is False
+    assert analytics.has_a_word("Work (car park)", ["car park"]) is True
+    assert analytics.has_a_word("anything", [".*"]) is False
+
+
+@pytest.mark.parametrize(
+    "label, network, expected",
+    [
+        ("Home driveway", "Octopus Intelligent Go", True),  # a home tariff is no public network
+        ("Dundee House", "ChargePlace Scotland", False),  # the case: "house", but a public network
+        ("Mum's garage", "", True),
+        ("Home driveway", "bp pulse", False),  # any case, whole words
+        ("Home", "Sourcery", True),  # "Source London" is a network; "Sourcery" is not it
+    ],
+)
+def test_a_session_on_a_public_network_is_public_whatever_its_location_says(label, network, expected):
+    assert analytics.is_home(label, network, DEFAULTS) is expected
 
 
 def test_session_cost_prefers_the_given_total_then_price_times_energy():

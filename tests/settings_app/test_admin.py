@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.urls import reverse
@@ -52,9 +53,25 @@ def test_invalid_values_are_shown_inline_and_nothing_is_saved(owner_client, owne
     html = response.content.decode()
     assert response.status_code == 200
     assert "Please correct the errors below; nothing was saved." in html
-    assert "Ensure this value is greater than or equal to 10." in html
+    assert "Petrol car economy (UK mpg): must be between 10 and 200, not 5." in html
     assert "none empty" in html
     assert user_settings(user=owner).petrol_mpg == Decimal("60.0")
+
+
+def test_each_mistake_gets_one_message_and_each_tab_with_one_is_marked(owner_client, owner):
+    # Three tabs wrong at once; "1.45" (pounds, not pence) is both below 50 and finer than 0.1: one message.
+    data = form_data(default_efficiency_mpkwh="4.15", home_aliases_csv="", petrol_price_p_per_litre="1.45")
+    html = owner_client.post(page_url(owner), data).content.decode()
+
+    assert html.count('class="errorlist') == 3
+    assert "Petrol price (p/litre): must be between 50 and 500, not 1.45." in html
+    assert "Default efficiency (mi/kWh): give it in steps of 0.1, not 4.15." in html
+    tabs = re.findall(r'<a href="#tab-\d"[^>]*>([^<]+)(?:<span[^>]*>([^<]*)</span>)?</a>', html)
+    assert [(name.strip(), count) for name, count in tabs] == [
+        ("Efficiency", "(1 error)"), ("Home Detection", "(1 error)"), ("Petrol Baseline", "(1 error)"),
+        ("Advanced", ""),
+    ]  # fmt: skip
+    assert html.count('class="pt-tab-errors"') == 3
 
 
 def test_a_secret_is_write_only_in_the_page(owner_client, owner):
