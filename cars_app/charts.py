@@ -12,7 +12,9 @@ from decimal import Decimal
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 760, 250
+# Drawn as wide as the admin's content area on a laptop, so that the SVG's text shows at about its own
+# size when the chart fills the page's width.
+WIDTH, HEIGHT = 1160, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 40
 
 
@@ -27,26 +29,44 @@ def _no_data(title: str) -> SafeString:
     return format_html('<p class="pt-no-data">{}: not enough data to draw yet.</p>', title)
 
 
-def _nice_ceiling(value: float) -> float:
-    """A round number just above `value`, for the top of the y axis."""
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    return next(step * magnitude for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if step * magnitude >= value)
+@dataclass(frozen=True)
+class Axis:
+    """A y axis from 0 to `top` in round steps (1, 2 or 5 times a power of ten)."""
+
+    top: Decimal
+    step: Decimal
+
+    @classmethod
+    def around(cls, highest: float, most_ticks: int = 5) -> "Axis":
+        if highest <= 0:
+            return cls(Decimal(1), Decimal("0.2"))
+        rough = Decimal(repr(highest)) / most_ticks
+        magnitude = Decimal(10) ** math.floor(math.log10(rough))
+        step = next(nice * magnitude for nice in (1, 2, 5, 10) if nice * magnitude >= rough)
+        return cls(step * math.ceil(Decimal(repr(highest)) / step), step)
+
+    @property
+    def ticks(self) -> list[Decimal]:
+        return [self.step * index for index in range(int(self.top / self.step) + 1)]
+
+    def label(self, value: Decimal) -> str:
+        """Thousands as 80k, others with the decimals the step needs: "0.2", "1,500", "80k"."""
+        if self.step >= 1000 and value:
+            return f"{value / 1000:,f}k"
+        return f"{value:,.{max(0, -self.step.normalize().as_tuple().exponent)}f}"
 
 
-def _frame(title: str, months: list[dt.date], top_value: float, unit: str, body: list[str], legend) -> SafeString:
+def _frame(title: str, months: list[dt.date], axis: Axis, unit: str, body: list[str], legend) -> SafeString:
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg class="pt-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="sans-serif">',
         f"<title>{escape(title)}</title>",
     ]
-    for tick in range(5):  # horizontal grid lines with their values
-        value = top_value * tick / 4
-        y = TOP + plot_height - plot_height * tick / 4
+    for value in axis.ticks:  # horizontal grid lines with their values
+        y = TOP + plot_height - plot_height * float(value / axis.top)
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{value:,.4g}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{axis.label(value)}</text>')
     parts.append(
         f'<text x="12" y="{TOP + plot_height / 2:.0f}" transform="rotate(-90 12 {TOP + plot_height / 2:.0f})" '
         f'text-anchor="middle" fill="#555">{escape(unit)}</text>'
@@ -72,7 +92,7 @@ def stacked_bars(*, title: str, months: list[dt.date], series: list[Series], uni
     totals = [sum((s.values[i] or 0) for s in series) for i in range(len(months))]
     if not months or not any(totals):
         return _no_data(title)
-    top_value = _nice_ceiling(float(max(totals)))
+    axis = Axis.around(float(max(totals)))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / len(months)
     body = []
@@ -82,15 +102,15 @@ def stacked_bars(*, title: str, months: list[dt.date], series: list[Series], uni
             value = float(s.values[index] or 0)
             if not value:
                 continue
-            height = plot_height * value / top_value
-            y = TOP + plot_height - plot_height * base / top_value - height
+            height = plot_height * value / float(axis.top)
+            y = TOP + plot_height - plot_height * base / float(axis.top) - height
             body.append(
                 f'<rect class="pt-bar" x="{LEFT + index * slot + slot * 0.15:.1f}" y="{y:.1f}" '
                 f'width="{slot * 0.7:.1f}" height="{height:.1f}" fill="{s.colour}">'
                 f"<title>{month:%b %Y} {escape(s.label)}: {value:,.2f} {escape(unit)}</title></rect>"
             )
             base += value
-    return _frame(title, months, top_value, unit, body, [(s.label, s.colour, False) for s in series])
+    return _frame(title, months, axis, unit, body, [(s.label, s.colour, False) for s in series])
 
 
 def lines(
@@ -101,13 +121,13 @@ def lines(
     if not months or not values:
         return _no_data(title)
     everything = values + [float(v) for v in (reference.values if reference else []) if v is not None]
-    top_value = _nice_ceiling(max(everything))
+    axis = Axis.around(max(everything))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def point(index: int, value: Decimal) -> tuple[float, float]:
-        return LEFT + plot_width * (index + 0.5) / len(months), TOP + plot_height - plot_height * float(
-            value
-        ) / top_value
+        return LEFT + plot_width * (index + 0.5) / len(months), TOP + plot_height - plot_height * float(value) / float(
+            axis.top
+        )
 
     body, legend = [], []
     for s, dashed in [(s, False) for s in series] + ([(reference, True)] if reference else []):
@@ -128,4 +148,4 @@ def lines(
                     f"<title>{months[index]:%b %Y}: {float(value):,.2f} {escape(unit)}</title></circle>"
                 )
         legend.append((s.label, s.colour, dashed))
-    return _frame(title, months, top_value, unit, body, legend)
+    return _frame(title, months, axis, unit, body, legend)

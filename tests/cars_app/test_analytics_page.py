@@ -1,9 +1,12 @@
 import datetime as dt
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
+from cars_app import charts
 from sessions_app import analytics
 from settings_app.services import settings_update, user_settings
 
@@ -49,6 +52,32 @@ def test_the_charts_are_inline_svg_with_the_monthly_values(owner_client, known_c
     assert "<title>Jan 2025: 2.50 p/mi</title>" in html  # the second session: £3 over 120 miles
     assert "Feb 25" in html  # an empty month is still on the axis
     assert "cdn" not in html.lower()
+
+
+def test_the_charts_have_round_axis_steps_and_fill_the_page(owner_client, known_car):
+    html = page(owner_client, known_car)
+    energy, cost, per_mile, efficiency = html.split('<svg class="pt-chart"')[1:]
+    y_labels = re.compile(r'text-anchor="end" fill="#555">([^<]+)</text>')
+    assert y_labels.findall(energy) == ["0", "10", "20", "30", "40", "50"]  # 45 kWh in March at most
+    assert y_labels.findall(cost) == ["0", "10", "20", "30", "40"]  # £36 in March
+    assert y_labels.findall(efficiency) == ["0", "1", "2", "3", "4"]  # 4.0 mi/kWh at most
+    assert 'viewBox="0 0 1160 280"' in energy
+    assert "max-width" not in (Path(__file__).parents[2] / "cars_app/static/cars_app/analytics.css").read_text()
+
+
+@pytest.mark.parametrize(
+    "highest, labels",
+    [
+        (7.2, ["0", "2", "4", "6", "8"]),
+        (11.25, ["0", "5", "10", "15"]),  # not 3.75, 7.5, 11.25
+        (80_000, ["0", "20k", "40k", "60k", "80k"]),  # not 8e+04
+        (1_234, ["0", "500", "1,000", "1,500"]),
+        (0.07, ["0.00", "0.02", "0.04", "0.06", "0.08"]),
+    ],
+)
+def test_an_axis_steps_by_one_two_or_five_and_writes_thousands_as_k(highest, labels):
+    axis = charts.Axis.around(highest)
+    assert [axis.label(value) for value in axis.ticks] == labels
 
 
 def test_the_petrol_line_follows_the_settings(owner_client, owner, known_car):
