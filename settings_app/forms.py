@@ -37,7 +37,8 @@ def _form_field(definition: SettingDefinition) -> forms.Field:
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
             **common,
         )
-    return RegistryField(definition=definition, required=not definition.may_be_empty, **common)
+    widget = forms.Textarea(attrs={"class": "pt-word-list", "rows": 3}) if definition.kind is Kind.WORD_LIST else None
+    return RegistryField(definition=definition, required=not definition.may_be_empty, widget=widget, **common)
 
 
 class UserSettingsForm(forms.Form):

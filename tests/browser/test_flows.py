@@ -34,7 +34,7 @@ def test_settings_tabs_validation_and_live_preview(page, owner):
     # The assertions wait for the page the submit loads; reading page.content() at once
     # could catch the old page half torn down.
     page.click("input[type=submit]")
-    expect(page.get_by_text("Ensure this value is less than or equal to 10.")).to_be_visible()
+    expect(page.get_by_text("Default efficiency (mi/kWh): must be between 0.5 and 10, not 12.")).to_be_visible()
     expect(page.locator("#id_default_efficiency_mpkwh")).to_be_visible()  # the tab with the error is shown
     page.fill("#id_default_efficiency_mpkwh", "4.5")
     page.click(".pt-tabs >> text=Home Detection")
@@ -47,6 +47,63 @@ def test_settings_tabs_validation_and_live_preview(page, owner):
     saved = user_settings(user=owner)
     assert saved.default_efficiency_mpkwh == Decimal("4.5") and saved.petrol_mpg == Decimal("50")
     assert saved.home_aliases_csv == ["home", "driveway"] and saved.allow_efficiency_fallback is False
+
+
+def test_settings_with_mistakes_on_several_tabs_mark_each_and_open_the_first(page, owner):
+    page.goto(f"{page.base}/admin/settings_app/setting/")
+    page.click(".pt-tabs >> text=Home Detection")
+    page.fill("#id_home_aliases_csv", "home,,garage")
+    page.click(".pt-tabs >> text=Petrol Baseline")
+    page.fill("#id_petrol_price_p_per_litre", "1.45")  # pounds, not pence
+    page.click("input[type=submit]")
+
+    expect(page.get_by_text("Please correct the errors below; nothing was saved.")).to_be_visible()
+    expect(page.locator(".pt-tabs a.pt-tab-errors")).to_have_text(
+        ["Home Detection (1 error)", "Petrol Baseline (1 error)"]
+    )
+    expect(page.locator("#id_home_aliases_csv")).to_be_visible()  # the first tab with a mistake is open
+    expect(page.locator("#id_petrol_price_p_per_litre")).to_be_hidden()
+    screenshot(page, "settings-errors")
+    page.click(".pt-tabs >> text=Petrol Baseline")
+    expect(page.locator("#tab-3 .errorlist li")).to_have_text(
+        ["Petrol price (p/litre): must be between 50 and 500, not 1.45."]
+    )
+    assert user_settings(user=owner).petrol_price_p_per_litre == Decimal("128.9")
+
+
+def test_a_session_that_looks_wrong_is_asked_about_then_marked_and_left_out(page, owner, make_car, make_session):
+    car = make_car(owner, name="Niro", battery_kwh=Decimal("60"))
+    make_session(car, "2025-01-01", 1000, "20", cost_per_kwh=Decimal("0.10"), location_label="Home")
+    make_session(car, "2025-01-10", 1120, "30", cost_per_kwh=Decimal("0.10"), location_label="Home")
+    make_session(car, "2025-01-20", 1240, "40", cost_per_kwh=Decimal("0.20"), location_label="Tesco")
+
+    page.goto(f"{page.base}/admin/sessions_app/chargingsession/add/")
+    page.fill("#id_date", "2025-01-25")
+    page.fill("#id_odometer", "1000")  # meant 1,300
+    page.select_option("#id_charge_type", "AC")
+    page.fill("#id_charge_delivered_kwh", "10")
+    page.click("input[name=_save]")
+    expect(
+        page.get_by_text("Please check: the odometer (1,000 mi) is below that of the session before it")
+    ).to_be_visible()
+    expect(page.locator("#id_save_despite_checks")).to_be_visible()
+    screenshot(page, "session-check-question")
+    assert car.sessions.count() == 3  # nothing saved before the person says so
+
+    page.check("#id_save_despite_checks")
+    page.click("input[name=_save]")
+    expect(page.get_by_text('This session is marked "check"')).to_be_visible()
+    expect(page.locator("td.field-check_badge .pt-check")).to_have_count(2)  # it, and the 1,240 before it
+    page.click("#changelist-filter >> text=To check")
+    expect(page.locator("td.field-odometer_miles")).to_have_text(["1,000 mi", "1,240 mi"])
+    screenshot(page, "session-check-list")
+
+    page.goto(f"{page.base}/admin/cars_app/car/{car.pk}/analytics/")
+    expect(page.locator("#pt-left-out")).to_contain_text("2 sessions left out of miles, efficiency and cost per mile")
+    expect(page.get_by_text("4.00 mi/kWh (measured)")).to_be_visible()  # 120 miles on 30 kWh, the one left
+    screenshot(page, "analytics-left-out")
+    page.click("#pt-left-out >> text=See the sessions to check")
+    expect(page.locator("td.field-odometer_miles")).to_have_count(2)
 
 
 def test_an_import_is_checked_then_run_by_the_worker_with_its_progress_shown(page, worker, owner, make_car, tmp_path):
