@@ -27,7 +27,7 @@ from .csv_format import decimal_render
 from .csv_io import charging_sessions_csv
 from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
 from .models import ChargingSession
-from .plausibility import check_texts
+from .plausibility import checks_summary
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -264,20 +264,18 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     def check_badge(self, session):
         if not session.checks:
             return ""
-        return format_html(
-            '<span class="pt-badge pt-check" title="{}">check</span>', "; ".join(check_texts(session.checks))
-        )
+        return format_html('<span class="pt-badge pt-check" title="{}">check</span>', checks_summary(session.checks))
 
     @admin.display(description="checks")
     def checks_text(self, session):
-        return "; ".join(check_texts(session.checks)) or "nothing looks wrong"
+        return checks_summary(session.checks) or "nothing looks wrong"
 
     def save_model(self, request, obj, form, change):
         previous_car = form.initial.get("car") if change else None
         charging_session_save(session=obj, previous_car_id=previous_car)
         if obj.checks:
             messages.warning(
-                request, f"This session is marked \"check\" ({'; '.join(check_texts(obj.checks))}): it is left out of "
+                request, f"This session is marked \"check\" ({checks_summary(obj.checks)}): it is left out of "
                 "efficiency and cost per mile until it is corrected.",
             )  # fmt: skip
 

@@ -239,8 +239,10 @@ class _Importer:
                 previous=row.previous, following=row.following,
             )  # fmt: skip
             for check, message in problems.items():
-                column, value = ("charge_delivered_kwh", row.kwh) if check is Check.KWH_ABOVE_BATTERY else (
-                    "odometer", row.odometer)  # fmt: skip
+                if check is Check.KWH_ABOVE_BATTERY:
+                    column, value = "charge_delivered_kwh", row.kwh
+                else:  # the other checks are about the odometer against its neighbours
+                    column, value = "odometer", row.odometer
                 self.report.add_warning(RowIssue(row.line, column, str(value), f"Please check: {message}"))
 
     def _import_chunk(

@@ -44,8 +44,9 @@ CHECK_TEXTS = {
 }
 
 
-def check_texts(checks: int) -> list[str]:
-    return [text for check, text in CHECK_TEXTS.items() if checks & check]
+def checks_summary(checks: int) -> str:
+    """What the flags say, in short ("odometer below the previous session's; ..."); "" for none."""
+    return "; ".join(text for check, text in CHECK_TEXTS.items() if checks & check)
 
 
 _LOW, _HIGH = (int(bound) for bound in PLAUSIBLE_SESSION_EFFICIENCY)

@@ -61,6 +61,7 @@ class SeenKeys:
             "PRIMARY KEY (scope, day, odometer, kwh)) WITHOUT ROWID"
         )
         self._db.execute("CREATE TABLE stored (scope INTEGER, id INTEGER, day INTEGER, odometer INTEGER, kwh TEXT)")
+        self._db.execute("CREATE INDEX stored_scope ON stored (scope)")  # a restore checks car after car
         self._db.execute("CREATE TEMP TABLE probe (day INTEGER, odometer INTEGER, kwh TEXT)")
 
     def among(self, keys: Iterable[Key], *, scope: int) -> set[Key]:
@@ -102,7 +103,7 @@ class SeenKeys:
             "         LEAD(day) OVER chronological AS day_after, LEAD(kwh) OVER chronological AS kwh_after, "
             "         COUNT(*) OVER (PARTITION BY day, odometer) AS same_date_odometer "
             "  FROM rows WINDOW chronological AS (ORDER BY day, odometer, is_new, position)) "
-            f"SELECT line, checks, odometer, kwh, day_before, odometer_before, kwh_before, day_after, odometer_after, "
+            "SELECT line, checks, odometer, kwh, day_before, odometer_before, kwh_before, day_after, odometer_after, "
             f"       kwh_after FROM (SELECT *, {CHECKS_SQL} AS checks FROM neighbours) AS checked "
             "WHERE line IS NOT NULL AND checks > 0 ORDER BY line",
             {"scope": scope, "battery": thousandths(battery_kwh)},
