@@ -5,9 +5,10 @@ written in chunks, so that memory does not grow with the file.
 (`csv_io`) and the backup restore both call it. It reads rows in chunks of CHUNK_ROWS (or
 CHUNK_CHARS characters), one car's rows at a time; looks up the keys that can make a row of a
 chunk a duplicate for that chunk only (stored ones by the chunk's dates, the file's earlier rows
-in one `SeenKeys` file); writes each chunk with one `bulk_create`; keeps the first errors, warnings
-and new rows in the report; stops at MAX_ERRORS errors; and recomputes the baseline of each car it
-wrote to, once. It opens no transaction: its caller runs it inside one (and its account's lock).
+in one `SeenKeys` file); writes each chunk with one insert (`_CheckedRowsInsert`); keeps the
+first errors, warnings and new rows in the report, with a warning for each new row that the
+plausibility checks will flag; stops at MAX_ERRORS errors; and recomputes the baseline, flags and
+totals of each car it wrote to, once. It opens no transaction: its caller runs it inside one (and its account's lock).
 """
 
 import datetime as dt
@@ -282,10 +283,11 @@ class _Importer:
         resource.warnings = [warning for warning in resource.warnings if warning[0] not in dropped_warnings]
         sessions = [instance for _, instance in new]
         self._seen.add(((_key(session), lines[number - 1]) for number, session in new), scope=scope)
-        if self.checked_rows and sessions:
-            pickle.dump([[getattr(session, name) for name in HEADER] for session in sessions], self.checked_rows)
-        if sessions and not self.dry_run:
-            ChargingSession.objects.bulk_create(sessions, batch_size=1000)
+        values = [[getattr(session, name) for name in HEADER] for session in sessions]
+        if self.checked_rows and values:
+            pickle.dump(values, self.checked_rows)
+        if values and not self.dry_run:
+            _CheckedRowsInsert(self.user, resource.car)(values)
             self._written_cars.add(resource.car.pk)
         return [number for number, _ in new], duplicates, invalid
 
