@@ -26,6 +26,7 @@ from sessions_app.csv_format import decimal_render, width_problem
 from sessions_app.importer import ImportReport, RowIssue, charging_sessions_rows_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession
 from sessions_app.resources import ChargingSessionResource
+from sessions_app.services import sessions_sequence_recompute
 from settings_app import crypto
 from settings_app.models import Setting
 
@@ -399,10 +400,12 @@ def _restore_cars(user, contents: BackupContents, report, dry_run: bool, replace
     for row in contents.cars:
         values = {name: row[name] for name in CAR_FIELDS}
         car = existing.get((row["name"], row["make"], row["model"]))
+        battery_changed = False
         if car is None:
             car = Car(user=user, **values)
             report.cars.inserted += 1
         elif any(getattr(car, name) != value for name, value in values.items()):
+            battery_changed = car.battery_kwh != values["battery_kwh"]
             for name, value in values.items():
                 setattr(car, name, value)
             report.cars.updated += 1
@@ -410,6 +413,8 @@ def _restore_cars(user, contents: BackupContents, report, dry_run: bool, replace
             report.cars.unchanged += 1
         if not dry_run:
             car.save()
+            if battery_changed:  # its sessions' "more kWh than the battery" flags follow
+                sessions_sequence_recompute(car_ids=[car.pk])
         by_backup_id[row["id"]] = car
     return by_backup_id
 

@@ -27,7 +27,7 @@ from .csv_format import decimal_render
 from .csv_io import charging_sessions_csv
 from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
 from .models import ChargingSession
-from .plausibility import checks_summary
+from .plausibility import checks_summary, newly_flagged
 from .services import charging_session_save, charging_sessions_delete
 
 
@@ -272,18 +272,31 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     def save_model(self, request, obj, form, change):
         previous_car = form.initial.get("car") if change else None
-        charging_session_save(session=obj, previous_car_id=previous_car)
-        if obj.checks:
-            messages.warning(
-                request, f"This session is marked \"check\" ({checks_summary(obj.checks)}): it is left out of "
-                "efficiency and cost per mile until it is corrected.",
-            )  # fmt: skip
+        with newly_flagged([obj.car_id, previous_car]) as flagged:
+            charging_session_save(session=obj, previous_car_id=previous_car)
+        _say_flagged(request, flagged)
 
     def delete_model(self, request, obj):
-        charging_sessions_delete(sessions=[obj])
+        with newly_flagged([obj.car_id]) as flagged:
+            charging_sessions_delete(sessions=[obj])
+        _say_flagged(request, flagged)
 
     def delete_queryset(self, request, queryset):
-        charging_sessions_delete(sessions=queryset)
+        sessions = list(queryset)
+        with newly_flagged({session.car_id for session in sessions}) as flagged:
+            charging_sessions_delete(sessions=sessions)
+        _say_flagged(request, flagged)
+
+
+def _say_flagged(request, sessions: list[ChargingSession], named: int = 5) -> None:
+    """A write never flags a session silently: name what it flagged (its neighbours too) and why."""
+    if not sessions:
+        return
+    names = "; ".join(f"{session} ({checks_summary(session.checks)})" for session in sessions[:named])
+    more = f" and {len(sessions) - named:,} more" if len(sessions) > named else ""
+    messages.warning(
+        request, f'Now marked "check": {names}{more}. Left out of efficiency and cost per mile until corrected.'
+    )
 
 
 def _blocks(lines: Iterable[str], size: int = 1 << 16) -> Iterator[str]:

@@ -20,7 +20,8 @@ from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
 from .models import ChargingSession, MonthLabelTotal
-from .totals import FULL_CHARGE_SOC, PLAUSIBLE_SESSION_EFFICIENCY, Units
+from .plausibility import PLAUSIBLE_SESSION_EFFICIENCY
+from .totals import FULL_CHARGE_SOC, Units
 
 # Below these, a measured car efficiency is noise.
 MIN_MILES_FOR_MEASURED = 50

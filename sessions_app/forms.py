@@ -6,12 +6,19 @@ from .models import ChargingSession
 from .plausibility import session_problems
 
 
+class _NotCarriedOver(forms.HiddenInput):
+    """The "save anyway" box while it is not shown: a tick given for other figures is never resent."""
+
+    def format_value(self, value):
+        return ""
+
+
 class ChargingSessionForm(forms.ModelForm):
     """A session; one that the plausibility checks would flag is saved only once the person has
     read why and ticked "save anyway" (the box shows only then)."""
 
     save_despite_checks = forms.BooleanField(
-        label="Save anyway", required=False, widget=forms.HiddenInput,
+        label="Save anyway", required=False, widget=_NotCarriedOver,
         help_text="These figures are right: save the session, marked \"check\" and left out of efficiency.",
     )  # fmt: skip
 
@@ -27,21 +34,21 @@ class ChargingSessionForm(forms.ModelForm):
         return cleaned
 
     def _warn_of_checks(self, cleaned: dict) -> None:
-        values = {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
+        values = _key_values(cleaned)
         if any(value is None for value in values.values()):
             return
         problems = session_problems(ChargingSession(pk=self.instance.pk, **values))
         if problems:
             self.fields["save_despite_checks"].widget = forms.CheckboxInput()
             raise ValidationError(
-                [f"Please check: {problem}" for problem in problems.values()]
+                [f"Please check: {problem}" for problem in problems]
                 + ['If the figures are right, tick "Save anyway" below and save again.']
             )
 
     def _clean_duplicate(self, cleaned: dict) -> None:
         # The duplicate key includes the owner, who is not a form field, so Django cannot check
         # it: check it here, with a message instead of a database error.
-        key = {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
+        key = _key_values(cleaned)
         if all(value is not None for value in key.values()):
             clash = ChargingSession.objects.filter(**key).exclude(pk=self.instance.pk)
             if clash.exists():
@@ -49,6 +56,11 @@ class ChargingSessionForm(forms.ModelForm):
                     f"{key['car']} already has a session on {key['date']} at {key['odometer']} miles with "
                     f"{key['charge_delivered_kwh']} kWh. Change one of these, or edit that session instead."
                 )
+
+
+def _key_values(cleaned: dict) -> dict:
+    """The values that place a session among its car's (and make it a duplicate)."""
+    return {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
 
 
 class SessionsImportForm(forms.Form):

@@ -177,8 +177,10 @@ class _Importer:
             self._resources[id(car)] = (resource, scope)
             if car.pk is not None and not self.new_cars:  # what the new rows will be checked against
                 stored = ChargingSession.objects.filter(car=car).order_by()
-                rows = stored.values_list("pk", "date", "odometer", "charge_delivered_kwh").iterator(CHUNK_ROWS)
-                self._seen.add_stored(((pk, key) for pk, *key in rows), scope=scope)
+                rows = stored.values_list("pk", "date", "odometer", "charge_delivered_kwh", "checks")
+                self._seen.add_stored(
+                    ((pk, key, checks) for pk, *key, checks in rows.iterator(CHUNK_ROWS)), scope=scope
+                )
         return self._resources[id(car)]
 
     def reject(self, issue: RowIssue) -> None:
@@ -197,7 +199,8 @@ class _Importer:
             self._flush()
         self._record(self._rejected)
         for resource, scope in self._resources.values():
-            self._warn_of_checks(resource.car, scope)
+            if not self.report.stopped_at:  # nothing will be written: the errors are what to fix
+                self._warn_of_checks(resource.car, scope)
         if self._written_cars:
             # once per car, for the whole import
             sessions_sequence_recompute(car_ids=self._written_cars, rows_written=self.report.inserted)
@@ -233,13 +236,16 @@ class _Importer:
             self.progress(self.report.rows_read)
 
     def _warn_of_checks(self, car: Car, scope: int) -> None:
-        """A warning row for each new row the plausibility checks flag (the row is imported, marked)."""
+        """A warning row for each problem the plausibility checks find in a new row, or newly in a stored
+        session next to one (the rows are imported all the same, the flagged ones marked)."""
         for row in self._seen.flagged(scope=scope, battery_kwh=car.battery_kwh):
             problems = problem_messages(
                 row.checks, odometer=row.odometer, kwh=row.kwh, battery_kwh=car.battery_kwh,
                 previous=row.previous, following=row.following,
             )  # fmt: skip
             for check, message in problems.items():
+                if row.stored:
+                    message = f"the stored session {row.stored} would then be flagged: {message}"
                 if check is Check.KWH_ABOVE_BATTERY:
                     column, value = "charge_delivered_kwh", row.kwh
                 else:  # the other checks are about the odometer against its neighbours

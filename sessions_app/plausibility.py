@@ -12,6 +12,8 @@ report's warning rows (the importer's own key store) can never disagree.
 """
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntFlag
@@ -20,8 +22,9 @@ from django.db import connection
 from django.db.models import Q
 
 from .models import CHRONOLOGICAL, ChargingSession
-from .totals import PLAUSIBLE_SESSION_EFFICIENCY
 
+# Outside this range a session's or a car's mi/kWh is a data problem (a missed session, a typo), not a figure.
+PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
 BATTERY_MARGIN = Decimal("1.1")  # a session may charge up to the battery's size and a tenth more
 
 
@@ -49,8 +52,8 @@ def checks_summary(checks: int) -> str:
     return "; ".join(text for check, text in CHECK_TEXTS.items() if checks & check)
 
 
-_LOW, _HIGH = (int(bound) for bound in PLAUSIBLE_SESSION_EFFICIENCY)
-_MARGIN_TENTHS = int(BATTERY_MARGIN * 10)
+_LOW, _HIGH = PLAUSIBLE_SESSION_EFFICIENCY
+_MARGIN_TENTHS = int(BATTERY_MARGIN * 10)  # whole numbers in SQL: exact on SQLite too
 # The flags (a sum of Check values) of a row with these values: odometer, odometer_before and
 # odometer_after (the neighbours' odometers, NULL at either end), kwh_units and battery_units (in
 # thousandths of a kWh, whole numbers so that SQLite's floating point decides no boundary), and
@@ -75,7 +78,12 @@ class Neighbour:
     kwh: Decimal
 
     def __str__(self) -> str:
-        return f"{self.date:%d %b %Y}, {self.odometer:,} mi, {self.kwh:,} kWh"
+        return f"{self.date:%d %b %Y}, {self.odometer:,} mi, {kwh_text(self.kwh)} kWh"
+
+
+def kwh_text(kwh: Decimal) -> str:
+    """A kWh as people write it: 40, not 40.000; 30.5, not 30.500."""
+    return f"{kwh.normalize():,f}" if kwh else "0"
 
 
 def problem_messages(
@@ -97,49 +105,82 @@ def problem_messages(
             f"the odometer ({odometer:,} mi) is above that of the session after it ({following})."
         ),
         Check.KWH_ABOVE_BATTERY: lambda: (
-            f"{kwh:,} kWh is more than the car's battery ({battery_kwh.normalize():f} kWh) × {BATTERY_MARGIN}."
+            f"{kwh_text(kwh)} kWh is more than the car's battery ({kwh_text(battery_kwh)} kWh) × {BATTERY_MARGIN}."
         ),
         Check.EFFICIENCY_IMPLAUSIBLE: lambda: (
             f"{miles:,} miles since the session before it ({previous}) on "
-            f"{kwh:,} kWh is {_efficiency_text(miles, kwh)}, outside {_LOW}–{_HIGH} mi/kWh: is a session missing?"
+            f"{kwh_text(kwh)} kWh is {_efficiency_text(miles, kwh)}, outside {_LOW}–{_HIGH} mi/kWh: "
+            "is a session missing?"
         ),
         Check.SAME_DATE_AND_ODOMETER: lambda: "another session of this car has the same date and odometer.",
     }
     return {check: messages[check]() for check in Check if checks & check}
 
 
-def session_problems(session: ChargingSession) -> dict[Check, str]:
-    """What the checks would flag in `session` (new or edited, not saved yet) among its car's
-    stored sessions, in words (see problem_messages)."""
+def session_problems(session: ChargingSession) -> list[str]:
+    """What the checks would flag once `session` (new or edited, not saved yet) is among its car's
+    stored sessions, in words: its own problems, then those it would newly give the sessions just
+    before and after it (an odometer between them no longer in order, miles per kWh changed)."""
     others = ChargingSession.objects.filter(car_id=session.car_id).exclude(pk=session.pk)
     position = _before(session)
-    previous = _neighbour(others.filter(position).order_by(*(f"-{name}" for name in CHRONOLOGICAL)))
-    following = _neighbour(others.exclude(position).order_by(*CHRONOLOGICAL))
-    values = {
-        "odometer": session.odometer,
-        "odometer_before": previous.odometer if previous else None,
-        "odometer_after": following.odometer if following else None,
-        "kwh_units": thousandths(session.charge_delivered_kwh),
-        "battery_units": thousandths(session.car.battery_kwh),
-        "same_date_odometer": 1 + others.filter(date=session.date, odometer=session.odometer).exists(),
-    }
-    with connection.cursor() as cursor:
-        names = ", ".join(f"CAST(%s AS BIGINT) AS {name}" for name in values)  # typed, though NULL
-        cursor.execute(f"SELECT {CHECKS_SQL} FROM (SELECT {names}) AS session", list(values.values()))
-        (checks,) = cursor.fetchone()
-    return problem_messages(
-        checks, odometer=session.odometer, kwh=session.charge_delivered_kwh, battery_kwh=session.car.battery_kwh,
-        previous=previous, following=following,
+    previous = others.filter(position).order_by(*(f"-{name}" for name in CHRONOLOGICAL)).first()
+    following = others.exclude(position).order_by(*CHRONOLOGICAL).first()
+    this, before, after = (_named(s) for s in (session, previous, following))
+    battery = session.car.battery_kwh
+    checks = _checks_of(
+        odometer=session.odometer, odometer_before=before and before.odometer, odometer_after=after and after.odometer,
+        kwh_units=thousandths(session.charge_delivered_kwh), battery_units=thousandths(battery),
+        same_date_odometer=1 + others.filter(date=session.date, odometer=session.odometer).exists(),
     )  # fmt: skip
+    problems = list(
+        problem_messages(
+            checks, odometer=session.odometer, kwh=session.charge_delivered_kwh, battery_kwh=battery,
+            previous=before, following=after,
+        ).values()
+    )  # fmt: skip
+    if previous:  # only its next odometer changes
+        newly = _checks_of(odometer=previous.odometer, odometer_after=session.odometer) & ~previous.checks
+        messages = problem_messages(newly, odometer=previous.odometer, kwh=previous.charge_delivered_kwh,
+                                    battery_kwh=battery, previous=None, following=this)  # fmt: skip
+        problems += [f"the session before it ({before}) would then be flagged: {text}" for text in messages.values()]
+    if following:  # only its previous odometer changes, and with it its miles
+        newly = _checks_of(
+            odometer=following.odometer, odometer_before=session.odometer,
+            kwh_units=thousandths(following.charge_delivered_kwh),
+        ) & ~following.checks  # fmt: skip
+        messages = problem_messages(newly, odometer=following.odometer, kwh=following.charge_delivered_kwh,
+                                    battery_kwh=battery, previous=this, following=None)  # fmt: skip
+        problems += [f"the session after it ({after}) would then be flagged: {text}" for text in messages.values()]
+    return problems
+
+
+def _checks_of(**values: int | None) -> int:
+    """CHECKS_SQL on one row of values, by the database itself (a value not given is NULL: not judged)."""
+    names = ("odometer", "odometer_before", "odometer_after", "kwh_units", "battery_units", "same_date_odometer")
+    with connection.cursor() as cursor:
+        columns = ", ".join(f"CAST(%s AS BIGINT) AS {name}" for name in names)  # typed, though NULL
+        cursor.execute(f"SELECT {CHECKS_SQL} FROM (SELECT {columns}) AS session", [values.get(n) for n in names])
+        return cursor.fetchone()[0]
+
+
+def _named(session: ChargingSession | None) -> Neighbour | None:
+    return session and Neighbour(session.date, session.odometer, session.charge_delivered_kwh)
+
+
+@contextmanager
+def newly_flagged(car_ids: Iterable[int]) -> Iterator[list[ChargingSession]]:
+    """The cars' sessions that a write inside the block flagged for something new (a saved session,
+    its neighbours, those a deletion brought together), filled in when the block ends."""
+    car_ids = [car_id for car_id in car_ids if car_id]
+    flagged = ChargingSession.objects.filter(car_id__in=car_ids, checks__gt=0)
+    before = dict(flagged.values_list("pk", "checks"))
+    found: list[ChargingSession] = []
+    yield found
+    found += [session for session in flagged.order_by(*CHRONOLOGICAL) if session.checks & ~before.get(session.pk, 0)]
 
 
 def thousandths(kwh: Decimal) -> int:
     return int((kwh * 1000).to_integral_value())
-
-
-def _neighbour(sessions) -> Neighbour | None:
-    row = sessions.values_list("date", "odometer", "charge_delivered_kwh").first()
-    return row and Neighbour(*row)
 
 
 def _before(session: ChargingSession) -> Q:

@@ -35,15 +35,18 @@ def _stored(key: Key) -> tuple[int, int, str]:
 
 @dataclass(frozen=True)
 class FlaggedRow:
+    """A new row the checks flag, or a stored session that a new row next to it (at `line`) flags anew."""
+
     line: int
-    checks: int
+    checks: int  # a stored session's: only those it did not have before
     odometer: int
     kwh: Decimal
     previous: Neighbour | None
     following: Neighbour | None
+    stored: Neighbour | None = None  # the stored session, when it is one
 
 
-def _neighbour(day: int | None, odometer: int | None, kwh: str | None) -> Neighbour | None:
+def _neighbour_of(day: int | None, odometer: int | None, kwh: str | None) -> Neighbour | None:
     return None if day is None else Neighbour(dt.date.fromordinal(day), odometer, Decimal(kwh))
 
 
@@ -60,7 +63,9 @@ class SeenKeys:
             "CREATE TABLE seen (scope INTEGER, day INTEGER, odometer INTEGER, kwh TEXT, line INTEGER, "
             "PRIMARY KEY (scope, day, odometer, kwh)) WITHOUT ROWID"
         )
-        self._db.execute("CREATE TABLE stored (scope INTEGER, id INTEGER, day INTEGER, odometer INTEGER, kwh TEXT)")
+        self._db.execute(
+            "CREATE TABLE stored (scope INTEGER, id INTEGER, day INTEGER, odometer INTEGER, kwh TEXT, checks INTEGER)"
+        )
         self._db.execute("CREATE INDEX stored_scope ON stored (scope)")  # a restore checks car after car
         self._db.execute("CREATE TEMP TABLE probe (day INTEGER, odometer INTEGER, kwh TEXT)")
 
@@ -82,35 +87,42 @@ class SeenKeys:
             "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?, ?)", ((scope, *_stored(key), line) for key, line in keys)
         )
 
-    def add_stored(self, keys: Iterable[tuple[int, Key]], *, scope: int) -> None:
-        """Keys of the car's stored sessions, each with its id (their order among equal dates and odometers)."""
+    def add_stored(self, sessions: Iterable[tuple[int, Key, int]], *, scope: int) -> None:
+        """The car's stored sessions: id (their order among equal dates and odometers), key and flags."""
         self._db.executemany(
-            "INSERT INTO stored VALUES (?, ?, ?, ?, ?)", ((scope, pk, *_stored(key)) for pk, key in keys)
+            "INSERT INTO stored VALUES (?, ?, ?, ?, ?, ?)",
+            ((scope, pk, *_stored(key), checks) for pk, key, checks in sessions),
         )
 
-    def flagged(self, *, scope: int, battery_kwh: Decimal) -> Iterator["FlaggedRow"]:
+    def flagged(self, *, scope: int, battery_kwh: Decimal) -> Iterator[FlaggedRow]:
         """The new rows of `scope` that the plausibility checks flag among the stored sessions and each
-        other, in the order the database will have them (stored ones first among equals), by line."""
+        other, in the order the database will have them (stored ones first among equals), and the
+        stored sessions next to a new row that it flags for something new; by line."""
         rows = self._db.execute(
             "WITH rows AS ("
-            "  SELECT day, odometer, kwh, 0 AS is_new, id AS position, NULL AS line FROM stored WHERE scope = :scope "
-            "  UNION ALL SELECT day, odometer, kwh, 1, line, line FROM seen WHERE scope = :scope), "
+            "  SELECT day, odometer, kwh, 0 AS is_new, id AS position, NULL AS line, checks AS checks_before "
+            "  FROM stored WHERE scope = :scope "
+            "  UNION ALL SELECT day, odometer, kwh, 1, line, line, 0 FROM seen WHERE scope = :scope), "
             "neighbours AS ("
-            "  SELECT line, odometer, kwh, CAST(ROUND(CAST(kwh AS REAL) * 1000) AS INTEGER) AS kwh_units, "
-            "         :battery AS battery_units, "
+            "  SELECT line, checks_before, odometer, kwh, "
+            "         CAST(ROUND(CAST(kwh AS REAL) * 1000) AS INTEGER) AS kwh_units, :battery AS battery_units, "
             "         LAG(odometer) OVER chronological AS odometer_before, LAG(day) OVER chronological AS day_before, "
             "         LAG(kwh) OVER chronological AS kwh_before, LEAD(odometer) OVER chronological AS odometer_after, "
             "         LEAD(day) OVER chronological AS day_after, LEAD(kwh) OVER chronological AS kwh_after, "
-            "         COUNT(*) OVER (PARTITION BY day, odometer) AS same_date_odometer "
+            "         COALESCE(LAG(line) OVER chronological, LEAD(line) OVER chronological) AS line_next_to, "
+            "         COUNT(*) OVER (PARTITION BY day, odometer) AS same_date_odometer, day "
             "  FROM rows WINDOW chronological AS (ORDER BY day, odometer, is_new, position)) "
-            "SELECT line, checks, odometer, kwh, day_before, odometer_before, kwh_before, day_after, odometer_after, "
-            f"       kwh_after FROM (SELECT *, {CHECKS_SQL} AS checks FROM neighbours) AS checked "
-            "WHERE line IS NOT NULL AND checks > 0 ORDER BY line",
+            "SELECT COALESCE(line, line_next_to), line IS NULL, checks & ~checks_before, day, odometer, kwh, "
+            "       day_before, odometer_before, kwh_before, day_after, odometer_after, kwh_after "
+            f"FROM (SELECT *, {CHECKS_SQL} AS checks FROM neighbours) AS checked "
+            "WHERE (checks & ~checks_before) > 0 AND (line IS NOT NULL OR line_next_to IS NOT NULL) "
+            "ORDER BY COALESCE(line, line_next_to), line IS NULL",
             {"scope": scope, "battery": thousandths(battery_kwh)},
         )
-        for line, checks, odometer, kwh, *neighbours in rows:
-            previous, following = (_neighbour(*neighbours[:3]), _neighbour(*neighbours[3:]))
-            yield FlaggedRow(line, checks, odometer, Decimal(kwh), previous, following)
+        for line, stored, checks, day, odometer, kwh, *neighbours in rows:
+            previous, following = _neighbour_of(*neighbours[:3]), _neighbour_of(*neighbours[3:])
+            itself = _neighbour_of(day, odometer, kwh) if stored else None
+            yield FlaggedRow(line, checks, odometer, Decimal(kwh), previous, following, itself)
 
     def close(self) -> None:
         self._db.close()

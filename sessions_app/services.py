@@ -42,7 +42,7 @@ def sessions_sequence_recompute(*, car_ids: Iterable[int], rows_written: int = 0
 def session_order_update(cursor, car_ids: list[int]) -> None:
     """The baseline, previous odometer and plausibility flags of the cars' sessions, in one UPDATE
     (window functions partitioned by car) that rewrites only the rows whose values changed. Plain
-    SQL on the tables, so that a migration can run it on the schema of its time."""
+    SQL on the tables (migration 0007 keeps a copy of it as it was then)."""
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
     cars = connection.ops.quote_name(Car._meta.db_table)
     cursor.execute(

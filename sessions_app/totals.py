@@ -15,8 +15,6 @@ from django.db.models.functions import Cast, Round
 
 from .models import ChargingSession, MonthLabelTotal, date_truncated, truncated_date
 
-# Outside this range a session's or a car's mi/kWh is a data problem (a missed session, a typo), not a figure.
-PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
 # A charge to at least this state of charge is a full charge (the car's full-charge reminder).
 FULL_CHARGE_SOC = 95
 
@@ -54,7 +52,7 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
     runs after that and the flags are current); they count towards efficiency and cost per mile
     unless the session is flagged (see plausibility.py) or is the baseline, so one missed session
     does not distort a month. `models`: (session, total) models of a migration's historical state
-    (migration 0006 fills the totals with this function: a change that needs a newer field must
+    (migration 0007 fills the totals with this function: a change that needs a newer field must
     keep that call working, or freeze a copy of this function in the migration).
     """
     session_model, total_model = models or (ChargingSession, MonthLabelTotal)

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-# The totals are filled by migration 0006, once the sessions' flags they depend on exist.
+# The totals are filled by migration 0007, once the sessions' flags they depend on exist.
 class Migration(migrations.Migration):
     dependencies = [
         ("cars_app", "0002_notes_max_length"),

@@ -92,7 +92,7 @@ def test_a_session_that_looks_wrong_is_asked_about_then_marked_and_left_out(page
 
     page.check("#id_save_despite_checks")
     page.click("input[name=_save]")
-    expect(page.get_by_text('This session is marked "check"')).to_be_visible()
+    expect(page.get_by_text('Now marked "check": 2025-01-20 · 1240 mi')).to_be_visible()
     expect(page.locator("td.field-check_badge .pt-check")).to_have_count(2)  # it, and the 1,240 before it
     page.click("#changelist-filter >> text=To check")
     expect(page.locator("td.field-odometer_miles")).to_have_text(["1,000 mi", "1,240 mi"])

@@ -117,15 +117,16 @@ def test_the_form_asks_before_saving_a_flagged_session_then_marks_it(owner_clien
     assert response.status_code == 200 and three_sessions.sessions.count() == 3  # not saved yet
     assert (
         "Please check: the odometer (1,000 mi) is below that of the session before it (20 Jan 2025, 1,240 mi, "
-        "40.000 kWh)." in html
+        "40 kWh)." in html
     )
     assert 'name="save_despite_checks"' in html and 'type="checkbox"' in html
 
     response = owner_client.post(reverse(ADD), post | {"save_despite_checks": "on"}, follow=True)
     assert three_sessions.sessions.count() == 4
+    html = response.content.decode()
     assert (
-        "This session is marked &quot;check&quot; (odometer below the previous session&#x27;s)"
-        in response.content.decode()
+        "Now marked &quot;check&quot;: 2025-01-20 · 1240 mi · 40.000 kWh (odometer above the next session&#x27;s); "
+        "2025-01-25 · 1000 mi · 10.000 kWh (odometer below the previous session&#x27;s)." in html
     )
 
 
@@ -179,3 +180,92 @@ def test_an_import_reports_each_flagged_row_and_still_imports_it(owner, three_se
     assert stored[1400] == Check.ODOMETER_ABOVE_NEXT and stored[1350] == Check.ODOMETER_BELOW_PREVIOUS
     assert stored[1500] == Check.KWH_ABOVE_BATTERY
     assert ChargingSession.objects.filter(checks__gt=0).count() == 3
+
+
+def test_the_form_also_says_which_neighbour_it_would_flag(owner_client, owner, make_car, make_session):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, "20")
+    make_session(car, "2025-01-20", 1100, "20")  # 100 mi / 20 kWh = 5.0
+    post = {
+        "car": car.pk,
+        "date": "2025-01-10",
+        "odometer": "1090",
+        "charge_type": "AC",
+        "charge_delivered_kwh": "20",
+    }  # fmt: skip  (90 mi / 20 kWh = 4.5: plausible itself)
+    html = owner_client.post(reverse(ADD), post).content.decode()
+    assert (
+        "Please check: the session after it (20 Jan 2025, 1,100 mi, 20 kWh) would then be flagged: 10 miles since "
+        "the session before it (10 Jan 2025, 1,090 mi, 20 kWh) on 20 kWh is 0.50 mi/kWh, outside 1–7 mi/kWh" in html
+    )
+    assert car.sessions.count() == 2
+
+
+def test_a_tick_is_not_carried_over_to_other_figures(owner_client, three_sessions):
+    post = {"car": three_sessions.pk, "date": "2025-01-25", "odometer": "1000", "charge_type": "AC",
+            "charge_delivered_kwh": "10", "save_despite_checks": "on", "soc_from": "90", "soc_to": "10"}  # fmt: skip
+    html = owner_client.post(reverse(ADD), post).content.decode()  # refused for the SoC, not the odometer
+    assert "SoC to (10 %) cannot be below SoC from (90 %)." in html
+    assert 'name="save_despite_checks" value=""' in html and "checked" not in html.split("save_despite_checks")[1][:40]
+
+
+def test_deleting_a_session_says_which_sessions_it_flags(owner_client, owner, make_car, make_session):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, "20")
+    middle = make_session(car, "2025-01-10", 1090, "20")
+    make_session(car, "2025-01-20", 1180, "20")  # 90 mi / 20 kWh; after the delete 180 / 20 = 9.0
+    url = reverse("admin:sessions_app_chargingsession_delete", args=[middle.pk])
+    html = owner_client.post(url, {"post": "yes"}, follow=True).content.decode()
+    assert "Now marked &quot;check&quot;: 2025-01-20 · 1180 mi · 20.000 kWh (miles per kWh since the previous" in html
+
+
+def test_an_import_says_which_stored_session_its_rows_flag(owner, make_car, make_session, tmp_path):
+    car = make_car(owner)
+    make_session(car, "2025-01-01", 1000, "20")
+    make_session(car, "2025-01-20", 1100, "20")
+    source = write_csv(tmp_path, [session_row(date="2025-01-10", odometer="1090", charge_delivered_kwh="20")])
+    for dry_run in (True, False):
+        report = charging_sessions_import(user=owner, car=car, source=source, dry_run=dry_run)
+        assert [(w.row, w.message) for w in report.warnings] == [
+            (2, "Please check: the stored session 20 Jan 2025, 1,100 mi, 20 kWh would then be flagged: 10 miles "
+                "since the session before it (10 Jan 2025, 1,090 mi, 20 kWh) on 20 kWh is 0.50 mi/kWh, outside "
+                "1–7 mi/kWh: is a session missing?"),
+        ]  # fmt: skip
+    assert car.sessions.get(odometer=1100).checks == Check.EFFICIENCY_IMPLAUSIBLE
+
+
+def test_changing_a_cars_battery_rechecks_its_sessions(owner_client, owner, make_car, make_session):
+    car = make_car(owner, battery_kwh=Decimal("6.4"))  # a typo for 64
+    make_session(car, "2025-01-01", 1000, "20")
+    make_session(car, "2025-01-10", 1120, "30")
+    assert summary_of(car).left_out == 2
+    post = {"name": car.name, "make": car.make, "model": car.model, "battery_kwh": "64", "active": "on",
+            "recommended_full_charge_frequency_value": "1",
+            "recommended_full_charge_frequency_unit": "months"}  # fmt: skip
+    response = owner_client.post(reverse("admin:cars_app_car_change", args=[car.pk]), post)
+    assert response.status_code == 302
+    assert set(car.sessions.values_list("checks", flat=True)) == {0}
+    assert summary_of(car).left_out == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_down_and_up_again_gives_the_same_flags_and_totals(owner, make_car, make_session):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from .test_sequence import assert_each_keeps_the_odometer_before_it
+
+    car = make_car(owner, battery_kwh=Decimal("60"))
+    make_session(car, "2025-01-01", 1000, "20", location_label="Home", charge_network="Octopus")
+    make_session(car, "2025-01-10", 1120, "30", location_label="Home", charge_network="ChargePlace Scotland")
+    make_session(car, "2025-01-20", 1240, "70", location_label="Home")  # over the battery: flagged
+    make_session(car, "2025-01-25", 1000, "10", location_label="Home")  # below the previous: flagged
+    try:
+        call_command("migrate", "sessions_app", "0005", verbosity=0)  # one total per month and location again
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT location_label, sessions, kwh_units FROM sessions_app_monthlabeltotal")
+            assert cursor.fetchall() == [("Home", 4, 130_000)]
+    finally:
+        call_command("migrate", verbosity=0)
+    assert_each_keeps_the_odometer_before_it(car)  # flags and totals filled again as the writes keep them
+    assert summary_of(car).left_out == 2  # the 1,240 (70 kWh; above the next) and the 1,000 after it
