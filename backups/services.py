@@ -22,9 +22,10 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError, excerpt
 from plugtrack_site.files import STALE_AFTER_SECONDS, file_written_whole, stale_temporaries_sweep
+from sessions_app.batches import import_batch_finish, import_batch_start
 from sessions_app.csv_format import decimal_render, width_problem
 from sessions_app.importer import ImportReport, RowIssue, charging_sessions_rows_import
-from sessions_app.models import CHRONOLOGICAL, ChargingSession
+from sessions_app.models import CHRONOLOGICAL, ChargingSession, ImportBatch
 from sessions_app.resources import ChargingSessionResource
 from sessions_app.services import sessions_sequence_recompute
 from settings_app import crypto
@@ -349,7 +350,11 @@ def backup_restore(
                 report.deleted = _account_wipe(user, dry_run)
             cars = _restore_cars(user, contents, report, dry_run, replace)
             _restore_settings(user, contents, report, dry_run, replace)
-            _restore_sessions(user, contents, cars, report, dry_run, replace, progress)
+            # A merge is an import of the backup's sessions: recorded, so that it can be undone.
+            batch = None if dry_run or replace else import_batch_start(
+                user=user, car=None, source_name=source_name, source_path=source, kind=ImportBatch.Kind.RESTORE
+            )  # fmt: skip
+            _restore_sessions(user, contents, cars, report, dry_run, replace, progress, batch)
             if not report.ok:
                 raise _Rollback
         committed = True
@@ -457,7 +462,9 @@ def _readable_value(setting: Setting) -> bool:
     return bool(setting.value) and (not setting.encrypted or crypto.readable(setting.value))
 
 
-def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress):
+def _restore_sessions(
+    user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress, batch
+):  # fmt: skip
     report.sessions = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
     with contents.session_records() as (header, records):
         header = [column.strip() for column in header]
@@ -473,5 +480,10 @@ def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], repo
 
         charging_sessions_rows_import(
             user=user, rows=rows(), columns=[header[index] for index in keep], report=report.sessions,
-            dry_run=dry_run, new_cars=replace, derive_missing_totals=False, progress=progress,
+            dry_run=dry_run, new_cars=replace, derive_missing_totals=False, progress=progress, batch=batch,
         )  # fmt: skip
+    if batch:
+        sessions = report.sessions
+        import_batch_finish(batch, rows_read=sessions.rows_read, inserted=sessions.inserted,
+                            duplicates=sessions.skipped_duplicates, errors=sessions.error_count)  # fmt: skip
+        sessions.batch_id = batch.pk

@@ -12,11 +12,18 @@ def owner_account_ensure(*, username: str, password: str) -> tuple[User, bool]:
 
     Returns (user, created). An existing user's password is never changed.
     """
-    group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
-    group.permissions.set(Permission.objects.filter(content_type__app_label__in=OWNED_APPS))
+    group = owners_group_permissions_refresh()
     user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
     user.groups.add(group)
     return user, created
+
+
+def owners_group_permissions_refresh(**kwargs) -> Group:
+    """The owners group, allowed every PlugTrack model's permissions, those of models added since too
+    (run after every `migrate`, once Django has created the new models' permissions)."""
+    group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
+    group.permissions.set(Permission.objects.filter(content_type__app_label__in=OWNED_APPS))
+    return group

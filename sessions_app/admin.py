@@ -1,6 +1,7 @@
 from collections.abc import Iterable, Iterator
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import StreamingHttpResponse
@@ -23,10 +24,11 @@ from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from . import analytics
+from .batches import import_batch_undo
 from .csv_format import decimal_render
 from .csv_io import charging_sessions_csv
 from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
-from .models import ChargingSession
+from .models import ChargingSession, ImportBatch
 from .plausibility import checks_summary, newly_flagged
 from .services import charging_session_save, charging_sessions_delete
 
@@ -286,6 +288,57 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         with newly_flagged({session.car_id for session in sessions}) as flagged:
             charging_sessions_delete(sessions=sessions)
         _say_flagged(request, flagged)
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(OwnedModelAdmin):
+    """Every import, read-only, with an action that undoes the selected ones after a confirmation
+    page saying what would go (sessions_app/batches.py does the work, as the command does)."""
+
+    list_display = ["created_at", "source_name", "car", "kind", "rows_read", "inserted", "skipped_duplicates",
+                    "status"]  # fmt: skip
+    list_filter = ["kind"]
+    list_select_related = ["car", "user"]
+    actions = ["undo_selected"]
+    readonly_fields = [field.name for field in ImportBatch._meta.fields if field.name != "id"]
+
+    def has_add_permission(self, request):
+        return False  # an import makes its record
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record stays; undoing is the action below
+
+    def has_undo_permission(self, request) -> bool:
+        return request.user.has_perm("sessions_app.delete_chargingsession")
+
+    @admin.display(description="status")
+    def status(self, batch):
+        if batch.undone_at:
+            kept = f", {batch.kept_edited} edited kept" if batch.kept_edited else ""
+            return f"undone {batch.undone_at:%d %b %Y %H:%M} ({batch.removed} removed{kept})"
+        return "imported"
+
+    @admin.action(description="Undo the selected imports", permissions=["undo"])
+    def undo_selected(self, request, queryset):
+        batches = list(queryset.filter(undone_at__isnull=True).select_related("user"))
+        include_edited = request.POST.get("include_edited") == "on"
+        if request.POST.get("post") != "yes":  # the confirmation page: what each undo would remove
+            previews = [
+                (batch, import_batch_undo(user=batch.user, batch_id=batch.pk, dry_run=True)) for batch in batches
+            ]
+            context = {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Undo imports",
+                "previews": previews, "queryset": queryset, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "any_edited": any(preview.kept_edited for _, preview in previews),
+            }  # fmt: skip
+            return TemplateResponse(request, "admin/sessions_app/importbatch/undo_confirm.html", context)
+        for batch in batches:
+            report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
+            self.message_user(request, report.text, messages.SUCCESS)
+        return None
 
 
 def _say_flagged(request, sessions: list[ChargingSession], named: int = 5) -> None:

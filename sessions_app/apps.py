@@ -7,4 +7,11 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "Charging"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from plugtrack_site.accounts import owners_group_permissions_refresh
+
         from . import jobs  # noqa: F401 - registers this app's kinds of background job
+
+        # After the last app's migrations: the owners may use a model added by an upgrade (import batches).
+        post_migrate.connect(owners_group_permissions_refresh, sender=self.apps.get_app_config("jobs"))

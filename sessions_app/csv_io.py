@@ -24,6 +24,7 @@ from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.files import file_written_whole
 
 from . import importer
+from .batches import import_batch_finish, import_batch_start
 from .csv_format import (
     HEADER,
     CsvFileError,
@@ -45,16 +46,22 @@ ERROR_FILE_HEADER = ("row", "field", "value", "message")
 
 
 def charging_sessions_checked_import(
-    *, user: User, car: Car, checked_rows: Path, source_name: str, progress: Progress | None = None
-) -> ImportReport:
+    *, user: User, car: Car, checked_rows: Path, source_name: str, source_path: Path | str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:  # fmt: skip
     """Import what a dry run checked and kept (`charging_sessions_import(keep_checked_rows=...)`),
-    without checking its rows again: only a row another import stored meanwhile is skipped."""
+    without checking its rows again: only a row another import stored meanwhile is skipped. Recorded
+    as an import batch (`source_path`: the checked file, for its SHA-256)."""
     report = ImportReport(source=source_name, car=f"{car} (id {car.pk})", dry_run=False)
     with _database_refusal(), checked_rows.open("rb") as handle, account_write_lock(user.pk):
         _car_still_there(user, car)
+        batch = import_batch_start(user=user, car=car, source_name=source_name, source_path=source_path)
         importer.charging_sessions_checked_import(
-            user=user, car=car, checked_rows=handle, report=report, progress=progress
+            user=user, car=car, checked_rows=handle, report=report, progress=progress, batch=batch
         )
+        import_batch_finish(batch, rows_read=report.rows_read, inserted=report.inserted,
+                            duplicates=report.skipped_duplicates, errors=report.error_count)  # fmt: skip
+        report.batch_id = batch.pk
     logger.info(
         "sessions_import user=%s car_id=%s source=%s checked=True inserted=%d duplicates=%d",
         user.username, car.pk, source_name, report.inserted, report.skipped_duplicates,
@@ -125,6 +132,7 @@ def _import_file(
     *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool, checked_rows
 ) -> ImportReport:
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
+    path = source if isinstance(source, str | Path) else None  # the file itself, for the batch's SHA-256
     errors_to = _ErrorFile(source, report) if error_file else nullcontext()
     with _open_text(source) as text, errors_to as error_sink:
         records = csv_records(text, name)
@@ -133,14 +141,20 @@ def _import_file(
             # A dry run writes nothing, so it needs no lock (and does not hold others up).
             with nullcontext() if dry_run else account_write_lock(user.pk):
                 _car_still_there(user, car)
+                batch = None if dry_run else import_batch_start(user=user, car=car, source_name=name, source_path=path)
                 charging_sessions_rows_import(
                     user=user, rows=((line, car, record) for line, record in records), columns=columns,
                     report=report, dry_run=dry_run, error_sink=error_sink, progress=progress, checked_rows=checked_rows,
+                    batch=batch,
                 )  # fmt: skip
                 if not report.rows_read:
                     report.notes.append(no_sessions_message(name))  # not an error: e.g. an empty month
                 if report.error_count and (report.stopped_at or not allow_partial):
-                    raise _AbortImport
+                    raise _AbortImport  # the batch goes too: nothing was imported
+                if batch:
+                    import_batch_finish(batch, rows_read=report.rows_read, inserted=report.inserted,
+                                        duplicates=report.skipped_duplicates, errors=report.error_count)  # fmt: skip
+                    report.batch_id = batch.pk
         except _AbortImport:
             if not report.stopped_at:  # (a stop says why itself)
                 # A dry run says the same as the real run would: nothing.

@@ -26,7 +26,7 @@ from cars_app.models import Car
 from plugtrack_site.errors import excerpt
 
 from .csv_format import HEADER, width_problem
-from .models import ChargingSession
+from .models import ChargingSession, ImportBatch
 from .plausibility import Check, problem_messages
 from .resources import DUPLICATE_KEY, ChargingSessionResource
 from .seen_keys import SeenKeys
@@ -63,6 +63,7 @@ class ImportReport:
     warnings: list[RowIssue] = field(default_factory=list)
     error_file: str | None = None
     stopped_at: int | None = None  # the line where reading stopped at MAX_ERRORS errors
+    batch_id: int | None = None  # the import's record (sessions_app/batches.py); none for a dry run
     first_new: list[dict] = field(default_factory=list)  # {"row": line, "cells": {column: text}}
     notes: list[str] = field(default_factory=list)
 
@@ -106,6 +107,7 @@ def charging_sessions_rows_import(
     error_sink: ErrorSink | None = None,
     progress: Progress | None = None,
     checked_rows: IO[bytes] | None = None,
+    batch: ImportBatch | None = None,
 ) -> ImportReport:
     """Import `rows` of `user`'s sessions into `report`; see the module's description.
 
@@ -113,12 +115,13 @@ def charging_sessions_rows_import(
     looked up. `derive_missing_totals`: compute a blank total from price × kWh (a CSV import
     does; a restore brings back exactly what was stored). Writes nothing on a dry run; given
     `checked_rows`, a dry run keeps there the rows it found new, typed and checked, for
-    `charging_sessions_checked_import` to write later without checking them again.
+    `charging_sessions_checked_import` to write later without checking them again. `batch`: the
+    import's record, which every inserted session names.
     """
     importer = _Importer(
         user=user, report=report, columns=columns, dry_run=dry_run, new_cars=new_cars,
         derive_missing_totals=derive_missing_totals, error_sink=error_sink, progress=progress,
-        checked_rows=checked_rows,
+        checked_rows=checked_rows, batch=batch,
     )  # fmt: skip
     with importer:
         for row in rows:
@@ -136,11 +139,12 @@ def charging_sessions_rows_import(
 
 class _Importer:
     def __init__(
-        self, *, user, report, columns, dry_run, new_cars, derive_missing_totals, error_sink, progress, checked_rows
-    ):
+        self, *, user, report, columns, dry_run, new_cars, derive_missing_totals, error_sink, progress, checked_rows,
+        batch,
+    ):  # fmt: skip
         self.user, self.report, self.columns, self.dry_run = user, report, columns, dry_run
         self.new_cars, self.derive_missing_totals = new_cars, derive_missing_totals
-        self.error_sink, self.progress, self.checked_rows = error_sink, progress, checked_rows
+        self.error_sink, self.progress, self.checked_rows, self.batch = error_sink, progress, checked_rows, batch
         self._seen = SeenKeys()
         self._resources: dict[int, tuple[ChargingSessionResource, int]] = {}  # id(car) -> (resource, key scope)
         self._pending: tuple[ChargingSessionResource, int, list[list[str]], list[int]] | None = None
@@ -293,7 +297,7 @@ class _Importer:
         if self.checked_rows and values:
             pickle.dump(values, self.checked_rows)
         if values and not self.dry_run:
-            _CheckedRowsInsert(self.user, resource.car)(values)
+            _CheckedRowsInsert(self.user, resource.car, self.batch)(values)
             self._written_cars.add(resource.car.pk)
         return [number for number, _ in new], duplicates, invalid
 
@@ -329,14 +333,15 @@ def stored_keys(user: User, car: Car, keys: list[tuple]) -> set[tuple]:
 
 
 def charging_sessions_checked_import(
-    *, user: User, car: Car, checked_rows: IO[bytes], report: ImportReport, progress: Progress | None = None
-) -> ImportReport:
+    *, user: User, car: Car, checked_rows: IO[bytes], report: ImportReport, progress: Progress | None = None,
+    batch: ImportBatch | None = None,
+) -> ImportReport:  # fmt: skip
     """Write into `car` the rows a dry run kept in `checked_rows` (typed and checked already).
 
     Only what may have changed since the check is looked at again: a row whose key another import
     has stored meanwhile is a duplicate. Counts go into `report`. The caller holds the lock.
     """
-    insert = _CheckedRowsInsert(user, car)
+    insert = _CheckedRowsInsert(user, car, batch)
     written = 0
     while chunk := _next_chunk(checked_rows):
         stored = stored_keys(user, car, [_row_key(values) for values in chunk])
@@ -360,14 +365,15 @@ class _CheckedRowsInsert:
     rows, on PostgreSQL a COPY (bulk_create there binds a placeholder per value, and the
     statement's size, not the insert, took most of the time)."""
 
-    def __init__(self, user: User, car: Car):
+    def __init__(self, user: User, car: Car, batch: ImportBatch | None = None):
         # The connection itself, not django.db.connection: that proxy looks it up again on every use,
         # and preparing the values uses it once per value (half the time of the insert).
         self.db = db = connections[DEFAULT_DB_ALIAS]
         self.fields = [ChargingSession._meta.get_field(name) for name in HEADER]
         created_at = ChargingSession._meta.get_field("created_at")
-        self.fixed = [user.pk, car.pk, False, 0, created_at.get_db_prep_save(timezone.now(), db)]
-        columns = [field.column for field in self.fields] + ["user_id", "car_id", "is_baseline", "checks", "created_at"]
+        self.fixed = [user.pk, car.pk, False, 0, created_at.get_db_prep_save(timezone.now(), db), batch and batch.pk]
+        columns = [field.column for field in self.fields]
+        columns += ["user_id", "car_id", "is_baseline", "checks", "created_at", "batch_id"]
         table = db.ops.quote_name(ChargingSession._meta.db_table)
         names = ", ".join(db.ops.quote_name(column) for column in columns)
         self.sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"

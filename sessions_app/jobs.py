@@ -39,12 +39,13 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
     if check["error_count"] and not job.options.get("allow_partial"):
         raise PlugTrackError(f"{check['error_count']} row(s) have errors: nothing was imported.")
     report = charging_sessions_checked_import(
-        user=car.user, car=car, checked_rows=checked_rows, source_name=job.upload_name, progress=progress
-    )
+        user=car.user, car=car, checked_rows=checked_rows, source_name=job.upload_name, source_path=job.upload,
+        progress=progress,
+    )  # fmt: skip
     checked_rows.unlink()  # kept until now: a run that could not start may be confirmed again
     data = check | {
         "dry_run": False, "inserted": report.inserted,
-        "skipped_duplicates": check["skipped_duplicates"] + report.skipped_duplicates,
+        "skipped_duplicates": check["skipped_duplicates"] + report.skipped_duplicates, "batch_id": report.batch_id,
     }  # fmt: skip
     done = f"Imported {report.inserted} session(s) into {car}; {data['skipped_duplicates']} were already there"
     left_out = f"; {check['error_count']} row(s) with errors were left out" if check["error_count"] else ""

@@ -79,6 +79,40 @@ _FOLLOWING_START = {
 }
 
 
+class ImportBatch(models.Model):
+    """One import of sessions (the command, the admin, a merge restore): what came from where, so
+    that exactly the sessions it inserted can be removed again (sessions_app/batches.py)."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "import"
+        RESTORE = "restore", "merge restore"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches")
+    car = models.ForeignKey(  # none for a restore, which may fill several cars
+        "cars_app.Car", on_delete=models.CASCADE, null=True, blank=True, related_name="import_batches"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMPORT)
+    created_at = models.DateTimeField("imported", auto_now_add=True)
+    source_name = models.CharField("file", max_length=255)
+    sha256 = models.CharField("SHA-256 of the file", max_length=64, blank=True)
+    format = models.CharField(max_length=20, default="plugtrack")
+    mapping = models.JSONField(default=dict, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    skipped_duplicates = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    undone_at = models.DateTimeField("undone", null=True, blank=True)
+    removed = models.PositiveIntegerField(default=0)  # sessions the undo removed ...
+    kept_edited = models.PositiveIntegerField(default=0)  # ... and those it kept, edited since the import
+
+    class Meta:
+        verbose_name = "import"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M}, {self.inserted} new)"
+
+
 class ChargingSession(models.Model):
     class ChargeType(models.TextChoices):
         AC = "AC", "AC"
@@ -152,6 +186,13 @@ class ChargingSession(models.Model):
         "plausibility.Check flags, 0 when nothing does); maintained by PlugTrack.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="sessions",
+        help_text="The import that inserted this session, if one did.",
+    )  # fmt: skip
+    edited_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a person last changed it (an undo keeps it then)."
+    )
 
     objects = ChargingSessionQuerySet.as_manager()
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection
+from django.utils import timezone
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
@@ -71,6 +72,8 @@ def charging_session_save(*, session: ChargingSession, previous_car_id: int | No
     session.user_id = session.car.user_id  # a session always belongs to its car's owner
     car_ids = [session.car_id] + ([previous_car_id] if previous_car_id else [])
     owners = Car.objects.filter(pk__in=car_ids).values_list("user_id", flat=True)  # a superuser may move it
+    if session.pk is not None:  # an edit: an undo of its import keeps it unless told otherwise
+        session.edited_at = timezone.now()
     with account_write_lock(session.user_id, *owners):
         session.save()
         sessions_sequence_recompute(car_ids=car_ids)

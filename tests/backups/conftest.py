@@ -39,7 +39,8 @@ def dump(user) -> dict:
     from settings_app.models import Setting
 
     car_fields = [f.name for f in Car._meta.fields if f.name not in ("id", "user")]
-    session_fields = [f.name for f in ChargingSession._meta.fields if f.name not in ("id", "user", "car", "created_at")]
+    not_data = ("id", "user", "car", "created_at", "batch")  # "batch": the restore's own record of itself
+    session_fields = [f.name for f in ChargingSession._meta.fields if f.name not in not_data]
     return {
         "cars": sorted(Car.objects.filter(user=user).values_list(*car_fields)),
         "sessions": sorted(

@@ -225,6 +225,7 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
         "/admin/sessions_app/chargingsession/add/",
         "/admin/sessions_app/chargingsession/import/",
         "/admin/sessions_app/chargingsession/export/",
+        "/admin/sessions_app/importbatch/",
         "/admin/backups/backup/",
         "/admin/backups/backup/restore/",
         "/admin/jobs/job/",
@@ -236,3 +237,25 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
     page.goto(f"{page.base}/admin/sessions_app/chargingsession/?q=Home")  # the admin's own scripts run
     page.click("#action-toggle")
     expect(page.locator("input.action-select").first).to_be_checked()
+
+
+def test_an_import_is_undone_from_the_admin_after_a_confirmation(page, owner, make_car, make_session, tmp_path):
+    from sessions_app.csv_io import charging_sessions_import
+
+    car = make_car(owner, name="Niro")
+    make_session(car, "2025-01-01", 1000, "20")
+    rows = [session_row(date=f"2025-03-0{day}", odometer=str(1100 + 20 * day), charge_delivered_kwh="30")
+            for day in (1, 2)]  # fmt: skip
+    charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows, name="march.csv"))
+
+    page.goto(f"{page.base}/admin/sessions_app/importbatch/")
+    expect(page.locator("td.field-source_name")).to_have_text(["march.csv"])
+    page.check("input.action-select")
+    page.select_option("select[name=action]", "undo_selected")
+    page.click("button[name=index]")
+    expect(page.locator("#pt-undo-previews")).to_contain_text("removes 2 sessions")
+    screenshot(page, "import-undo-confirm")
+    page.click("input[value='Yes, undo']")
+    expect(page.get_by_text("removed 2 session(s).")).to_be_visible()
+    expect(page.locator("td.field-status")).to_contain_text("undone")
+    assert car.sessions.count() == 1

@@ -65,6 +65,10 @@ def report_text(report: ImportReport, shown_issues: int = 10) -> str:
             lines += [_issue_line(issue) for issue in issues[:shown_issues]]
     if report.error_file:
         lines.append(f"All errors are listed in {report.error_file}")
+    if report.batch_id:
+        lines.append(
+            f"Recorded as import {report.batch_id}: `manage.py import_undo {report.batch_id}` removes it again."
+        )
     lines += report.notes
     return "\n".join(lines)
 
