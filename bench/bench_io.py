@@ -35,7 +35,12 @@ STEPS = [
     ("backup", "backup create", 1.5),
     ("merge", "merge restore, empty account", 2.5),
     ("replace", "replace restore (+ automatic backup)", 4.0),
+    ("spreadsheet", "import, own spreadsheet (see below)", 3.0),
 ]
+# The same rows as an owner's own spreadsheet, as LibreOffice saves it in a German locale: other
+# headings in another order, semicolons, decimal commas, day-first dates. Target: within 1.5x of
+# the import of PlugTrack's own file.
+SPREADSHEET_TARGET = 1.5
 
 
 # --- the parent: data, database, children, table -------------------------------------------
@@ -134,6 +139,7 @@ def main() -> None:
                 dropped = run_child("valid_rows", environment, csv_path, workdir)["dropped"]
                 print(f"{csv_path.name}: {dropped} row(s) refused by validation are left out of the run.")
                 csv_path = workdir / "valid.csv"
+            run_child("spreadsheet_file", environment, csv_path, workdir)
             results = [run_child(step, environment, csv_path, workdir) | {"step": step} for step, _, _ in STEPS]
         finally:
             drop()
@@ -154,6 +160,10 @@ def report(results: list[dict], options, url: str) -> None:
             f"{label:<38}{result['rows']:>9,}{result['seconds']:>9.2f}{rate:>9,.0f}"
             f"{result['peak_mb']:>9.0f}{ratio:>7.2f}{verdict:>12}"
         )
+    by_step = {result["step"]: result for result in results}
+    ratio = by_step["spreadsheet"]["seconds"] / by_step["import"]["seconds"]
+    verdict = "ok" if ratio <= SPREADSHEET_TARGET else "MISS"
+    print(f"own spreadsheet / PlugTrack's own file, import: {ratio:.2f}x (≤{SPREADSHEET_TARGET} {verdict})")
     if options.json:
         options.json.write_text(json.dumps({"database": engine, "results": results}, indent=2))
 
@@ -177,6 +187,10 @@ def child(step: str, csv_path: Path, workdir: Path) -> None:
         generate_csv(csv_path, int(step.split(":")[1]))
         print(json.dumps({}))
         return
+    if step == "spreadsheet_file":
+        spreadsheet_write(csv_path, workdir / "spreadsheet.csv")
+        print(json.dumps({}))
+        return
     if step == "valid_rows":
         print(json.dumps({"dropped": write_valid_rows(csv_path, workdir / "valid.csv")}))
         return
@@ -184,14 +198,14 @@ def child(step: str, csv_path: Path, workdir: Path) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        for name in ("raw", "bench", "empty"):
+        for name in ("raw", "bench", "empty", "sheet"):
             user = User.objects.create_user(name)
             for car_name in ("A", "B"):
                 Car.objects.create(user=user, name=car_name, make="Kia", model="Niro EV", battery_kwh=64.8)
         print(json.dumps({}))
         return
 
-    user = User.objects.get(username="raw" if step == "raw" else "bench")
+    user = User.objects.get(username={"raw": "raw", "spreadsheet": "sheet"}.get(step, "bench"))
     car = Car.objects.get(user=user, name="A")
     started = time.perf_counter()
     rows = STEP_FUNCTIONS[step](user=user, car=car, csv_path=csv_path, workdir=workdir)
@@ -282,6 +296,33 @@ def step_restore(*, user, car, csv_path, workdir, mode="merge") -> int:
     return report.sessions.rows_read
 
 
+def step_spreadsheet(*, user, car, csv_path, workdir) -> int:
+    from sessions_app.csv_io import charging_sessions_import
+
+    sheet = workdir / "spreadsheet.csv"  # written by the untimed "spreadsheet_file" step
+    report = charging_sessions_import(user=user, car=car, source=sheet, file_format="spreadsheet")
+    assert report.ok, report.errors[:3]
+    return report.rows_read
+
+
+def spreadsheet_write(source: Path, target: Path) -> None:
+    headings = {"date": "Datum", "odometer": "Mileage", "charge_type": "Typ", "charge_power_kw": "kW",
+                "location_label": "Ort", "charge_network": "Netzwerk", "charge_delivered_kwh": "Energie (kWh)",
+                "duration_mins": "Dauer (min)", "cost_per_kwh": "Preis/kWh", "total_cost_gbp": "Kosten",
+                "soc_from": "SoC from", "soc_to": "SoC to", "ambient_temp_c": "Temperatur",
+                "notes": "Notizen"}  # fmt: skip
+    order = list(reversed(headings))
+    with source.open(newline="", encoding="utf-8") as reading, target.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, delimiter=";")
+        rows = csv.DictReader(reading)
+        writer.writerow([headings[column] for column in order])
+        for row in rows:
+            year, month, day = row["date"].split("-")
+            row["date"] = f"{day}.{month}.{year}"
+            writer.writerow([row[column].replace(".", ",") if column not in ("date", "notes", "location_label")
+                             else row[column] for column in order])  # fmt: skip
+
+
 STEP_FUNCTIONS = {
     "raw": step_raw,
     "import": step_import,
@@ -291,6 +332,7 @@ STEP_FUNCTIONS = {
     "backup": step_backup,
     "merge": step_restore,
     "replace": lambda **kwargs: step_restore(**kwargs, mode="replace"),
+    "spreadsheet": step_spreadsheet,
 }
 
 if __name__ == "__main__":

@@ -142,7 +142,10 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
             job = job_start(
                 user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK,
-                uploaded=form.cleaned_data["import_file"], options={"car_id": form.cleaned_data["car"].pk},
+                uploaded=form.cleaned_data["import_file"],
+                options={"car_id": form.cleaned_data["car"].pk} | {
+                    name: form.cleaned_data[name] or None for name in ("file_format", "date_order", "encoding")
+                },
             )  # fmt: skip
             return redirect(job_page_url(job))
         context = {

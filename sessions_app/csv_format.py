@@ -114,14 +114,14 @@ class _BoundedLines:
         self.record_chars, self.record_line = 0, line
 
 
-def csv_records(stream: IO[str], source_name: str) -> Iterator[tuple[int, list[str]]]:
+def csv_records(stream: IO[str], source_name: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) for each record of `stream` that is not blank.
 
     Blank lines and rows of empty cells (which spreadsheets leave behind) are skipped. Open the
     stream with newline="" so that line breaks inside quoted cells are kept.
     """
     lines = _BoundedLines(stream, source_name)
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, delimiter=delimiter)
     while True:
         line = reader.line_num + 1  # a quoted cell may span lines: report where the record starts
         lines.next_record(line)

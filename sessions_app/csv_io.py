@@ -12,6 +12,7 @@ import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -30,12 +31,14 @@ from .csv_format import (
     CsvFileError,
     csv_records,
     formula_escape,
+    header_check,
     header_read,
     no_sessions_message,
 )
 from .importer import CHUNK_ROWS, ImportReport, Progress, RowIssue, charging_sessions_rows_import
 from .models import ChargingSession
 from .resources import ChargingSessionResource
+from .spreadsheet import spreadsheet_rows
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -89,6 +92,11 @@ def _car_still_there(user: User, car: Car) -> None:
         )
 
 
+# What a file may be: PlugTrack's own CSV (the default, unchanged), an owner's own spreadsheet, or
+# whichever of the two its header says.
+FORMATS = ("plugtrack", "spreadsheet", "auto")
+
+
 class _AbortImport(Exception):
     """Raised inside the transaction to undo every row written so far."""
 
@@ -104,6 +112,9 @@ def charging_sessions_import(
     source_name: str | None = None,
     error_file: bool = True,
     keep_checked_rows: Path | None = None,
+    file_format: str = "plugtrack",
+    date_order: str | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import a sessions CSV into `car` of `user`.
 
@@ -114,29 +125,42 @@ def charging_sessions_import(
     (default: its own name); `error_file=False` keeps the errors in the report only (no
     `.err.csv`), for a caller that shows them itself. `keep_checked_rows` (a dry run): the file
     where to keep the rows found new, for `charging_sessions_checked_import` once confirmed.
+    `file_format`: "plugtrack" (PlugTrack's own 14 columns), "spreadsheet" (an owner's own file,
+    see spreadsheet.py; `date_order` and `encoding` answer its questions) or "auto" (the first when
+    the header is exactly PlugTrack's, else the second).
     """
     if car.user_id != user.pk:
         raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
     path = Path(source) if isinstance(source, str | Path) else None
     name = source_name or (path.name if path else getattr(source, "name", "the uploaded file"))
-    if path:
+    if file_format not in FORMATS:
+        raise CsvFileError(f'Unknown format "{file_format}": use {", ".join(FORMATS)}.')
+    if file_format != "plugtrack" and path is None:
+        raise CsvFileError(f"Reading {name} as an owner's own file needs the file itself, not a stream.")
+    if file_format == "auto":
+        file_format = "plugtrack" if _is_plugtrack_csv(path) else "spreadsheet"
+    if path and file_format == "plugtrack":
         _check_utf8_file(path, name)
+    rows_open = (
+        partial(_plugtrack_rows, source) if file_format == "plugtrack"
+        else partial(spreadsheet_rows, path, date_order=date_order, encoding=encoding)
+    )  # fmt: skip
     with _database_refusal(), keep_checked_rows.open("wb") if keep_checked_rows else nullcontext() as checked_rows:
         return _import_file(
             user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
-            progress=progress, error_file=error_file, checked_rows=checked_rows,
+            progress=progress, error_file=error_file, checked_rows=checked_rows, rows_open=rows_open,
         )  # fmt: skip
 
 
 def _import_file(
-    *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool, checked_rows
-) -> ImportReport:
+    *, user, car, source, name: str, dry_run: bool, allow_partial: bool, progress, error_file: bool, checked_rows,
+    rows_open,
+) -> ImportReport:  # fmt: skip
     report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
     path = source if isinstance(source, str | Path) else None  # the file itself, for the batch's SHA-256
     errors_to = _ErrorFile(source, report) if error_file else nullcontext()
-    with _open_text(source) as text, errors_to as error_sink:
-        records = csv_records(text, name)
-        columns = header_read(records, name)
+    with rows_open(name) as (columns, records, detected), errors_to as error_sink:
+        report.detected = detected
         try:
             # A dry run writes nothing, so it needs no lock (and does not hold others up).
             with nullcontext() if dry_run else account_write_lock(user.pk):
@@ -206,6 +230,24 @@ def _check_utf8_file(path: Path, name: str) -> None:
                 line += block.count(b"\n")
     except PermissionError:
         raise CsvFileError(f"Cannot read {path}: permission denied.") from None
+
+
+@contextmanager
+def _plugtrack_rows(source, name: str) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]], dict]]:
+    """PlugTrack's own CSV: its checked header, and its records as they are."""
+    with _open_text(source) as text:
+        records = csv_records(text, name)
+        yield header_read(records, name), records, {}
+
+
+def _is_plugtrack_csv(path: Path) -> bool:
+    """Whether the file's first line is PlugTrack's header (any order), as its own export writes it."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header_check(next(csv.reader([handle.readline()])), path.name)
+    except (CsvFileError, UnicodeDecodeError, StopIteration):
+        return False
+    return True
 
 
 @contextmanager

@@ -67,7 +67,24 @@ class SessionsImportForm(forms.Form):
     """A sessions CSV and the car to import it into, chosen among the user's own cars."""
 
     car = forms.ModelChoiceField(queryset=None, help_text="The sessions in the file are added to this car.")
-    import_file = forms.FileField(label="CSV file", help_text="The 14 columns of PlugTrack's sessions CSV.")
+    import_file = forms.FileField(
+        label="CSV file", help_text="PlugTrack's own sessions CSV, or your own spreadsheet saved as CSV."
+    )
+    file_format = forms.ChoiceField(
+        label="Format", initial="auto", required=False,  # left out (a script's post): PlugTrack's own
+        choices=[("auto", "Detect it"), ("plugtrack", "PlugTrack's own 14 columns"),
+                 ("spreadsheet", "My own spreadsheet (Date, Mileage, kWh, Cost, ...)")],
+        help_text="Your own file's separator, decimal mark and date order are detected and shown before anything "
+        "is written.",
+    )  # fmt: skip
+    date_order = forms.ChoiceField(
+        label="Date order", required=False, help_text="Only needed when the dates could be either (e.g. 03/04/2026).",
+        choices=[("", "Detect it"), ("dmy", "day/month/year (25/11/2026)"), ("mdy", "month/day/year (11/25/2026)")],
+    )  # fmt: skip
+    encoding = forms.ChoiceField(
+        label="Encoding", required=False, help_text="Only needed for a file that is not UTF-8.",
+        choices=[("", "UTF-8"), ("cp1252", "Windows-1252 (Excel's plain CSV on Windows)")],
+    )  # fmt: skip
 
     def __init__(self, *args, cars, **kwargs):
         super().__init__(*args, **kwargs)

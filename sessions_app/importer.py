@@ -64,6 +64,7 @@ class ImportReport:
     error_file: str | None = None
     stopped_at: int | None = None  # the line where reading stopped at MAX_ERRORS errors
     batch_id: int | None = None  # the import's record (sessions_app/batches.py); none for a dry run
+    detected: dict = field(default_factory=dict)  # an owner's file: its format and shape, as read
     first_new: list[dict] = field(default_factory=list)  # {"row": line, "cells": {column: text}}
     notes: list[str] = field(default_factory=list)
 

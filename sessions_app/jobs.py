@@ -29,6 +29,8 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
         report = charging_sessions_import(
             user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=True, allow_partial=True,
             progress=progress, keep_checked_rows=checked_rows,
+            file_format=job.options.get("file_format") or "plugtrack", date_order=job.options.get("date_order"),
+            encoding=job.options.get("encoding"),
         )  # fmt: skip
         data = _with_column_labels(report.to_dict() | {"car_id": car.pk})
         confirmable = report.inserted > 0 and not report.stopped_at

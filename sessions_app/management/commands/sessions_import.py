@@ -2,7 +2,8 @@ from django.core.management.base import CommandError
 
 from cars_app.command_args import add_car_argument, resolve_car
 from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand, add_user_argument, progress_bar, resolve_user
-from sessions_app.csv_io import charging_sessions_import, csv_rows_estimate
+from sessions_app.csv_io import FORMATS, charging_sessions_import, csv_rows_estimate
+from sessions_app.file_shape import DATE_ORDERS, ENCODINGS
 from sessions_app.importer import ImportReport, RowIssue
 
 
@@ -20,6 +21,13 @@ class Command(PlugTrackCommand):
         add_car_argument(parser)
         parser.add_argument("--dry-run", action="store_true", help="Check everything, write nothing.")
         parser.add_argument("--allow-partial", action="store_true", help="Write the valid rows even if some fail.")
+        parser.add_argument(
+            "--format", dest="file_format", choices=FORMATS, default="plugtrack",
+            help="plugtrack: PlugTrack's own 14 columns (the default); spreadsheet: your own file, its headings "
+            "and shape (semicolons, decimal commas, day-first dates) detected; auto: whichever the header says.",
+        )  # fmt: skip
+        parser.add_argument("--date-order", choices=sorted(DATE_ORDERS), help="When the dates could be either.")
+        parser.add_argument("--encoding", choices=sorted(ENCODINGS), help="cp1252 for a file that is not UTF-8.")
         super().add_arguments(parser)
 
     def run(self, **options):
@@ -34,6 +42,9 @@ class Command(PlugTrackCommand):
                 dry_run=options["dry_run"],
                 allow_partial=options["allow_partial"],
                 progress=progress,
+                file_format=options["file_format"],
+                date_order=options["date_order"],
+                encoding=options["encoding"],
             )
         if options["json"]:
             self.print_json(report.to_dict())
@@ -47,6 +58,14 @@ def report_text(report: ImportReport, shown_issues: int = 10) -> str:
     """The import's report as the summary table a person reads in a terminal."""
     title = f"Import of {report.source} into {report.car}" + (" (dry run: nothing written)" if report.dry_run else "")
     lines = [title]
+    if report.detected:
+        detected = report.detected
+        lines.append(
+            f"  read as {detected['format']}: {detected['encoding']}, {detected['delimiter']}-separated, decimal "
+            f"{detected['decimal_mark']}, dates {detected['date_order']}"
+        )
+        if detected["ignored_columns"]:
+            lines.append(f"  columns left out: {', '.join(detected['ignored_columns'])}")
     for label, value in [
         ("rows read", report.rows_read),
         ("valid", report.ok_rows),

@@ -1,0 +1,135 @@
+"""The shape of an owner's own CSV, worked out before any row is imported, and said back: its
+encoding, delimiter, decimal mark and date order.
+
+Nothing is guessed silently: a file that is not UTF-8 but reads as Windows-1252 is recognised and
+offered (the person chooses `--encoding cp1252`), and dates that could be day/month or month/day
+(03/04/2025 and nothing to tell them apart) stop the import with the question; a value such as
+25/11/2026 decides it. The whole file is scanned for that proof, a row at a time.
+"""
+
+import codecs
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .csv_format import CsvFileError
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+DATE_ORDERS = {"ymd": "year-month-day", "dmy": "day/month/year", "mdy": "month/day/year"}
+ENCODINGS = {"utf-8": "UTF-8", "cp1252": "Windows-1252 (Latin-1)"}
+
+_SLASHED_DATE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\b")
+_DECIMAL_COMMA = re.compile(r"^\s*-?[\d.]*\d,\d+\s*\D*$")  # 12,5 · 1.234,56 · 0,245 €
+
+
+class ShapeQuestion(CsvFileError):
+    """The file's shape needs the person's choice (an encoding, a date order)."""
+
+
+@dataclass
+class FileShape:
+    encoding: str
+    delimiter: str
+    decimal_comma: bool = False
+    date_order: str | None = None  # "ymd", "dmy" or "mdy"; None before the rows are scanned
+
+    def describe(self) -> dict:
+        return {
+            "encoding": ENCODINGS[self.encoding], "delimiter": DELIMITERS[self.delimiter],
+            "decimal_mark": "comma" if self.decimal_comma else "point",
+            "date_order": DATE_ORDERS.get(self.date_order or "", "not decided"),
+        }  # fmt: skip
+
+    @property
+    def text(self) -> str:
+        described = self.describe()
+        return (
+            f"{described['encoding']}, {described['delimiter']}-separated, decimal {described['decimal_mark']}, "
+            f"dates {described['date_order']}"
+        )
+
+
+def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
+    """UTF-8 (with or without a byte-order mark), or the encoding the person chose; a file that
+    reads as Windows-1252 instead is offered, not taken."""
+    if chosen:
+        if chosen not in ENCODINGS:
+            raise CsvFileError(f'Unknown encoding "{chosen}": use utf-8 or cp1252.')
+        return chosen
+    decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as error:
+                line += block.count(b"\n", 0, error.start)
+                raise ShapeQuestion(
+                    f"{name} is not UTF-8 text (the first byte that is not is on line {line}); it reads as "
+                    'Windows-1252, what Excel saves as "CSV" on Windows. Import it as that with --encoding cp1252 '
+                    '(the admin: choose it), or save it as "CSV UTF-8".'
+                ) from None
+            line += block.count(b"\n")
+    return "utf-8"
+
+
+def delimiter_detect(first_line: str, name: str) -> str:
+    """The delimiter that splits the header into the most columns (a comma inside a quoted name
+    does not count)."""
+    counts = {delimiter: len(next(csv.reader([first_line], delimiter=delimiter))) for delimiter in DELIMITERS}
+    delimiter, columns = max(counts.items(), key=lambda item: item[1])
+    if columns < 2:
+        raise CsvFileError(
+            f"{name}: the first line has one column only, whether read with commas, semicolons or tabs. "
+            "The first line must be the header, naming the columns."
+        )
+    return delimiter
+
+
+@dataclass
+class _Evidence:
+    decimal_comma: bool = False
+    day_first_line: int | None = None  # a line whose date can only be day/month
+    month_first_line: int | None = None
+    ambiguous_line: int | None = None  # a line whose date could be either
+    iso: bool = False
+
+
+def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], name: str, chosen_order: str | None):
+    """Decide the decimal mark and the date order from the rows: (line, date text, number texts)."""
+    evidence = _Evidence()
+    for line, date, numbers in rows:
+        if shape.delimiter != "," and any(_DECIMAL_COMMA.match(number) for number in numbers):
+            evidence.decimal_comma = True
+        if _ISO_DATE.match(date):
+            evidence.iso = True
+        elif match := _SLASHED_DATE.match(date):
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12 and evidence.day_first_line is None:
+                evidence.day_first_line = line
+            elif second > 12 and evidence.month_first_line is None:
+                evidence.month_first_line = line
+            elif first != second and evidence.ambiguous_line is None:
+                evidence.ambiguous_line = line
+    shape.decimal_comma = evidence.decimal_comma
+    shape.date_order = chosen_order or _date_order(evidence, name)
+
+
+def _date_order(evidence: _Evidence, name: str) -> str:
+    if evidence.day_first_line and evidence.month_first_line:
+        raise ShapeQuestion(
+            f"{name}: the dates disagree: line {evidence.day_first_line} can only be day/month, line "
+            f"{evidence.month_first_line} only month/day. Correct the file, or choose the order with --date-order."
+        )
+    if evidence.day_first_line:
+        return "dmy"
+    if evidence.month_first_line:
+        return "mdy"
+    if evidence.ambiguous_line:
+        raise ShapeQuestion(
+            f"{name}: the dates could be day/month or month/day (line {evidence.ambiguous_line}, and no date in the "
+            "file tells them apart). Choose the order: --date-order dmy (25/11/2026) or mdy (11/25/2026)."
+        )
+    return "ymd"

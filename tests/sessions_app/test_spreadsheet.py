@@ -1,0 +1,147 @@
+"""Owners' own files (issue 13, points 1 and 3's spreadsheet preset): the shape detected and said
+back, ambiguous files stopped with the question, PlugTrack's own format unchanged."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from sessions_app.csv_format import CsvFileError
+from sessions_app.csv_io import charging_sessions_import
+from sessions_app.file_shape import ShapeQuestion
+
+from .csv_helpers import session_row, write_csv
+
+# As LibreOffice Calc saves "Text CSV" in a German locale: semicolons, decimal commas, day.month.year.
+GERMAN = (
+    "Datum;Kilometerstand;Typ;Ort;Netzwerk;kWh;Preis/kWh;Notizen\r\n"
+    "25.11.2026;12.480;AC;Home;Octopus;30,5;0,075;\r\n"
+    '28.11.2026;12.590;DC;Ionity Cobham;IONITY;41,25;0,74;"Regen; kalt"\r\n'
+)
+# A UK spreadsheet: day-first dates, units and £ in the cells, headings in any order.
+UK = (
+    "Mileage,Date,Energy (kWh),Cost,Location,Type,Comments\n"
+    '"12,480",03/11/2026,30.5 kWh,£2.29,Home driveway,AC,\n'
+    '"12,590",25/11/2026,41.25 kWh,£30.53,Tesco Extra,DC,rain\n'
+)
+
+
+def write(tmp_path, text: str, name: str = "mine.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def stored(car) -> list[tuple]:
+    return list(car.sessions.order_by("date").values_list("date", "odometer", "charge_delivered_kwh", "notes"))
+
+
+def test_a_german_libreoffice_file_is_read_with_semicolons_and_decimal_commas(owner, make_car, tmp_path):
+    car = make_car(owner)
+    path = write(tmp_path, GERMAN.replace("Kilometerstand", "Mileage"))  # (odometer in km is refused, below)
+    report = charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet")
+    assert report.ok and report.inserted == 2
+    assert report.detected == report.detected | {
+        "format": "spreadsheet", "encoding": "UTF-8", "delimiter": "semicolon", "decimal_mark": "comma",
+        "date_order": "day/month/year",
+    }  # fmt: skip
+    assert report.detected["columns"]["charge_delivered_kwh"] == "kWh"
+    assert stored(car) == [
+        (dt.date(2026, 11, 25), 12480, Decimal("30.500"), ""),
+        (dt.date(2026, 11, 28), 12590, Decimal("41.250"), "Regen; kalt"),
+    ]
+    assert car.sessions.get(odometer=12590).cost_per_kwh == Decimal("0.74")
+
+
+def test_a_uk_day_first_file_with_units_in_cells_is_read_and_said_back(owner, make_car, tmp_path, capsys):
+    car = make_car(owner)
+    path = write(tmp_path, UK)
+    call_command("sessions_import", "--from", str(path), "--format", "auto", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["inserted"] == 2
+    assert report["detected"]["date_order"] == "day/month/year"  # 25/11/2026 proves it; 03/11 alone would not
+    assert report["detected"]["delimiter"] == "comma" and report["detected"]["ignored_columns"] == []
+    session = car.sessions.get(odometer=12590)
+    assert (str(session.date), session.total_cost_gbp, session.notes) == ("2026-11-25", Decimal("30.53"), "rain")
+    assert str(car.sessions.get(odometer=12480).date) == "2026-11-03"
+
+
+def test_ambiguous_dates_stop_with_the_question_and_the_answer_imports(owner, make_car, tmp_path):
+    car = make_car(owner)
+    path = write(tmp_path, UK.replace("25/11/2026", "05/11/2026"))
+    with pytest.raises(ShapeQuestion, match=r"could be day/month or month/day \(line 2.*--date-order dmy"):
+        charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet")
+    assert not car.sessions.exists()
+    report = charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet", date_order="mdy")
+    assert report.inserted == 2 and str(car.sessions.get(odometer=12480).date) == "2026-03-11"
+
+
+def test_the_command_asks_the_same_and_exits_2(owner, make_car, tmp_path):
+    make_car(owner)
+    path = write(tmp_path, UK.replace("25/11/2026", "05/11/2026"))
+    with pytest.raises(CommandError, match="Choose the order") as refused:
+        call_command("sessions_import", "--from", str(path), "--format", "spreadsheet")
+    assert refused.value.returncode == 2
+
+
+def test_a_windows_1252_file_is_recognised_and_offered_never_taken_silently(owner, make_car, tmp_path):
+    car = make_car(owner)
+    path = write(tmp_path, UK.replace("rain", "café"), encoding="cp1252")
+    with pytest.raises(ShapeQuestion, match="reads as Windows-1252.*--encoding cp1252"):
+        charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet")
+    report = charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet", encoding="cp1252")
+    assert report.inserted == 2 and car.sessions.get(odometer=12590).notes == "café"
+
+
+def test_headings_not_plugtracks_are_left_out_and_named_and_required_ones_are_asked_for(owner, make_car, tmp_path):
+    car = make_car(owner)
+    report = charging_sessions_import(
+        user=owner, car=car, source=write(tmp_path, UK.replace("Comments", "Weather")), file_format="spreadsheet"
+    )
+    assert report.detected["ignored_columns"] == ["Weather"]
+    with pytest.raises(CsvFileError, match="no column for odometer"):
+        charging_sessions_import(user=owner, car=car, source=write(tmp_path, UK.replace("Mileage", "Reading")),
+                                 file_format="spreadsheet")  # fmt: skip
+    for heading in ("Odometer (km)", "Kilometerstand"):
+        with pytest.raises(CsvFileError, match="is in km; PlugTrack needs miles"):
+            charging_sessions_import(user=owner, car=car, source=write(tmp_path, UK.replace("Mileage", heading)),
+                                     file_format="spreadsheet")  # fmt: skip
+
+
+def test_a_row_missing_a_required_value_is_that_rows_error(owner, make_car, tmp_path):
+    car = make_car(owner)
+    report = charging_sessions_import(
+        user=owner, car=car, source=write(tmp_path, UK.replace('"12,590"', "")), file_format="spreadsheet"
+    )
+    assert not report.ok and [(issue.row, issue.field) for issue in report.errors] == [(3, "odometer")]
+    assert not car.sessions.exists()  # atomic, as for PlugTrack's own files
+
+
+def test_auto_takes_plugtracks_own_file_as_before(owner, make_car, tmp_path):
+    car = make_car(owner)
+    report = charging_sessions_import(
+        user=owner, car=car, source=write_csv(tmp_path, [session_row()]), file_format="auto"
+    )
+    assert report.inserted == 1 and report.detected == {}  # the default path, unchanged
+
+
+def test_the_admin_check_says_how_it_read_an_owners_file_then_imports_it(owner_client, owner, make_car):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from .test_csv_admin import confirm
+
+    car = make_car(owner)
+    upload = SimpleUploadedFile("mine.csv", UK.encode(), content_type="text/csv")
+    response = owner_client.post(
+        reverse("admin:sessions_app_chargingsession_import"),
+        {"car": car.pk, "import_file": upload, "file_format": "auto"}, follow=True,
+    )  # fmt: skip
+    html = response.content.decode()
+    assert "Read as your own spreadsheet: UTF-8, comma-separated, decimal point, dates day/month/year." in html
+    assert "“Mileage” → odometer" in html and not car.sessions.exists()
+    confirm(owner_client, response)
+    assert sorted(car.sessions.values_list("odometer", flat=True)) == [12480, 12590]
