@@ -389,6 +389,7 @@ def _account_wipe(user: User, dry_run: bool) -> dict[str, int]:
         ChargingSession.objects.filter(user=user).delete()
         Car.objects.filter(user=user).delete()
         Setting.objects.filter(user=user).delete()
+        ImportBatch.objects.filter(user=user).delete()  # what they inserted is gone: nothing left to undo
     return counts
 
 

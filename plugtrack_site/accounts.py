@@ -23,7 +23,8 @@ def owner_account_ensure(*, username: str, password: str) -> tuple[User, bool]:
 
 def owners_group_permissions_refresh(**kwargs) -> Group:
     """The owners group, allowed every PlugTrack model's permissions, those of models added since too
-    (run after every `migrate`, once Django has created the new models' permissions)."""
+    (also run after `migrate`, once Django has created the new models' permissions). Adds only:
+    a permission an administrator gave the group by hand stays."""
     group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
-    group.permissions.set(Permission.objects.filter(content_type__app_label__in=OWNED_APPS))
+    group.permissions.add(*Permission.objects.filter(content_type__app_label__in=OWNED_APPS))
     return group

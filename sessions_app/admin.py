@@ -24,7 +24,7 @@ from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from . import analytics
-from .batches import import_batch_undo
+from .batches import BatchNotFound, import_batch_undo
 from .csv_format import decimal_render
 from .csv_io import charging_sessions_csv
 from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
@@ -311,9 +311,6 @@ class ImportBatchAdmin(OwnedModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # the record stays; undoing is the action below
-
     def has_undo_permission(self, request) -> bool:
         return request.user.has_perm("sessions_app.delete_chargingsession")
 
@@ -323,6 +320,12 @@ class ImportBatchAdmin(OwnedModelAdmin):
             kept = f", {batch.kept_edited} edited kept" if batch.kept_edited else ""
             return f"undone {batch.undone_at:%d %b %Y %H:%M} ({batch.removed} removed{kept})"
         return "imported"
+
+    def get_actions(self, request):
+        # The record of an import goes with its car or owner; on its own it is undone, not deleted.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.action(description="Undo the selected imports", permissions=["undo"])
     def undo_selected(self, request, queryset):
@@ -339,8 +342,12 @@ class ImportBatchAdmin(OwnedModelAdmin):
             }  # fmt: skip
             return TemplateResponse(request, "admin/sessions_app/importbatch/undo_confirm.html", context)
         for batch in batches:
-            report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
-            self.message_user(request, report.text, messages.SUCCESS)
+            try:
+                report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
+            except BatchNotFound as error:  # undone meanwhile (another tab)
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(request, report.text, messages.SUCCESS)
         return None
 
 

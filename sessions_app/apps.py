@@ -13,5 +13,6 @@ class SessionsAppConfig(AppConfig):
 
         from . import jobs  # noqa: F401 - registers this app's kinds of background job
 
-        # After the last app's migrations: the owners may use a model added by an upgrade (import batches).
+        # After the migrations of the last PlugTrack app (jobs), whose models' permissions Django has made by
+        # then: the owners may use a model an upgrade added (import batches).
         post_migrate.connect(owners_group_permissions_refresh, sender=self.apps.get_app_config("jobs"))

@@ -42,11 +42,11 @@ def file_sha256(path: Path | str) -> str:
 
 def import_batch_start(
     *, user: User, car: Car | None, source_name: str, source_path: Path | str | None = None,
-    kind: str = ImportBatch.Kind.IMPORT,
+    kind: str = ImportBatch.Kind.IMPORT, file_format: str = "plugtrack",
 ) -> ImportBatch:  # fmt: skip
     """Record an import as it starts (in the caller's transaction: an import undone takes it along)."""
     return ImportBatch.objects.create(
-        user=user, car=car, kind=kind, source_name=source_name[:255],
+        user=user, car=car, kind=kind, source_name=source_name[:255], format=file_format,
         sha256=file_sha256(source_path) if source_path and Path(source_path).is_file() else "",
     )  # fmt: skip
 
@@ -81,11 +81,11 @@ class UndoReport:
         kept = ""
         if self.kept_edited:
             kept = (
-                f"; kept {self.kept_edited} session(s) edited since the import (undo with --include-edited, or "
-                "the admin's box, to remove them too): " + "; ".join(self.edited)
+                f"; kept {self.kept_edited} session(s) edited since the import (ask for edited ones to go too to "
+                "remove them): " + "; ".join(self.edited)
             )
         elif self.include_edited and self.edited:
-            kept = f", {len(self.edited)} of them edited since the import"
+            kept = ", edited ones included"
         return f"Undo of import {self.batch_id} ({self.source}): {verb} {self.removed} session(s){kept}."
 
 
@@ -100,7 +100,7 @@ def import_batch_undo(*, user: User, batch_id: int, dry_run: bool = False, inclu
             raise BatchNotFound(
                 f"Import {batch_id} ({batch.source_name}) was undone already, on {batch.undone_at:%Y-%m-%d %H:%M}."
             )
-        sessions = batch.sessions.order_by(*CHRONOLOGICAL)
+        sessions = batch.sessions.filter(user=user).order_by(*CHRONOLOGICAL)  # (one moved to another owner stays)
         edited = sessions.filter(edited_at__isnull=False)
         report = UndoReport(batch_id=batch.pk, source=batch.source_name, dry_run=dry_run, include_edited=include_edited)
         report.edited = [str(session) for session in edited[:LISTED_EDITED]]

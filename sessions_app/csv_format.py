@@ -135,6 +135,19 @@ def csv_records(stream: IO[str], source_name: str, delimiter: str = ",") -> Iter
             yield line, record
 
 
+def first_line(stream: IO[str], source_name: str) -> str:
+    """The first line that is not blank (the header), read with the same bound as any record."""
+    while line := stream.readline(MAX_RECORD_CHARS + 1):
+        if len(line) > MAX_RECORD_CHARS:
+            raise CsvFileError(
+                f"{source_name}: the first line is longer than {MAX_RECORD_CHARS:,} characters. The first line must "
+                "be the header, naming the columns, and end with a line break. Is this the right file?"
+            )
+        if line.strip():
+            return line
+    raise CsvFileError(f"{source_name} is empty. Its first line must be the header, naming the columns.")
+
+
 def width_problem(record: list[str], columns: list[str]) -> str | None:
     if len(record) == len(columns):
         return None

@@ -30,6 +30,7 @@ from .csv_format import (
     HEADER,
     CsvFileError,
     csv_records,
+    first_line,
     formula_escape,
     header_check,
     header_read,
@@ -50,20 +51,28 @@ ERROR_FILE_HEADER = ("row", "field", "value", "message")
 
 def charging_sessions_checked_import(
     *, user: User, car: Car, checked_rows: Path, source_name: str, source_path: Path | str | None = None,
-    progress: Progress | None = None,
+    check: dict | None = None, progress: Progress | None = None,
 ) -> ImportReport:  # fmt: skip
     """Import what a dry run checked and kept (`charging_sessions_import(keep_checked_rows=...)`),
     without checking its rows again: only a row another import stored meanwhile is skipped. Recorded
-    as an import batch (`source_path`: the checked file, for its SHA-256)."""
+    as an import batch (`source_path`: the checked file, for its SHA-256; `check`: the dry run's
+    report, whose rows read, errors and duplicates the batch counts too)."""
+    check = check or {}
     report = ImportReport(source=source_name, car=f"{car} (id {car.pk})", dry_run=False)
     with _database_refusal(), checked_rows.open("rb") as handle, account_write_lock(user.pk):
         _car_still_there(user, car)
-        batch = import_batch_start(user=user, car=car, source_name=source_name, source_path=source_path)
+        batch = import_batch_start(
+            user=user, car=car, source_name=source_name, source_path=source_path,
+            file_format=check.get("detected", {}).get("format", "plugtrack"),
+        )  # fmt: skip
         importer.charging_sessions_checked_import(
             user=user, car=car, checked_rows=handle, report=report, progress=progress, batch=batch
         )
-        import_batch_finish(batch, rows_read=report.rows_read, inserted=report.inserted,
-                            duplicates=report.skipped_duplicates, errors=report.error_count)  # fmt: skip
+        import_batch_finish(
+            batch, rows_read=check.get("rows_read", report.rows_read), inserted=report.inserted,
+            duplicates=check.get("skipped_duplicates", 0) + report.skipped_duplicates,
+            errors=check.get("error_count", 0),
+        )  # fmt: skip
         report.batch_id = batch.pk
     logger.info(
         "sessions_import user=%s car_id=%s source=%s checked=True inserted=%d duplicates=%d",
@@ -165,9 +174,12 @@ def _import_file(
             # A dry run writes nothing, so it needs no lock (and does not hold others up).
             with nullcontext() if dry_run else account_write_lock(user.pk):
                 _car_still_there(user, car)
-                batch = None if dry_run else import_batch_start(user=user, car=car, source_name=name, source_path=path)
+                batch = None if dry_run else import_batch_start(
+                    user=user, car=car, source_name=name, source_path=path,
+                    file_format=detected.get("format", "plugtrack"),
+                )  # fmt: skip
                 charging_sessions_rows_import(
-                    user=user, rows=((line, car, record) for line, record in records), columns=columns,
+                    user=user, rows=(_for_car(record, car) for record in records), columns=columns,
                     report=report, dry_run=dry_run, error_sink=error_sink, progress=progress, checked_rows=checked_rows,
                     batch=batch,
                 )  # fmt: skip
@@ -232,6 +244,11 @@ def _check_utf8_file(path: Path, name: str) -> None:
         raise CsvFileError(f"Cannot read {path}: permission denied.") from None
 
 
+def _for_car(record: tuple[int, list[str]] | RowIssue, car: Car):
+    """A file's record as the engine takes it: with its car (or a row already refused, as it is)."""
+    return record if isinstance(record, RowIssue) else (record[0], car, record[1])
+
+
 @contextmanager
 def _plugtrack_rows(source, name: str) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]], dict]]:
     """PlugTrack's own CSV: its checked header, and its records as they are."""
@@ -244,8 +261,8 @@ def _is_plugtrack_csv(path: Path) -> bool:
     """Whether the file's first line is PlugTrack's header (any order), as its own export writes it."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            header_check(next(csv.reader([handle.readline()])), path.name)
-    except (CsvFileError, UnicodeDecodeError, StopIteration):
+            header_check(next(csv.reader([first_line(handle, path.name)])), path.name)
+    except (CsvFileError, UnicodeDecodeError):
         return False
     return True
 

@@ -20,9 +20,12 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 DATE_ORDERS = {"ymd": "year-month-day", "dmy": "day/month/year", "mdy": "month/day/year"}
 ENCODINGS = {"utf-8": "UTF-8", "cp1252": "Windows-1252 (Latin-1)"}
 
-_SLASHED_DATE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
-_ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\b")
-_DECIMAL_COMMA = re.compile(r"^\s*-?[\d.]*\d,\d+\s*\D*$")  # 12,5 · 1.234,56 · 0,245 €
+_SLASHED_DATE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}(?!\d)")  # a time may follow: 2026-11-25T12:30
+# A number that can only have a decimal comma (12,5 · 1.234,56), and one that can only have a decimal
+# point (30.5 · 0.075 · 1,234.5: not three digits after a lone point, which could be thousands).
+_DECIMAL_COMMA = re.compile(r"^\s*-?(?:\d{1,3}(?:\.\d{3})+|\d+),(?:\d{1,2}|\d{4,})(?!\d)")
+_DECIMAL_POINT = re.compile(r"^\s*-?(?:\d{1,3}(?:,\d{3})+\.\d+|\d+\.(?:\d{1,2}|\d{4,}))(?!\d)")
 
 
 class ShapeQuestion(CsvFileError):
@@ -43,14 +46,6 @@ class FileShape:
             "date_order": DATE_ORDERS.get(self.date_order or "", "not decided"),
         }  # fmt: skip
 
-    @property
-    def text(self) -> str:
-        described = self.describe()
-        return (
-            f"{described['encoding']}, {described['delimiter']}-separated, decimal {described['decimal_mark']}, "
-            f"dates {described['date_order']}"
-        )
-
 
 def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
     """UTF-8 (with or without a byte-order mark), or the encoding the person chose; a file that
@@ -58,27 +53,47 @@ def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
     if chosen:
         if chosen not in ENCODINGS:
             raise CsvFileError(f'Unknown encoding "{chosen}": use utf-8 or cp1252.')
+        encoding_check(path, name, chosen)
         return chosen
-    decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
+    if (line := _first_undecodable_line(path, "utf-8")) is None:
+        return "utf-8"
+    if _first_undecodable_line(path, "cp1252") is not None:
+        raise CsvFileError(f'{name} is not UTF-8 text (line {line}), nor Windows-1252. Save it as "CSV UTF-8".')
+    raise ShapeQuestion(
+        f"{name} is not UTF-8 text (the first byte that is not is on line {line}); it reads as Windows-1252, "
+        'what Excel saves as "CSV" on Windows. Import it as that with --encoding cp1252 (the admin: choose it), '
+        'or save it as "CSV UTF-8".'
+    )
+
+
+def encoding_check(path: Path, name: str, encoding: str) -> None:
+    """Refuse, before any row, a file that the chosen encoding cannot read."""
+    if (line := _first_undecodable_line(path, encoding)) is not None:
+        raise CsvFileError(f"{name} cannot be read as {ENCODINGS[encoding]} (line {line}). Is this the right file?")
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int | None:
+    decoder, line = codecs.getincrementaldecoder(encoding)(), 1
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        # The last, empty block ends the decoding: a file may end halfway through a character.
+        for block in _blocks(handle):
             try:
-                decoder.decode(block)
+                decoder.decode(block, final=not block)
             except UnicodeDecodeError as error:
-                line += block.count(b"\n", 0, error.start)
-                raise ShapeQuestion(
-                    f"{name} is not UTF-8 text (the first byte that is not is on line {line}); it reads as "
-                    'Windows-1252, what Excel saves as "CSV" on Windows. Import it as that with --encoding cp1252 '
-                    '(the admin: choose it), or save it as "CSV UTF-8".'
-                ) from None
+                return line + block.count(b"\n", 0, error.start)
             line += block.count(b"\n")
-    return "utf-8"
+    return None
 
 
-def delimiter_detect(first_line: str, name: str) -> str:
+def _blocks(handle):
+    yield from iter(lambda: handle.read(1 << 20), b"")
+    yield b""
+
+
+def delimiter_detect(header_line: str, name: str) -> str:
     """The delimiter that splits the header into the most columns (a comma inside a quoted name
     does not count)."""
-    counts = {delimiter: len(next(csv.reader([first_line], delimiter=delimiter))) for delimiter in DELIMITERS}
+    counts = {delimiter: len(next(csv.reader([header_line], delimiter=delimiter))) for delimiter in DELIMITERS}
     delimiter, columns = max(counts.items(), key=lambda item: item[1])
     if columns < 2:
         raise CsvFileError(
@@ -90,7 +105,8 @@ def delimiter_detect(first_line: str, name: str) -> str:
 
 @dataclass
 class _Evidence:
-    decimal_comma: bool = False
+    decimal_comma_line: int | None = None  # a line with a number that can only have a decimal comma
+    decimal_point_line: int | None = None  # ... only a decimal point
     day_first_line: int | None = None  # a line whose date can only be day/month
     month_first_line: int | None = None
     ambiguous_line: int | None = None  # a line whose date could be either
@@ -101,8 +117,10 @@ def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], na
     """Decide the decimal mark and the date order from the rows: (line, date text, number texts)."""
     evidence = _Evidence()
     for line, date, numbers in rows:
-        if shape.delimiter != "," and any(_DECIMAL_COMMA.match(number) for number in numbers):
-            evidence.decimal_comma = True
+        if evidence.decimal_comma_line is None and any(_DECIMAL_COMMA.match(number) for number in numbers):
+            evidence.decimal_comma_line = line
+        if evidence.decimal_point_line is None and any(_DECIMAL_POINT.match(number) for number in numbers):
+            evidence.decimal_point_line = line
         if _ISO_DATE.match(date):
             evidence.iso = True
         elif match := _SLASHED_DATE.match(date):
@@ -113,8 +131,21 @@ def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], na
                 evidence.month_first_line = line
             elif first != second and evidence.ambiguous_line is None:
                 evidence.ambiguous_line = line
-    shape.decimal_comma = evidence.decimal_comma
+    shape.decimal_comma = _decimal_comma(shape, evidence, name)
     shape.date_order = chosen_order or _date_order(evidence, name)
+
+
+def _decimal_comma(shape: FileShape, evidence: _Evidence, name: str) -> bool:
+    """A decimal comma when a number proves it and none proves a point; never in a comma-separated
+    file (a comma inside a number there is a thousands separator, in quotes)."""
+    if shape.delimiter == "," or evidence.decimal_comma_line is None:
+        return False
+    if evidence.decimal_point_line is not None:
+        raise CsvFileError(
+            f"{name}: the numbers disagree: line {evidence.decimal_comma_line} has a decimal comma, line "
+            f"{evidence.decimal_point_line} a decimal point. Use one decimal mark throughout the file."
+        )
+    return True
 
 
 def _date_order(evidence: _Evidence, name: str) -> str:

@@ -42,7 +42,7 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
         raise PlugTrackError(f"{check['error_count']} row(s) have errors: nothing was imported.")
     report = charging_sessions_checked_import(
         user=car.user, car=car, checked_rows=checked_rows, source_name=job.upload_name, source_path=job.upload,
-        progress=progress,
+        check=check, progress=progress,
     )  # fmt: skip
     checked_rows.unlink()  # kept until now: a run that could not start may be confirmed again
     data = check | {

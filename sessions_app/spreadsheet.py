@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from .csv_format import HEADER, CsvFileError, csv_records
+from .csv_format import HEADER, CsvFileError, csv_records, first_line, width_problem
 from .file_shape import FileShape, delimiter_detect, encoding_detect, values_scan
+from .importer import RowIssue
 
 # Headings as people write them, in English and German (compared without case, brackets or punctuation).
 HEADINGS = {
@@ -45,8 +46,8 @@ HEADINGS = {
         "preis pro kwh",
     ),
     "total_cost_gbp": ("cost", "total cost", "total", "cost gbp", "amount", "paid", "preis", "kosten"),
-    "soc_from": ("soc from", "start soc", "soc start", "from", "start"),
-    "soc_to": ("soc to", "end soc", "soc end", "to", "end"),
+    "soc_from": ("soc from", "start soc", "soc start", "soc from %", "start %"),
+    "soc_to": ("soc to", "end soc", "soc end", "soc to %", "end %"),
     "ambient_temp_c": ("temperature", "temp", "ambient", "outside temp", "ambient temperature", "temperatur"),
     "notes": ("notes", "note", "comment", "comments", "remarks", "notizen", "bemerkung"),
 }
@@ -57,7 +58,9 @@ NUMBER_COLUMNS = (
 )  # fmt: skip
 REQUIRED = ("date", "odometer", "charge_delivered_kwh")
 
-_UNITS = re.compile(r"\s*(?:kwh|kw|miles|mi|mins|min|°c|°|%|£|p)\s*$|^\s*£\s*", re.IGNORECASE)
+# Units written in a cell, dropped. Not "p" (pence would need dividing, not dropping) nor € (never pounds):
+# such a cell stays as it is and is that row's error.
+_UNITS = re.compile(r"\s*(?:kwh|kw|miles|mi|mins|min|°c|°|%|£)\s*$|^\s*£\s*", re.IGNORECASE)
 
 
 def heading_key(text: str) -> str:
@@ -106,7 +109,7 @@ class RowConverter:
         converted = []
         for column in HEADER:
             index = self.columns.get(column)
-            text = cells[index].strip() if index is not None and index < len(cells) else ""
+            text = cells[index].strip() if index is not None else ""
             if column == "date":
                 text = date_iso(text, self.shape.date_order)
             elif column in NUMBER_COLUMNS:
@@ -116,17 +119,20 @@ class RowConverter:
             converted.append(text)
         return converted
 
-    def values_for_scan(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, str, list[str]]]:
-        """(line, date text, number texts) of each row, for file_shape.values_scan."""
+    def values_for_scan(
+        self, records: Iterator[tuple[int, list[str]]], width: int
+    ) -> Iterator[tuple[int, str, list[str]]]:
+        """(line, date text, number texts) of each row as wide as the header (another is refused
+        later, and its shifted cells prove nothing), for file_shape.values_scan."""
         number_indexes = [self.columns[column] for column in NUMBER_COLUMNS if column in self.columns]
         date_index = self.columns["date"]
         for line, cells in records:
-            cell = cells[date_index] if date_index < len(cells) else ""
-            yield line, cell, [cells[index] for index in number_indexes if index < len(cells)]
+            if len(cells) == width:
+                yield line, cells[date_index], [cells[index] for index in number_indexes]
 
 
-_SLASHED = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\b")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_SLASHED = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 
 
 def date_iso(text: str, order: str | None) -> str:
@@ -160,19 +166,27 @@ def spreadsheet_rows(
     decimal mark and the date order (file_shape.values_scan), once to import."""
     shape = FileShape(encoding=encoding_detect(path, name, encoding), delimiter=",")
     with _text(path, shape.encoding) as text:
-        shape.delimiter = delimiter_detect(text.readline(), name)
+        shape.delimiter = delimiter_detect(first_line(text, name), name)
     with _text(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)
         header = next(records, (0, None))[1] or []
         columns, ignored = columns_map(header, name)
         converter = RowConverter(shape, columns)
-        values_scan(shape, converter.values_for_scan(records), name, date_order)
+        values_scan(shape, converter.values_for_scan(records, len(header)), name, date_order)
     detected = {"format": "spreadsheet", **shape.describe(), "columns": {column: header[index].strip()
                 for column, index in columns.items()}, "ignored_columns": ignored}  # fmt: skip
     with _text(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)
         next(records, None)  # the header
-        yield list(HEADER), ((line, converter(cells)) for line, cells in records), detected
+        yield list(HEADER), (_converted(line, cells, header, converter) for line, cells in records), detected
+
+
+def _converted(line: int, cells: list[str], header: list[str], converter: "RowConverter"):
+    """A row as PlugTrack's cells, or refused when its cells do not match the file's own header (a
+    value with the delimiter in it, unquoted, shifts every column after it)."""
+    if problem := width_problem(cells, header):
+        return RowIssue(line, "", "", problem)
+    return line, converter(cells)
 
 
 @contextmanager

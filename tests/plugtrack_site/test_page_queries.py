@@ -16,7 +16,7 @@ def history(owner, car, sessions: int) -> None:
                         cost_per_kwh="0.25" if i % 2 else None, location_label="Home" if i % 3 else "Tesco")
         for i in range(sessions)
     )  # fmt: skip
-    sessions_sequence_recompute(car_ids=[car.pk])
+    sessions_sequence_recompute(car_ids=[car.pk], rows_written=sessions)  # as a writer of that many says
 
 
 class QueriesSeen:

@@ -181,3 +181,38 @@ def test_a_merge_restore_is_a_batch_that_can_be_undone(owner, car_with_history, 
 
 def test_an_owner_may_see_imports(owner):
     assert owner.has_perm("sessions_app.view_importbatch")
+
+
+def test_a_car_with_imports_can_still_be_deleted_in_the_admin(owner_client, owner, car_with_history, march_file):
+    charging_sessions_import(user=owner, car=car_with_history, source=march_file)
+    url = reverse("admin:cars_app_car_delete", args=[car_with_history.pk])
+    assert "Are you sure" in owner_client.get(url).content.decode()
+    assert owner_client.post(url, {"post": "yes"}).status_code == 302
+    assert not ImportBatch.objects.exists() and not ChargingSession.objects.exists()
+
+
+def test_a_replace_restore_leaves_no_import_to_undo(owner, car_with_history, march_file, tmp_path):
+    charging_sessions_import(user=owner, car=car_with_history, source=march_file)
+    backup = backup_create(user=owner, target=tmp_path / "b.zip")
+    backup_restore(user=owner, source=backup.path, mode="merge")  # a restore batch of nothing new
+    assert ImportBatch.objects.count() == 2
+    backup_restore(user=owner, source=backup.path, mode="replace")
+    assert not ImportBatch.objects.exists()  # what they inserted was replaced
+
+
+def test_the_admin_import_records_the_checks_counts_and_format(owner_client, owner, car_with_history):
+    from .test_csv_admin import confirm, preview
+
+    rows = [session_row(date="2025-03-01", odometer="1220", charge_delivered_kwh="30"),
+            session_row(date="2025-01-10", odometer="1100", charge_delivered_kwh="25"),  # stored already
+            session_row(date="2025-03-02", odometer="x")]  # fmt: skip
+    response = preview(owner_client, car_with_history, rows)
+    confirm(owner_client, response, allow_partial="on")
+    batch = ImportBatch.objects.get()
+    assert (batch.rows_read, batch.inserted, batch.skipped_duplicates, batch.errors, batch.format) == (
+        3,
+        1,
+        1,
+        1,
+        "plugtrack",
+    )

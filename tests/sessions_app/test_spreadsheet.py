@@ -145,3 +145,48 @@ def test_the_admin_check_says_how_it_read_an_owners_file_then_imports_it(owner_c
     assert "“Mileage” → odometer" in html and not car.sessions.exists()
     confirm(owner_client, response)
     assert sorted(car.sessions.values_list("odometer", flat=True)) == [12480, 12590]
+
+
+def test_a_row_whose_cells_do_not_match_the_header_is_that_rows_error(owner, make_car, tmp_path):
+    car = make_car(owner)
+    shifted = UK.replace('"12,590"', "12,590")  # unquoted: the thousands comma splits the cell in two
+    report = charging_sessions_import(
+        user=owner, car=car, source=write(tmp_path, shifted), file_format="spreadsheet", date_order="dmy"
+    )  # (the row that proved the order is the broken one)
+    assert [(issue.row, issue.message[:32]) for issue in report.errors] == [(3, "has 8 cells but the header has 7")]
+    assert not car.sessions.exists()
+
+
+def test_the_decimal_mark_needs_proof_and_numbers_that_disagree_stop_the_import(owner, make_car, tmp_path):
+    car = make_car(owner)
+    english = "Date;Mileage;Type;kWh;Price\n2026-11-25;12480;AC;30.5;0.075\n2026-11-26;12590;AC;41.25;0.075\n"
+    report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, english), file_format="spreadsheet")
+    assert report.detected["decimal_mark"] == "point" and car.sessions.get(odometer=12480).charge_delivered_kwh == 30.5
+    mixed = english.replace("41.25", "41,25").replace("12480", "12481")
+    with pytest.raises(CsvFileError, match="the numbers disagree: line 3 has a decimal comma, line 2 a decimal point"):
+        charging_sessions_import(user=owner, car=car, source=write(tmp_path, mixed), file_format="spreadsheet")
+
+
+def test_pence_euros_and_start_end_columns_are_never_guessed(owner, make_car, tmp_path):
+    car = make_car(owner)
+    text = "Date,Start,End,Mileage,Type,kWh,Price\n2026-11-25T18:02,18:02,21:40,12480,AC,30.5,25p\n"
+    report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, text), file_format="spreadsheet")
+    assert report.detected["ignored_columns"] == ["Start", "End"]  # times, not states of charge
+    assert [(issue.row, issue.field) for issue in report.errors] == [(2, "cost_per_kwh")]  # 25p is not £25
+    euros = text.replace("25p", "0,25 €").replace(",0,25 €", ',"0,25 €"')
+    report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, euros), file_format="spreadsheet")
+    assert [(issue.row, issue.field) for issue in report.errors] == [(2, "cost_per_kwh")]
+    assert not car.sessions.exists()
+
+
+def test_an_iso_date_time_blank_first_lines_and_a_bad_encoding_are_handled(owner, make_car, tmp_path):
+    car = make_car(owner)
+    text = "\n\nDate,Mileage,Type,kWh\n2026-11-25T18:02:10+00:00,12480,AC,30.5\n"
+    report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, text), file_format="auto")
+    assert report.inserted == 1 and str(car.sessions.get().date) == "2026-11-25"
+    (tmp_path / "bad.csv").write_bytes(b"Date,Mileage,Type,kWh\n2026-11-26,12590,AC,30\x81\n")
+    with pytest.raises(CsvFileError, match=r"bad.csv is not UTF-8 text \(line 2\), nor Windows-1252"):
+        charging_sessions_import(user=owner, car=car, source=tmp_path / "bad.csv", file_format="spreadsheet")
+    (tmp_path / "long.csv").write_text("Date," * 20_000)
+    with pytest.raises(CsvFileError, match="the first line is longer than 65,536 characters"):
+        charging_sessions_import(user=owner, car=car, source=tmp_path / "long.csv", file_format="auto")

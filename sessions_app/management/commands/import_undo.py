@@ -1,5 +1,5 @@
 from plugtrack_site.command_args import PlugTrackCommand, add_user_argument, resolve_user
-from sessions_app.batches import import_batch_undo
+from sessions_app.batches import BatchNotFound, import_batch_undo
 from sessions_app.models import ImportBatch
 
 
@@ -21,6 +21,8 @@ class Command(PlugTrackCommand):
 
     def run(self, **options):
         owner = ImportBatch.objects.filter(pk=options["batch_id"]).values_list("user__username", flat=True).first()
+        if owner is None and not options["user"]:
+            raise BatchNotFound(f"There is no import {options['batch_id']}. `manage.py import_batches` lists them.")
         user = resolve_user(options["user"] or owner)  # the import's owner unless told otherwise
         report = import_batch_undo(
             user=user, batch_id=options["batch_id"], dry_run=options["dry_run"],
