@@ -60,7 +60,7 @@ def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
     if _first_undecodable_line(path, "cp1252") is not None:
         raise CsvFileError(f'{name} is not UTF-8 text (line {line}), nor Windows-1252. Save it as "CSV UTF-8".')
     raise ShapeQuestion(
-        f"{name} is not UTF-8 text (the first byte that is not is on line {line}); it reads as Windows-1252, "
+        f"{name} is not UTF-8 text (line {line} has a byte that is not); it reads as Windows-1252, "
         'what Excel saves as "CSV" on Windows. Import it as that with --encoding cp1252 (the admin: choose it), '
         'or save it as "CSV UTF-8".'
     )
@@ -110,7 +110,6 @@ class _Evidence:
     day_first_line: int | None = None  # a line whose date can only be day/month
     month_first_line: int | None = None
     ambiguous_line: int | None = None  # a line whose date could be either
-    iso: bool = False
 
 
 def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], name: str, chosen_order: str | None):
@@ -121,9 +120,7 @@ def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], na
             evidence.decimal_comma_line = line
         if evidence.decimal_point_line is None and any(_DECIMAL_POINT.match(number) for number in numbers):
             evidence.decimal_point_line = line
-        if _ISO_DATE.match(date):
-            evidence.iso = True
-        elif match := _SLASHED_DATE.match(date):
+        if not _ISO_DATE.match(date) and (match := _SLASHED_DATE.match(date)):
             first, second = int(match.group(1)), int(match.group(2))
             if first > 12 and evidence.day_first_line is None:
                 evidence.day_first_line = line
