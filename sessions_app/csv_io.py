@@ -5,10 +5,8 @@ the file; only the first errors are kept in the report, and all of them go to
 `<source stem>.err.csv`. Export streams the sessions out through the same resource.
 """
 
-import codecs
 import csv
 import datetime as dt
-import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -36,6 +34,7 @@ from .csv_format import (
     header_read,
     no_sessions_message,
 )
+from .file_shape import first_undecodable_line
 from .importer import CHUNK_ROWS, ImportReport, Progress, RowIssue, charging_sessions_rows_import
 from .models import ChargingSession
 from .resources import ChargingSessionResource
@@ -225,23 +224,14 @@ def _check_utf8_file(path: Path, name: str) -> None:
         raise CsvFileError(f"No file at {path}.")
     if path.is_dir():
         raise CsvFileError(f"{path} is a folder; give the path of a CSV file.")
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
     try:
-        with path.open("rb") as handle:
-            # The last, empty block ends the decoding: a file may end halfway through a character.
-            for block in itertools.chain(iter(lambda: handle.read(1 << 20), b""), [b""]):
-                try:
-                    decoder.decode(block, final=not block)
-                except UnicodeDecodeError as error:
-                    line += block.count(b"\n", 0, error.start)
-                    raise CsvFileError(
-                        f"{name} is not UTF-8 text (the first bad byte is on line {line}). "
-                        'Save it as "CSV UTF-8" and try again.'
-                    ) from None
-                line += block.count(b"\n")
+        line = first_undecodable_line(path, "utf-8")
     except PermissionError:
         raise CsvFileError(f"Cannot read {path}: permission denied.") from None
+    if line is not None:
+        raise CsvFileError(
+            f'{name} is not UTF-8 text (the first bad byte is on line {line}). Save it as "CSV UTF-8" and try again.'
+        )
 
 
 def _for_car(record: tuple[int, list[str]] | RowIssue, car: Car):

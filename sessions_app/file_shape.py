@@ -55,9 +55,9 @@ def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
             raise CsvFileError(f'Unknown encoding "{chosen}": use utf-8 or cp1252.')
         encoding_check(path, name, chosen)
         return chosen
-    if (line := _first_undecodable_line(path, "utf-8")) is None:
+    if (line := first_undecodable_line(path, "utf-8")) is None:
         return "utf-8"
-    if _first_undecodable_line(path, "cp1252") is not None:
+    if first_undecodable_line(path, "cp1252") is not None:
         raise CsvFileError(f'{name} is not UTF-8 text (line {line}), nor Windows-1252. Save it as "CSV UTF-8".')
     raise ShapeQuestion(
         f"{name} is not UTF-8 text (line {line} has a byte that is not); it reads as Windows-1252, "
@@ -68,11 +68,12 @@ def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
 
 def encoding_check(path: Path, name: str, encoding: str) -> None:
     """Refuse, before any row, a file that the chosen encoding cannot read."""
-    if (line := _first_undecodable_line(path, encoding)) is not None:
+    if (line := first_undecodable_line(path, encoding)) is not None:
         raise CsvFileError(f"{name} cannot be read as {ENCODINGS[encoding]} (line {line}). Is this the right file?")
 
 
-def _first_undecodable_line(path: Path, encoding: str) -> int | None:
+def first_undecodable_line(path: Path, encoding: str) -> int | None:
+    """The line of the first byte `encoding` cannot read (None: it reads the whole file), a block at a time."""
     decoder, line = codecs.getincrementaldecoder(encoding)(), 1
     with path.open("rb") as handle:
         # The last, empty block ends the decoding: a file may end halfway through a character.
