@@ -42,11 +42,14 @@ def file_sha256(path: Path | str) -> str:
 
 def import_batch_start(
     *, user: User, car: Car | None, source_name: str, source_path: Path | str | None = None,
-    kind: str = ImportBatch.Kind.IMPORT, file_format: str = "plugtrack",
+    kind: str = ImportBatch.Kind.IMPORT, detected: dict | None = None,
 ) -> ImportBatch:  # fmt: skip
-    """Record an import as it starts (in the caller's transaction: an import undone takes it along)."""
+    """Record an import as it starts (in the caller's transaction: an import undone takes it along).
+    `detected`: how an owner's file was read (its format, shape and mapping), kept with the record."""
+    detected = detected or {}
     return ImportBatch.objects.create(
-        user=user, car=car, kind=kind, source_name=source_name[:255], format=file_format,
+        user=user, car=car, kind=kind, source_name=source_name[:255], format=detected.get("format", "plugtrack"),
+        mapping=detected,
         sha256=file_sha256(source_path) if source_path and Path(source_path).is_file() else "",
     )  # fmt: skip
 

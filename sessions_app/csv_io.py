@@ -35,10 +35,14 @@ from .csv_format import (
     no_sessions_message,
 )
 from .file_shape import first_undecodable_line
+from .import_choices import ImportChoices
 from .importer import CHUNK_ROWS, ImportReport, Progress, RowIssue, charging_sessions_rows_import
+from .mapped_csv import mapped_rows, shape_start, text_open
+from .mapping_profiles import mapping_for_header
 from .models import ChargingSession
+from .presets import PRESETS, preset_detect
 from .resources import ChargingSessionResource
-from .spreadsheet import spreadsheet_rows
+from .teslafi import teslafi_rows
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -62,7 +66,7 @@ def charging_sessions_checked_import(
         _car_still_there(user, car)
         batch = import_batch_start(
             user=user, car=car, source_name=source_name, source_path=source_path,
-            file_format=check.get("detected", {}).get("format", "plugtrack"),
+            detected=check.get("detected", {}),
         )  # fmt: skip
         importer.charging_sessions_checked_import(
             user=user, car=car, checked_rows=handle, report=report, progress=progress, batch=batch
@@ -100,9 +104,9 @@ def _car_still_there(user: User, car: Car) -> None:
         )
 
 
-# What a file may be: PlugTrack's own CSV (the default, unchanged), an owner's own spreadsheet, or
-# whichever of the two its header says.
-FORMATS = ("plugtrack", "spreadsheet", "auto")
+# What a file may be: PlugTrack's own CSV (the default, unchanged), one of the presets for owners'
+# own files (presets.py), or whichever its header says.
+FORMATS = ("plugtrack", *PRESETS, "auto")
 
 
 class _AbortImport(Exception):
@@ -121,8 +125,7 @@ def charging_sessions_import(
     error_file: bool = True,
     keep_checked_rows: Path | None = None,
     file_format: str = "plugtrack",
-    date_order: str | None = None,
-    encoding: str | None = None,
+    choices: ImportChoices | None = None,
 ) -> ImportReport:
     """Import a sessions CSV into `car` of `user`.
 
@@ -133,9 +136,10 @@ def charging_sessions_import(
     (default: its own name); `error_file=False` keeps the errors in the report only (no
     `.err.csv`), for a caller that shows them itself. `keep_checked_rows` (a dry run): the file
     where to keep the rows found new, for `charging_sessions_checked_import` once confirmed.
-    `file_format`: "plugtrack" (PlugTrack's own 14 columns), "spreadsheet" (an owner's own file,
-    see spreadsheet.py; `date_order` and `encoding` answer its questions) or "auto" (the first when
-    the header is exactly PlugTrack's, else the second).
+    `file_format`: "plugtrack" (PlugTrack's own 14 columns), a preset for an owner's own file
+    ("spreadsheet", "evcc", "teslafi": presets.py; `choices` answer its questions and may bring a
+    mapping) or "auto" (PlugTrack's own when the header is exactly PlugTrack's, else the preset the
+    header says). An owner's file whose header has a mapping saved by the owner is read with it.
     """
     if car.user_id != user.pk:
         raise CsvFileError(f"Car {car.pk} is not one of {user}'s cars.")
@@ -145,14 +149,20 @@ def charging_sessions_import(
         raise CsvFileError(f'Unknown format "{file_format}": use {", ".join(FORMATS)}.')
     if file_format != "plugtrack" and path is None:
         raise CsvFileError(f"Reading {name} as an owner's own file needs the file itself, not a stream.")
+    choices = choices or ImportChoices()
+    if path and file_format != "plugtrack":
+        _check_readable_file(path)
     if file_format == "auto":
-        file_format = "plugtrack" if _is_plugtrack_csv(path) else "spreadsheet"
+        file_format = "plugtrack" if _is_plugtrack_csv(path) else preset_detect(_header_of(path, name, choices))
     if path and file_format == "plugtrack":
         _check_utf8_file(path, name)
-    rows_open = (
-        partial(_plugtrack_rows, source) if file_format == "plugtrack"
-        else partial(spreadsheet_rows, path, date_order=date_order, encoding=encoding)
-    )  # fmt: skip
+    if file_format == "plugtrack":
+        rows_open = partial(_plugtrack_rows, source)
+    elif file_format == "teslafi":
+        rows_open = partial(teslafi_rows, path, choices=choices)
+    else:
+        saved = partial(mapping_for_header, user)
+        rows_open = partial(mapped_rows, path, preset=file_format, choices=choices, saved_mapping=saved)
     with _database_refusal(), keep_checked_rows.open("wb") if keep_checked_rows else nullcontext() as checked_rows:
         return _import_file(
             user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
@@ -174,8 +184,7 @@ def _import_file(
             with nullcontext() if dry_run else account_write_lock(user.pk):
                 _car_still_there(user, car)
                 batch = None if dry_run else import_batch_start(
-                    user=user, car=car, source_name=name, source_path=path,
-                    file_format=detected.get("format", "plugtrack"),
+                    user=user, car=car, source_name=name, source_path=path, detected=detected,
                 )  # fmt: skip
                 charging_sessions_rows_import(
                     user=user, rows=(_for_car(record, car) for record in records), columns=columns,
@@ -218,17 +227,22 @@ def csv_rows_estimate(path: Path | str) -> int:
         return 0
 
 
-def _check_utf8_file(path: Path, name: str) -> None:
-    """Refuse a missing, unreadable or non-UTF-8 file before reading any row (no rows held)."""
+def _check_readable_file(path: Path) -> None:
+    """Refuse a missing or unreadable file, or a folder, before anything else."""
     if not path.exists():
         raise CsvFileError(f"No file at {path}.")
     if path.is_dir():
         raise CsvFileError(f"{path} is a folder; give the path of a CSV file.")
     try:
-        line = first_undecodable_line(path, "utf-8")
+        path.open("rb").close()
     except PermissionError:
         raise CsvFileError(f"Cannot read {path}: permission denied.") from None
-    if line is not None:
+
+
+def _check_utf8_file(path: Path, name: str) -> None:
+    """Refuse a missing, unreadable or non-UTF-8 file before reading any row (no rows held)."""
+    _check_readable_file(path)
+    if (line := first_undecodable_line(path, "utf-8")) is not None:
         raise CsvFileError(
             f'{name} is not UTF-8 text (the first bad byte is on line {line}). Save it as "CSV UTF-8" and try again.'
         )
@@ -250,19 +264,24 @@ def _plugtrack_rows(source, name: str) -> Iterator[tuple[list[str], Iterator[tup
 def _is_plugtrack_csv(path: Path) -> bool:
     """Whether the file's first line is PlugTrack's header (any order), as its own export writes it."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
+        with text_open(path, "utf-8") as handle:
             header_check(next(csv.reader([first_line(handle, path.name)])), path.name)
     except (CsvFileError, UnicodeDecodeError):
         return False
     return True
 
 
+def _header_of(path: Path, name: str, choices: ImportChoices) -> list[str]:
+    """An owner's file's first line, split as its shape says: to tell which preset it is."""
+    shape = shape_start(path, name, choices)
+    with text_open(path, shape.encoding) as text:
+        return next(csv.reader([first_line(text, name)], delimiter=shape.delimiter))
+
+
 @contextmanager
 def _open_text(source) -> Iterator[IO[str]]:
     if isinstance(source, str | Path):
-        # utf-8-sig drops a byte-order mark; newline="" lets the csv module handle CRLF and
-        # line breaks inside quoted cells.
-        with open(source, encoding="utf-8-sig", newline="") as handle:
+        with text_open(Path(source), "utf-8") as handle:
             yield handle
     else:
         yield source

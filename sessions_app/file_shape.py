@@ -13,8 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .csv_format import CsvFileError
+
+if TYPE_CHECKING:
+    from .import_choices import ImportChoices
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 DATE_ORDERS = {"ymd": "year-month-day", "dmy": "day/month/year", "mdy": "month/day/year"}
@@ -38,12 +42,14 @@ class FileShape:
     delimiter: str
     decimal_comma: bool = False
     date_order: str | None = None  # "ymd", "dmy" or "mdy"; None before the rows are scanned
+    time_zone: str | None = None  # the local zone of zoned date-times (None: the file has none)
 
     def describe(self) -> dict:
         return {
             "encoding": ENCODINGS[self.encoding], "delimiter": DELIMITERS[self.delimiter],
             "decimal_mark": "comma" if self.decimal_comma else "point",
             "date_order": DATE_ORDERS.get(self.date_order or "", "not decided"),
+            **({"time_zone": self.time_zone} if self.time_zone else {}),
         }  # fmt: skip
 
 
@@ -104,6 +110,22 @@ def delimiter_detect(header_line: str, name: str) -> str:
     return delimiter
 
 
+# A date-time that carries its zone: 2026-11-25T18:02:10+01:00, 2026-11-25 17:02Z.
+ZONED_DATE_TIME = re.compile(
+    r"^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})\s*$"
+)
+# Money that is not pounds: a euro or dollar sign, or a currency code other than GBP.
+FOREIGN_MONEY = re.compile(r"[€$]|\b(?!GBP\b)(?:EUR|USD|CHF|SEK|NOK|DKK|PLN|CZK|CAD|AUD)\b", re.IGNORECASE)
+
+
+@dataclass
+class ScannedRow:
+    line: int
+    date: str
+    numbers: list[str]  # every number cell, for the decimal mark
+    costs: list[str]  # the cost cells, for their currency
+
+
 @dataclass
 class _Evidence:
     decimal_comma_line: int | None = None  # a line with a number that can only have a decimal comma
@@ -111,16 +133,29 @@ class _Evidence:
     day_first_line: int | None = None  # a line whose date can only be day/month
     month_first_line: int | None = None
     ambiguous_line: int | None = None  # a line whose date could be either
+    zoned_line: int | None = None  # a line whose date-time carries a zone offset
+    cost_line: int | None = None  # a line with a cost
+    foreign_money_line: int | None = None  # a line with a cost that is not in pounds
 
 
-def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], name: str, chosen_order: str | None):
-    """Decide the decimal mark and the date order from the rows: (line, date text, number texts)."""
+def values_scan(shape: FileShape, rows: Iterable[ScannedRow], name: str, choices: "ImportChoices", *,
+                costs_currency_unknown: bool = False) -> None:  # fmt: skip
+    """Decide the decimal mark and the date order from the rows, and ask what they cannot tell: the
+    local zone of zoned date-times, the currency of costs not in pounds (`costs_currency_unknown`:
+    the file's costs are in a currency it does not say, as evcc's are)."""
     evidence = _Evidence()
-    for line, date, numbers in rows:
-        if evidence.decimal_comma_line is None and any(_DECIMAL_COMMA.match(number) for number in numbers):
+    for row in rows:
+        line, date = row.line, row.date
+        if evidence.decimal_comma_line is None and any(_DECIMAL_COMMA.match(number) for number in row.numbers):
             evidence.decimal_comma_line = line
-        if evidence.decimal_point_line is None and any(_DECIMAL_POINT.match(number) for number in numbers):
+        if evidence.decimal_point_line is None and any(_DECIMAL_POINT.match(number) for number in row.numbers):
             evidence.decimal_point_line = line
+        if evidence.cost_line is None and any(cost.strip() for cost in row.costs):
+            evidence.cost_line = line
+        if evidence.foreign_money_line is None and any(FOREIGN_MONEY.search(cost) for cost in row.costs):
+            evidence.foreign_money_line = line
+        if evidence.zoned_line is None and ZONED_DATE_TIME.match(date):
+            evidence.zoned_line = line
         if not _ISO_DATE.match(date) and (match := _SLASHED_DATE.match(date)):
             first, second = int(match.group(1)), int(match.group(2))
             if first > 12 and evidence.day_first_line is None:
@@ -130,7 +165,23 @@ def values_scan(shape: FileShape, rows: Iterable[tuple[int, str, list[str]]], na
             elif first != second and evidence.ambiguous_line is None:
                 evidence.ambiguous_line = line
     shape.decimal_comma = _decimal_comma(shape, evidence, name)
-    shape.date_order = chosen_order or _date_order(evidence, name)
+    shape.date_order = choices.date_order or _date_order(evidence, name)
+    if evidence.zoned_line and not choices.time_zone:
+        raise ShapeQuestion(
+            f"{name}: line {evidence.zoned_line} has a date-time with a time zone offset, and sessions are kept by "
+            "their local date. Say which zone is yours: --timezone Europe/London (the admin: Time zone)."
+        )
+    shape.time_zone = choices.time_zone if evidence.zoned_line else None
+    unsaid = costs_currency_unknown and evidence.cost_line
+    if choices.currency is None and (unsaid or evidence.foreign_money_line):
+        where = (
+            f"line {evidence.foreign_money_line} has a cost that is not in pounds" if evidence.foreign_money_line
+            else f"its costs (line {evidence.cost_line}) are in the currency the app was set to, which it does not say"
+        )  # fmt: skip
+        raise ShapeQuestion(
+            f"{name}: {where}. PlugTrack keeps pounds: give the currency and its rate, e.g. --currency EUR --rate 0.86 "
+            "(pounds per euro), or --currency GBP if they are pounds, or --currency none to leave costs out."
+        )
 
 
 def _decimal_comma(shape: FileShape, evidence: _Evidence, name: str) -> bool:

@@ -48,6 +48,10 @@ class RowIssue:
     message: str
 
 
+class RowLeftOut(RowIssue):
+    """A row the person chose to leave out (e.g. a blank odometer with the "skip" rule): a warning."""
+
+
 @dataclass
 class ImportReport:
     source: str
@@ -126,7 +130,10 @@ def charging_sessions_rows_import(
     )  # fmt: skip
     with importer:
         for row in rows:
-            if isinstance(row, RowIssue):
+            if isinstance(row, RowLeftOut):
+                report.rows_read += 1
+                report.add_warning(row)
+            elif isinstance(row, RowIssue):
                 importer.reject(row)
             elif problem := width_problem(row[2], columns):
                 importer.reject(RowIssue(row[0], "", "", problem))

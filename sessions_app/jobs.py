@@ -12,6 +12,7 @@ from jobs.models import Job
 from plugtrack_site.errors import PlugTrackError
 
 from .csv_io import charging_sessions_checked_import, charging_sessions_import, csv_rows_estimate
+from .import_choices import ImportChoices
 from .models import ChargingSession
 
 # A column in people's words: the model's own labels ("energy (kWh)" for charge_delivered_kwh).
@@ -29,8 +30,7 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
         report = charging_sessions_import(
             user=car.user, car=car, source=job.upload, source_name=job.upload_name, dry_run=True, allow_partial=True,
             progress=progress, keep_checked_rows=checked_rows,
-            file_format=job.options.get("file_format") or "plugtrack", date_order=job.options.get("date_order"),
-            encoding=job.options.get("encoding"),
+            file_format=job.options.get("file_format") or "plugtrack", choices=ImportChoices.from_options(job.options),
         )  # fmt: skip
         data = _with_column_labels(report.to_dict() | {"car_id": car.pk})
         confirmable = report.inserted > 0 and not report.stopped_at

@@ -113,6 +113,26 @@ class ImportBatch(models.Model):
         return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M}, {self.inserted} new)"
 
 
+class MappingProfile(models.Model):
+    """A mapping of an owner's file (sessions_app/column_mapping.py), saved under a name: offered
+    again when a file with the same header comes (header_key: the SHA-256 of its headings)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mapping_profiles")
+    name = models.CharField(max_length=80)
+    header = models.JSONField("headings of the file", default=list)
+    header_key = models.CharField(max_length=64, db_index=True, editable=False)
+    mapping = models.JSONField(help_text="The mapping as JSON: which heading feeds which field, in which unit.")
+    updated_at = models.DateTimeField("saved", auto_now=True)
+
+    class Meta:
+        verbose_name = "column mapping"
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="mapping_profile_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ChargingSession(models.Model):
     class ChargeType(models.TextChoices):
         AC = "AC", "AC"

@@ -4,7 +4,9 @@ from cars_app.command_args import add_car_argument, resolve_car
 from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand, add_user_argument, progress_bar, resolve_user
 from sessions_app.csv_io import FORMATS, charging_sessions_import, csv_rows_estimate
 from sessions_app.file_shape import DATE_ORDERS, ENCODINGS
+from sessions_app.import_choices import BLANK_ODOMETER_RULES, ImportChoices
 from sessions_app.importer import ImportReport, RowIssue
+from sessions_app.mapping_profiles import mapping_from_argument
 
 
 class Command(PlugTrackCommand):
@@ -24,10 +26,22 @@ class Command(PlugTrackCommand):
         parser.add_argument(
             "--format", dest="file_format", choices=FORMATS, default="plugtrack",
             help="plugtrack: PlugTrack's own 14 columns (the default); spreadsheet: your own file, its headings "
-            "and shape (semicolons, decimal commas, day-first dates) detected; auto: whichever the header says.",
+            "and shape (semicolons, decimal commas, day-first dates) detected; evcc: evcc's sessions CSV; teslafi: "
+            "TeslaFi's data export (sessions rebuilt from its polls); auto: whichever the header says.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--mapping", metavar="PROFILE.json|NAME",
+            help="Which of your file's columns is which: a mapping's JSON file, or the name of one you saved.",
         )  # fmt: skip
         parser.add_argument("--date-order", choices=sorted(DATE_ORDERS), help="When the dates could be either.")
         parser.add_argument("--encoding", choices=sorted(ENCODINGS), help="cp1252 for a file that is not UTF-8.")
+        parser.add_argument("--timezone", help="Your local zone (e.g. Europe/London), for date-times with an offset.")
+        parser.add_argument("--currency", help="The costs' currency: GBP, another code with --rate, or none.")
+        parser.add_argument("--rate", help="Pounds per unit of --currency (e.g. 0.86 for EUR).")
+        parser.add_argument(
+            "--blank-odometer", choices=BLANK_ODOMETER_RULES, default="error",
+            help="A row without an odometer: error (default), skip it, or take the previous session's (said in notes).",
+        )  # fmt: skip
         super().add_arguments(parser)
 
     def run(self, **options):
@@ -43,8 +57,15 @@ class Command(PlugTrackCommand):
                 allow_partial=options["allow_partial"],
                 progress=progress,
                 file_format=options["file_format"],
-                date_order=options["date_order"],
-                encoding=options["encoding"],
+                choices=ImportChoices(
+                    date_order=options["date_order"],
+                    encoding=options["encoding"],
+                    time_zone=options["timezone"],
+                    currency=options["currency"],
+                    rate=options["rate"],
+                    blank_odometer=options["blank_odometer"],
+                    mapping=mapping_from_argument(user, options["mapping"]) if options["mapping"] else None,
+                ),
             )
         if options["json"]:
             self.print_json(report.to_dict())
@@ -60,10 +81,13 @@ def report_text(report: ImportReport, shown_issues: int = 10) -> str:
     lines = [title]
     if report.detected:
         detected = report.detected
+        zone = f", local zone {detected['time_zone']}" if detected.get("time_zone") else ""
         lines.append(
             f"  read as {detected['format']}: {detected['encoding']}, {detected['delimiter']}-separated, decimal "
-            f"{detected['decimal_mark']}, dates {detected['date_order']}"
+            f"{detected['decimal_mark']}, dates {detected['date_order']}{zone}, costs in {detected['money']}"
         )
+        columns = ", ".join(f"{heading} → {column}" for column, heading in detected["columns"].items())
+        lines.append(f"  mapping ({detected['mapping']}): {columns}")
         if detected["ignored_columns"]:
             lines.append(f"  columns left out: {', '.join(detected['ignored_columns'])}")
     for label, value in [

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from sessions_app.csv_format import CsvFileError
 from sessions_app.csv_io import charging_sessions_import
 from sessions_app.file_shape import ShapeQuestion
+from sessions_app.import_choices import ImportChoices
 
 from .csv_helpers import session_row, write_csv
 
@@ -75,7 +76,9 @@ def test_ambiguous_dates_stop_with_the_question_and_the_answer_imports(owner, ma
     with pytest.raises(ShapeQuestion, match=r"could be day/month or month/day \(line 2.*--date-order dmy"):
         charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet")
     assert not car.sessions.exists()
-    report = charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet", date_order="mdy")
+    report = charging_sessions_import(
+        user=owner, car=car, source=path, file_format="spreadsheet", choices=ImportChoices(date_order="mdy")
+    )
     assert report.inserted == 2 and str(car.sessions.get(odometer=12480).date) == "2026-03-11"
 
 
@@ -92,7 +95,9 @@ def test_a_windows_1252_file_is_recognised_and_offered_never_taken_silently(owne
     path = write(tmp_path, UK.replace("rain", "café"), encoding="cp1252")
     with pytest.raises(ShapeQuestion, match="reads as Windows-1252.*--encoding cp1252"):
         charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet")
-    report = charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet", encoding="cp1252")
+    report = charging_sessions_import(
+        user=owner, car=car, source=path, file_format="spreadsheet", choices=ImportChoices(encoding="cp1252")
+    )
     assert report.inserted == 2 and car.sessions.get(odometer=12590).notes == "café"
 
 
@@ -105,10 +110,10 @@ def test_headings_not_plugtracks_are_left_out_and_named_and_required_ones_are_as
     with pytest.raises(CsvFileError, match="no column for odometer"):
         charging_sessions_import(user=owner, car=car, source=write(tmp_path, UK.replace("Mileage", "Reading")),
                                  file_format="spreadsheet")  # fmt: skip
-    for heading in ("Odometer (km)", "Kilometerstand"):
-        with pytest.raises(CsvFileError, match="is in km; PlugTrack needs miles"):
-            charging_sessions_import(user=owner, car=car, source=write(tmp_path, UK.replace("Mileage", heading)),
-                                     file_format="spreadsheet")  # fmt: skip
+    for heading in ("Odometer (km)", "Kilometerstand"):  # read as km, converted, and said so
+        report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, UK.replace("Mileage", heading)),
+                                          file_format="spreadsheet", dry_run=True)  # fmt: skip
+        assert report.ok and report.detected["columns"]["odometer"] == f"{heading} (km)"
 
 
 def test_a_row_missing_a_required_value_is_that_rows_error(owner, make_car, tmp_path):
@@ -151,7 +156,11 @@ def test_a_row_whose_cells_do_not_match_the_header_is_that_rows_error(owner, mak
     car = make_car(owner)
     shifted = UK.replace('"12,590"', "12,590")  # unquoted: the thousands comma splits the cell in two
     report = charging_sessions_import(
-        user=owner, car=car, source=write(tmp_path, shifted), file_format="spreadsheet", date_order="dmy"
+        user=owner,
+        car=car,
+        source=write(tmp_path, shifted),
+        file_format="spreadsheet",
+        choices=ImportChoices(date_order="dmy"),
     )  # (the row that proved the order is the broken one)
     assert [(issue.row, issue.message[:32]) for issue in report.errors] == [(3, "has 8 cells but the header has 7")]
     assert not car.sessions.exists()
@@ -174,16 +183,16 @@ def test_pence_euros_and_start_end_columns_are_never_guessed(owner, make_car, tm
     assert report.detected["ignored_columns"] == ["Start", "End"]  # times, not states of charge
     assert [(issue.row, issue.field) for issue in report.errors] == [(2, "cost_per_kwh")]  # 25p is not £25
     euros = text.replace("25p", "0,25 €").replace(",0,25 €", ',"0,25 €"')
-    report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, euros), file_format="spreadsheet")
-    assert [(issue.row, issue.field) for issue in report.errors] == [(2, "cost_per_kwh")]
+    with pytest.raises(ShapeQuestion, match="line 2 has a cost that is not in pounds.*--currency EUR --rate 0.86"):
+        charging_sessions_import(user=owner, car=car, source=write(tmp_path, euros), file_format="spreadsheet")
     assert not car.sessions.exists()
 
 
 def test_an_iso_date_time_blank_first_lines_and_a_bad_encoding_are_handled(owner, make_car, tmp_path):
     car = make_car(owner)
-    text = "\n\nDate,Mileage,Type,kWh\n2026-11-25T18:02:10+00:00,12480,AC,30.5\n"
+    text = "\n\nDate,Mileage,Type,kWh\n2026-11-25T18:02:10,12480,AC,30.5\n"
     report = charging_sessions_import(user=owner, car=car, source=write(tmp_path, text), file_format="auto")
-    assert report.inserted == 1 and str(car.sessions.get().date) == "2026-11-25"
+    assert report.inserted == 1 and str(car.sessions.get().date) == "2026-11-25"  # a local time: its date
     (tmp_path / "bad.csv").write_bytes(b"Date,Mileage,Type,kWh\n2026-11-26,12590,AC,30\x81\n")
     with pytest.raises(CsvFileError, match=r"bad.csv is not UTF-8 text \(line 2\), nor Windows-1252"):
         charging_sessions_import(user=owner, car=car, source=tmp_path / "bad.csv", file_format="spreadsheet")

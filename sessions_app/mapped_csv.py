@@ -1,0 +1,223 @@
+"""An owner's own CSV read through a mapping (column_mapping.py): a spreadsheet, evcc's export, or
+any file the person mapped themselves. Its shape is detected first (file_shape.py: encoding,
+delimiter, decimal mark, date order, and the questions it cannot answer), then each row becomes
+PlugTrack's own cells, which go through the one import engine and its checks unchanged.
+
+Nothing is invented: a value the file lacks stays blank, and a required one missing is that row's
+error, unless the person chose a rule for it (a blank odometer); a value PlugTrack worked out (km
+→ miles, another currency → pounds, an odometer taken from the session before) is said in the
+session's notes.
+"""
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO
+
+from cars_app.models import NOTES_MAX_CHARS
+
+from .column_mapping import UNIT_NAMES, ColumnMapping, value_in_unit
+from .csv_format import HEADER, csv_records, first_line, width_problem
+from .file_shape import FileShape, ScannedRow, delimiter_detect, encoding_detect, values_scan
+from .import_choices import NO_COSTS, ImportChoices
+from .importer import RowIssue, RowLeftOut
+from .presets import preset_mapping
+
+NUMBER_COLUMNS = (
+    "odometer", "charge_power_kw", "charge_delivered_kwh", "duration_mins", "cost_per_kwh", "total_cost_gbp",
+    "soc_from", "soc_to", "ambient_temp_c",
+)  # fmt: skip
+MONEY_COLUMNS = ("cost_per_kwh", "total_cost_gbp")
+MONEY_PLACES = {"cost_per_kwh": Decimal("0.0001"), "total_cost_gbp": Decimal("0.01")}
+
+# Units written in a cell, dropped. Not "p" (pence would need dividing, not dropping) nor € (never pounds):
+# such a cell stays as it is and is that row's error, unless the mapping or the currency says what it is.
+_UNITS = re.compile(r"\s*(?:kwh|kw|miles|mi|mins|min|°c|°|%|£)\s*$|^\s*£\s*", re.IGNORECASE)
+_CURRENCY_MARKS = re.compile(r"[€$]|\b[A-Z]{3}\b", re.IGNORECASE)
+_PENCE = re.compile(r"\s*p$")
+
+# A mapping saved by the owner for a header, if any (mapping_profiles.mapping_profile_for_header).
+SavedMapping = Callable[[list[str]], ColumnMapping | None]
+
+
+class RowConverter:
+    """A file row → PlugTrack's cells (in HEADER order, as its own CSV writes them), or the row's
+    issue when it cannot be one."""
+
+    def __init__(self, shape: FileShape, mapping: ColumnMapping, columns: dict[str, int], choices: ImportChoices):
+        self.shape, self.mapping, self.columns, self.choices = shape, mapping, columns, choices
+        self.zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
+        self.previous_odometer: str | None = None  # the file's session before, for the "previous" rule
+
+    def __call__(self, line: int, cells: list[str]) -> list[str] | RowIssue:
+        converted, derived = {}, []
+        for column in HEADER:
+            index = self.columns.get(column)
+            text = cells[index].strip() if index is not None else self.mapping.fixed.get(column, "")
+            if column == "date":
+                text = date_iso(text, self.shape.date_order, self.zone)
+            elif column in NUMBER_COLUMNS:
+                text = self._number(column, text, derived)
+            elif column == "charge_type":
+                text = text.upper()
+            converted[column] = text
+        if not converted["odometer"] and (issue := self._blank_odometer(line, converted, derived)):
+            return issue
+        self.previous_odometer = converted["odometer"] or self.previous_odometer
+        if derived:
+            said = f"PlugTrack: {'; '.join(derived)}"
+            converted["notes"] = f"{converted['notes']} · {said}" if converted["notes"] else said
+            converted["notes"] = converted["notes"][:NOTES_MAX_CHARS]
+        return [converted[column] for column in HEADER]
+
+    def _number(self, column: str, text: str, derived: list[str]) -> str:
+        unit = self.mapping.unit(column)
+        money = column in MONEY_COLUMNS and self.choices.currency not in (None, "GBP")
+        if money and self.choices.currency == NO_COSTS:
+            return ""
+        if money:
+            text = _CURRENCY_MARKS.sub("", text)
+        if unit == "pence":
+            text = _PENCE.sub("", text)
+        plain = number_plain(text, self.shape.decimal_comma)
+        value = value_in_unit(plain, unit)
+        if column == "odometer" and unit == "km" and value != plain:
+            derived.append(f"odometer {plain} km → {value} miles")
+        if money and value:
+            try:
+                pounds = (Decimal(value) * self.choices.rate).quantize(MONEY_PLACES[column], ROUND_HALF_UP)
+            except InvalidOperation:
+                return value  # not a number: the row's error where it is checked
+            derived.append(f"{column} {value} {self.choices.currency} → £{pounds} at {self.choices.rate}")
+            value = str(pounds)
+        return value
+
+    def _blank_odometer(self, line: int, converted: dict, derived: list[str]) -> RowIssue | None:
+        rule = self.choices.blank_odometer
+        if rule == "skip":
+            return RowLeftOut(line, "odometer", "", "Left out: its odometer is blank (the rule chosen: skip).")
+        if rule == "previous" and self.previous_odometer:
+            converted["odometer"] = self.previous_odometer
+            derived.append("odometer blank in the file, taken from the session before (0 miles driven)")
+            return None
+        before = " and no session before it in the file" if rule == "previous" else ""
+        return RowIssue(
+            line, "odometer", "", f"The odometer is blank{before} (evcc leaves it blank when it could not read the "
+            "car). Fill it in, or choose a rule for blank odometers: skip the row, or take the previous session's.",
+        )  # fmt: skip
+
+    def scanned(self, records: Iterator[tuple[int, list[str]]], width: int) -> Iterator[ScannedRow]:
+        """Each row as wide as the header (another is refused later, and its shifted cells prove
+        nothing), for file_shape.values_scan."""
+        number_indexes = [self.columns[column] for column in NUMBER_COLUMNS if column in self.columns]
+        money_indexes = [self.columns[column] for column in MONEY_COLUMNS if column in self.columns]
+        date_index = self.columns.get("date")
+        for line, cells in records:
+            if len(cells) == width:
+                date = cells[date_index] if date_index is not None else ""
+                numbers = [cells[index] for index in number_indexes]
+                yield ScannedRow(line, date, numbers, [cells[index] for index in money_indexes])
+
+    def _unit_said(self, column: str) -> str:
+        return f" ({UNIT_NAMES[self.mapping.unit(column)]})" if column in self.mapping.units else ""
+
+    def describe(self, header: list[str], ignored: list[str]) -> dict:
+        """The mapping as the report shows it: field → "heading (unit)", and what was left out."""
+        columns = {column: header[index].strip() + self._unit_said(column) for column, index in self.columns.items()}
+        columns |= {column: f'"{value}" for every row' for column, value in self.mapping.fixed.items()}
+        return {"mapping": self.mapping.name, "columns": columns, "ignored_columns": ignored,
+                "money": self.choices.describe_money(), "blank_odometer": self.choices.blank_odometer}  # fmt: skip
+
+
+_SLASHED = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_ZONED = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def date_iso(text: str, order: str | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """A date as YYYY-MM-DD: ISO (a time after it dropped: sessions are kept by local date; a
+    date-time with a zone offset moved into `zone` first) or day/month/year or month/day/year as
+    `order` says; anything else as it was (the row's error)."""
+    if zone and _ZONED.search(text):
+        try:
+            return dt.datetime.fromisoformat(text.replace(" ", "T", 1)).astimezone(zone).date().isoformat()
+        except ValueError:
+            return text
+    if match := _ISO.match(text):
+        year, month, day = match.groups()
+    elif (match := _SLASHED.match(text)) and order in ("dmy", "mdy"):
+        first, second, year = match.groups()
+        day, month = (first, second) if order == "dmy" else (second, first)
+        year = f"20{year}" if len(year) == 2 else year
+    else:
+        return text
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def number_plain(text: str, decimal_comma: bool) -> str:
+    """ "1.234,5 kWh" (decimal comma) or "1,234.5" → "1234.5"; a unit or £ written in the cell dropped."""
+    text = _UNITS.sub("", text).replace("\u00a0", "").replace(" ", "")
+    if decimal_comma:
+        return text.replace(".", "").replace(",", ".")
+    return text.replace(",", "")
+
+
+@contextmanager
+def mapped_rows(
+    path: Path, name: str, *, preset: str, choices: ImportChoices, saved_mapping: SavedMapping | None = None
+) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]] | RowIssue], dict]]:
+    """Open an owner's CSV: (PlugTrack's columns, its rows as PlugTrack's cells with their lines,
+    what was detected). The mapping is the person's (`choices.mapping`), else the one they saved
+    for this header, else the preset's. The file is read twice, a row at a time: once to decide
+    the shape (file_shape.values_scan), once to import."""
+    shape = shape_start(path, name, choices)
+    with text_open(path, shape.encoding) as text:
+        records = csv_records(text, name, delimiter=shape.delimiter)
+        header = next(records, (0, None))[1] or []
+        mapping, ignored = _mapping_for(header, name, preset, choices, saved_mapping)
+        columns = mapping.indexes(header, name)
+        converter = RowConverter(shape, mapping, columns, choices)
+        values_scan(shape, converter.scanned(records, len(header)), name, choices,
+                    costs_currency_unknown=preset == "evcc" and not choices.mapping)  # fmt: skip
+    converter = RowConverter(shape, mapping, columns, choices)  # (with the zone decided)
+    detected = {"format": preset, **shape.describe(), **converter.describe(header, ignored)}
+    with text_open(path, shape.encoding) as text:
+        records = csv_records(text, name, delimiter=shape.delimiter)
+        next(records, None)  # the header
+        yield list(HEADER), (_converted(line, cells, header, converter) for line, cells in records), detected
+
+
+def _mapping_for(header, name, preset, choices: ImportChoices, saved_mapping) -> tuple[ColumnMapping, list[str]]:
+    mapping = choices.mapping or (saved_mapping(header) if saved_mapping else None)
+    if mapping is None:
+        return preset_mapping(preset, header, name)
+    used = {heading.strip() for heading in mapping.headings.values()}
+    return mapping, [heading.strip() for heading in header if heading.strip() and heading.strip() not in used]
+
+
+def _converted(line: int, cells: list[str], header: list[str], converter: RowConverter):
+    """A row as PlugTrack's cells, or refused when its cells do not match the file's own header (a
+    value with the delimiter in it, unquoted, shifts every column after it)."""
+    if problem := width_problem(cells, header):
+        return RowIssue(line, "", "", problem)
+    converted = converter(line, cells)
+    return converted if isinstance(converted, RowIssue) else (line, converted)
+
+
+def shape_start(path: Path, name: str, choices: ImportChoices) -> FileShape:
+    """The file's encoding and delimiter, from its bytes and its first line."""
+    shape = FileShape(encoding=encoding_detect(path, name, choices.encoding), delimiter=",")
+    with text_open(path, shape.encoding) as text:
+        shape.delimiter = delimiter_detect(first_line(text, name), name)
+    return shape
+
+
+@contextmanager
+def text_open(path: Path, encoding: str) -> Iterator[IO[str]]:
+    # utf-8-sig drops a byte-order mark; newline="" keeps line breaks inside quoted cells.
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as handle:
+        yield handle

@@ -1,0 +1,89 @@
+"""An owner's saved mappings (MappingProfile): saved under a name, offered again for a file with the
+same header, exported and imported as JSON (column_mapping.ColumnMapping's, with the header)."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+
+from .column_mapping import ColumnMapping
+from .csv_format import CsvFileError
+from .models import MappingProfile
+
+MAX_PROFILE_BYTES = 64 * 1024  # a mapping is a few hundred bytes; a larger file is not one
+
+
+def header_key(header: list[str]) -> str:
+    """The same for the same headings in the same order (outer spaces and case aside)."""
+    return hashlib.sha256(json.dumps([heading.strip().lower() for heading in header]).encode()).hexdigest()
+
+
+def mapping_profiles(user: User) -> QuerySet[MappingProfile]:
+    return MappingProfile.objects.filter(user=user)
+
+
+def mapping_for_header(user: User, header: list[str]) -> ColumnMapping | None:
+    """The owner's saved mapping for files with this header (the latest saved), if any."""
+    profile = mapping_profiles(user).filter(header_key=header_key(header)).order_by("-updated_at").first()
+    return profile_mapping(profile) if profile else None
+
+
+def profile_mapping(profile: MappingProfile) -> ColumnMapping:
+    mapping = ColumnMapping.from_json(profile.mapping, f'The mapping "{profile.name}"')
+    mapping.name = profile.name
+    return mapping
+
+
+def mapping_profile_save(*, user: User, mapping: ColumnMapping, header: list[str], name: str) -> MappingProfile:
+    """Save `mapping` (for files with `header`) as the owner's profile `name`, replacing one of that name."""
+    name = name.strip()[:80]
+    if not name:
+        raise CsvFileError("A saved mapping needs a name.")
+    mapping.name = name
+    profile, _ = MappingProfile.objects.update_or_create(
+        user=user, name=name,
+        defaults={"mapping": mapping.to_json(), "header": [heading.strip() for heading in header],
+                  "header_key": header_key(header) if header else ""},
+    )  # fmt: skip
+    return profile
+
+
+def mapping_profile_export(profile: MappingProfile) -> dict:
+    """The profile as JSON: the mapping, with the header it is offered for."""
+    return profile_mapping(profile).to_json() | {"header": profile.header}
+
+
+def mapping_profile_import(*, user: User, path: Path | str, name: str | None = None) -> MappingProfile:
+    """Save a mapping exported as JSON (`mapping_profile_export`) as the owner's, under its own name or `name`."""
+    data = mapping_json_read(path)
+    mapping = ColumnMapping.from_json(data, Path(path).name)
+    header = data.get("header") or []
+    if not isinstance(header, list) or not all(isinstance(heading, str) for heading in header):
+        raise CsvFileError(f'{Path(path).name}: "header" must be the list of the file\'s headings.')
+    return mapping_profile_save(user=user, mapping=mapping, header=header, name=name or mapping.name)
+
+
+def mapping_json_read(path: Path | str) -> dict:
+    """A mapping's JSON file, refused with a message when it is not one."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_PROFILE_BYTES:
+            raise CsvFileError(f"{path.name} is larger than a mapping can be ({MAX_PROFILE_BYTES // 1024} KB).")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CsvFileError(f"No mapping file at {path}.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CsvFileError(f"{path.name} is not a mapping's JSON ({error}).") from None
+
+
+def mapping_from_argument(user: User, argument: str) -> ColumnMapping:
+    """`--mapping`: a JSON file's path, or the name of one of the owner's saved mappings."""
+    profile = mapping_profiles(user).filter(name=argument).first()
+    if profile is not None:
+        return profile_mapping(profile)
+    if not argument.lower().endswith(".json") and not Path(argument).exists():
+        names = ", ".join(mapping_profiles(user).values_list("name", flat=True)[:10]) or "none yet"
+        raise CsvFileError(f'No saved mapping "{argument}" and no such file. Saved mappings: {names}.')
+    return ColumnMapping.from_json(mapping_json_read(argument), Path(argument).name)
