@@ -1,0 +1,136 @@
+"""Column mappings (issue 13, point 2): any heading mapped to a field with its unit, saved as a named
+profile of the owner, offered again for the same header, exported and imported as JSON."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from sessions_app.column_mapping import ColumnMapping, value_in_unit
+from sessions_app.csv_format import CsvFileError
+from sessions_app.csv_io import charging_sessions_import
+from sessions_app.import_choices import ImportChoices
+from sessions_app.mapping_profiles import mapping_for_header, mapping_profile_save
+from sessions_app.models import MappingProfile
+
+# A log kept in a notes app: nothing PlugTrack's headings understand, km, Wh, "1h23m", pence.
+ODD = (
+    "When;Odo;Juice;Took;Pence per unit;What\n"
+    "02.11.2026;20117;36100;5h21m;7,5;home\n"
+    "25.11.2026;20480;25250;3h2m;7,5;\n"
+)
+ODD_MAPPING = {
+    "plugtrack_mapping": 1,
+    "name": "notes app",
+    "columns": {
+        "date": "When",
+        "odometer": {"heading": "Odo", "unit": "km"},
+        "charge_delivered_kwh": {"heading": "Juice", "unit": "wh"},
+        "duration_mins": {"heading": "Took", "unit": "hms"},
+        "cost_per_kwh": {"heading": "Pence per unit", "unit": "pence"},
+        "notes": "What",
+        "charge_type": {"value": "AC"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("20117", "km", "12500"), ("1609.344", "km", "1000"), ("36100", "wh", "36.1"), ("1000", "wh", "1"),
+        ("5h21m5s", "hms", "321"), ("1h23m", "hms", "83"), ("45m", "hms", "45"), ("1:23:30", "hms", "84"),
+        ("2.5", "hours", "150"), ("7.5", "pence", "0.075"), ("12480", "miles", "12480"), ("lots", "km", "lots"),
+        ("1 day", "hms", "1 day"), ("", "km", ""),
+    ],
+)  # fmt: skip
+def test_each_unit_becomes_plugtracks_own(text, unit, expected):
+    assert value_in_unit(text, unit) == expected
+
+
+def test_a_mapping_file_reads_any_headings_with_their_units(owner, make_car, tmp_path, capsys):
+    car = make_car(owner)
+    (tmp_path / "log.csv").write_text(ODD, encoding="utf-8")
+    (tmp_path / "notes-app.json").write_text(json.dumps(ODD_MAPPING), encoding="utf-8")
+    with pytest.raises(CommandError, match="no column for date, charge_delivered_kwh"):
+        call_command("sessions_import", "--from", str(tmp_path / "log.csv"), "--format", "auto")
+    call_command("sessions_import", "--from", str(tmp_path / "log.csv"), "--format", "spreadsheet",
+                 "--mapping", str(tmp_path / "notes-app.json"), "--json")  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["inserted"] == 2 and report["detected"]["mapping"] == "notes app"
+    assert report["detected"]["columns"]["charge_delivered_kwh"] == "Juice (Wh)"
+    assert report["detected"]["date_order"] == "day/month/year" and report["detected"]["decimal_mark"] == "comma"
+    first = car.sessions.get(date=dt.date(2026, 11, 2))
+    assert (first.odometer, first.charge_delivered_kwh, first.duration_mins, first.cost_per_kwh, first.charge_type) == (
+        12500, Decimal("36.100"), 321, Decimal("0.0750"), "AC",
+    )  # fmt: skip
+    assert first.notes == "home · PlugTrack: odometer 20117 km → 12500 miles"
+
+
+def test_a_saved_mapping_is_offered_again_for_the_same_header_and_round_trips_as_json(owner, make_car, tmp_path):
+    car = make_car(owner)
+    (tmp_path / "notes-app.json").write_text(json.dumps(ODD_MAPPING), encoding="utf-8")
+    (tmp_path / "log.csv").write_text(ODD, encoding="utf-8")
+    call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "notes-app.json"))
+    profile = MappingProfile.objects.get(user=owner)
+    assert profile.name == "notes app" and profile.header == []  # no header in the file: usable by name only
+    report = charging_sessions_import(user=owner, car=car, source=tmp_path / "log.csv", file_format="auto",
+                                      choices=ImportChoices(mapping=ColumnMapping.from_json(profile.mapping)))  # fmt: skip
+    assert report.inserted == 2
+    # Saved for this header, it is used by itself for the next file like it, and said.
+    header = ODD.splitlines()[0].split(";")
+    mapping_profile_save(user=owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=header, name="my log")
+    assert mapping_for_header(owner, [f" {heading.upper()} " for heading in header]).name == "my log"
+    (tmp_path / "december.csv").write_text(ODD.replace("11.2026", "12.2026"), encoding="utf-8")
+    report = charging_sessions_import(user=owner, car=car, source=tmp_path / "december.csv", file_format="auto")
+    assert report.inserted == 2 and report.detected["mapping"] == "my log"
+    # Exported and imported again (as another owner would), it is the same mapping.
+    call_command("mapping_profiles", "--user", "alice", "--export", "my log", "--to", str(tmp_path / "out.json"))
+    exported = json.loads((tmp_path / "out.json").read_text())
+    assert exported["header"] == header and exported["columns"] == ODD_MAPPING["columns"]
+    call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "out.json"), "--name", "copy")
+    copy = MappingProfile.objects.get(user=owner, name="copy")
+    assert (copy.header, copy.header_key, copy.mapping["columns"]) == (header, profile.__class__.objects.get(
+        name="my log").header_key, ODD_MAPPING["columns"])  # fmt: skip
+
+
+def test_another_owners_saved_mapping_is_never_offered(owner, make_car, tmp_path, django_user_model):
+    other = django_user_model.objects.create_user("bob")
+    header = ODD.splitlines()[0].split(";")
+    mapping_profile_save(user=other, mapping=ColumnMapping.from_json(ODD_MAPPING), header=header, name="bob's")
+    assert mapping_for_header(owner, header) is None
+    (tmp_path / "log.csv").write_text(ODD, encoding="utf-8")
+    with pytest.raises(CsvFileError, match="no column for date"):
+        charging_sessions_import(user=owner, car=make_car(owner), source=tmp_path / "log.csv", file_format="auto")
+    with pytest.raises(CommandError, match="No saved mapping \"bob's\" and no such file. Saved mappings: none yet"):
+        call_command("sessions_import", "--user", "alice", "--from", str(tmp_path / "log.csv"), "--mapping", "bob's")
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"columns": {"date": "When"}}, 'not a PlugTrack mapping: it needs "plugtrack_mapping": 1'),
+        ({"plugtrack_mapping": 1, "columns": []}, '"columns" must map PlugTrack fields to headings'),
+        ({"plugtrack_mapping": 1, "columns": {"mileage": "Odo"}}, "fields PlugTrack does not have: mileage"),
+        ({"plugtrack_mapping": 1, "columns": {"odometer": {"heading": "Odo", "unit": "furlongs"}}},
+         'gives odometer the unit "furlongs"; its units are: miles, km'),
+        ({"plugtrack_mapping": 1, "columns": {"date": 3}}, "the column for date must be a heading"),
+    ],
+)  # fmt: skip
+def test_a_broken_mapping_file_is_refused_with_what_is_wrong(owner, tmp_path, mapping, message):
+    (tmp_path / "bad.json").write_text(json.dumps(mapping), encoding="utf-8")
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "bad.json"))
+    assert refused.value.returncode == 2 and not MappingProfile.objects.exists()
+
+
+def test_a_mapping_naming_headings_the_file_lacks_says_which(owner, make_car, tmp_path):
+    (tmp_path / "log.csv").write_text(ODD.replace("Juice", "Energy"), encoding="utf-8")
+    with pytest.raises(CsvFileError, match="log.csv has no column 'Juice', which the mapping 'notes app' reads"):
+        charging_sessions_import(user=owner, car=make_car(owner), source=tmp_path / "log.csv", file_format="auto",
+                                 choices=ImportChoices(mapping=ColumnMapping.from_json(ODD_MAPPING)))  # fmt: skip
+    (tmp_path / "junk.json").write_bytes(b"\xff{not json")
+    with pytest.raises(CommandError, match="junk.json is not a mapping's JSON"):
+        call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "junk.json"))
