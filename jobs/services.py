@@ -9,6 +9,7 @@ with its file at the owner's first upload a day later; jobs that ran stay, with 
 
 import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -40,24 +41,50 @@ def uploads_dir(user: User) -> Path:
     return Path(settings.PLUGTRACK_DATA_DIR) / "uploads" / str(user.pk)
 
 
-def job_start(
-    *, user: User, kind: str, phase: str, options: dict | None = None, uploaded: UploadedFile | None = None
-) -> Job:
-    """Record a job (keeping `uploaded` on disk, streamed chunk by chunk) and queue it for the worker."""
+@dataclass(frozen=True)
+class KeptUpload:
+    """An upload kept on disk for a job started after the owner's next step (e.g. a mapping form)."""
+
+    token: str  # hex: names the file, and lets the next request find it again
+    path: Path
+    name: str  # the file's name on the owner's computer
+
+
+def upload_keep(*, user: User, uploaded: UploadedFile) -> KeptUpload:
+    """Keep `uploaded` in the user's uploads folder, streamed chunk by chunk. A file no job takes
+    within UNCONFIRMED_LIFETIME goes at the user's next job (jobs_expired_remove)."""
     jobs_expired_remove(user=user)
-    token = uuid.uuid4()
-    upload = ""
-    if uploaded is not None:
-        folder = uploads_dir(user)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{token.hex}{Path(uploaded.name).suffix[:10]}"
-        with path.open("wb") as handle:
-            for chunk in uploaded.chunks():
-                handle.write(chunk)
-        upload = str(path)
+    token = uuid.uuid4().hex
+    folder = uploads_dir(user)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{token}{Path(uploaded.name).suffix[:10]}"
+    with path.open("wb") as handle:
+        for chunk in uploaded.chunks():
+            handle.write(chunk)
+    return KeptUpload(token=token, path=path, name=uploaded.name[:255])
+
+
+def upload_kept(*, user: User, token: str, name: str) -> KeptUpload | None:
+    """The user's kept upload `token` (None when it is gone or not theirs)."""
+    if not re.fullmatch(r"[0-9a-f]{32}", token):
+        return None
+    path = uploads_dir(user) / f"{token}{Path(name).suffix[:10]}"
+    return KeptUpload(token=token, path=path, name=name) if path.is_file() else None
+
+
+def job_start(
+    *, user: User, kind: str, phase: str, options: dict | None = None,
+    uploaded: UploadedFile | KeptUpload | None = None,
+) -> Job:  # fmt: skip
+    """Record a job (keeping `uploaded` on disk, unless kept already) and queue it for the worker."""
+    if isinstance(uploaded, UploadedFile):
+        uploaded = upload_keep(user=user, uploaded=uploaded)
+    else:
+        jobs_expired_remove(user=user)
     job = Job.objects.create(
-        token=token, user=user, kind=kind, phase=phase, upload=upload,
-        upload_name=(uploaded.name if uploaded else "")[:255], options=options or {},
+        token=uuid.UUID(uploaded.token) if uploaded else uuid.uuid4(), user=user, kind=kind, phase=phase,
+        upload=str(uploaded.path) if uploaded else "", upload_name=uploaded.name if uploaded else "",
+        options=options or {},
     )  # fmt: skip
     _enqueue(job)
     return job

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from cars_app.models import Car
 from jobs.admin import job_page_url
 from jobs.models import Job
-from jobs.services import job_start
+from jobs.services import job_start, upload_keep, upload_kept
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.pagination import IdsFirstPaginator
@@ -27,8 +27,11 @@ from . import analytics
 from .batches import BatchNotFound, import_batch_undo
 from .csv_format import decimal_render
 from .csv_io import charging_sessions_csv
-from .forms import ChargingSessionForm, SessionsExportForm, SessionsImportForm
-from .models import ChargingSession, ImportBatch
+from .file_preview import owner_file_preview
+from .forms import ChargingSessionForm, ColumnMappingForm, MappingProfileForm, SessionsExportForm, SessionsImportForm
+from .import_choices import ImportChoices
+from .mapping_profiles import header_key, mapping_profile_export, mapping_profile_save
+from .models import ChargingSession, ImportBatch, MappingProfile
 from .plausibility import checks_summary, newly_flagged
 from .services import charging_session_save, charging_sessions_delete
 
@@ -66,6 +69,7 @@ class CheckFilter(admin.SimpleListFilter):
         return queryset
 
 
+_IMPORT_WAITING = "pt-import-{}"  # the session's key of an upload waiting for its columns (by its token)
 _BADGE_HOME = format_html('<span class="pt-badge">{}</span>', "home")
 _BADGE_BASELINE = format_html('<span class="pt-badge" title="{}">{}</span>', "The car's first session", "baseline")
 
@@ -114,6 +118,11 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="sessions_app_chargingsession_import"),
+            path(
+                "import/<str:token>/columns/",
+                view(self.import_columns_view),
+                name="sessions_app_chargingsession_import_columns",
+            ),  # fmt: skip
             path("export/", view(self.export_view), name="sessions_app_chargingsession_export"),
             *super().get_urls(),
         ]
@@ -140,19 +149,68 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             raise PermissionDenied
         form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self.selectable_cars(request))
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
-            job = job_start(
-                user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK,
-                uploaded=form.cleaned_data["import_file"],
-                options={"car_id": form.cleaned_data["car"].pk} | {
-                    name: form.cleaned_data[name] or None for name in ("file_format", "date_order", "encoding")
-                },
-            )  # fmt: skip
-            return redirect(job_page_url(job))
+            file_format = form.cleaned_data["file_format"] or "plugtrack"
+            options = {"car_id": form.cleaned_data["car"].pk, "file_format": file_format}
+            options |= form.cleaned_data["choices"].to_options()
+            if file_format == "plugtrack":
+                job = job_start(
+                    user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, options=options,
+                    uploaded=form.cleaned_data["import_file"],
+                )  # fmt: skip
+                return redirect(job_page_url(job))
+            # An owner's own file: its columns are shown, to be confirmed or changed, before the check.
+            kept = upload_keep(user=request.user, uploaded=form.cleaned_data["import_file"])
+            request.session[_IMPORT_WAITING.format(kept.token)] = {"name": kept.name, "options": options}
+            return redirect("admin:sessions_app_chargingsession_import_columns", token=kept.token)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions", "form": form,
             "submit": "Check the file",
         }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/import.html", context)
+
+    def import_columns_view(self, request, token: str):
+        """An owner's file between upload and check: its shape and the proposed mapping, to confirm
+        or change (and save by name); then the check runs with it. PlugTrack's own file and
+        TeslaFi's polls have no columns to map: their check starts at once."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        waiting = request.session.get(_IMPORT_WAITING.format(token))
+        kept = waiting and upload_kept(user=request.user, token=token, name=waiting["name"])
+        if not kept:
+            messages.error(request, "That upload is no longer here (it was checked already, or is over a day old).")
+            return redirect("admin:sessions_app_chargingsession_import")
+        options = waiting["options"]
+        car = Car.objects.filter(pk=options["car_id"]).first()
+        if car is None:
+            raise PermissionDenied
+        try:
+            preview = owner_file_preview(
+                user=car.user, path=kept.path, name=kept.name, file_format=options["file_format"],
+                choices=ImportChoices.from_options(options),
+            )  # fmt: skip
+        except PlugTrackError as error:
+            messages.error(request, str(error))
+            kept.path.unlink(missing_ok=True)
+            return redirect("admin:sessions_app_chargingsession_import")
+        options["file_format"] = preview.file_format
+        form = None
+        if preview.mapping is not None:
+            form = ColumnMappingForm(request.POST or None, header=preview.header, proposal=preview.mapping)
+            if request.method != "POST" or not form.is_valid():
+                context = {
+                    **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
+                    "form": form, "preview": preview, "source": kept.name, "car": car,
+                }  # fmt: skip
+                return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
+            mapping = form.cleaned_data["mapping"]
+            if form.cleaned_data["save_as"]:
+                mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
+            options["mapping"] = mapping.to_json()
+        del request.session[_IMPORT_WAITING.format(token)]
+        job = job_start(
+            user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, options=options, uploaded=kept
+        )
+        return redirect(job_page_url(job))
 
     def export_view(self, request):
         """One car's sessions as the CSV that `sessions_export` writes, streamed as it is read."""
@@ -373,3 +431,33 @@ def _blocks(lines: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
             yield "".join(block)
             block, length = [], 0
     yield "".join(block)
+
+
+@admin.register(MappingProfile)
+class MappingProfileAdmin(OwnedModelAdmin):
+    """The owner's saved column mappings (offered again for files with the same headings): edited
+    as JSON, downloaded as JSON with an action; made from the import's "Which column is which"
+    page or added here from a JSON file's text."""
+
+    form = MappingProfileForm
+    list_display = ["name", "headings", "updated_at"]
+    search_fields = ["name"]
+    actions = ["download_json"]
+
+    @admin.display(description="offered for files with the headings")
+    def headings(self, profile):
+        return ", ".join(profile.header[:8]) + (" …" if len(profile.header) > 8 else "") or "(used by name only)"
+
+    def save_model(self, request, obj, form, change):
+        obj.header_key = header_key(obj.header) if obj.header else ""
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Download the selected mapping as JSON")
+    def download_json(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one mapping to download.", messages.WARNING)
+            return None
+        profile = queryset.get()
+        response = JsonResponse(mapping_profile_export(profile), json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="{slugify(profile.name) or "mapping"}.json"'
+        return response

@@ -28,19 +28,18 @@ from .csv_format import (
     HEADER,
     CsvFileError,
     csv_records,
-    first_line,
     formula_escape,
-    header_check,
     header_read,
     no_sessions_message,
 )
+from .file_preview import file_header, format_detect
 from .file_shape import first_undecodable_line
 from .import_choices import ImportChoices
 from .importer import CHUNK_ROWS, ImportReport, Progress, RowIssue, charging_sessions_rows_import
-from .mapped_csv import mapped_rows, shape_start, text_open
+from .mapped_csv import mapped_rows, text_open
 from .mapping_profiles import mapping_for_header
 from .models import ChargingSession
-from .presets import PRESETS, preset_detect
+from .presets import PRESETS
 from .resources import ChargingSessionResource
 from .teslafi import teslafi_rows
 
@@ -153,7 +152,7 @@ def charging_sessions_import(
     if path and file_format != "plugtrack":
         _check_readable_file(path)
     if file_format == "auto":
-        file_format = "plugtrack" if _is_plugtrack_csv(path) else preset_detect(_header_of(path, name, choices))
+        file_format = format_detect(file_header(path, name, choices)[1], name)
     if path and file_format == "plugtrack":
         _check_utf8_file(path, name)
     if file_format == "plugtrack":
@@ -259,23 +258,6 @@ def _plugtrack_rows(source, name: str) -> Iterator[tuple[list[str], Iterator[tup
     with _open_text(source) as text:
         records = csv_records(text, name)
         yield header_read(records, name), records, {}
-
-
-def _is_plugtrack_csv(path: Path) -> bool:
-    """Whether the file's first line is PlugTrack's header (any order), as its own export writes it."""
-    try:
-        with text_open(path, "utf-8") as handle:
-            header_check(next(csv.reader([first_line(handle, path.name)])), path.name)
-    except (CsvFileError, UnicodeDecodeError):
-        return False
-    return True
-
-
-def _header_of(path: Path, name: str, choices: ImportChoices) -> list[str]:
-    """An owner's file's first line, split as its shape says: to tell which preset it is."""
-    shape = shape_start(path, name, choices)
-    with text_open(path, shape.encoding) as text:
-        return next(csv.reader([first_line(text, name)], delimiter=shape.delimiter))
 
 
 @contextmanager

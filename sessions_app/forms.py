@@ -1,8 +1,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .csv_format import HEADER
-from .models import ChargingSession
+from .column_mapping import UNIT_NAMES, UNITS, ColumnMapping
+from .csv_format import HEADER, CsvFileError
+from .import_choices import ImportChoices
+from .models import ChargingSession, MappingProfile
 from .plausibility import session_problems
 
 
@@ -64,18 +66,21 @@ def _key_values(cleaned: dict) -> dict:
 
 
 class SessionsImportForm(forms.Form):
-    """A sessions CSV and the car to import it into, chosen among the user's own cars."""
+    """A sessions CSV, the car to import it into (among the user's own cars), and how to read an
+    owner's own file (ImportChoices, checked in `clean`)."""
 
     car = forms.ModelChoiceField(queryset=None, help_text="The sessions in the file are added to this car.")
     import_file = forms.FileField(
-        label="CSV file", help_text="PlugTrack's own sessions CSV, or your own spreadsheet saved as CSV."
-    )
+        label="CSV file", help_text="PlugTrack's own sessions CSV, your own spreadsheet saved as CSV, or an export "
+        "of evcc or TeslaFi.",
+    )  # fmt: skip
     file_format = forms.ChoiceField(
         label="Format", initial="auto", required=False,  # left out (a script's post): PlugTrack's own
         choices=[("auto", "Detect it"), ("plugtrack", "PlugTrack's own 14 columns"),
-                 ("spreadsheet", "My own spreadsheet (Date, Mileage, kWh, Cost, ...)")],
-        help_text="Your own file's separator, decimal mark and date order are detected and shown before anything "
-        "is written.",
+                 ("spreadsheet", "My own spreadsheet (Date, Mileage, kWh, Cost, ...)"),
+                 ("evcc", "evcc's sessions CSV"), ("teslafi", "TeslaFi's data export (sessions rebuilt from polls)")],
+        help_text="Your own file's separator, decimal mark, date order and columns are detected and shown before "
+        "anything is written; you may change the columns.",
     )  # fmt: skip
     date_order = forms.ChoiceField(
         label="Date order", required=False, help_text="Only needed when the dates could be either (e.g. 03/04/2026).",
@@ -85,6 +90,24 @@ class SessionsImportForm(forms.Form):
         label="Encoding", required=False, help_text="Only needed for a file that is not UTF-8.",
         choices=[("", "UTF-8"), ("cp1252", "Windows-1252 (Excel's plain CSV on Windows)")],
     )  # fmt: skip
+    time_zone = forms.CharField(
+        label="Time zone", required=False, max_length=60,
+        help_text="Only needed for date-times with an offset (2026-11-25T23:30:00Z): your zone, e.g. Europe/London.",
+    )  # fmt: skip
+    currency = forms.CharField(
+        label="Currency of its costs", required=False, max_length=4,
+        help_text='Blank: pounds. Another (EUR, USD...) needs its rate; "none" leaves the costs out. '
+        "evcc's prices are in the currency evcc is set to: say which.",
+    )  # fmt: skip
+    rate = forms.DecimalField(
+        label="Exchange rate", required=False, min_value=0, decimal_places=6,
+        help_text="Pounds per unit of that currency, e.g. 0.86 for euros.",
+    )  # fmt: skip
+    blank_odometer = forms.ChoiceField(
+        label="A row without an odometer", required=False, initial="error",
+        choices=[("error", "is an error of that row"), ("skip", "is left out (a warning)"),
+                 ("previous", "takes the previous session's odometer (said in its notes)")],
+    )  # fmt: skip
 
     def __init__(self, *args, cars, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,6 +116,69 @@ class SessionsImportForm(forms.Form):
             self.fields["car"].label_from_instance = lambda car: f"{car} ({car.user})"
         elif cars.count() == 1:
             self.fields["car"].initial = cars.get().pk
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["choices"] = ImportChoices(
+                date_order=cleaned.get("date_order") or None, encoding=cleaned.get("encoding") or None,
+                time_zone=cleaned.get("time_zone") or None, currency=cleaned.get("currency") or None,
+                rate=cleaned.get("rate"), blank_odometer=cleaned.get("blank_odometer") or "error",
+            )  # fmt: skip
+        except CsvFileError as error:
+            raise ValidationError(str(error)) from None
+        return cleaned
+
+
+class ColumnMappingForm(forms.Form):
+    """Which of the file's columns is each PlugTrack field, in which unit; proposed, then the person's."""
+
+    save_as = forms.CharField(
+        label="Save this mapping as", required=False, max_length=80,
+        help_text="A name, to have it offered again for files with these headings (Column mappings, in the admin).",
+    )  # fmt: skip
+
+    def __init__(self, *args, header: list[str], proposal: ColumnMapping, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header = header
+        headings = [("", "— not in the file —"), *((heading, heading) for heading in header if heading)]
+        self.rows = []
+        for column in HEADER:
+            label = str(ChargingSession._meta.get_field(column).verbose_name)
+            self.fields[f"column_{column}"] = forms.ChoiceField(
+                label=label, choices=headings, required=False, initial=proposal.headings.get(column, "")
+            )
+            unit = None
+            if column in UNITS:
+                self.fields[f"unit_{column}"] = unit = forms.ChoiceField(
+                    label=f"{label}: unit", initial=proposal.unit(column),
+                    choices=[(choice, UNIT_NAMES[choice]) for choice in UNITS[column]],
+                )  # fmt: skip
+            self.rows.append((self[f"column_{column}"], self[f"unit_{column}"] if unit else None))
+        self.fields["charge_type_fixed"] = forms.ChoiceField(
+            label="With no AC/DC column, every session is", required=False,
+            initial=proposal.fixed.get("charge_type", ""),
+            choices=[("", "— (the file says)"), ("AC", "AC"), ("DC", "DC")],
+        )  # fmt: skip
+        self.name = proposal.name
+
+    def clean(self):
+        cleaned = super().clean()
+        headings = {column: cleaned[f"column_{column}"] for column in HEADER if cleaned.get(f"column_{column}")}
+        units = {column: cleaned[f"unit_{column}"] for column in UNITS if cleaned.get(f"unit_{column}")}
+        fixed = {"charge_type": cleaned["charge_type_fixed"]} if cleaned.get("charge_type_fixed") else {}
+        if "charge_type" in headings:
+            fixed = {}  # the file's own column says
+        units = {column: unit for column, unit in units.items() if unit != UNITS[column][0]}
+        mapping = ColumnMapping(headings=headings, units=units, fixed=fixed, name=cleaned.get("save_as") or self.name)
+        try:
+            mapping.indexes(self.header, "The file")
+        except CsvFileError as error:
+            raise ValidationError(str(error)) from None
+        if "charge_type" not in headings and not fixed:
+            raise ValidationError("Choose the AC/DC column, or say what every session is (AC at a home wallbox).")
+        cleaned["mapping"] = mapping
+        return cleaned
 
 
 class SessionsExportForm(forms.Form):
@@ -109,3 +195,24 @@ class SessionsExportForm(forms.Form):
         self.fields["car"].label_from_instance = lambda car: (
             f"{car} ({car.sessions_count:,} session{'' if car.sessions_count == 1 else 's'})"
         )
+
+
+class MappingProfileForm(forms.ModelForm):
+    """A saved mapping edited as its JSON (what `mapping_profiles --export` writes), checked as an import would."""
+
+    class Meta:
+        model = MappingProfile
+        fields = ["user", "name", "mapping", "header"]
+
+    def clean_mapping(self):
+        try:
+            ColumnMapping.from_json(self.cleaned_data["mapping"])
+        except CsvFileError as error:
+            raise ValidationError(str(error)) from None
+        return self.cleaned_data["mapping"]
+
+    def clean_header(self):
+        header = self.cleaned_data["header"] or []
+        if not isinstance(header, list) or not all(isinstance(heading, str) for heading in header):
+            raise ValidationError('The headings of the file, as a list: ["Date", "Mileage", ...], or [] for none.')
+        return header

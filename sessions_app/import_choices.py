@@ -90,5 +90,5 @@ class ImportChoices:
         if self.currency in (None, "GBP"):
             return "pounds"
         if self.currency == NO_COSTS:
-            return "costs left out"
+            return "left out"
         return f"{self.currency}, converted at £{self.rate} per {self.currency}"

@@ -91,8 +91,11 @@ def preset_detect(header: list[str]) -> str:
     return "spreadsheet"
 
 
-def preset_mapping(preset: str, header: list[str], name: str) -> tuple[ColumnMapping, list[str]]:
-    """The mapping `preset` makes of `header`, and the headings it leaves out."""
+def preset_mapping(
+    preset: str, header: list[str], name: str, *, complete: bool = True
+) -> tuple[ColumnMapping, list[str]]:
+    """The mapping `preset` makes of `header`, and the headings it leaves out. `complete=False`:
+    what it can make of it (a proposal for the person to finish), never refused."""
     found: dict[str, tuple[int, str]] = {}  # field → (index, unit)
     ignored = []
     for index, heading in enumerate(header):
@@ -101,6 +104,9 @@ def preset_mapping(preset: str, header: list[str], name: str) -> tuple[ColumnMap
             if heading.strip():
                 ignored.append(heading.strip())
             continue
+        if column in found and not complete:
+            ignored.append(heading.strip())
+            continue
         if column in found:
             raise CsvFileError(
                 f'{name}: two columns mean {column}: "{header[found[column][0]].strip()}" and "{heading.strip()}". '
@@ -108,7 +114,7 @@ def preset_mapping(preset: str, header: list[str], name: str) -> tuple[ColumnMap
             )
         found[column] = (index, unit)
     missing = [column for column in REQUIRED if column not in found]
-    if missing:
+    if missing and complete:
         accepted = "; ".join(f"{column}: {', '.join(SPREADSHEET_HEADINGS[column][:4])}" for column in missing)
         raise CsvFileError(
             f"{name}: no column for {', '.join(missing)}. Headings understood ({accepted}); the file's headings: "

@@ -39,6 +39,14 @@ _OPTIONAL = ("outside_temp", "fast_charger_present", "charger_power", "location"
 _NUMBERS = ("charge_energy_added", "battery_level", "odometer", "outside_temp", "charger_power")
 _TIME = re.compile(r"[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([AaPp][Mm])?")
 _TRUE = ("true", "1", "yes")
+# What each of PlugTrack's fields is made of (the report says it); the last word is the poll's column.
+_SOURCES = {
+    "date": "the first poll's date", "odometer": "the first poll's odometer", "charge_type": "fast_charger_present",
+    "charge_power_kw": "the highest charger_power", "location_label": "the first poll's location",
+    "charge_delivered_kwh": "the highest charge_energy_added", "duration_mins": "first to last poll's date",
+    "soc_from": "the first poll's battery_level", "soc_to": "the last poll's battery_level",
+    "ambient_temp_c": "the mean outside_temp",
+}  # fmt: skip
 
 
 @dataclass
@@ -107,8 +115,8 @@ def teslafi_rows(path: Path, name: str, *, choices: ImportChoices):
         values_scan(shape, _scanned(records, columns, len(header)), name, choices)
     detected = {
         "format": "teslafi", **shape.describe(), "mapping": "TeslaFi polls → sessions",
-        "columns": {column: column for column in columns}, "ignored_columns": [], "money": "no costs in the file",
-        "blank_odometer": "error",
+        "columns": {column: source for column, source in _SOURCES.items() if source.split()[-1] in columns},
+        "ignored_columns": [], "money": "none in the file", "blank_odometer": "error",
     }  # fmt: skip
     with text_open(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)

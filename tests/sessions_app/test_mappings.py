@@ -6,9 +6,12 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
+from jobs.models import Job
 from sessions_app.column_mapping import ColumnMapping, value_in_unit
 from sessions_app.csv_format import CsvFileError
 from sessions_app.csv_io import charging_sessions_import
@@ -16,11 +19,11 @@ from sessions_app.import_choices import ImportChoices
 from sessions_app.mapping_profiles import mapping_for_header, mapping_profile_save
 from sessions_app.models import MappingProfile
 
+from .test_csv_admin import confirm
+
 # A log kept in a notes app: nothing PlugTrack's headings understand, km, Wh, "1h23m", pence.
 ODD = (
-    "When;Odo;Juice;Took;Pence per unit;What\n"
-    "02.11.2026;20117;36100;5h21m;7,5;home\n"
-    "25.11.2026;20480;25250;3h2m;7,5;\n"
+    "When;Odo;Juice;Took;Pence per unit;What\n02.11.2026;20117;36100;5h21m;7,5;home\n25.11.2026;20480;25250;3h2m;7,5;\n"
 )
 ODD_MAPPING = {
     "plugtrack_mapping": 1,
@@ -76,8 +79,9 @@ def test_a_saved_mapping_is_offered_again_for_the_same_header_and_round_trips_as
     call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "notes-app.json"))
     profile = MappingProfile.objects.get(user=owner)
     assert profile.name == "notes app" and profile.header == []  # no header in the file: usable by name only
+    mapping = ColumnMapping.from_json(profile.mapping)
     report = charging_sessions_import(user=owner, car=car, source=tmp_path / "log.csv", file_format="auto",
-                                      choices=ImportChoices(mapping=ColumnMapping.from_json(profile.mapping)))  # fmt: skip
+                                      choices=ImportChoices(mapping=mapping))  # fmt: skip
     assert report.inserted == 2
     # Saved for this header, it is used by itself for the next file like it, and said.
     header = ODD.splitlines()[0].split(";")
@@ -104,7 +108,7 @@ def test_another_owners_saved_mapping_is_never_offered(owner, make_car, tmp_path
     (tmp_path / "log.csv").write_text(ODD, encoding="utf-8")
     with pytest.raises(CsvFileError, match="no column for date"):
         charging_sessions_import(user=owner, car=make_car(owner), source=tmp_path / "log.csv", file_format="auto")
-    with pytest.raises(CommandError, match="No saved mapping \"bob's\" and no such file. Saved mappings: none yet"):
+    with pytest.raises(CommandError, match='No saved mapping "bob\'s" and no such file. Saved mappings: none yet'):
         call_command("sessions_import", "--user", "alice", "--from", str(tmp_path / "log.csv"), "--mapping", "bob's")
 
 
@@ -134,3 +138,87 @@ def test_a_mapping_naming_headings_the_file_lacks_says_which(owner, make_car, tm
     (tmp_path / "junk.json").write_bytes(b"\xff{not json")
     with pytest.raises(CommandError, match="junk.json is not a mapping's JSON"):
         call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "junk.json"))
+
+
+# --- the admin: file → its columns, editable → check → confirm ----------------------------------
+
+IMPORT = "admin:sessions_app_chargingsession_import"
+
+
+def columns_form_data(response, **changes) -> dict:
+    """The "Which column is which" form as proposed, with `changes`."""
+    form = response.context["form"]
+    return {name: form[name].value() or "" for name in form.fields} | changes
+
+
+def upload(client, car, text: str, name: str = "log.csv", **fields):
+    data = {"car": car.pk, "import_file": SimpleUploadedFile(name, text.encode(), "text/csv"), "file_format": "auto"}
+    return client.post(reverse(IMPORT), data | fields, follow=True)
+
+
+def test_the_admin_asks_for_the_columns_it_cannot_tell_saves_them_and_offers_them_again(owner_client, owner,
+                                                                                        make_car):  # fmt: skip
+    car = make_car(owner)
+    response = upload(owner_client, car, ODD)
+    html = response.content.decode()
+    assert "read as your own spreadsheet, UTF-8, semicolon-separated, with 6 columns" in html
+    assert "no column for date, charge_delivered_kwh" in html  # what it could not tell, before any check
+    assert not Job.objects.exists()
+    columns_url = response.request["PATH_INFO"]
+    incomplete = owner_client.post(columns_url, columns_form_data(response))
+    assert "gives no column for date, charge_delivered_kwh" in incomplete.content.decode()
+    chosen = columns_form_data(
+        response, column_date="When", column_odometer="Odo", unit_odometer="km", column_charge_delivered_kwh="Juice",
+        unit_charge_delivered_kwh="wh", column_duration_mins="Took", unit_duration_mins="hms",
+        column_cost_per_kwh="Pence per unit", unit_cost_per_kwh="pence", column_notes="What", charge_type_fixed="AC",
+        save_as="notes app",
+    )  # fmt: skip
+    response = owner_client.post(columns_url, chosen, follow=True)
+    html = response.content.decode()
+    assert "Columns (notes app): “When” → date, “Odo (km)” → odometer" in html and "“Juice (Wh)”" in html
+    confirm(owner_client, response)
+    assert car.sessions.get(date=dt.date(2026, 11, 2)).charge_delivered_kwh == Decimal("36.100")
+    assert MappingProfile.objects.get(user=owner).name == "notes app"
+    # The next file with these headings comes with them, proposed.
+    response = upload(owner_client, car, ODD.replace("11.2026", "12.2026"), "december.csv")
+    assert "The columns below are those of <strong>notes app</strong>" in response.content.decode()
+    assert response.context["form"]["column_odometer"].value() == "Odo"
+    assert owner_client.get(columns_url, follow=True).redirect_chain  # the first upload's page is gone
+
+
+def test_plugtracks_own_file_and_teslafis_polls_go_straight_to_their_check(owner_client, owner, make_car, tmp_path):
+    from .test_presets import teslafi_file
+
+    car = make_car(owner)
+    response = upload(owner_client, car, teslafi_file(tmp_path).read_text(), "TeslaFi.csv")
+    html = response.content.decode()
+    assert (
+        "Read as TeslaFi's polls, rebuilt into sessions" in html
+        and "“the highest charge_energy_added” → charge" in html
+    )
+    confirm(owner_client, response)
+    assert car.sessions.count() == 4
+
+
+def test_the_import_form_refuses_money_it_cannot_convert(owner_client, owner, make_car):
+    response = upload(owner_client, make_car(owner), ODD, currency="EUR")
+    assert "Costs in EUR need the exchange rate" in response.content.decode() and not Job.objects.exists()
+
+
+def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_json(owner_client, owner, other_owner):
+    header = ODD.splitlines()[0].split(";")
+    mine = mapping_profile_save(user=owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=header, name="mine")
+    mapping_profile_save(user=other_owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=header, name="theirs")
+    changelist = reverse("admin:sessions_app_mappingprofile_changelist")
+    html = owner_client.get(changelist).content.decode()
+    assert "mine" in html and "theirs" not in html and "When, Odo, Juice" in html
+    response = owner_client.post(changelist, {"action": "download_json", "_selected_action": [mine.pk]})
+    assert response["Content-Disposition"] == 'attachment; filename="mine.json"'
+    assert json.loads(response.content)["columns"] == ODD_MAPPING["columns"]
+    change = reverse("admin:sessions_app_mappingprofile_change", args=[mine.pk])
+    broken = {"name": "mine", "mapping": json.dumps({"plugtrack_mapping": 1, "columns": {"mileage": "Odo"}}),
+              "header": json.dumps(header)}  # fmt: skip
+    assert "fields PlugTrack does not have: mileage" in owner_client.post(change, broken).content.decode()
+    assert MappingProfile.objects.get(pk=mine.pk).mapping == ColumnMapping.from_json(ODD_MAPPING).to_json() | {
+        "name": "mine"
+    }

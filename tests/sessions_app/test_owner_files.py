@@ -138,6 +138,7 @@ def test_the_admin_check_says_how_it_read_an_owners_file_then_imports_it(owner_c
     from django.urls import reverse
 
     from .test_csv_admin import confirm
+    from .test_mappings import columns_form_data
 
     car = make_car(owner)
     upload = SimpleUploadedFile("mine.csv", UK.encode(), content_type="text/csv")
@@ -145,8 +146,11 @@ def test_the_admin_check_says_how_it_read_an_owners_file_then_imports_it(owner_c
         reverse("admin:sessions_app_chargingsession_import"),
         {"car": car.pk, "import_file": upload, "file_format": "auto"}, follow=True,
     )  # fmt: skip
+    # First its columns, as detected, to confirm or change; then the check.
+    assert "read as your own spreadsheet, UTF-8, comma-separated, with 7 columns" in response.content.decode()
+    response = owner_client.post(response.request["PATH_INFO"], columns_form_data(response), follow=True)
     html = response.content.decode()
-    assert "Read as your own spreadsheet: UTF-8, comma-separated, decimal point, dates day/month/year." in html
+    assert "Read as your own spreadsheet: UTF-8, comma-separated, decimal point, dates day/month/year" in html
     assert "“Mileage” → odometer" in html and not car.sessions.exists()
     confirm(owner_client, response)
     assert sorted(car.sessions.values_list("odometer", flat=True)) == [12480, 12590]

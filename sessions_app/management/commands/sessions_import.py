@@ -84,7 +84,7 @@ def report_text(report: ImportReport, shown_issues: int = 10) -> str:
         zone = f", local zone {detected['time_zone']}" if detected.get("time_zone") else ""
         lines.append(
             f"  read as {detected['format']}: {detected['encoding']}, {detected['delimiter']}-separated, decimal "
-            f"{detected['decimal_mark']}, dates {detected['date_order']}{zone}, costs in {detected['money']}"
+            f"{detected['decimal_mark']}, dates {detected['date_order']}{zone}, costs: {detected['money']}"
         )
         columns = ", ".join(f"{heading} → {column}" for column, heading in detected["columns"].items())
         lines.append(f"  mapping ({detected['mapping']}): {columns}")
