@@ -31,7 +31,7 @@ NUMBER_COLUMNS = (
     "odometer", "charge_power_kw", "charge_delivered_kwh", "duration_mins", "cost_per_kwh", "total_cost_gbp",
     "soc_from", "soc_to", "ambient_temp_c",
 )  # fmt: skip
-MONEY_COLUMNS = ("cost_per_kwh", "total_cost_gbp")
+MONEY_COLUMNS = {"cost_per_kwh": "price per kWh", "total_cost_gbp": "total cost"}  # (as a session's notes say them)
 MONEY_PLACES = {"cost_per_kwh": Decimal("0.0001"), "total_cost_gbp": Decimal("0.01")}
 
 # Units written in a cell, dropped. Not "p" (pence would need dividing, not dropping) nor € (never pounds):
@@ -92,7 +92,8 @@ class RowConverter:
                 pounds = (Decimal(value) * self.choices.rate).quantize(MONEY_PLACES[column], ROUND_HALF_UP)
             except InvalidOperation:
                 return value  # not a number: the row's error where it is checked
-            derived.append(f"{column} {value} {self.choices.currency} → £{pounds} at {self.choices.rate}")
+            currency, rate = self.choices.currency, self.choices.rate
+            derived.append(f"{MONEY_COLUMNS[column]} {value} {currency} → £{pounds} at {rate}")
             value = str(pounds)
         return value
 

@@ -259,3 +259,36 @@ def test_an_import_is_undone_from_the_admin_after_a_confirmation(page, owner, ma
     expect(page.get_by_text("removed 2 session(s).")).to_be_visible()
     expect(page.locator("td.field-status")).to_contain_text("undone")
     assert car.sessions.count() == 1
+
+
+def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_imported(page, worker, owner, make_car,
+                                                                                 tmp_path):  # fmt: skip
+    from tests.sessions_app.test_presets import EVCC_DE
+
+    car = make_car(owner, name="Model 3")
+    path = tmp_path / "evcc-sessions.csv"
+    path.write_text(EVCC_DE, encoding="utf-8")
+    page.goto(f"{page.base}/admin/sessions_app/chargingsession/import/")
+    page.set_input_files("#id_import_file", str(path))
+    page.fill("#id_currency", "EUR")
+    page.fill("#id_rate", "0.86")
+    page.select_option("#id_blank_odometer", "previous")
+    page.click("input[value='Check the file']")
+    expect(page.locator("#pt-file-read")).to_contain_text("read as evcc's sessions CSV, UTF-8, semicolon-separated")
+    expect(page.locator("#id_column_odometer")).to_have_value("Kilometerstand (km)")
+    expect(page.locator("#id_unit_odometer")).to_have_value("km")
+    page.select_option("#id_column_notes", "Fahrzeug")  # a change of the person's own: the car's name as the note
+    page.fill("#id_save_as", "evcc garage")
+    screenshot(page, "import-columns")
+    page.click("input[value='Check the file with these columns']")
+    expect(page.locator("#pt-detected")).to_contain_text("costs: EUR, converted at £0.86 per EUR", timeout=30_000)
+    expect(page.locator("#pt-detected")).to_contain_text("“Fahrzeug” → notes")
+    expect(page.locator("#pt-new")).to_have_text("3")
+    screenshot(page, "import-columns-checked")
+    page.click("input[value='Confirm import']")
+    expect(page.get_by_text("Imported 3 session(s) into Model 3")).to_be_visible(timeout=30_000)
+    taken = car.sessions.get(date="2026-11-05")
+    assert taken.odometer == 12500 and taken.notes.startswith("Model 3 · PlugTrack: price per kWh 0.3 EUR → £0.2580")
+    assert taken.notes.endswith("odometer blank in the file, taken from the session before (0 miles driven)")
+    page.goto(f"{page.base}/admin/sessions_app/mappingprofile/")
+    expect(page.locator("th.field-name")).to_have_text(["evcc garage"])

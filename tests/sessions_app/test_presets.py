@@ -62,8 +62,8 @@ def test_evccs_german_export_asks_for_its_currency_then_imports_in_pounds_and_mi
     )  # fmt: skip
     assert (first.duration_mins, first.total_cost_gbp, first.cost_per_kwh) == (321, Decimal("9.31"), Decimal("0.2580"))
     assert first.notes == (
-        "PlugTrack: odometer 20117 km → 12500 miles; cost_per_kwh 0.3 EUR → £0.2580 at 0.86; "
-        "total_cost_gbp 10.83 EUR → £9.31 at 0.86"
+        "PlugTrack: odometer 20117 km → 12500 miles; price per kWh 0.3 EUR → £0.2580 at 0.86; "
+        "total cost 10.83 EUR → £9.31 at 0.86"
     )
     assert car.sessions.get(date=dt.date(2026, 11, 9)).odometer == 12726  # 20,480 km
 
