@@ -128,7 +128,10 @@ class RowConverter:
 
     def describe(self, header: list[str], ignored: list[str]) -> dict:
         """The mapping as the report shows it: field → "heading (unit)", and what was left out."""
-        columns = {column: header[index].strip() + self._unit_said(column) for column, index in self.columns.items()}
+        columns = {
+            column: header[self.columns[column]].strip() + self._unit_said(column)
+            for column in HEADER if column in self.columns
+        }  # fmt: skip
         columns |= {column: f'"{value}" for every row' for column, value in self.mapping.fixed.items()}
         return {"mapping": self.mapping.name, "columns": columns, "ignored_columns": ignored,
                 "money": self.choices.describe_money(), "blank_odometer": self.choices.blank_odometer}  # fmt: skip
