@@ -149,6 +149,11 @@ def charging_sessions_import(
     if file_format != "plugtrack" and path is None:
         raise CsvFileError(f"Reading {name} as an owner's own file needs the file itself, not a stream.")
     choices = choices or ImportChoices()
+    if file_format == "plugtrack" and choices != ImportChoices():
+        raise CsvFileError(
+            "A mapping, date order, encoding, time zone, currency or blank-odometer rule is for an owner's own "
+            "file; PlugTrack's own CSV is read as it is. Give --format auto (or the file's format) with them."
+        )
     if path and file_format != "plugtrack":
         _check_readable_file(path)
     if file_format == "auto":

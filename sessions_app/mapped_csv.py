@@ -22,7 +22,7 @@ from cars_app.models import NOTES_MAX_CHARS
 
 from .column_mapping import UNIT_NAMES, ColumnMapping, value_in_unit
 from .csv_format import HEADER, csv_records, first_line, width_problem
-from .file_shape import FileShape, ScannedRow, delimiter_detect, encoding_detect, values_scan
+from .file_shape import ZONED_DATE_TIME, FileShape, ScannedRow, delimiter_detect, encoding_detect, values_scan
 from .import_choices import NO_COSTS, ImportChoices
 from .importer import RowIssue, RowLeftOut
 from .presets import preset_mapping
@@ -139,14 +139,13 @@ class RowConverter:
 
 _SLASHED = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-_ZONED = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 
 def date_iso(text: str, order: str | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
     """A date as YYYY-MM-DD: ISO (a time after it dropped: sessions are kept by local date; a
     date-time with a zone offset moved into `zone` first) or day/month/year or month/day/year as
     `order` says; anything else as it was (the row's error)."""
-    if zone and _ZONED.search(text):
+    if zone and ZONED_DATE_TIME.match(text):
         try:
             return dt.datetime.fromisoformat(text.replace(" ", "T", 1)).astimezone(zone).date().isoformat()
         except ValueError:

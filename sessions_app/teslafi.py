@@ -20,9 +20,10 @@ The file streams: only the session being built is held.
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
@@ -39,6 +40,7 @@ _OPTIONAL = ("outside_temp", "fast_charger_present", "charger_power", "location"
 _NUMBERS = ("charge_energy_added", "battery_level", "odometer", "outside_temp", "charger_power")
 _TIME = re.compile(r"[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([AaPp][Mm])?")
 _TRUE = ("true", "1", "yes")
+_ENERGY_NOISE = Decimal("0.5")  # a drop of charge_energy_added by more than this: a new charge began
 # What each of PlugTrack's fields is made of (the report says it); the last word is the poll's column.
 _SOURCES = {
     "date": "the first poll's date", "odometer": "the first poll's odometer", "charge_type": "fast_charger_present",
@@ -62,7 +64,10 @@ class _Session:
     soc_to: Decimal | None = None
     power: Decimal | None = None
     dc: bool = False
-    temperatures: list[Decimal] = field(default_factory=list)
+    temperature_sum: Decimal = Decimal(
+        0
+    )  # (a sum and a count, not a list: a session of any length is held in constant memory)
+    temperature_count: int = 0
     ended: dt.datetime | None = None
 
     def add(self, poll: dict) -> None:
@@ -78,11 +83,12 @@ class _Session:
             self.power = max(self.power or Decimal(0), poll["charger_power"])
         self.dc = self.dc or poll["fast_charger_present"]
         if poll["outside_temp"] is not None:
-            self.temperatures.append(poll["outside_temp"])
+            self.temperature_sum += poll["outside_temp"]
+            self.temperature_count += 1
 
     def cells(self) -> list[str]:
         minutes = (self.ended - self.started).total_seconds() / 60 if self.started and self.ended else None
-        mean = sum(self.temperatures) / len(self.temperatures) if self.temperatures else None
+        mean = self.temperature_sum / self.temperature_count if self.temperature_count else None
         span = f", {self.started:%H:%M}–{self.ended:%H:%M}" if self.started and self.ended else ""
         values = {
             "date": self.date, "odometer": _whole(self.odometer), "charge_type": "DC" if self.dc else "AC",
@@ -151,7 +157,8 @@ def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Ite
             yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not a number.")
             continue
         charging = poll["charging_state"] in _CHARGING
-        restarted = current and poll["charge_energy_added"] is not None and poll["charge_energy_added"] < current.energy
+        energy = poll["charge_energy_added"]
+        restarted = current and energy is not None and energy < current.energy - _ENERGY_NOISE
         if current and (restarted or not charging):
             if poll["charging_state"] in _CLOSING:
                 current.add(poll)  # its final figures (not a "Disconnected" poll, maybe hours later)
@@ -159,7 +166,8 @@ def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Ite
             current = None
         if charging:
             if current is None:
-                date = date_iso(cells[columns["date"]].strip(), shape.date_order)
+                zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
+                date = date_iso(cells[columns["date"]].strip(), shape.date_order, zone)
                 location = cells[columns["location"]].strip() if "location" in columns else ""
                 current = _Session(line=line, date=date, started=poll["time"], location=location)
             current.add(poll)

@@ -224,3 +224,11 @@ def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_js
     assert MappingProfile.objects.get(pk=mine.pk).mapping == ColumnMapping.from_json(ODD_MAPPING).to_json() | {
         "name": "mine"
     }
+
+
+def test_choices_for_an_owners_file_are_refused_with_plugtracks_own_format(owner, make_car, tmp_path):
+    make_car(owner)
+    (tmp_path / "log.csv").write_text(ODD, encoding="utf-8")
+    with pytest.raises(CommandError, match="is for an owner's own file; PlugTrack's own CSV is read as it is") as no:
+        call_command("sessions_import", "--from", str(tmp_path / "log.csv"), "--currency", "GBP")
+    assert no.value.returncode == 2
