@@ -52,16 +52,19 @@ class RowConverter:
         self.shape, self.mapping, self.columns, self.choices = shape, mapping, columns, choices
         self.zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
         self.previous_odometer: str | None = None  # the file's session before, for the "previous" rule
+        # Worked out once, not per row: each field's column (or fixed value) and unit.
+        self.plan = [(column, columns.get(column), mapping.fixed.get(column, "")) for column in HEADER]
+        self.units = {column: mapping.unit(column) for column in NUMBER_COLUMNS}
+        self.money = choices.currency not in (None, "GBP")
 
     def __call__(self, line: int, cells: list[str]) -> list[str] | RowIssue:
         converted, derived = {}, []
-        for column in HEADER:
-            index = self.columns.get(column)
-            text = cells[index].strip() if index is not None else self.mapping.fixed.get(column, "")
+        for column, index, fixed in self.plan:
+            text = cells[index].strip() if index is not None else fixed
             if column == "date":
                 text = date_iso(text, self.shape.date_order, self.zone)
             elif column in NUMBER_COLUMNS:
-                text = self._number(column, text, derived)
+                text = self._number(column, text, derived) if text else text
             elif column == "charge_type":
                 text = text.upper()
             converted[column] = text
@@ -75,8 +78,8 @@ class RowConverter:
         return [converted[column] for column in HEADER]
 
     def _number(self, column: str, text: str, derived: list[str]) -> str:
-        unit = self.mapping.unit(column)
-        money = column in MONEY_COLUMNS and self.choices.currency not in (None, "GBP")
+        unit = self.units[column]
+        money = self.money and column in MONEY_COLUMNS
         if money and self.choices.currency == NO_COSTS:
             return ""
         if money:
@@ -163,6 +166,8 @@ def date_iso(text: str, order: str | None, zone: zoneinfo.ZoneInfo | None = None
 
 def number_plain(text: str, decimal_comma: bool) -> str:
     """ "1.234,5 kWh" (decimal comma) or "1,234.5" → "1234.5"; a unit or £ written in the cell dropped."""
+    if text.isdigit():
+        return text  # most cells: nothing to do
     text = _UNITS.sub("", text).replace("\u00a0", "").replace(" ", "")
     if decimal_comma:
         return text.replace(".", "").replace(",", ".")
