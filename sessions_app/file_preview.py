@@ -17,6 +17,8 @@ from .mapped_csv import shape_start, text_open
 from .mapping_profiles import mapping_for_header
 from .presets import preset_detect, preset_mapping
 
+MAX_COLUMNS = 500  # each one is a choice in each of the columns page's 14 lists
+
 
 @dataclass
 class FilePreview:
@@ -30,6 +32,11 @@ class FilePreview:
 def owner_file_preview(*, user: User, path: Path, name: str, file_format: str, choices: ImportChoices) -> FilePreview:
     """Raises CsvFileError (and ShapeQuestion) for a file that cannot be read at all."""
     shape, header = file_header(path, name, choices)
+    if len(header) > MAX_COLUMNS:
+        raise CsvFileError(
+            f"{name} has {len(header):,} columns; PlugTrack reads files of up to {MAX_COLUMNS} (TeslaFi's has about "
+            "150). Is this the right file? Save only the columns you need."
+        )
     described = {key: value for key, value in shape.describe().items() if key in ("encoding", "delimiter")}
     if file_format == "auto":
         file_format = format_detect(header, name)

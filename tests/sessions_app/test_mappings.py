@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -200,6 +201,13 @@ def test_plugtracks_own_file_and_teslafis_polls_go_straight_to_their_check(owner
     )
     confirm(owner_client, response)
     assert car.sessions.count() == 4
+
+
+def test_a_file_with_too_many_columns_for_the_columns_page_is_refused_before_it(owner_client, owner, make_car):
+    header = ";".join(f"c{number}" for number in range(501))
+    response = upload(owner_client, make_car(owner), f"{header}\n" + ";" * 500 + "\n")
+    assert "og.csv has 501 columns; PlugTrack reads files of up to 500" in response.content.decode()
+    assert not Job.objects.exists() and not any((settings.PLUGTRACK_DATA_DIR / "uploads").rglob("*.csv"))
 
 
 def test_the_import_form_refuses_money_it_cannot_convert(owner_client, owner, make_car):
