@@ -20,7 +20,7 @@ from typing import IO
 
 from cars_app.models import NOTES_MAX_CHARS
 
-from .column_mapping import UNIT_NAMES, ColumnMapping, value_in_unit
+from .column_mapping import ColumnMapping, value_in_unit
 from .csv_format import HEADER, csv_records, first_line, width_problem
 from .file_shape import ZONED_DATE_TIME, FileShape, ScannedRow, delimiter_detect, encoding_detect, values_scan
 from .import_choices import NO_COSTS, ImportChoices
@@ -32,6 +32,7 @@ NUMBER_COLUMNS = (
     "soc_from", "soc_to", "ambient_temp_c",
 )  # fmt: skip
 MONEY_COLUMNS = {"cost_per_kwh": "price per kWh", "total_cost_gbp": "total cost"}  # (as a session's notes say them)
+_UNIT_SAID = {"km": "km", "wh": "Wh", "hours": "hours", "hms": "1h23m", "pence": "pence"}  # in the report
 MONEY_PLACES = {"cost_per_kwh": Decimal("0.0001"), "total_cost_gbp": Decimal("0.01")}
 
 # Units written in a cell, dropped. Not "p" (pence would need dividing, not dropping) nor € (never pounds):
@@ -126,13 +127,15 @@ class RowConverter:
                 numbers = [cells[index] for index in number_indexes]
                 yield ScannedRow(line, date, numbers, [cells[index] for index in money_indexes])
 
-    def _unit_said(self, column: str) -> str:
-        return f" ({UNIT_NAMES[self.mapping.unit(column)]})" if column in self.mapping.units else ""
+    def _unit_said(self, column: str, heading: str) -> str:
+        """ "Juice" in Wh → " (Wh)"; nothing for "Kilometerstand (km)", which says it."""
+        unit = _UNIT_SAID.get(self.mapping.units.get(column, ""), "")
+        return f" ({unit})" if unit and unit.lower() not in heading.lower() else ""
 
     def describe(self, header: list[str], ignored: list[str]) -> dict:
         """The mapping as the report shows it: field → "heading (unit)", and what was left out."""
         columns = {
-            column: header[self.columns[column]].strip() + self._unit_said(column)
+            column: header[self.columns[column]].strip() + self._unit_said(column, header[self.columns[column]])
             for column in HEADER if column in self.columns
         }  # fmt: skip
         columns |= {column: f'"{value}" for every row' for column, value in self.mapping.fixed.items()}

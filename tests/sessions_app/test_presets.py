@@ -14,6 +14,7 @@ from sessions_app.csv_format import CsvFileError
 from sessions_app.csv_io import charging_sessions_import
 from sessions_app.file_shape import ShapeQuestion
 from sessions_app.import_choices import ImportChoices
+from sessions_app.models import ImportBatch
 
 # evcc's "Download CSV" with its German headings: semicolons, decimal commas, km, Go durations, a
 # blank odometer (the car was not connected to evcc), prices in the currency evcc is set to (euros).
@@ -51,7 +52,7 @@ def test_evccs_german_export_asks_for_its_currency_then_imports_in_pounds_and_mi
         "format": "evcc", "delimiter": "semicolon", "decimal_mark": "comma", "date_order": "year-month-day",
         "money": "EUR, converted at £0.86 per EUR", "columns": None,
     }  # fmt: skip
-    assert report.detected["columns"]["odometer"] == "Kilometerstand (km) (km)"
+    assert report.detected["columns"]["odometer"] == "Kilometerstand (km)"
     assert report.detected["columns"]["charge_type"] == '"AC" for every row'
     # The blank odometer is that row's error, with the reason; the others are imported.
     assert [(issue.row, issue.field) for issue in report.errors] == [(3, "odometer")]
@@ -66,6 +67,10 @@ def test_evccs_german_export_asks_for_its_currency_then_imports_in_pounds_and_mi
         "total cost 10.83 EUR → £9.31 at 0.86"
     )
     assert car.sessions.get(date=dt.date(2026, 11, 9)).odometer == 12726  # 20,480 km
+    # The import's record keeps how the file was read: format, shape, mapping, money.
+    batch = ImportBatch.objects.get(pk=report.batch_id)
+    assert batch.format == "evcc" and batch.mapping["columns"]["odometer"] == "Kilometerstand (km)"
+    assert batch.mapping["money"] == "EUR, converted at £0.86 per EUR"
 
 
 def test_evccs_blank_odometer_rules_are_the_persons_choice_and_said(owner, make_car, tmp_path):
