@@ -20,7 +20,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from plugtrack_site.account_lock import AccountBusy, account_write_lock, sqlite_busy
@@ -81,11 +81,15 @@ def job_start(
         uploaded = upload_keep(user=user, uploaded=uploaded)
     else:
         jobs_expired_remove(user=user)
-    job = Job.objects.create(
-        token=uuid.UUID(uploaded.token) if uploaded else uuid.uuid4(), user=user, kind=kind, phase=phase,
-        upload=str(uploaded.path) if uploaded else "", upload_name=uploaded.name if uploaded else "",
-        options=options or {},
-    )  # fmt: skip
+    token = uuid.UUID(uploaded.token) if uploaded else uuid.uuid4()  # a kept upload makes one job, however sent
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                token=token, user=user, kind=kind, phase=phase, upload=str(uploaded.path) if uploaded else "",
+                upload_name=uploaded.name if uploaded else "", options=options or {},
+            )  # fmt: skip
+    except IntegrityError:  # the same form sent twice (a double click): the first one's job
+        return Job.objects.get(token=token, user=user)
     _enqueue(job)
     return job
 

@@ -5,7 +5,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -144,24 +144,28 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     def import_view(self, request):
         """Upload a CSV for a car: the worker checks it (the import's dry run, shown on the job's
-        page) and writes nothing until the person confirms there."""
+        page) and writes nothing until the person confirms there. An owner's own file shows its
+        columns first ("Which column is which"), to confirm or change."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self.selectable_cars(request))
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
-            file_format = form.cleaned_data["file_format"] or "plugtrack"
-            options = {"car_id": form.cleaned_data["car"].pk, "file_format": file_format}
+            car = form.cleaned_data["car"]
+            options = {"car_id": car.pk, "file_format": form.cleaned_data["file_format"] or "plugtrack"}
             options |= form.cleaned_data["choices"].to_options()
-            if file_format == "plugtrack":
-                job = job_start(
-                    user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, options=options,
-                    uploaded=form.cleaned_data["import_file"],
-                )  # fmt: skip
-                return redirect(job_page_url(job))
-            # An owner's own file: its columns are shown, to be confirmed or changed, before the check.
             kept = upload_keep(user=request.user, uploaded=form.cleaned_data["import_file"])
-            request.session[_IMPORT_WAITING.format(kept.token)] = {"name": kept.name, "options": options}
-            return redirect("admin:sessions_app_chargingsession_import_columns", token=kept.token)
+            if options["file_format"] == "plugtrack":  # read as it is: the check says all there is to say
+                return self._import_check_start(request, kept, options)
+            try:
+                preview = self._file_preview(car, kept, options)
+            except PlugTrackError as error:
+                kept.path.unlink(missing_ok=True)
+                form.add_error("import_file", str(error))
+            else:
+                if preview.mapping is None:  # PlugTrack's own file, TeslaFi's polls: no columns to choose
+                    return self._import_check_start(request, kept, options | {"file_format": preview.file_format})
+                request.session[_IMPORT_WAITING.format(kept.token)] = {"name": kept.name, "options": options}
+                return redirect("admin:sessions_app_chargingsession_import_columns", token=kept.token)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import sessions", "form": form,
             "submit": "Check the file",
@@ -170,8 +174,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     def import_columns_view(self, request, token: str):
         """An owner's file between upload and check: its shape and the proposed mapping, to confirm
-        or change (and save by name); then the check runs with it. PlugTrack's own file and
-        TeslaFi's polls have no columns to map: their check starts at once."""
+        or change (and save by name); then the check runs with it."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         waiting = request.session.get(_IMPORT_WAITING.format(token))
@@ -180,33 +183,35 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             messages.error(request, "That upload is no longer here (it was checked already, or is over a day old).")
             return redirect("admin:sessions_app_chargingsession_import")
         options = waiting["options"]
-        car = Car.objects.filter(pk=options["car_id"]).first()
-        if car is None:
-            raise PermissionDenied
+        car = get_object_or_404(self.selectable_cars(request), pk=options["car_id"])
         try:
-            preview = owner_file_preview(
-                user=car.user, path=kept.path, name=kept.name, file_format=options["file_format"],
-                choices=ImportChoices.from_options(options),
-            )  # fmt: skip
-        except PlugTrackError as error:
+            preview = self._file_preview(car, kept, options)
+        except PlugTrackError as error:  # (read a moment ago: e.g. a saved mapping since changed)
             messages.error(request, str(error))
-            kept.path.unlink(missing_ok=True)
             return redirect("admin:sessions_app_chargingsession_import")
-        options["file_format"] = preview.file_format
-        form = None
-        if preview.mapping is not None:
-            form = ColumnMappingForm(request.POST or None, header=preview.header, proposal=preview.mapping)
-            if request.method != "POST" or not form.is_valid():
-                context = {
-                    **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
-                    "form": form, "preview": preview, "source": kept.name, "car": car,
-                }  # fmt: skip
-                return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
-            mapping = form.cleaned_data["mapping"]
-            if form.cleaned_data["save_as"]:
-                mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
-            options["mapping"] = mapping.to_json()
-        del request.session[_IMPORT_WAITING.format(token)]
+        form = ColumnMappingForm(request.POST or None, header=preview.header, proposal=preview.mapping)
+        if request.method != "POST" or not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
+                "form": form, "preview": preview, "source": kept.name, "car": car,
+            }  # fmt: skip
+            return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
+        mapping = form.cleaned_data["mapping"]
+        if form.cleaned_data["save_as"]:
+            mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
+        request.session.pop(_IMPORT_WAITING.format(token), None)
+        options |= {"file_format": preview.file_format, "mapping": mapping.to_json()}
+        return self._import_check_start(request, kept, options)
+
+    @staticmethod
+    def _file_preview(car: Car, kept, options: dict):
+        return owner_file_preview(
+            user=car.user, path=kept.path, name=kept.name, file_format=options["file_format"],
+            choices=ImportChoices.from_options(options),
+        )  # fmt: skip
+
+    @staticmethod
+    def _import_check_start(request, kept, options: dict):
         job = job_start(
             user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, options=options, uploaded=kept
         )

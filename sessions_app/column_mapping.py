@@ -58,20 +58,31 @@ class ColumnMapping:
 
     def indexes(self, header: list[str], name: str) -> dict[str, int]:
         """Field → its column's index in `header` (headings compared as written, without outer spaces)."""
-        positions = {heading.strip(): index for index, heading in enumerate(header)}
-        missing = [heading for heading in self.headings.values() if heading.strip() not in positions]
+        positions: dict[str, int] = {}
+        repeated = set()
+        for index, heading in enumerate(header):
+            key = heading.strip().lower()  # as a saved mapping is offered: case aside
+            if key in positions:
+                repeated.add(key)
+            positions.setdefault(key, index)
+        missing = [heading for heading in self.headings.values() if heading.lower() not in positions]
         if missing:
             raise CsvFileError(
                 f"{name} has no column {', '.join(repr(heading) for heading in missing)}, which the mapping"
                 f"{f' {self.name!r}' if self.name else ''} reads. Its headings: "
                 f"{', '.join(repr(heading.strip()) for heading in header[:20])}."
             )
+        twice = [heading for heading in self.headings.values() if heading.lower() in repeated]
+        if twice:
+            raise CsvFileError(
+                f"{name} has more than one column {twice[0]!r}: rename one, so that it is clear which is meant."
+            )
         absent = [column for column in REQUIRED if column not in self.headings and column not in self.fixed]
         if absent:
             raise CsvFileError(
                 f"{name}: the mapping gives no column for {', '.join(absent)}, which every session needs."
             )
-        return {column: positions[heading.strip()] for column, heading in self.headings.items()}
+        return {column: positions[heading.lower()] for column, heading in self.headings.items()}
 
     def to_json(self) -> dict:
         columns = {
@@ -91,6 +102,10 @@ class ColumnMapping:
         headings, units, fixed = {}, {}, {}
         for column, value in columns.items():
             if isinstance(value, dict) and "value" in value:
+                if not isinstance(value["value"], str | int | float) or isinstance(value["value"], bool):
+                    raise CsvFileError(
+                        f"{source}: the value for {column} must be text or a number, not {value['value']!r}."
+                    )
                 fixed[column] = str(value["value"]).strip()
                 continue
             if isinstance(value, dict):
@@ -107,8 +122,9 @@ class ColumnMapping:
 
 
 _CONVERTED = ("km", "wh", "hours", "hms", "pence")  # the units not PlugTrack's own
-_HMS = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?$", re.IGNORECASE)
-_CLOCK = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2}))?$")
+# Go's durations as evcc writes them ("5h21m5s", "5h21m5.123s"), "1h23min", "45m"; and clocks ("1:23:45").
+_HMS = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)(?:[.,]\d+)?\s*s)?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?$")
 
 
 def value_in_unit(text: str, unit: str) -> str:
@@ -125,11 +141,11 @@ def value_in_unit(text: str, unit: str) -> str:
         return text
     if unit == "km":
         return str((number / KM_PER_MILE).quantize(Decimal(1), ROUND_HALF_UP))
-    if unit == "wh":
-        return format((number / 1000).normalize(), "f")  # 1000 Wh → 1, not 1E+0
+    if unit == "wh":  # to the Wh, as PlugTrack keeps kWh (3 places); 1000 Wh → "1", not "1E+0"
+        return format((number / 1000).quantize(Decimal("0.001"), ROUND_HALF_UP).normalize(), "f")
     if unit == "hours":
         return str((number * 60).quantize(Decimal(1), ROUND_HALF_UP))
-    return str(number / 100)  # pence (the last of _CONVERTED)
+    return str((number / 100).quantize(Decimal("0.0001"), ROUND_HALF_UP))  # pence → £/kWh (4 places, as kept)
 
 
 def _hms_minutes(text: str) -> int | None:

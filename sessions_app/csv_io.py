@@ -149,15 +149,11 @@ def charging_sessions_import(
     if file_format != "plugtrack" and path is None:
         raise CsvFileError(f"Reading {name} as an owner's own file needs the file itself, not a stream.")
     choices = choices or ImportChoices()
-    if file_format == "plugtrack" and choices != ImportChoices():
-        raise CsvFileError(
-            "A mapping, date order, encoding, time zone, currency or blank-odometer rule is for an owner's own "
-            "file; PlugTrack's own CSV is read as it is. Give --format auto (or the file's format) with them."
-        )
     if path and file_format != "plugtrack":
         _check_readable_file(path)
     if file_format == "auto":
         file_format = format_detect(file_header(path, name, choices)[1], name)
+    _unused_choices_refuse(file_format, choices, name)
     if path and file_format == "plugtrack":
         _check_utf8_file(path, name)
     if file_format == "plugtrack":
@@ -229,6 +225,31 @@ def csv_rows_estimate(path: Path | str) -> int:
             return max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 0)
     except OSError:
         return 0
+
+
+# What a format does not read, and the choices it therefore cannot use (never silently ignored).
+_FIXED_BY_FORMAT = {
+    "plugtrack": ("is PlugTrack's own CSV, read as it is (UTF-8, ISO dates, miles, pounds, its own columns)",
+                  ("mapping", "date order", "encoding", "time zone", "currency", "blank-odometer rule")),
+    "teslafi": ("is TeslaFi's polls, rebuilt into sessions (no prices; an odometer in every poll)",
+                ("mapping", "currency", "blank-odometer rule")),
+}  # fmt: skip
+
+
+def _unused_choices_refuse(file_format: str, choices: ImportChoices, name: str) -> None:
+    if file_format not in _FIXED_BY_FORMAT:
+        return
+    given = {
+        "mapping": choices.mapping, "date order": choices.date_order, "encoding": choices.encoding,
+        "time zone": choices.time_zone, "currency": choices.currency,
+        "blank-odometer rule": choices.blank_odometer != "error",
+    }  # fmt: skip
+    what, unusable = _FIXED_BY_FORMAT[file_format]
+    if unused := [choice for choice in unusable if given[choice]]:
+        raise CsvFileError(
+            f"{name} {what}: the {', '.join(unused)} you gave would not be used. Leave them out, or give the file's "
+            "format if it is another (--format spreadsheet, evcc)."
+        )
 
 
 def _check_readable_file(path: Path) -> None:

@@ -24,8 +24,8 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 DATE_ORDERS = {"ymd": "year-month-day", "dmy": "day/month/year", "mdy": "month/day/year"}
 ENCODINGS = {"utf-8": "UTF-8", "cp1252": "Windows-1252 (Latin-1)"}
 
-_SLASHED_DATE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
-_ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}(?!\d)")  # a time may follow: 2026-11-25T12:30
+SLASHED_DATE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
+ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")  # a time may follow: 2026-11-25T12:30
 # A number that can only have a decimal comma (12,5 · 1.234,56), and one that can only have a decimal
 # point (30.5 · 0.075 · 1,234.5: not three digits after a lone point, which could be thousands).
 _DECIMAL_COMMA = re.compile(r"^\s*-?(?:\d{1,3}(?:\.\d{3})+|\d+),(?:\d{1,2}|\d{4,})(?!\d)")
@@ -114,8 +114,15 @@ def delimiter_detect(header_line: str, name: str) -> str:
 ZONED_DATE_TIME = re.compile(
     r"^\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})\s*$"
 )
-# Money that is not pounds: a euro or dollar sign, or a currency code other than GBP.
-FOREIGN_MONEY = re.compile(r"[€$]|\b(?!GBP\b)(?:EUR|USD|CHF|SEK|NOK|DKK|PLN|CZK|CAD|AUD)\b", re.IGNORECASE)
+# The currency a cost's text names: a sign or a code ("12,40 €", "EUR 12.40", "£9", "$12").
+_MONEY_SIGNS = {"€": "EUR", "£": "GBP", "$": "USD"}
+_MONEY_CODE = re.compile(r"\b(GBP|EUR|USD|CHF|SEK|NOK|DKK|PLN|CZK|CAD|AUD)\b", re.IGNORECASE)
+
+
+def currency_marks(text: str) -> set[str]:
+    """The currencies a cell names ("$" is taken as USD); empty for a plain number."""
+    marks = {code for sign, code in _MONEY_SIGNS.items() if sign in text}
+    return marks | {code.upper() for code in _MONEY_CODE.findall(text)}
 
 
 @dataclass
@@ -152,11 +159,11 @@ def values_scan(shape: FileShape, rows: Iterable[ScannedRow], name: str, choices
             evidence.decimal_point_line = line
         if evidence.cost_line is None and any(cost.strip() for cost in row.costs):
             evidence.cost_line = line
-        if evidence.foreign_money_line is None and any(FOREIGN_MONEY.search(cost) for cost in row.costs):
+        if evidence.foreign_money_line is None and any(currency_marks(cost) - {"GBP"} for cost in row.costs):
             evidence.foreign_money_line = line
         if evidence.zoned_line is None and ZONED_DATE_TIME.match(date):
             evidence.zoned_line = line
-        if not _ISO_DATE.match(date) and (match := _SLASHED_DATE.match(date)):
+        if not ISO_DATE.match(date) and (match := SLASHED_DATE.match(date)):
             first, second = int(match.group(1)), int(match.group(2))
             if first > 12 and evidence.day_first_line is None:
                 evidence.day_first_line = line

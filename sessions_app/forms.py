@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 
 from .column_mapping import UNIT_NAMES, UNITS, ColumnMapping
 from .csv_format import HEADER, CsvFileError
@@ -135,7 +136,8 @@ class ColumnMappingForm(forms.Form):
 
     save_as = forms.CharField(
         label="Save this mapping as", required=False, max_length=80,
-        help_text="A name, to have it offered again for files with these headings (Column mappings, in the admin).",
+        help_text="A name, to have it offered again for files with these headings (Column mappings, in the admin); "
+        "a saved mapping of that name is replaced.",
     )  # fmt: skip
 
     def __init__(self, *args, header: list[str], proposal: ColumnMapping, **kwargs):
@@ -161,14 +163,16 @@ class ColumnMappingForm(forms.Form):
             choices=[("", "— (the file says)"), ("AC", "AC"), ("DC", "DC")],
         )  # fmt: skip
         self.name = proposal.name
+        self.fixed_kept = {column: value for column, value in proposal.fixed.items() if column != "charge_type"}
 
     def clean(self):
         cleaned = super().clean()
         headings = {column: cleaned[f"column_{column}"] for column in HEADER if cleaned.get(f"column_{column}")}
         units = {column: cleaned[f"unit_{column}"] for column in UNITS if cleaned.get(f"unit_{column}")}
-        fixed = {"charge_type": cleaned["charge_type_fixed"]} if cleaned.get("charge_type_fixed") else {}
-        if "charge_type" in headings:
-            fixed = {}  # the file's own column says
+        # Fixed values the page does not show (a saved mapping's network, say) are kept; none where a column says.
+        fixed = {column: value for column, value in self.fixed_kept.items() if column not in headings}
+        if cleaned.get("charge_type_fixed") and "charge_type" not in headings:
+            fixed["charge_type"] = cleaned["charge_type_fixed"]
         units = {column: unit for column, unit in units.items() if unit != UNITS[column][0]}
         mapping = ColumnMapping(headings=headings, units=units, fixed=fixed, name=cleaned.get("save_as") or self.name)
         try:
@@ -197,12 +201,46 @@ class SessionsExportForm(forms.Form):
         )
 
 
+class _JsonField(forms.JSONField):
+    """JSON typed in a box, refused with a message however it is broken (also nested thousands deep)."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError("This JSON is nested too deep to be a mapping.") from None
+
+    def bound_data(self, data, initial):  # (the form shown again with what was typed)
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
+
+
 class MappingProfileForm(forms.ModelForm):
     """A saved mapping edited as its JSON (what `mapping_profiles --export` writes), checked as an import would."""
+
+    mapping = _JsonField(help_text=MappingProfile._meta.get_field("mapping").help_text)
+    header = _JsonField(
+        label="headings of the file", required=False,
+        help_text='The file\'s headings it is offered for, e.g. ["Date", "Mileage"]; [] to use it by name only.',
+    )  # fmt: skip
 
     class Meta:
         model = MappingProfile
         fields = ["user", "name", "mapping", "header"]
+
+    def clean(self):
+        cleaned = super().clean()
+        owner = cleaned.get("user") or getattr(self.instance, "user", None)  # (an owner's form has no user field)
+        name = cleaned.get("name")
+        if (
+            owner
+            and name
+            and MappingProfile.objects.filter(user=owner, name=name).exclude(pk=self.instance.pk).exists()
+        ):
+            self.add_error("name", f'{owner} has a saved mapping "{name}" already: choose another name.')
+        return cleaned
 
     def clean_mapping(self):
         try:

@@ -57,6 +57,8 @@ class ImportChoices:
             raise CsvFileError(f'"{self.currency}" is not a currency code: give one such as GBP or EUR, or "none".')
         try:
             self.rate = None if self.rate is None else Decimal(str(self.rate))
+            if self.rate is not None and not self.rate.is_finite():
+                raise InvalidOperation  # NaN, Infinity
         except InvalidOperation:
             raise CsvFileError(
                 f'The exchange rate "{self.rate}" is not a number (pounds per {self.currency}).'

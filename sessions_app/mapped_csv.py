@@ -18,11 +18,19 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
 
-from cars_app.models import NOTES_MAX_CHARS
-
 from .column_mapping import ColumnMapping, value_in_unit
 from .csv_format import HEADER, csv_records, first_line, width_problem
-from .file_shape import ZONED_DATE_TIME, FileShape, ScannedRow, delimiter_detect, encoding_detect, values_scan
+from .file_shape import (
+    ISO_DATE,
+    SLASHED_DATE,
+    ZONED_DATE_TIME,
+    FileShape,
+    ScannedRow,
+    currency_marks,
+    delimiter_detect,
+    encoding_detect,
+    values_scan,
+)
 from .import_choices import NO_COSTS, ImportChoices
 from .importer import RowIssue, RowLeftOut
 from .presets import preset_mapping
@@ -38,7 +46,7 @@ MONEY_PLACES = {"cost_per_kwh": Decimal("0.0001"), "total_cost_gbp": Decimal("0.
 # Units written in a cell, dropped. Not "p" (pence would need dividing, not dropping) nor € (never pounds):
 # such a cell stays as it is and is that row's error, unless the mapping or the currency says what it is.
 _UNITS = re.compile(r"\s*(?:kwh|kw|miles|mi|mins|min|°c|°|%|£)\s*$|^\s*£\s*", re.IGNORECASE)
-_CURRENCY_MARKS = re.compile(r"[€$]|\b[A-Z]{3}\b", re.IGNORECASE)
+_CURRENCY_MARK = re.compile(r"[€$£]|\b[A-Z]{3}\b", re.IGNORECASE)
 _PENCE = re.compile(r"\s*p$")
 
 # A mapping saved by the owner for a header, if any (mapping_profiles.mapping_profile_for_header).
@@ -72,10 +80,9 @@ class RowConverter:
         if not converted["odometer"] and (issue := self._blank_odometer(line, converted, derived)):
             return issue
         self.previous_odometer = converted["odometer"] or self.previous_odometer
-        if derived:
+        if derived:  # (a note then too long is the row's error, as any: never cut short silently)
             said = f"PlugTrack: {'; '.join(derived)}"
             converted["notes"] = f"{converted['notes']} · {said}" if converted["notes"] else said
-            converted["notes"] = converted["notes"][:NOTES_MAX_CHARS]
         return [converted[column] for column in HEADER]
 
     def _number(self, column: str, text: str, derived: list[str]) -> str:
@@ -84,10 +91,13 @@ class RowConverter:
         if money and self.choices.currency == NO_COSTS:
             return ""
         if money:
-            text = _CURRENCY_MARKS.sub("", text)
+            if currency_marks(text) - {self.choices.currency}:
+                return text  # £12 or $12 in a file of euros: not converted at the euro's rate, the row's error
+            text = _CURRENCY_MARK.sub("", text)
         if unit == "pence":
             text = _PENCE.sub("", text)
-        plain = number_plain(text, self.shape.decimal_comma)
+        # A duration such as "5h21m5.123s" is not a number to clean: its dot is not a thousands separator.
+        plain = text if unit == "hms" else number_plain(text, self.shape.decimal_comma)
         value = value_in_unit(plain, unit)
         if column == "odometer" and unit == "km" and value != plain:
             derived.append(f"odometer {plain} km → {value} miles")
@@ -143,10 +153,6 @@ class RowConverter:
                 "money": self.choices.describe_money(), "blank_odometer": self.choices.blank_odometer}  # fmt: skip
 
 
-_SLASHED = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})(?!\d)")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-
-
 def date_iso(text: str, order: str | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
     """A date as YYYY-MM-DD: ISO (a time after it dropped: sessions are kept by local date; a
     date-time with a zone offset moved into `zone` first) or day/month/year or month/day/year as
@@ -154,11 +160,11 @@ def date_iso(text: str, order: str | None, zone: zoneinfo.ZoneInfo | None = None
     if zone and ZONED_DATE_TIME.match(text):
         try:
             return dt.datetime.fromisoformat(text.replace(" ", "T", 1)).astimezone(zone).date().isoformat()
-        except ValueError:
+        except (ValueError, OverflowError):  # 2026-13-01T…, or out of the calendar once moved
             return text
-    if match := _ISO.match(text):
+    if match := ISO_DATE.match(text):
         year, month, day = match.groups()
-    elif (match := _SLASHED.match(text)) and order in ("dmy", "mdy"):
+    elif (match := SLASHED_DATE.match(text)) and order in ("dmy", "mdy"):
         first, second, year = match.groups()
         day, month = (first, second) if order == "dmy" else (second, first)
         year = f"20{year}" if len(year) == 2 else year
@@ -193,7 +199,7 @@ def mapped_rows(
         columns = mapping.indexes(header, name)
         converter = RowConverter(shape, mapping, columns, choices)
         values_scan(shape, converter.scanned(records, len(header)), name, choices,
-                    costs_currency_unknown=preset == "evcc" and not choices.mapping)  # fmt: skip
+                    costs_currency_unknown=preset == "evcc")  # (with any mapping: evcc never says)  # fmt: skip
     converter = RowConverter(shape, mapping, columns, choices)  # (with the zone decided)
     detected = {"format": preset, **shape.describe(), **converter.describe(header, ignored)}
     with text_open(path, shape.encoding) as text:

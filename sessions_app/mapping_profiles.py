@@ -76,6 +76,8 @@ def mapping_json_read(path: Path | str) -> dict:
         raise CsvFileError(f"No mapping file at {path}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CsvFileError(f"{path.name} is not a mapping's JSON ({error}).") from None
+    except RecursionError:  # [[[[… thousands deep
+        raise CsvFileError(f"{path.name} is not a mapping's JSON (nested too deep).") from None
 
 
 def mapping_from_argument(user: User, argument: str) -> ColumnMapping:

@@ -64,6 +64,7 @@ EVCC_HEADINGS = {
     "price": ("total_cost_gbp", ""), "preis": ("total_cost_gbp", ""),
     "price kwh": ("cost_per_kwh", ""), "preis kwh": ("cost_per_kwh", ""),
 }  # fmt: skip
+_EVCC_BY_COLUMN = {column: [key for key, (field, _) in EVCC_HEADINGS.items() if field == column] for column in REQUIRED}
 # Headings only evcc writes: three of them make a file evcc's.
 _EVCC_ONLY = {
     "startzeit", "endzeit", "ladepunkt", "kennung", "fahrzeug", "ladedauer", "sonne %", "start time", "end time",
@@ -115,7 +116,8 @@ def preset_mapping(
         found[column] = (index, unit)
     missing = [column for column in REQUIRED if column not in found]
     if missing and complete:
-        accepted = "; ".join(f"{column}: {', '.join(SPREADSHEET_HEADINGS[column][:4])}" for column in missing)
+        understood = _EVCC_BY_COLUMN if preset == "evcc" else SPREADSHEET_HEADINGS
+        accepted = "; ".join(f"{column}: {', '.join(understood[column][:4])}" for column in missing)
         raise CsvFileError(
             f"{name}: no column for {', '.join(missing)}. Headings understood ({accepted}); the file's headings: "
             f"{', '.join(repr(heading.strip()) for heading in header[:20])}. Rename the column, or give a "

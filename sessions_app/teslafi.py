@@ -154,7 +154,7 @@ def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Ite
         try:
             poll = _poll(cells, columns, shape)
         except _BadPoll as bad:
-            yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not a number.")
+            yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not {bad.expected}.")
             continue
         charging = poll["charging_state"] in _CHARGING
         energy = poll["charge_energy_added"]
@@ -176,8 +176,8 @@ def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Ite
 
 
 class _BadPoll(Exception):
-    def __init__(self, column: str, value: str):
-        self.column, self.value = column, value
+    def __init__(self, column: str, value: str, expected: str = "a number"):
+        self.column, self.value, self.expected = column, value, expected
 
 
 def _poll(cells: list[str], columns: dict[str, int], shape) -> dict:
@@ -191,6 +191,8 @@ def _poll(cells: list[str], columns: dict[str, int], shape) -> dict:
     present = cells[columns["fast_charger_present"]] if "fast_charger_present" in columns else ""
     poll["fast_charger_present"] = present.strip().lower() in _TRUE
     poll["time"] = _poll_time(cells[columns["date"]].strip(), shape.date_order)
+    if poll["time"] is None:
+        raise _BadPoll("Date", cells[columns["date"]], "a date and time (e.g. 2026-11-02 18:00:00)")
     return poll
 
 
@@ -202,6 +204,6 @@ def _poll_time(text: str, order: str | None) -> dt.datetime | None:
     hour, minute, second, half = int(match[1]), int(match[2]), int(match[3] or 0), (match[4] or "").lower()
     hour = hour % 12 + (12 if half == "pm" else 0) if half else hour
     try:
-        return dt.datetime.fromisoformat(date) + dt.timedelta(hours=hour, minutes=minute, seconds=second)
-    except ValueError:
+        return dt.datetime.combine(dt.date.fromisoformat(date), dt.time(hour, minute, second))
+    except ValueError:  # not a date, or 25:70
         return None

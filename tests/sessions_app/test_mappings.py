@@ -46,7 +46,9 @@ ODD_MAPPING = {
     [
         ("20117", "km", "12500"), ("1609.344", "km", "1000"), ("36100", "wh", "36.1"), ("1000", "wh", "1"),
         ("5h21m5s", "hms", "321"), ("1h23m", "hms", "83"), ("45m", "hms", "45"), ("1:23:30", "hms", "84"),
-        ("2.5", "hours", "150"), ("7.5", "pence", "0.075"), ("12480", "miles", "12480"), ("lots", "km", "lots"),
+        ("2.5", "hours", "150"), ("7.5", "pence", "0.0750"), ("1234.5", "pence", "12.3450"),
+        ("36123.5", "wh", "36.124"),
+        ("5h21m5.123s", "hms", "321"), ("1h23min", "hms", "83"), ("12480", "miles", "12480"), ("lots", "km", "lots"),
         ("1 day", "hms", "1 day"), ("", "km", ""),
     ],
 )  # fmt: skip
@@ -234,9 +236,101 @@ def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_js
     }
 
 
-def test_choices_for_an_owners_file_are_refused_with_plugtracks_own_format(owner, make_car, tmp_path):
-    make_car(owner)
+def test_choices_a_format_cannot_use_are_refused_never_ignored(owner, make_car, tmp_path):
+    from .csv_helpers import session_row, write_csv
+    from .test_presets import teslafi_file
+
+    car = make_car(owner)
     (tmp_path / "log.csv").write_text(ODD, encoding="utf-8")
-    with pytest.raises(CommandError, match="is for an owner's own file; PlugTrack's own CSV is read as it is") as no:
+    with pytest.raises(CommandError, match=r"log.csv is PlugTrack's own CSV, read as it is .*: the currency you") as no:
         call_command("sessions_import", "--from", str(tmp_path / "log.csv"), "--currency", "GBP")
     assert no.value.returncode == 2
+    own = write_csv(tmp_path, [session_row()])  # auto finds PlugTrack's own file: a time zone would do nothing
+    with pytest.raises(CsvFileError, match="the time zone you gave would not be used"):
+        charging_sessions_import(user=owner, car=car, source=own, file_format="auto",
+                                 choices=ImportChoices(time_zone="Europe/London"))  # fmt: skip
+    with pytest.raises(CsvFileError, match="TeslaFi's polls.*the currency, blank-odometer rule you gave"):
+        charging_sessions_import(user=owner, car=car, source=teslafi_file(tmp_path), file_format="auto",
+                                 choices=ImportChoices(currency="none", blank_odometer="skip"))  # fmt: skip
+    assert not car.sessions.exists()
+
+
+# --- found by review: each a file or form that once went wrong -----------------------------------
+
+
+def test_evccs_prices_ask_for_their_currency_through_the_admins_columns_page_too(owner_client, owner, make_car):
+    from .test_presets import EVCC_DE
+
+    car = make_car(owner)
+    response = upload(owner_client, car, EVCC_DE, "evcc.csv")  # currency left blank
+    response = owner_client.post(response.request["PATH_INFO"], columns_form_data(response), follow=True)
+    assert "are in the currency the app was set to" in response.content.decode()
+    assert not car.sessions.exists()
+
+
+def test_a_heading_written_twice_is_refused_not_read_from_the_wrong_column(owner, make_car, tmp_path):
+    (tmp_path / "twice.csv").write_text("Date,Mileage,kWh,Cost,Type,Cost\n2026-11-02,100,10,1.00,AC,99.00\n")
+    mapping = ColumnMapping(headings={"date": "Date", "odometer": "Mileage", "charge_delivered_kwh": "kWh",
+                                      "total_cost_gbp": "Cost", "charge_type": "Type"})  # fmt: skip
+    with pytest.raises(CsvFileError, match="has more than one column 'Cost': rename one"):
+        charging_sessions_import(user=owner, car=make_car(owner), source=tmp_path / "twice.csv",
+                                 file_format="spreadsheet", choices=ImportChoices(mapping=mapping))  # fmt: skip
+
+
+def test_money_and_notes_are_never_converted_or_cut_wrongly(owner, make_car, tmp_path):
+    from cars_app.models import NOTES_MAX_CHARS
+
+    car = make_car(owner)
+    long_note = "x" * (NOTES_MAX_CHARS - 10)
+    text = (
+        "Date;Odometer (km);Type;kWh;Cost;Notes\n"
+        "02.11.2026;1000;AC;10;12,00 €;\n03.11.2026;1100;AC;10;£12;\n04.11.2026;1200;AC;10;$12;\n"
+        f"25.11.2026;1300;AC;10;12,00 €;{long_note}\n"
+    )  # fmt: skip
+    (tmp_path / "mixed.csv").write_text(text, encoding="utf-8")
+    report = charging_sessions_import(user=owner, car=car, source=tmp_path / "mixed.csv", file_format="spreadsheet",
+                                      choices=ImportChoices(currency="EUR", rate="0.86"))  # fmt: skip
+    # £12 and $12 in a file of euros are not euros; a note and what PlugTrack says would not fit: both errors.
+    assert [(issue.row, issue.field) for issue in report.errors] == [
+        (3, "total_cost_gbp"), (4, "total_cost_gbp"), (5, "notes"),
+    ]  # fmt: skip
+    assert not car.sessions.exists()
+
+
+def test_hostile_values_end_in_a_message(owner, make_car, tmp_path):
+    from .test_presets import TESLAFI_POLLS, teslafi_file
+
+    car = make_car(owner)
+    (tmp_path / "far.csv").write_text("Date,Mileage,Type,kWh\n9999-12-31T23:30:00-05:00,100,AC,10\n")
+    report = charging_sessions_import(user=owner, car=car, source=tmp_path / "far.csv", file_format="spreadsheet",
+                                      choices=ImportChoices(time_zone="Asia/Tokyo"))  # fmt: skip
+    assert [(issue.row, issue.field) for issue in report.errors] == [(2, "date")]
+    polls = [TESLAFI_POLLS[1], ("9999-12-31 99:00:00", *TESLAFI_POLLS[2][1:])]
+    report = charging_sessions_import(user=owner, car=car, source=teslafi_file(tmp_path, polls), file_format="teslafi",
+                                      dry_run=True)  # fmt: skip
+    assert [(issue.row, issue.field) for issue in report.errors] == [(3, "Date")]
+    for rate in ("NaN", "sNaN", "Infinity", "0"):
+        with pytest.raises(CsvFileError, match="exchange rate"):
+            ImportChoices(currency="EUR", rate=rate)
+    (tmp_path / "deep.json").write_text("[" * 30_000)
+    with pytest.raises(CommandError, match="deep.json is not a mapping's JSON"):
+        call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "deep.json"))
+
+
+def test_the_admin_refuses_a_second_mapping_of_the_same_name_and_a_double_submit_makes_one_job(
+    owner_client, owner, make_car
+):
+    mapping_profile_save(user=owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=[], name="mine")
+    add = reverse("admin:sessions_app_mappingprofile_add")
+    response = owner_client.post(add, {"name": "mine", "mapping": json.dumps(ODD_MAPPING), "header": "[]"})
+    assert "has a saved mapping &quot;mine&quot; already: choose another name" in response.content.decode()
+    deep = owner_client.post(add, {"name": "deep", "mapping": "[" * 30_000, "header": "[]"})
+    assert "nested too deep" in deep.content.decode() and MappingProfile.objects.count() == 1
+    car = make_car(owner)
+    response = upload(owner_client, car, ODD)
+    chosen = columns_form_data(response, column_date="When", column_charge_delivered_kwh="Juice",
+                               charge_type_fixed="AC")  # fmt: skip
+    first = owner_client.post(response.request["PATH_INFO"], chosen)
+    assert first.status_code == 302 and Job.objects.count() == 1
+    again = owner_client.post(response.request["PATH_INFO"], chosen, follow=True)
+    assert "no longer here" in again.content.decode() and Job.objects.count() == 1
