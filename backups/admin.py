@@ -15,6 +15,7 @@ from jobs.models import Job
 from jobs.services import job_start
 from plugtrack_site.admin_scoping import OwnedModelAdmin
 from plugtrack_site.uploads import upload_form_valid
+from settings_app import crypto
 
 from .forms import RestoreUploadForm
 from .models import Backup
@@ -103,9 +104,12 @@ class BackupAdmin(OwnedModelAdmin):
         modes = [mode for mode in RESTORE_PERMISSIONS if self.may_restore(request, mode)]
         form = RestoreUploadForm(request.POST or None, request.FILES or None, modes=modes)
         if request.method == "POST" and upload_form_valid(form, request, "backup_file"):
+            options = {"mode": form.cleaned_data["mode"]}
+            if passphrase := form.cleaned_data["passphrase"]:  # for the worker, never in clear in the database
+                options["passphrase"] = crypto.encrypt(passphrase)
             job = job_start(
                 user=request.user, kind=Job.Kind.BACKUP_RESTORE, phase=Job.Phase.CHECK,
-                uploaded=form.cleaned_data["backup_file"], options={"mode": form.cleaned_data["mode"]},
+                uploaded=form.cleaned_data["backup_file"], options=options,
             )  # fmt: skip
             return redirect(job_page_url(job))
         context = {

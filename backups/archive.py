@@ -1,10 +1,15 @@
 """Reading a backup ZIP as untrusted input.
 
 `backup_open` checks everything that can be checked before a restore writes anything: that the
-file is a whole ZIP with exactly the expected members, no paths, links or encryption, sizes and
-compression ratios under the limits, checksums and counts as the manifest says, a known schema
-version, and cars and settings that are valid. Members are read straight from the archive,
-never extracted, so no name in it can reach the file system.
+file is a whole ZIP with exactly the expected members, no paths or links, sizes and compression
+ratios under the limits, checksums and counts as the manifest says, a known schema version, and
+cars and settings that are valid. Members are read straight from the archive, never extracted, so
+no name in it can reach the file system.
+
+A backup encrypted with a passphrase (WinZip AES-256, which 7-Zip opens) is read with pyzipper:
+without the passphrase, or with a wrong one, it is refused (PassphraseRefused) before anything
+else; with it, every check above applies to what it decrypts, and each member's own HMAC catches a
+change to the encrypted bytes.
 """
 
 import hashlib
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import pyzipper
 from django.core.exceptions import ValidationError
 
 from cars_app.models import Car
@@ -33,6 +39,30 @@ from . import schema
 
 class BackupRefused(PlugTrackError):
     """The ZIP is not a PlugTrack backup this version can restore; nothing was written."""
+
+
+class PassphraseRefused(BackupRefused):
+    """The backup is encrypted, and its passphrase was not given, or not this one."""
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, pyzipper.BadZipFile)
+
+
+def zip_open(path: Path | str, passphrase: str | None = None) -> pyzipper.AESZipFile:
+    """A backup ZIP for reading, plain or encrypted (then read with `passphrase`)."""
+    archive = pyzipper.AESZipFile(path)
+    if passphrase:
+        archive.setpassword(passphrase.encode("utf-8"))
+    return archive
+
+
+def backup_encrypted(path: Path | str) -> bool:
+    """Whether the ZIP's members are encrypted (False for a file that is not a readable ZIP)."""
+    try:
+        with zip_open(path) as archive:
+            return any(info.flag_bits & 0x1 for info in archive.infolist())
+    except (*_ZIP_ERRORS, OSError, EOFError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -50,47 +80,61 @@ class BackupContents:
     settings: dict[str, SettingValue]
     session_count: int
     warnings: list[str] = field(default_factory=list)
+    passphrase: str | None = field(default=None, repr=False)  # kept in memory only, to read the sessions again
 
     @contextmanager
     def session_records(self) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]]]]:
         """The sessions.csv header and its records (line, cells), streamed from the archive."""
-        with zipfile.ZipFile(self.path) as archive, archive.open(schema.SESSIONS) as member:
+        with zip_open(self.path, self.passphrase) as archive, archive.open(schema.SESSIONS) as member:
             records = csv_records(io.TextIOWrapper(member, encoding="utf-8", newline=""), schema.SESSIONS)
             _, header = next(records)
             yield header, records
 
 
-def backup_session_count(path: Path | str) -> int:
+def backup_session_count(path: Path | str, passphrase: str | None = None) -> int:
     """The session count a backup's manifest claims (0 if unreadable), to size a progress bar."""
     try:
         _check_entry_count(Path(path))
-        with zipfile.ZipFile(path) as archive:
+        with zip_open(path, passphrase) as archive:
             manifest = json.loads(_read_member(archive, schema.MANIFEST))
         return int(manifest["counts"]["sessions"])
     except Exception:  # noqa: BLE001 - only a hint; backup_open reports what is wrong
         return 0
 
 
-def backup_open(path: Path | str, name: str | None = None) -> BackupContents:
+def backup_open(path: Path | str, name: str | None = None, passphrase: str | None = None) -> BackupContents:
     """Validate the backup at `path` and return what a restore needs, or raise BackupRefused.
-    `name` is the file's name in messages (default: its own)."""
+    `name` is the file's name in messages (default: its own); `passphrase` reads an encrypted one."""
     path = Path(path)
     name = name or path.name
     if not path.is_file():
         raise BackupRefused(f"No backup file at {path}.")
     try:
         _check_entry_count(path)
-        with zipfile.ZipFile(path) as archive:
-            return _read(path, archive)
-    except zipfile.BadZipFile as error:
+        with zip_open(path, passphrase) as archive:
+            contents = _read(path, archive, name, passphrase)
+            contents.passphrase = passphrase
+            return contents
+    except _ZIP_ERRORS as error:
+        if "HMAC" in str(error):  # an encrypted member's own check: its bytes were changed
+            raise BackupRefused(f"{name} was altered or damaged: an encrypted member fails its check.") from None
         raise BackupRefused(f"{name} is not a ZIP file, or it is truncated or corrupt ({error}).") from None
-    except (EOFError, zlib.error, zipfile.LargeZipFile, NotImplementedError, OSError) as error:
+    except RuntimeError as error:  # pyzipper: "Bad password for file ..."
+        if "password" not in str(error).lower():
+            raise
+        raise PassphraseRefused(
+            f"The passphrase is not the one {name} was encrypted with: nothing was restored. Check it and try again."
+        ) from None
+    except (EOFError, zlib.error, zipfile.LargeZipFile, pyzipper.LargeZipFile, NotImplementedError, OSError) as error:
+        if passphrase and isinstance(error, zlib.error):  # decrypted garbage: the encrypted bytes were changed
+            raise BackupRefused(f"{name} was altered or damaged: an encrypted member does not decrypt.") from None
         raise BackupRefused(f"{name} cannot be read as a ZIP file ({error}).") from None
 
 
-def _read(path: Path, archive: zipfile.ZipFile) -> BackupContents:
+def _read(path: Path, archive: pyzipper.AESZipFile, name: str, passphrase: str | None) -> BackupContents:
     infos = archive.infolist()
     _check_members(infos)
+    _check_encryption(infos, name, passphrase)
     data = {info.filename: None for info in infos}
     for name in (schema.MANIFEST, schema.SCHEMA_VERSION_FILE, schema.CARS, schema.SETTINGS):
         data[name] = _read_member(archive, name)
@@ -152,8 +196,6 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
             raise BackupRefused(f'The ZIP holds a member whose path leaves its folder ("{name}"); refused.')
         if stat.S_ISLNK(info.external_attr >> 16):
             raise BackupRefused(f'The ZIP holds a symbolic link ("{name}"); refused.')
-        if info.flag_bits & 0x1:
-            raise BackupRefused(f'"{name}" is encrypted in the ZIP; PlugTrack backups are not.')
     counts = Counter(info.filename for info in infos)
     missing = [name for name in schema.MEMBERS if name not in counts]
     extra = [excerpt(name) for name in counts if name not in schema.MEMBERS]
@@ -182,6 +224,18 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
             )
 
 
+def _check_encryption(infos: list, name: str, passphrase: str | None) -> None:
+    """All members encrypted, or none (PlugTrack writes one or the other); encrypted, it needs the passphrase."""
+    encrypted = [info.flag_bits & 0x1 for info in infos]
+    if any(encrypted) and not all(encrypted):
+        raise BackupRefused(f"{name} has some members encrypted and others not: PlugTrack never writes that.")
+    if all(encrypted) and not passphrase:
+        raise PassphraseRefused(
+            f"{name} is encrypted: give its passphrase (PLUGTRACK_BACKUP_PASSPHRASE, or typed when asked; in the "
+            "admin, the Passphrase box)."
+        )
+
+
 class _LimitedReader(io.RawIOBase):
     """Reads a member, hashing it and refusing more bytes than allowed (sizes in a ZIP can lie)."""
 
@@ -203,13 +257,13 @@ class _LimitedReader(io.RawIOBase):
         return len(chunk)
 
 
-def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+def _read_member(archive: pyzipper.AESZipFile, name: str) -> bytes:
     with archive.open(name) as member:
         reader = _LimitedReader(member, name, schema.MEMBER_MAX_BYTES[name])
         return reader.read()
 
 
-def _scan_sessions(archive: zipfile.ZipFile, version: int) -> tuple[str, int, set[str]]:
+def _scan_sessions(archive: pyzipper.AESZipFile, version: int) -> tuple[str, int, set[str]]:
     """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses.
 
     PlugTrack writes each car's sessions together; a file that does not (it was not written by

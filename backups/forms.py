@@ -13,6 +13,11 @@ class RestoreUploadForm(forms.Form):
         "replace: save your current data as an automatic backup, then replace everything with the backup.",
     )
 
+    passphrase = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput,
+        help_text="Only for an encrypted backup: the passphrase it was made with.",
+    )  # fmt: skip
+
     def __init__(self, *args, modes=MODES, **kwargs):
         """`modes`: the restore modes this user may use (replace needs the right to delete)."""
         super().__init__(*args, **kwargs)

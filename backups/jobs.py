@@ -8,15 +8,22 @@ from django.contrib.auth.models import User
 from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
 from jobs.models import Job
 from sessions_app.jobs import issues_labelled
+from settings_app import crypto
 
 from .archive import backup_session_count
 from .services import RESTORE_PERMISSIONS, backup_create, backup_restore
 
 
+def _passphrase(job: Job) -> str | None:
+    """An encrypted backup's passphrase, as the restore form gave it (kept encrypted with the settings' keys)."""
+    ciphertext = job.options.get("passphrase")
+    return crypto.decrypt(ciphertext) if ciphertext else None
+
+
 def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobResult:
     report = backup_restore(
         user=job.user, source=job.upload, source_name=job.upload_name, mode=job.options["mode"], dry_run=dry_run,
-        progress=progress,
+        progress=progress, passphrase=_passphrase(job),
     )  # fmt: skip
     data = report.to_dict()
     if report.sessions:
@@ -49,7 +56,7 @@ job_kind_register(
     Job.Kind.BACKUP_RESTORE,
     JobKind(
         run=backup_restore_run,
-        total=lambda job: backup_session_count(job.upload),
+        total=lambda job: backup_session_count(job.upload, _passphrase(job)),
         permitted=_may_restore,
         report_template="admin/jobs/backup_restore_report.html",
     ),

@@ -17,6 +17,7 @@ class Backup(models.Model):
     cars = models.PositiveIntegerField()
     sessions = models.PositiveIntegerField()
     settings = models.PositiveIntegerField()
+    encrypted = models.BooleanField(default=False, help_text="Encrypted with a passphrase (never stored).")
 
     class Meta:
         ordering = ["-created_at", "-id"]

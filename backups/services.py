@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyzipper
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError, transaction
@@ -120,14 +121,20 @@ def backup_default_name(user: User, when: dt.datetime) -> str:
 # --- create ---------------------------------------------------------------------------------
 
 
-def backup_create(*, user: User, target: Path | str | None = None, kind: str = Backup.Kind.MANUAL) -> Backup:
+def backup_create(
+    *, user: User, target: Path | str | None = None, kind: str = Backup.Kind.MANUAL, passphrase: str | None = None
+) -> Backup:
     """Write a backup ZIP of everything `user` has and record it.
 
     `target` may be a file path, a folder (the default name is used) or None (the user's
-    backups folder). Runs under the account's write lock, so it reads the account at one moment,
-    after every operation that committed before it. The file is written whole or not at all, and
+    backups folder). With `passphrase` the same members are encrypted (WinZip AES-256, which
+    7-Zip and pyzipper open with it, and nothing opens without); it is never stored. Runs under
+    the account's write lock, so it reads the account at one moment, after every operation that
+    committed before it. The file is written whole or not at all, and
     a Backup record exists exactly when its file does.
     """
+    if passphrase is not None:
+        passphrase_check(passphrase)
     backups_folder_sweep(user)  # what a backup killed mid-write left (the target's folder too, below)
     path, renamed, committed = None, False, False
     try:
@@ -135,7 +142,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
             created_at = timezone.now().astimezone(dt.UTC)  # when it reads, after any wait for the lock
             path = _backup_path(user, target, created_at)
             with file_written_whole(path, binary=True) as handle:
-                counts = _archive_write(handle, user, created_at)
+                counts = _archive_write(handle, user, created_at, passphrase)
                 # Recorded before the file takes its name: should this fail, an older file at `path` stays.
                 backup = Backup.objects.create(
                     user=user,
@@ -146,6 +153,7 @@ def backup_create(*, user: User, target: Path | str | None = None, kind: str = B
                     cars=counts["cars"],
                     sessions=counts["sessions"],
                     settings=counts["settings"],
+                    encrypted=passphrase is not None,
                 )
             renamed = True
         committed = True
@@ -170,9 +178,28 @@ def _backup_path(user: User, target: Path | str | None, created_at: dt.datetime)
     return path
 
 
-def _archive_write(handle, user: User, created_at: dt.datetime) -> dict[str, int]:
-    """Write the backup's members into `handle`; returns the counts."""
-    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+PASSPHRASE_MIN_CHARS = 8
+
+
+def passphrase_check(passphrase: str) -> None:
+    """A passphrase a backup may be encrypted with: long enough to be worth it."""
+    if len(passphrase) < PASSPHRASE_MIN_CHARS:
+        raise PlugTrackError(
+            f"The passphrase must have at least {PASSPHRASE_MIN_CHARS} characters. Keep it somewhere other than this "
+            "machine: without it the backup cannot be read."
+        )
+
+
+def _archive_write(handle, user: User, created_at: dt.datetime, passphrase: str | None) -> dict[str, int]:
+    """Write the backup's members into `handle` (encrypted with `passphrase`, if any); returns the counts."""
+    if passphrase is None:
+        archive = zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED)
+    else:
+        # pyzipper (a maintained fork of the standard library's zipfile) writes WinZip AES, as 7-Zip reads it.
+        archive = pyzipper.AESZipFile(handle, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES)
+        archive.setpassword(passphrase.encode("utf-8"))
+        archive.setencryption(pyzipper.WZ_AES, nbits=256)
+    with archive:
         counts, digests = _write_members(archive, user)
         manifest = {
             "app": schema.APP_NAME,
@@ -309,8 +336,9 @@ def backup_restore(
     dry_run: bool = False,
     progress=None,
     source_name: str | None = None,
+    passphrase: str | None = None,
 ) -> RestoreReport:
-    """Restore a backup ZIP into `user`'s account.
+    """Restore a backup ZIP into `user`'s account (`passphrase`: of an encrypted one).
 
     merge: cars and settings are upserted by their natural keys, sessions imported with the
     duplicate rule. replace: an automatic backup of the current data is written first, then the
@@ -323,7 +351,7 @@ def backup_restore(
         raise PlugTrackError(f'Unknown restore mode "{mode}": use merge or replace.')
     backups_folder_sweep(user)  # what a replace killed mid-backup left
     source_name = source_name or Path(source).name
-    contents = backup_open(source, source_name)  # refuses a bad file before anything is written
+    contents = backup_open(source, source_name, passphrase)  # refuses a bad file before anything is written
     report = RestoreReport(
         source=source_name,
         mode=mode,

@@ -221,3 +221,24 @@ def test_invalid_session_rows_of_a_backup_are_listed_by_line_column_and_value(
     assert "This backup cannot be restored: 1 session row(s) are invalid." in html
     assert "<td>4</td><td>odometer (miles)</td><td>11 20</td><td>&quot;11 20&quot; is not a whole number.</td>" in html
     assert dump(account) == before
+
+
+def test_an_encrypted_backup_is_restored_in_the_admin_with_its_passphrase_kept_encrypted(
+    owner_client, account, tmp_path
+):
+    backup = backup_create(user=account, target=tmp_path / "locked.zip", passphrase="correct horse battery")
+    expected = dump(account)
+    Car.objects.filter(user=account, name="Zoe").delete()
+    data = {"backup_file": zip_upload(backup.path), "mode": "merge"}
+    response = owner_client.post(reverse("admin:backups_backup_restore"), data, follow=True)
+    assert "backup.zip is encrypted: give its passphrase" in response.content.decode()
+    wrong = data | {"backup_file": zip_upload(backup.path), "passphrase": "not the passphrase"}
+    response = owner_client.post(reverse("admin:backups_backup_restore"), wrong, follow=True)
+    assert "The passphrase is not the one backup.zip was encrypted with" in response.content.decode()
+    right = data | {"backup_file": zip_upload(backup.path), "passphrase": "correct horse battery"}
+    response = owner_client.post(reverse("admin:backups_backup_restore"), right, follow=True)
+    assert "What this merge restore would do" in response.content.decode()
+    job = Job.objects.order_by("-pk").first()
+    assert "correct horse" not in str(job.options) and job.options["passphrase"]  # kept encrypted
+    owner_client.post(response.context["confirm_url"], follow=True)
+    assert dump(account) == expected

@@ -116,7 +116,7 @@ def test_an_encrypted_member(refused, backup_path, tmp_path):
             start = data.find(signature, start + 4)
     path = tmp_path / "locked.zip"
     path.write_bytes(bytes(data))
-    refused(path, "is encrypted in the ZIP")
+    refused(path, "locked.zip is encrypted: give its passphrase")
 
 
 def test_a_member_over_the_size_limit(refused, backup_path, monkeypatch):

@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
-from backups.archive import backup_session_count
+from backups.archive import backup_encrypted, backup_session_count
+from backups.management.passphrase import passphrase_read
 from backups.services import MODES, RestoreFailed, RestoreReport, backup_restore
 from plugtrack_site.command_args import (
     EXIT_FAILED,
@@ -16,7 +17,9 @@ class Command(PlugTrackCommand):
     help = (
         "Restore a backup ZIP into a user's account. merge (default) adds and updates; replace first saves an "
         "automatic backup, then empties the account and restores. All or nothing. "
-        "Exit status: 0 done, 1 the restore failed and was undone, 2 the backup or the arguments were refused."
+        "An encrypted backup's passphrase comes from PLUGTRACK_BACKUP_PASSPHRASE, or is asked. "
+        "Exit status: 0 done, 1 the restore failed and was undone, 2 the backup, its passphrase or the arguments "
+        "were refused."
     )
     json_output = True
     failed_errors = (RestoreFailed,)
@@ -35,13 +38,17 @@ class Command(PlugTrackCommand):
         user = resolve_user(options["user"])
         if options["mode"] == "replace" and not options["dry_run"] and options["interactive"]:
             self._confirm_replace(user)
-        with progress_bar(total=backup_session_count(options["source"]), silenced=options["json"]) as progress:
+        encrypted = backup_encrypted(options["source"])
+        passphrase = passphrase_read(purpose="This encrypted backup", confirm=False) if encrypted else None
+        total = backup_session_count(options["source"], passphrase)
+        with progress_bar(total=total, silenced=options["json"]) as progress:
             report = backup_restore(
                 user=user,
                 source=options["source"],
                 mode=options["mode"],
                 dry_run=options["dry_run"],
                 progress=progress,
+                passphrase=passphrase,
             )
         if options["json"]:
             self.print_json(report.to_dict())
