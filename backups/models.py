@@ -1,13 +1,17 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Backup(models.Model):
-    """A backup ZIP written by PlugTrack (by hand, or automatically before a replace restore)."""
+    """A backup ZIP written by PlugTrack (by hand, on the owner's schedule, or automatically before
+    a replace restore)."""
 
     class Kind(models.TextChoices):
         MANUAL = "manual", "manual"
         AUTOMATIC = "automatic", "automatic (before a replace restore)"
+        SCHEDULED = "scheduled", "scheduled"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backups")
     created_at = models.DateTimeField()
@@ -18,9 +22,56 @@ class Backup(models.Model):
     sessions = models.PositiveIntegerField()
     settings = models.PositiveIntegerField()
     encrypted = models.BooleanField(default=False, help_text="Encrypted with a passphrase (never stored).")
+    # A scheduled backup is reopened and restored as a dry run once written (schedules.py):
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} backup of {self.created_at:%Y-%m-%d %H:%M} UTC"
+
+
+class BackupSchedule(models.Model):
+    """An owner's scheduled backups (backups/schedules.py runs them): how often, at which hour, whether
+    encrypted, and how many of them to keep (grandfather-father-son)."""
+
+    class Frequency(models.TextChoices):
+        OFF = "off", "off"
+        DAILY = "daily", "daily"
+        WEEKLY = "weekly", "weekly"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backup_schedule")
+    frequency = models.CharField(max_length=6, choices=Frequency.choices, default=Frequency.OFF)
+    hour = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(23)], help_text="The hour of the day (0-23, this site's time zone)."
+    )
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.SUNDAY, help_text="For a weekly backup."
+    )
+    encrypt = models.BooleanField("encrypt with a passphrase", default=False)
+    passphrase = models.TextField(blank=True, editable=False)  # encrypted with the settings' keys, never in clear
+    keep_daily = models.PositiveSmallIntegerField(default=7, validators=[MaxValueValidator(366)])
+    keep_weekly = models.PositiveSmallIntegerField(default=4, validators=[MaxValueValidator(520)])
+    keep_monthly = models.PositiveSmallIntegerField(default=12, validators=[MaxValueValidator(1200)])
+    active_since = models.DateTimeField(default=timezone.now, help_text="Slots before this are not made up.")
+    last_slot = models.DateTimeField(null=True, blank=True, help_text="The last scheduled time a backup ran for.")
+    # What went wrong with the last scheduled backup (written, or verified): shown until one succeeds.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "backup schedule"
+
+    def __str__(self) -> str:
+        return f"{self.get_frequency_display()} backups of {self.user}"

@@ -1,0 +1,197 @@
+"""Backups that happen by themselves: each owner's schedule (BackupSchedule), run when due, verified,
+and pruned by the owner's retention policy.
+
+A schedule has slots: every day at its hour, or every week on its weekday at its hour (this site's
+time zone). `backups_run_due` makes one backup for the latest slot that has passed and has not
+run yet, so a second call in the same period makes nothing, and slots missed while the server was
+off are made up once, not one by one. The slot is claimed in one committed UPDATE before the
+backup is written: two runners at once (cron and the worker) make one backup. Slots from before
+the schedule was set (or last changed) are not made up.
+
+Each scheduled backup is then verified: reopened, every member checked against the manifest's
+checksum, and restored as a dry run (which writes nothing). A failed backup or verification is
+kept on the schedule (and logged as an error) until a later one succeeds.
+
+Retention, grandfather-father-son: of the owner's scheduled backups, the newest of each of the
+last `keep_daily` days, `keep_weekly` ISO weeks and `keep_monthly` months are kept, the others
+deleted with their files. Manual backups and those written before a replace restore are never
+pruned.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from plugtrack_site.errors import PlugTrackError
+from settings_app import crypto
+
+from .models import Backup, BackupSchedule
+from .services import backup_create, backup_restore, backups_delete, passphrase_check
+
+logger = logging.getLogger("plugtrack.backups")
+
+
+def schedule_slot(schedule: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
+    """The schedule's latest slot at or before `now` (None when it is off)."""
+    if schedule.frequency == BackupSchedule.Frequency.OFF:
+        return None
+    local = timezone.localtime(now)
+    slot = local.replace(hour=schedule.hour, minute=0, second=0, microsecond=0)
+    period = dt.timedelta(days=7 if schedule.frequency == BackupSchedule.Frequency.WEEKLY else 1)
+    if schedule.frequency == BackupSchedule.Frequency.WEEKLY:
+        slot -= dt.timedelta(days=(local.weekday() - schedule.weekday) % 7)
+    if slot > local:
+        slot -= period
+    return slot
+
+
+def schedule_due(schedule: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
+    """The slot to run now, if any: the latest passed, not run yet, and not from before the schedule was set."""
+    slot = schedule_slot(schedule, now)
+    if slot is None or slot < schedule.active_since:
+        return None
+    if schedule.last_slot is not None and slot <= schedule.last_slot:
+        return None
+    return slot
+
+
+@dataclass
+class ScheduledRun:
+    user: str
+    slot: str
+    backup_id: int | None = None
+    path: str = ""
+    encrypted: bool = False
+    verified: bool = False
+    pruned: int = 0
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def backups_run_due(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
+    """Make every owner's due backup (see the module's description); what each run did."""
+    now = now or timezone.now()
+    runs = []
+    for schedule in BackupSchedule.objects.exclude(frequency=BackupSchedule.Frequency.OFF).select_related("user"):
+        slot = schedule_due(schedule, now)
+        if slot is None or not _claimed(schedule, slot):
+            continue
+        runs.append(_run(schedule, slot, now))
+    return runs
+
+
+def _claimed(schedule: BackupSchedule, slot: dt.datetime) -> bool:
+    """Take the slot in one committed UPDATE, only if no other runner took it first."""
+    unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot=schedule.last_slot)
+    if schedule.last_slot is None:
+        unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot__isnull=True)
+    return unchanged.update(last_slot=slot) == 1
+
+
+def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> ScheduledRun:
+    run = ScheduledRun(user=schedule.user.username, slot=slot.isoformat(), encrypted=schedule.encrypt)
+    try:
+        passphrase = crypto.decrypt(schedule.passphrase) if schedule.encrypt else None
+        backup = backup_create(user=schedule.user, kind=Backup.Kind.SCHEDULED, passphrase=passphrase)
+    except PlugTrackError as error:
+        run.error = f"The scheduled backup of {slot:%d %b %Y %H:%M} could not be written: {error}"
+        _failed(schedule, now, run.error)
+        return run
+    run.backup_id, run.path = backup.pk, backup.path
+    problem = backup_verify(backup, passphrase)
+    if problem:
+        run.error = f"The scheduled backup of {slot:%d %b %Y %H:%M} failed its verification: {problem}"
+        _failed(schedule, now, run.error)
+        return run
+    run.verified = True
+    BackupSchedule.objects.filter(pk=schedule.pk).update(failed_at=None, failure="")
+    run.pruned = len(backups_prune(user=schedule.user))
+    logger.info("backup_scheduled user=%s slot=%s backup_id=%s pruned=%d", run.user, run.slot, backup.pk, run.pruned)
+    return run
+
+
+def _failed(schedule: BackupSchedule, now: dt.datetime, message: str) -> None:
+    BackupSchedule.objects.filter(pk=schedule.pk).update(failed_at=now, failure=message)
+    logger.error("backup_scheduled_failed user=%s message=%s", schedule.user.username, message)
+
+
+def backup_verify(backup: Backup, passphrase: str | None) -> str:
+    """Reopen the backup, check every member against its manifest checksum, and restore it as a dry
+    run (nothing written); record the outcome on it. Returns what is wrong ("" when nothing)."""
+    try:
+        report = backup_restore(user=backup.user, source=backup.path, mode="merge", dry_run=True, passphrase=passphrase)
+        problem = "" if report.ok else "; ".join(report.notes) or "its dry-run restore found errors"
+    except PlugTrackError as error:
+        problem = str(error)
+    Backup.objects.filter(pk=backup.pk).update(verified_at=timezone.now(), verification_error=problem)
+    return problem
+
+
+def retention_kept(backups: Iterable[Backup], *, daily: int, weekly: int, monthly: int) -> set[int]:
+    """The ids a grandfather-father-son policy keeps of `backups` (newest first): the newest of each
+    of the last `daily` days, `weekly` ISO weeks and `monthly` months that have one."""
+    backups = list(backups)
+    kept: set[int] = set()
+    periods: list[tuple[int, Callable[[dt.datetime], tuple]]] = [
+        (daily, lambda when: (when.date(),)),
+        (weekly, lambda when: when.isocalendar()[:2]),
+        (monthly, lambda when: (when.year, when.month)),
+    ]
+    for count, period in periods:
+        seen: set[tuple] = set()
+        for backup in backups:
+            key = period(timezone.localtime(backup.created_at))
+            if key in seen:
+                continue
+            if len(seen) == count:
+                break
+            seen.add(key)
+            kept.add(backup.pk)
+    return kept
+
+
+def backups_prune(*, user: User | None = None, dry_run: bool = False) -> list[Backup]:
+    """Apply each owner's retention policy to their scheduled backups (one owner's, or everyone's);
+    the backups deleted (or, on a dry run, that would be)."""
+    owners = [user] if user else User.objects.filter(backups__kind=Backup.Kind.SCHEDULED).distinct()
+    doomed: list[Backup] = []
+    for owner in owners:
+        schedule = BackupSchedule.objects.filter(user=owner).first() or BackupSchedule(user=owner)
+        scheduled = Backup.objects.filter(user=owner, kind=Backup.Kind.SCHEDULED).order_by("-created_at", "-id")
+        kept = retention_kept(scheduled, daily=schedule.keep_daily, weekly=schedule.keep_weekly,
+                              monthly=schedule.keep_monthly)  # fmt: skip
+        doomed += [backup for backup in scheduled if backup.pk not in kept]
+    if doomed and not dry_run:
+        backups_delete(Backup.objects.filter(pk__in=[backup.pk for backup in doomed]))
+        logger.info("backups_pruned count=%d", len(doomed))
+    return doomed
+
+
+def schedule_save(
+    *, user: User, frequency: str, hour: int, weekday: int, encrypt: bool, passphrase: str | None = None,
+    keep_daily: int = 7, keep_weekly: int = 4, keep_monthly: int = 12,
+) -> BackupSchedule:  # fmt: skip
+    """Set the owner's schedule. `passphrase` (for encrypted backups) is kept encrypted with the
+    settings' keys; left out, the one saved before stays. A change of when it runs starts from now:
+    slots before it are not made up."""
+    schedule = BackupSchedule.objects.filter(user=user).first() or BackupSchedule(user=user)
+    if passphrase:
+        passphrase_check(passphrase)
+        schedule.passphrase = crypto.encrypt(passphrase)
+    if encrypt and not schedule.passphrase:
+        raise PlugTrackError("Encrypted scheduled backups need a passphrase: give it once, it is kept encrypted.")
+    timing = (frequency, hour, weekday)
+    if schedule.pk is None or timing != (schedule.frequency, schedule.hour, schedule.weekday):
+        schedule.active_since = timezone.now()
+    schedule.frequency, schedule.hour, schedule.weekday = timing
+    schedule.encrypt, schedule.keep_daily, schedule.keep_weekly = encrypt, keep_daily, keep_weekly
+    schedule.keep_monthly = keep_monthly
+    schedule.full_clean(exclude=["user"])
+    schedule.save()
+    return schedule

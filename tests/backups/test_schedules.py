@@ -1,0 +1,158 @@
+"""Scheduled backups (issue 14, points 1, 2 and 4): due by the owner's schedule with time moved (never
+slept), made once per period, a missed one made up once, verified, failures kept until a success,
+and pruned grandfather-father-son without touching manual or pre-restore backups."""
+
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from backups import schedules
+from backups.archive import backup_encrypted
+from backups.models import Backup, BackupSchedule
+from backups.schedules import backups_prune, backups_run_due, retention_kept, schedule_save
+from backups.services import backup_create
+from plugtrack_site.errors import PlugTrackError
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=LONDON)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """timezone.now() where the test says: schedules are tested with time moved, not slept."""
+
+    class Clock:
+        def set(self, text: str) -> None:
+            self.now = at(text)
+
+    clock = Clock()
+    clock.set("2026-11-30 10:00")
+    monkeypatch.setattr(timezone, "now", lambda: clock.now)
+    return clock
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+
+
+def test_a_daily_backup_is_made_once_per_day_at_its_hour_and_not_for_hours_before_it_was_set(account, clock):
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)  # set at 10:00
+    assert backups_run_due() == []  # today's 03:00 was before the schedule existed
+    clock.set("2026-12-01 02:59")
+    assert backups_run_due() == []
+    clock.set("2026-12-01 03:00")
+    [run] = backups_run_due()
+    assert run.verified and not run.error and run.slot == "2026-12-01T03:00:00+00:00"
+    backup = Backup.objects.get(pk=run.backup_id)
+    assert backup.kind == "scheduled" and backup.verified_at and backup.verification_error == ""
+    assert Path(backup.path).is_file() and backup.sessions == 3
+    clock.set("2026-12-01 23:59")
+    assert backups_run_due() == []  # idempotent: the same period makes nothing
+    clock.set("2026-12-02 03:30")
+    assert len(backups_run_due()) == 1 and Backup.objects.count() == 2
+
+
+def test_missed_runs_while_the_server_was_off_are_made_up_once_not_repeated(account, clock):
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    clock.set("2026-12-05 12:00")  # off since the 30th: four slots missed
+    assert len(backups_run_due()) == 1 and Backup.objects.count() == 1
+    assert backups_run_due() == []
+
+
+def test_a_weekly_backup_runs_on_its_weekday(account, clock):
+    schedule_save(user=account, frequency="weekly", hour=20, weekday=BackupSchedule.Weekday.FRIDAY, encrypt=False)
+    clock.set("2026-12-03 21:00")  # a Thursday
+    assert backups_run_due() == []
+    clock.set("2026-12-04 20:00")  # Friday
+    [run] = backups_run_due()
+    assert run.slot == "2026-12-04T20:00:00+00:00"
+    clock.set("2026-12-10 23:00")
+    assert backups_run_due() == []
+    clock.set("2026-12-11 20:05")
+    assert len(backups_run_due()) == 1
+
+
+def test_an_encrypted_schedule_keeps_its_passphrase_encrypted_and_writes_encrypted_backups(account, clock):
+    with pytest.raises(PlugTrackError, match="need a passphrase"):
+        schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True)
+    schedule = schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True,
+                             passphrase="correct horse battery")  # fmt: skip
+    assert "correct horse" not in schedule.passphrase and schedule.passphrase
+    clock.set("2026-12-01 03:00")
+    [run] = backups_run_due()
+    assert run.encrypted and run.verified and backup_encrypted(run.path)
+    # The passphrase stays when the schedule is saved again without one.
+    schedule_save(user=account, frequency="daily", hour=4, weekday=0, encrypt=True)
+    assert BackupSchedule.objects.get().passphrase == schedule.passphrase
+
+
+def test_a_failed_verification_is_kept_on_the_schedule_until_a_later_backup_succeeds(account, clock, monkeypatch,
+                                                                                     capsys):  # fmt: skip
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    real_verify = schedules.backup_verify
+
+    def damaged(backup, passphrase):
+        Path(backup.path).write_bytes(b"not a zip any more")  # the disk lost it between writing and reading
+        return real_verify(backup, passphrase)
+
+    monkeypatch.setattr(schedules, "backup_verify", damaged)
+    clock.set("2026-12-01 03:00")
+    with pytest.raises(CommandError, match="1 scheduled backup\\(s\\) failed") as failed:
+        call_command("backups_run_due", "--json")
+    assert failed.value.returncode == 1
+    [run] = json.loads(capsys.readouterr().out)["runs"]
+    assert "failed its verification" in run["error"] and "is not a ZIP file" in run["error"]
+    schedule = BackupSchedule.objects.get()
+    assert schedule.failed_at and "failed its verification" in schedule.failure
+    assert "is not a ZIP file" in Backup.objects.get().verification_error
+    monkeypatch.setattr(schedules, "backup_verify", real_verify)
+    clock.set("2026-12-02 03:00")
+    call_command("backups_run_due")
+    assert BackupSchedule.objects.get().failure == "" and "verified" in capsys.readouterr().out
+
+
+def test_retention_keeps_the_newest_of_each_day_week_and_month():
+    backups = [
+        Backup(pk=number, created_at=at("2026-12-31 03:00") - dt.timedelta(days=number)) for number in range(400)
+    ]
+    kept = retention_kept(backups, daily=7, weekly=4, monthly=12)
+    days = sorted(timezone.localtime(backup.created_at).date().isoformat() for backup in backups if backup.pk in kept)
+    assert days[-7:] == [f"2026-12-{day}" for day in range(25, 32)]  # the last 7 days
+    assert "2026-12-20" in days and "2026-12-13" in days  # Sundays: the newest of earlier ISO weeks
+    assert "2026-11-30" in days and "2026-01-31" in days and "2025-12-31" not in days  # 12 month-ends
+    # Weeks 53 and 52 (Dec 28-31, 21-27) and December are kept by the days already: 2 more weeks, 11 more months.
+    assert len(kept) == 7 + 2 + 11
+
+
+def test_pruning_deletes_only_old_scheduled_backups_and_their_files(account, clock, capsys,
+                                                                   django_capture_on_commit_callbacks):  # fmt: skip
+    manual = backup_create(user=account)
+    before_replace = backup_create(user=account, kind=Backup.Kind.AUTOMATIC)
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False, keep_daily=2, keep_weekly=0,
+                  keep_monthly=0)  # fmt: skip
+    made = []
+    for day in range(1, 6):
+        clock.set(f"2026-12-0{day} 03:00")
+        with django_capture_on_commit_callbacks(execute=True):  # (files go once the records are gone for good)
+            made += [run.backup_id for run in backups_run_due()]  # (each run prunes as it goes)
+    assert sorted(Backup.objects.filter(kind="scheduled").values_list("pk", flat=True)) == made[-2:]
+    assert Backup.objects.filter(pk__in=[manual.pk, before_replace.pk]).count() == 2
+    on_disk = {path.name for path in Path(manual.path).parent.glob("*.zip")}
+    assert on_disk == {Path(backup.path).name for backup in Backup.objects.all()}
+    # backups_prune shows the policy on a dry run, then applies it.
+    BackupSchedule.objects.update(keep_daily=1)
+    call_command("backups_prune", "--dry-run")
+    assert "Would delete 1 scheduled backup(s)." in capsys.readouterr().out and Backup.objects.count() == 4
+    call_command("backups_prune", "--json")
+    assert len(json.loads(capsys.readouterr().out)["deleted"]) == 1 and Backup.objects.count() == 3
+    assert backups_prune() == []
