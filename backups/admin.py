@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -14,12 +14,15 @@ from jobs.admin import job_page_url
 from jobs.models import Job
 from jobs.services import job_start
 from plugtrack_site.admin_scoping import OwnedModelAdmin
+from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 from settings_app import crypto
 
-from .forms import RestoreUploadForm
-from .models import Backup
+from .forms import BackupScheduleForm, RestoreUploadForm
+from .models import Backup, BackupSchedule
+from .schedules import schedule_save
 from .services import RESTORE_PERMISSIONS, backups_delete
+from .tasks import backups_tick_ensure
 
 
 @admin.register(Backup)
@@ -27,7 +30,7 @@ class BackupAdmin(OwnedModelAdmin):
     """Lists the backups PlugTrack wrote; creates, downloads and restores them for the logged-in user."""
 
     change_list_template = "admin/backups/backup/change_list.html"
-    list_display = ["created_at", "kind", "size", "cars", "sessions", "settings", "download"]
+    list_display = ["created_at", "kind", "size", "cars", "sessions", "settings", "encrypted", "verified", "download"]
     list_filter = ["kind"]
 
     def has_add_permission(self, request):
@@ -41,6 +44,12 @@ class BackupAdmin(OwnedModelAdmin):
 
     def delete_queryset(self, request, queryset):
         backups_delete(queryset)
+
+    @admin.display(description="verified")
+    def verified(self, backup):
+        if backup.verification_error:
+            return format_html('<strong title="{}">failed</strong>', backup.verification_error)
+        return "yes" if backup.verified_at else ""
 
     @admin.display(description="size")
     def size(self, backup):
@@ -59,6 +68,7 @@ class BackupAdmin(OwnedModelAdmin):
             path("create/", view(self.create_view), name="backups_backup_create"),
             path("<int:pk>/download/", view(self.download_view), name="backups_backup_download"),
             path("restore/", view(self.restore_view), name="backups_backup_restore"),
+            path("schedule/", view(self.schedule_view), name="backups_backup_schedule"),
             *super().get_urls(),
         ]
 
@@ -77,6 +87,7 @@ class BackupAdmin(OwnedModelAdmin):
             **(extra_context or {}),
             "may_create": self.may_create(request),
             "may_restore": self.may_restore(request),
+            "schedule_said": _schedule_said(BackupSchedule.objects.filter(user=request.user).first()),
         }
         return super().changelist_view(request, extra_context)
 
@@ -96,6 +107,27 @@ class BackupAdmin(OwnedModelAdmin):
         if not Path(backup.path).is_file():
             raise Http404("This backup file is no longer on disk.")
         return FileResponse(open(backup.path, "rb"), as_attachment=True, filename=Path(backup.path).name)
+
+    def schedule_view(self, request):
+        """The owner's schedule: off, daily or weekly at an hour, encrypted or not, and what is kept."""
+        self._require(self.may_create(request))
+        schedule = BackupSchedule.objects.filter(user=request.user).first() or BackupSchedule(user=request.user)
+        form = BackupScheduleForm(request.POST or None, instance=schedule)
+        if request.method == "POST" and form.is_valid():
+            values = {name: form.cleaned_data[name] for name in BackupScheduleForm.Meta.fields}
+            try:
+                schedule = schedule_save(user=request.user, passphrase=form.cleaned_data["passphrase"], **values)
+            except (PlugTrackError, ValidationError) as error:
+                form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
+            else:
+                backups_tick_ensure()  # the worker's hourly run, queued if it is not yet
+                messages.success(request, _schedule_said(schedule))
+                return self._to_changelist()
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Scheduled backups",
+            "form": form, "submit": "Save the schedule",
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/backups/backup/schedule.html", context)
 
     def restore_view(self, request):
         """Upload a ZIP and choose the mode: the worker checks it (the restore's dry run, shown on the
@@ -117,3 +149,16 @@ class BackupAdmin(OwnedModelAdmin):
             "form": form,
         }  # fmt: skip
         return TemplateResponse(request, "admin/backups/backup/restore.html", context)
+
+
+def _schedule_said(schedule: BackupSchedule | None) -> str:
+    if schedule is None or schedule.frequency == BackupSchedule.Frequency.OFF:
+        return "Scheduled backups are off."
+    when = f"at {schedule.hour:02d}:00" + (
+        f" on {schedule.get_weekday_display()}s" if schedule.frequency == BackupSchedule.Frequency.WEEKLY else ""
+    )
+    encrypted = ", encrypted" if schedule.encrypt else ""
+    return (
+        f"Backups are made {schedule.get_frequency_display()} {when}{encrypted}; kept: the last "
+        f"{schedule.keep_daily} days, {schedule.keep_weekly} weeks and {schedule.keep_monthly} months."
+    )

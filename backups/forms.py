@@ -1,5 +1,6 @@
 from django import forms
 
+from .models import BackupSchedule
 from .services import MODES
 
 
@@ -22,3 +23,25 @@ class RestoreUploadForm(forms.Form):
         """`modes`: the restore modes this user may use (replace needs the right to delete)."""
         super().__init__(*args, **kwargs)
         self.fields["mode"].choices = [(mode, mode) for mode in modes]
+
+
+class BackupScheduleForm(forms.ModelForm):
+    """When the owner's backups happen, whether encrypted, and how many are kept."""
+
+    passphrase = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput,
+        help_text="For encrypted backups: typed once here, kept encrypted. Keep it somewhere else too: without it "
+        "the backups cannot be read. Left blank, the one saved before stays.",
+    )  # fmt: skip
+    passphrase_again = forms.CharField(required=False, strip=False, widget=forms.PasswordInput)
+
+    class Meta:
+        model = BackupSchedule
+        fields = ["frequency", "hour", "weekday", "encrypt", "keep_daily", "keep_weekly", "keep_monthly"]
+        labels = {"keep_daily": "keep daily backups", "keep_weekly": "keep weekly", "keep_monthly": "keep monthly"}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("passphrase") != cleaned.get("passphrase_again"):
+            self.add_error("passphrase_again", "The two passphrases differ.")
+        return cleaned

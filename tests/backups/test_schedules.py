@@ -156,3 +156,58 @@ def test_pruning_deletes_only_old_scheduled_backups_and_their_files(account, clo
     call_command("backups_prune", "--json")
     assert len(json.loads(capsys.readouterr().out)["deleted"]) == 1 and Backup.objects.count() == 3
     assert backups_prune() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_makes_a_backup_missed_while_it_was_off_once_at_its_start_then_queues_the_next(
+    owner, tmp_path, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from backups.tasks import backups_tick_ensure
+
+    from ..jobs.test_worker import DATABASE_BACKEND, worker
+    from ..processes import finished
+
+    settings.TASKS = {"default": {"BACKEND": DATABASE_BACKEND}}  # queued in the database, as in production
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    schedule_save(user=owner, frequency="daily", hour=3, weekday=0, encrypt=False)
+    BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=3))  # set up days ago
+    assert backups_tick_ensure() and not backups_tick_ensure()  # one queued run, whoever asks
+    # The server was off when it was due: its time has passed by the time the worker starts.
+    DBTaskResult.objects.update(run_after=timezone.now() - dt.timedelta(days=2))
+    code, _, stderr = finished(worker("--batch", data_dir=settings.PLUGTRACK_DATA_DIR))
+    assert code == 0, stderr
+    assert Backup.objects.filter(user=owner, kind="scheduled").count() == 1  # made up once, not three times
+    assert Backup.objects.get().verified_at is not None
+    queued = DBTaskResult.objects.filter(status="READY").get()
+    assert queued.run_after > timezone.now() and queued.run_after.minute == 0  # the next hour's run
+
+
+def test_the_owner_sets_the_schedule_in_the_admin_and_sees_a_failure_until_a_success(owner_client, account, clock,
+                                                                                     monkeypatch):  # fmt: skip
+    from django.urls import reverse
+
+    page = reverse("admin:backups_backup_schedule")
+    form = {"frequency": "daily", "hour": "3", "weekday": "6", "encrypt": "on", "keep_daily": "7", "keep_weekly": "4",
+            "keep_monthly": "12", "passphrase": "", "passphrase_again": ""}  # fmt: skip
+    assert "need a passphrase" in owner_client.post(page, form).content.decode()
+    mismatch = form | {"passphrase": "correct horse battery", "passphrase_again": "correct horse"}
+    assert "The two passphrases differ" in owner_client.post(page, mismatch).content.decode()
+    right = form | {"passphrase": "correct horse battery", "passphrase_again": "correct horse battery"}
+    response = owner_client.post(page, right, follow=True)
+    said = "Backups are made daily at 03:00, encrypted; kept: the last 7 days, 4 weeks and 12 months."
+    assert said in response.content.decode()
+    assert BackupSchedule.objects.get(user=account).encrypt
+
+    real_verify = schedules.backup_verify
+    monkeypatch.setattr(schedules, "backup_verify", lambda backup, passphrase: "sessions.csv does not match")
+    clock.set("2026-12-01 03:00")
+    backups_run_due()
+    for url in (reverse("admin:index"), reverse("admin:backups_backup_changelist")):
+        html = owner_client.get(url).content.decode()
+        assert 'id="pt-backup-failure"' in html and "failed its verification: sessions.csv does not match" in html
+    monkeypatch.setattr(schedules, "backup_verify", real_verify)
+    clock.set("2026-12-02 03:00")
+    backups_run_due()
+    assert 'id="pt-backup-failure"' not in owner_client.get(reverse("admin:index")).content.decode()
