@@ -25,6 +25,10 @@ class Backup(models.Model):
     # A scheduled backup is reopened and restored as a dry run once written (schedules.py):
     verified_at = models.DateTimeField(null=True, blank=True)
     verification_error = models.TextField(blank=True)
+    # Its copy off the machine (backups/offsite.py), when one is configured: where, when, or why not yet.
+    offsite_name = models.CharField(max_length=500, blank=True)
+    offsite_at = models.DateTimeField(null=True, blank=True)
+    offsite_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,6 +12,9 @@ Each scheduled backup is then verified: reopened, every member checked against t
 checksum, and restored as a dry run (which writes nothing). A failed backup or verification is
 kept on the schedule (and logged as an error) until a later one succeeds.
 
+Then the backups are copied off the machine, when that is configured (offsite.py); a copy that
+failed before is tried again.
+
 Retention, grandfather-father-son: of the owner's scheduled backups, the newest of each of the
 last `keep_daily` days, `keep_weekly` ISO weeks and `keep_monthly` months are kept, the others
 deleted with their files. Manual backups and those written before a replace restore are never
@@ -30,6 +33,7 @@ from plugtrack_site.errors import PlugTrackError
 from settings_app import crypto
 
 from .models import Backup, BackupSchedule
+from .offsite import offsite_sync
 from .services import backup_create, backup_restore, backups_delete, passphrase_check
 
 logger = logging.getLogger("plugtrack.backups")
@@ -68,6 +72,8 @@ class ScheduledRun:
     encrypted: bool = False
     verified: bool = False
     pruned: int = 0
+    offsite_copied: int = 0
+    offsite_deleted: int = 0
     error: str = ""
 
     def to_dict(self) -> dict:
@@ -112,6 +118,11 @@ def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> Sched
     run.verified = True
     BackupSchedule.objects.filter(pk=schedule.pk).update(failed_at=None, failure="")
     run.pruned = len(backups_prune(user=schedule.user))
+    offsite = offsite_sync(schedule.user)  # this backup, and any whose copy failed before
+    run.offsite_copied, run.offsite_deleted = offsite.copied, offsite.deleted
+    if offsite.errors:
+        run.error = " ".join(offsite.errors)
+        _failed(schedule, now, run.error)
     logger.info("backup_scheduled user=%s slot=%s backup_id=%s pruned=%d", run.user, run.slot, backup.pk, run.pruned)
     return run
 

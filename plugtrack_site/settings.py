@@ -150,6 +150,23 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Off-site copies of backups (README "Keeping your history safe"): any S3-compatible storage (AWS S3,
+# MinIO, Backblaze B2, Wasabi...) through django-storages, when a bucket is named.
+if OFFSITE_BUCKET := env.str("PLUGTRACK_OFFSITE_S3_BUCKET", default=""):
+    STORAGES["offsite"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": OFFSITE_BUCKET,
+            "endpoint_url": env.str("PLUGTRACK_OFFSITE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PLUGTRACK_OFFSITE_S3_REGION", default="") or None,
+            "access_key": env.str("PLUGTRACK_OFFSITE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("PLUGTRACK_OFFSITE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("PLUGTRACK_OFFSITE_S3_PREFIX", default="plugtrack"),
+            "addressing_style": env.str("PLUGTRACK_OFFSITE_S3_ADDRESSING", default="path"),  # path: MinIO and most
+            "default_acl": None,
+            "file_overwrite": True,
+        },
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
