@@ -1,10 +1,12 @@
 import csv
+import datetime as dt
 import io
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from backups.models import Backup
 from sessions_app.csv_format import HEADER
@@ -226,8 +228,11 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
         "/admin/sessions_app/chargingsession/import/",
         "/admin/sessions_app/chargingsession/export/",
         "/admin/sessions_app/importbatch/",
+        "/admin/sessions_app/mappingprofile/",
+        "/admin/sessions_app/mappingprofile/add/",
         "/admin/backups/backup/",
         "/admin/backups/backup/restore/",
+        "/admin/backups/backup/schedule/",
         "/admin/jobs/job/",
         "/admin/password_change/",
     ]:
@@ -292,3 +297,46 @@ def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_importe
     assert taken.notes.endswith("odometer blank in the file, taken from the session before (0 miles driven)")
     page.goto(f"{page.base}/admin/sessions_app/mappingprofile/")
     expect(page.locator("th.field-name")).to_have_text(["evcc garage"])
+
+
+def test_a_schedule_is_set_and_a_failed_verification_is_shown_until_a_backup_succeeds(page, owner, make_car,
+                                                                                      monkeypatch):  # fmt: skip
+    from backups import schedules
+    from backups.models import BackupSchedule
+
+    make_car(owner, name="Niro")
+    page.goto(f"{page.base}/admin/backups/backup/")
+    expect(page.locator("#pt-schedule")).to_have_text("Scheduled backups are off. Change the schedule")
+    page.click("#pt-schedule >> text=Change the schedule")
+    page.select_option("#id_frequency", "daily")
+    page.fill("#id_hour", "2")
+    page.check("#id_encrypt")
+    page.fill("#id_passphrase", "correct horse battery")
+    page.fill("#id_passphrase_again", "correct horse battery")
+    screenshot(page, "backup-schedule")
+    page.click("input[value='Save the schedule']")
+    expect(page.locator("#pt-schedule")).to_contain_text("Backups are made daily at 02:00, encrypted")
+    # The disk garbles the file between writing and reading it back: the verification says so.
+    BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=2))
+    real_verify = schedules.backup_verify
+
+    def garbled(backup, passphrase):
+        Path(backup.path).write_bytes(b"garbled")
+        return real_verify(backup, passphrase)
+
+    monkeypatch.setattr(schedules, "backup_verify", garbled)
+    schedules.backups_run_due()
+    page.goto(f"{page.base}/admin/")
+    expect(page.locator("#pt-backup-failure")).to_contain_text("failed its verification")
+    screenshot(page, "backup-failure-index")
+    page.click("#pt-backup-failure >> text=See your backups")
+    expect(page.locator("#pt-backup-failure")).to_contain_text("is not a ZIP file")
+    expect(page.locator("td.field-verified")).to_have_text(["failed"])
+    screenshot(page, "backup-failure-list")
+    monkeypatch.setattr(schedules, "backup_verify", real_verify)
+    BackupSchedule.objects.update(last_slot=timezone.now() - dt.timedelta(days=1))  # the next day's slot
+    schedules.backups_run_due()
+    page.reload()
+    expect(page.locator("#pt-backup-failure")).to_have_count(0)
+    # (made the same day, the failed one is no longer kept: the newest of each day is)
+    expect(page.locator("td.field-verified")).to_have_text(["yes"])
