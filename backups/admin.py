@@ -30,7 +30,9 @@ class BackupAdmin(OwnedModelAdmin):
     """Lists the backups PlugTrack wrote; creates, downloads and restores them for the logged-in user."""
 
     change_list_template = "admin/backups/backup/change_list.html"
-    list_display = ["created_at", "kind", "size", "cars", "sessions", "settings", "encrypted", "verified", "download"]
+    list_display = [
+        "created_at", "kind", "size", "cars", "sessions", "settings", "encrypted", "verified", "offsite", "download",
+    ]  # fmt: skip
     list_filter = ["kind"]
 
     def has_add_permission(self, request):
@@ -50,6 +52,12 @@ class BackupAdmin(OwnedModelAdmin):
         if backup.verification_error:
             return format_html('<strong title="{}">failed</strong>', backup.verification_error)
         return "yes" if backup.verified_at else ""
+
+    @admin.display(description="off-site")
+    def offsite(self, backup):
+        if backup.offsite_error and not backup.offsite_at:
+            return format_html('<strong title="{}">not yet</strong>', backup.offsite_error)
+        return "copied" if backup.offsite_at else ""
 
     @admin.display(description="size")
     def size(self, backup):
