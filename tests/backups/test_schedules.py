@@ -211,3 +211,18 @@ def test_the_owner_sets_the_schedule_in_the_admin_and_sees_a_failure_until_a_suc
     clock.set("2026-12-02 03:00")
     backups_run_due()
     assert 'id="pt-backup-failure"' not in owner_client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_at_once_make_one_backup(owner, tmp_path, settings):
+    from ..processes import finished_json, manage
+
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    schedule_save(user=owner, frequency="daily", hour=3, weekday=0, encrypt=False)
+    BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=2))
+    # cron's and the worker's run, started together, in processes of their own
+    runners = [manage("backups_run_due", "--json", data_dir=settings.PLUGTRACK_DATA_DIR) for _ in range(2)]
+    results = [finished_json(runner) for runner in runners]
+    assert [code for code, _ in results] == [0, 0]
+    assert sorted(len(report["runs"]) for _, report in results) == [0, 1]
+    assert Backup.objects.filter(kind="scheduled").count() == 1
