@@ -125,7 +125,8 @@ def backup_open(path: Path | str, name: str | None = None, passphrase: str | Non
         raise PassphraseRefused(
             f"The passphrase is not the one {name} was encrypted with: nothing was restored. Check it and try again."
         ) from None
-    except (EOFError, zlib.error, zipfile.LargeZipFile, pyzipper.LargeZipFile, NotImplementedError, OSError) as error:
+    except (EOFError, zlib.error, zipfile.LargeZipFile, pyzipper.LargeZipFile, NotImplementedError, OSError,
+            KeyError, ValueError) as error:  # fmt: skip  # (pyzipper: KeyError for an unknown AES strength)
         if passphrase and isinstance(error, zlib.error):  # decrypted garbage: the encrypted bytes were changed
             raise BackupRefused(f"{name} was altered or damaged: an encrypted member does not decrypt.") from None
         raise BackupRefused(f"{name} cannot be read as a ZIP file ({error}).") from None

@@ -22,7 +22,7 @@ from .models import Backup
 logger = logging.getLogger("plugtrack.backups")
 
 OFFSITE = "offsite"
-_FAILURES = (BotoCoreError, ClientError, OSError)
+_FAILURES = (BotoCoreError, ClientError, OSError, ValueError)  # ValueError: e.g. an endpoint URL without its scheme
 
 
 def offsite_storage() -> Storage | None:
@@ -33,18 +33,20 @@ def offsite_storage() -> Storage | None:
 @dataclass
 class OffsiteSync:
     copied: int = 0
-    deleted: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 def offsite_sync(user: User) -> OffsiteSync:
-    """Copy the owner's backups not copied yet (those that failed before too), then delete copies
-    whose backup is gone. Every failure is recorded and said, none is raised: the next run tries again."""
+    """Copy the owner's backups not copied yet (those that failed before too). Every failure is
+    recorded and said, none is raised: the next run tries again."""
     result = OffsiteSync()
     storage = offsite_storage()
     if storage is None:
         return result
     for backup in Backup.objects.filter(user=user, offsite_at__isnull=True).order_by("created_at"):
+        if not Path(backup.path).is_file():  # moved or deleted since (a manual backup written elsewhere)
+            Backup.objects.filter(pk=backup.pk).update(offsite_error="Its file is no longer on disk: nothing to copy.")
+            continue
         name = f"{user.pk}/{Path(backup.path).name}"
         try:
             with open(backup.path, "rb") as handle:
@@ -59,23 +61,19 @@ def offsite_sync(user: User) -> OffsiteSync:
             continue
         Backup.objects.filter(pk=backup.pk).update(offsite_name=stored, offsite_at=timezone.now(), offsite_error="")
         result.copied += 1
-    try:
-        result.deleted = _unkept_copies_delete(storage, user)
-    except _FAILURES as error:  # as above: tried again at the next run
-        result.errors.append(f"Old off-site copies could not be deleted ({_reason(error)}); tried again next run.")
-        logger.error("backup_offsite_prune_failed user=%s error=%s", user.username, error)
     return result
 
 
-def _unkept_copies_delete(storage: Storage, user: User) -> int:
-    kept = set(Backup.objects.filter(user=user).exclude(offsite_name="").values_list("offsite_name", flat=True))
-    _, names = storage.listdir(f"{user.pk}/")
-    deleted = 0
-    for name in names:
-        if f"{user.pk}/{name}" not in kept:
-            storage.delete(f"{user.pk}/{name}")
-            deleted += 1
-    return deleted
+def offsite_copies_delete(names: list[str]) -> None:
+    """Delete these copies (of backups retention no longer keeps). Only names PlugTrack recorded for
+    copies it made: another installation's copies in the same bucket are never touched. A delete
+    that fails is logged and leaves the copy (room taken, nothing lost)."""
+    storage = offsite_storage() if names else None
+    for name in names if storage else []:
+        try:
+            storage.delete(name)
+        except _FAILURES as error:
+            logger.error("backup_offsite_delete_failed name=%s error=%s", name, error)
 
 
 def _reason(error: Exception) -> str:

@@ -27,13 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from django.contrib.auth.models import User
+from django.db import DatabaseError
 from django.utils import timezone
 
 from plugtrack_site.errors import PlugTrackError
 from settings_app import crypto
 
 from .models import Backup, BackupSchedule
-from .offsite import offsite_sync
+from .offsite import offsite_copies_delete, offsite_sync
 from .services import backup_create, backup_restore, backups_delete, passphrase_check
 
 logger = logging.getLogger("plugtrack.backups")
@@ -44,7 +45,8 @@ def schedule_slot(schedule: BackupSchedule, now: dt.datetime) -> dt.datetime | N
     if schedule.frequency == BackupSchedule.Frequency.OFF:
         return None
     local = timezone.localtime(now)
-    slot = local.replace(hour=schedule.hour, minute=0, second=0, microsecond=0)
+    # fold=0: on the night the clocks go back, the first of the two 01:00s (one backup, not two)
+    slot = local.replace(hour=schedule.hour, minute=0, second=0, microsecond=0, fold=0)
     period = dt.timedelta(days=7 if schedule.frequency == BackupSchedule.Frequency.WEEKLY else 1)
     if schedule.frequency == BackupSchedule.Frequency.WEEKLY:
         slot -= dt.timedelta(days=(local.weekday() - schedule.weekday) % 7)
@@ -73,7 +75,6 @@ class ScheduledRun:
     verified: bool = False
     pruned: int = 0
     offsite_copied: int = 0
-    offsite_deleted: int = 0
     error: str = ""
 
     def to_dict(self) -> dict:
@@ -86,18 +87,27 @@ def backups_run_due(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
     runs = []
     for schedule in BackupSchedule.objects.exclude(frequency=BackupSchedule.Frequency.OFF).select_related("user"):
         slot = schedule_due(schedule, now)
-        if slot is None or not _claimed(schedule, slot):
+        if slot is None or not _claimed(schedule, slot, now):
             continue
-        runs.append(_run(schedule, slot, now))
+        try:
+            runs.append(_run(schedule, slot, now))
+        except Exception as error:  # noqa: BLE001 - one owner's unforeseen failure must not stop the others'
+            logger.exception("backup_scheduled_crashed user=%s", schedule.user.username)
+            message = f"The scheduled backup of {slot:%d %b %Y %H:%M} stopped unexpectedly ({type(error).__name__})."
+            _failed(schedule, now, message)
+            runs.append(ScheduledRun(user=schedule.user.username, slot=slot.isoformat(), error=message))
     return runs
 
 
-def _claimed(schedule: BackupSchedule, slot: dt.datetime) -> bool:
-    """Take the slot in one committed UPDATE, only if no other runner took it first."""
+def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> bool:
+    """Take the slot in one committed UPDATE, only if no other runner took it first. Until the run
+    says how it went, the schedule says it started and did not finish: a process killed meanwhile
+    (or a power cut) leaves that on the admin's pages, not silence."""
     unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot=schedule.last_slot)
     if schedule.last_slot is None:
         unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot__isnull=True)
-    return unchanged.update(last_slot=slot) == 1
+    unfinished = f"The scheduled backup of {slot:%d %b %Y %H:%M} started and did not finish (was PlugTrack stopped?)."
+    return unchanged.update(last_slot=slot, failed_at=now, failure=unfinished) == 1
 
 
 def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> ScheduledRun:
@@ -117,11 +127,17 @@ def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> Sched
         return run
     run.verified = True
     BackupSchedule.objects.filter(pk=schedule.pk).update(failed_at=None, failure="")
-    run.pruned = len(backups_prune(user=schedule.user))
+    try:
+        pruned = backups_prune(user=schedule.user)
+    except (PlugTrackError, DatabaseError) as error:  # e.g. the account busy: pruned at the next run
+        run.error = f"Old scheduled backups could not be deleted ({error}); they are at the next run."
+        _failed(schedule, now, run.error)
+        pruned = []
+    run.pruned = len(pruned)
     offsite = offsite_sync(schedule.user)  # this backup, and any whose copy failed before
-    run.offsite_copied, run.offsite_deleted = offsite.copied, offsite.deleted
+    run.offsite_copied = offsite.copied
     if offsite.errors:
-        run.error = " ".join(offsite.errors)
+        run.error = " ".join([run.error, *offsite.errors]).strip()
         _failed(schedule, now, run.error)
     logger.info("backup_scheduled user=%s slot=%s backup_id=%s pruned=%d", run.user, run.slot, backup.pk, run.pruned)
     return run
@@ -145,25 +161,27 @@ def backup_verify(backup: Backup, passphrase: str | None) -> str:
 
 
 def retention_kept(backups: Iterable[Backup], *, daily: int, weekly: int, monthly: int) -> set[int]:
-    """The ids a grandfather-father-son policy keeps of `backups` (newest first): the newest of each
-    of the last `daily` days, `weekly` ISO weeks and `monthly` months that have one."""
+    """The ids a grandfather-father-son policy keeps of `backups` (newest first): one of each of the
+    last `daily` days, `weekly` ISO weeks and `monthly` months that have any (the newest that passed
+    its verification, else the newest), and the newest of all whatever the counts."""
     backups = list(backups)
-    kept: set[int] = set()
+    kept: set[int] = {backups[0].pk} if backups else set()
     periods: list[tuple[int, Callable[[dt.datetime], tuple]]] = [
         (daily, lambda when: (when.date(),)),
         (weekly, lambda when: when.isocalendar()[:2]),
         (monthly, lambda when: (when.year, when.month)),
     ]
     for count, period in periods:
-        seen: set[tuple] = set()
+        chosen: dict[tuple, Backup] = {}  # period → its backup, periods in order, newest first
         for backup in backups:
             key = period(timezone.localtime(backup.created_at))
-            if key in seen:
-                continue
-            if len(seen) == count:
-                break
-            seen.add(key)
-            kept.add(backup.pk)
+            if key not in chosen:
+                if len(chosen) == count:
+                    break
+                chosen[key] = backup
+            elif chosen[key].verification_error and not backup.verification_error:
+                chosen[key] = backup  # an older one of the period that was verified
+        kept |= {backup.pk for backup in chosen.values()}
     return kept
 
 
@@ -180,6 +198,8 @@ def backups_prune(*, user: User | None = None, dry_run: bool = False) -> list[Ba
         doomed += [backup for backup in scheduled if backup.pk not in kept]
     if doomed and not dry_run:
         backups_delete(Backup.objects.filter(pk__in=[backup.pk for backup in doomed]))
+        # Their copies off the machine go too: only those this PlugTrack made and no longer keeps.
+        offsite_copies_delete([backup.offsite_name for backup in doomed if backup.offsite_name])
         logger.info("backups_pruned count=%d", len(doomed))
     return doomed
 
@@ -197,6 +217,8 @@ def schedule_save(
         schedule.passphrase = crypto.encrypt(passphrase)
     if encrypt and not schedule.passphrase:
         raise PlugTrackError("Encrypted scheduled backups need a passphrase: give it once, it is kept encrypted.")
+    if keep_daily + keep_weekly + keep_monthly == 0:
+        raise PlugTrackError("Keep at least one daily, weekly or monthly backup.")
     timing = (frequency, hour, weekday)
     if schedule.pk is None or timing != (schedule.frequency, schedule.hour, schedule.weekday):
         schedule.active_since = timezone.now()
@@ -204,5 +226,27 @@ def schedule_save(
     schedule.encrypt, schedule.keep_daily, schedule.keep_weekly = encrypt, keep_daily, keep_weekly
     schedule.keep_monthly = keep_monthly
     schedule.full_clean(exclude=["user"])
-    schedule.save()
+    if schedule.pk is None:
+        schedule.save()
+        return schedule
+    # Only what the person sets: a run finishing meanwhile keeps its slot and outcome.
+    chosen = ["frequency", "hour", "weekday", "encrypt", "passphrase", "keep_daily", "keep_weekly", "keep_monthly",
+              "active_since"]  # fmt: skip
+    if frequency == BackupSchedule.Frequency.OFF:  # nothing more will run: a past failure is no longer news
+        schedule.failure, schedule.failed_at = "", None
+        chosen += ["failure", "failed_at"]
+    schedule.save(update_fields=chosen)
     return schedule
+
+
+def schedule_passphrases_reencrypt() -> int:
+    """After the encryption keys are rotated (settings_app.keys_rotated): every schedule's
+    passphrase under the newest key. One no key can read is left, and says so at its next run."""
+    count = 0
+    for schedule in BackupSchedule.objects.exclude(passphrase=""):
+        try:
+            BackupSchedule.objects.filter(pk=schedule.pk).update(passphrase=crypto.reencrypt(schedule.passphrase))
+            count += 1
+        except crypto.EncryptionKeyError:
+            logger.error("backup_schedule_passphrase_unreadable user_id=%s", schedule.user_id)
+    return count

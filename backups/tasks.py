@@ -1,11 +1,13 @@
 """The worker's side of scheduled backups (django-tasks; `manage.py db_worker` runs it): each hour,
 at the top of the hour, it makes the backups that are due, then queues its next run. A run whose
 time passed while the server was off runs as soon as the worker starts again: the missed backups
-are made up once."""
+are made up once. The next run is also queued whenever a worker starts (jobs.signals) and a
+schedule is saved: a worker killed mid-run leaves none queued."""
 
 import datetime as dt
 import logging
 
+from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
@@ -19,6 +21,7 @@ def backups_due_run() -> None:
     try:
         backups_run_due()
     finally:
+        close_old_connections()  # (a connection the run lost is replaced, so that the next run is queued)
         backups_tick_ensure()
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.dispatch import Signal
 
 from plugtrack_site.account_lock import AccountBusy, account_write_lock
 
@@ -121,6 +122,11 @@ class KeyRotationReport:
     busy: list[str]  # users whose secrets were left for now: another operation held their account
 
 
+# Sent once every secret setting is re-encrypted under the newest key: an app that keeps its own
+# secrets with crypto.encrypt (a scheduled backup's passphrase) re-encrypts them on it.
+keys_rotated = Signal()
+
+
 def settings_rotate_key() -> KeyRotationReport:
     """Re-encrypt every secret setting under the newest key, one owner at a time under their
     account's write lock (so a restore cannot slip an old ciphertext in meanwhile).
@@ -150,6 +156,7 @@ def settings_rotate_key() -> KeyRotationReport:
             report.busy.append(owner.username)
         else:
             report.reencrypted += len(rotated)
+    keys_rotated.send(sender=settings_rotate_key)  # other apps' secrets under these keys follow
     logger.info(
         "settings_key_rotated reencrypted=%d unreadable=%d busy=%d",
         report.reencrypted, len(report.unreadable), len(report.busy),

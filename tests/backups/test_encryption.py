@@ -120,3 +120,15 @@ def test_the_commands_take_the_passphrase_from_the_environment_and_exit_2_withou
     with pytest.raises(CommandError, match="This encrypted backup needs a passphrase"):
         call_command("backup_restore", "--from", str(tmp_path / "enc.zip"), "--dry-run")
     assert isinstance(PassphraseRefused("x"), PlugTrackError)
+
+
+def test_an_encrypted_zip_with_an_unknown_aes_strength_is_refused_with_a_message(encrypted, account, tmp_path):
+    data = bytearray(encrypted.read_bytes())
+    start = data.find(b"\x01\x99\x07\x00")  # the WinZip AES extra field: id 0x9901, 7 bytes
+    while start != -1:
+        data[start + 8] = 9  # its strength byte: 1, 2 or 3 (AES-128, 192, 256); 9 is none of them
+        start = data.find(b"\x01\x99\x07\x00", start + 4)
+    odd = tmp_path / "odd.zip"
+    odd.write_bytes(bytes(data))
+    with pytest.raises(BackupRefused, match="odd.zip cannot be read as a ZIP file"):
+        backup_restore(user=account, source=odd, mode="merge", passphrase=PASSPHRASE)

@@ -31,6 +31,8 @@ def clock(monkeypatch):
     """timezone.now() where the test says: schedules are tested with time moved, not slept."""
 
     class Clock:
+        now: dt.datetime
+
         def set(self, text: str) -> None:
             self.now = at(text)
 
@@ -226,3 +228,93 @@ def test_two_runners_at_once_make_one_backup(owner, tmp_path, settings):
     assert [code for code, _ in results] == [0, 0]
     assert sorted(len(report["runs"]) for _, report in results) == [0, 1]
     assert Backup.objects.filter(kind="scheduled").count() == 1
+
+
+# --- found by review ------------------------------------------------------------------------------
+
+
+def test_the_night_the_clocks_go_back_makes_one_backup_not_two(account, clock):
+    schedule_save(user=account, frequency="daily", hour=1, weekday=0, encrypt=False)
+    BackupSchedule.objects.update(active_since=at("2026-10-20 00:00"))
+    first = dt.datetime(2026, 10, 25, 0, 0, tzinfo=dt.UTC)  # 01:00 BST
+    clock.now = first
+    assert len(backups_run_due()) == 1
+    clock.now = first + dt.timedelta(hours=1)  # 01:00 GMT, the same wall-clock hour again
+    assert backups_run_due() == []
+
+
+def test_a_run_killed_midway_leaves_a_failure_on_the_schedule_not_silence(account, clock, monkeypatch):
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as SIGINT, or SIGKILL, would end it: nothing after the claim runs
+
+    monkeypatch.setattr(schedules, "_run", killed)
+    clock.set("2026-12-01 03:00")
+    with pytest.raises(KeyboardInterrupt):
+        backups_run_due()
+    assert "started and did not finish" in BackupSchedule.objects.get().failure
+
+
+def test_one_owners_unforeseen_failure_does_not_stop_anothers(account, other_owner, clock, monkeypatch):
+    for owner in (account, other_owner):
+        schedule_save(user=owner, frequency="daily", hour=3, weekday=0, encrypt=False)
+    real_create = schedules.backup_create
+
+    def broken_for_alice(*, user, **kwargs):
+        if user == account:
+            raise RuntimeError("disk controller")
+        return real_create(user=user, **kwargs)
+
+    monkeypatch.setattr(schedules, "backup_create", broken_for_alice)
+    clock.set("2026-12-01 03:00")
+    runs = {run.user: run for run in backups_run_due()}
+    assert "stopped unexpectedly (RuntimeError)" in runs["alice"].error and runs["bob"].verified
+    assert "stopped unexpectedly" in BackupSchedule.objects.get(user=account).failure
+
+
+def test_retention_prefers_a_verified_backup_and_always_keeps_the_newest():
+    newest, failed, verified = (Backup(pk=number, created_at=at(f"2026-12-0{day} 03:00"), verification_error=error)
+                                for number, day, error in [(3, 3, ""), (2, 2, "bad"), (1, 1, "")])  # fmt: skip
+    # One monthly backup kept: December's newest verified one, and the newest of all.
+    assert retention_kept([newest, failed, verified], daily=0, weekly=0, monthly=1) == {3}
+    newest.verification_error = "bad"
+    assert retention_kept([newest, failed, verified], daily=0, weekly=0, monthly=1) == {3, 1}
+
+
+def test_keeping_nothing_is_refused_and_turning_schedules_off_clears_an_old_failure(account):
+    with pytest.raises(PlugTrackError, match="Keep at least one"):
+        schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False, keep_daily=0,
+                      keep_weekly=0, keep_monthly=0)  # fmt: skip
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    BackupSchedule.objects.update(failure="The scheduled backup … failed", failed_at=timezone.now())
+    schedule_save(user=account, frequency="daily", hour=4, weekday=0, encrypt=False)
+    assert BackupSchedule.objects.get().failure  # still news while backups are scheduled
+    schedule_save(user=account, frequency="off", hour=4, weekday=0, encrypt=False)
+    assert BackupSchedule.objects.get().failure == ""
+
+
+def test_a_key_rotation_reencrypts_the_schedules_passphrase(account, settings, clock):
+    from cryptography.fernet import Fernet
+
+    from settings_app.services import settings_rotate_key
+
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery")
+    new_key = Fernet.generate_key().decode()
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key, *settings.PLUGTRACK_ENCRYPTION_KEYS]
+    settings_rotate_key()
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key]  # the old key dropped, as the README says one may
+    clock.set("2026-12-01 03:00")
+    [run] = backups_run_due()
+    assert run.verified and run.encrypted
+
+
+def test_a_starting_worker_queues_the_hourly_run(owner, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from jobs.signals import worker_started
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    worker_started.send(sender=None)
+    worker_started.send(sender=None)
+    assert DBTaskResult.objects.filter(task_path="backups.tasks.backups_due_run", status="READY").count() == 1

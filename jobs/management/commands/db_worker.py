@@ -1,6 +1,7 @@
 from django.db import OperationalError
 from django_tasks_db.management.commands import db_worker
 
+from jobs.signals import worker_started
 from plugtrack_site.account_lock import sqlite_busy
 
 
@@ -18,6 +19,7 @@ class Command(db_worker.Command):
         parser.set_defaults(reload=False)
 
     def handle(self, *args, **options) -> None:
+        worker_started.send(sender=Command)
         while True:
             try:
                 return super().handle(*args, **options)
