@@ -64,6 +64,16 @@ def offsite_sync(user: User) -> OffsiteSync:
     return result
 
 
+def offsite_sync_pending(*, skip: set[int] = frozenset()) -> dict[str, OffsiteSync]:
+    """Copy every owner's backups not copied yet (their own, made by hand, or whose copy failed
+    before); `skip`: owners just synced. Each run of due backups does this, so a failure is tried
+    again within the hour."""
+    if offsite_storage() is None:
+        return {}
+    owners = User.objects.filter(backups__offsite_at__isnull=True).exclude(pk__in=skip).distinct().order_by("pk")
+    return {owner.username: offsite_sync(owner) for owner in owners}
+
+
 def offsite_copies_delete(names: list[str]) -> None:
     """Delete these copies (of backups retention no longer keeps). Only names PlugTrack recorded for
     copies it made: another installation's copies in the same bucket are never touched. A delete

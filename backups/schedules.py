@@ -69,6 +69,7 @@ def schedule_due(schedule: BackupSchedule, now: dt.datetime) -> dt.datetime | No
 class ScheduledRun:
     user: str
     slot: str
+    user_id: int = 0
     backup_id: int | None = None
     path: str = ""
     encrypted: bool = False
@@ -95,7 +96,11 @@ def backups_run_due(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
             logger.exception("backup_scheduled_crashed user=%s", schedule.user.username)
             message = f"The scheduled backup of {slot:%d %b %Y %H:%M} stopped unexpectedly ({type(error).__name__})."
             _failed(schedule, now, message)
-            runs.append(ScheduledRun(user=schedule.user.username, slot=slot.isoformat(), error=message))
+            runs.append(
+                ScheduledRun(
+                    user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, error=message
+                )
+            )
     return runs
 
 
@@ -111,7 +116,9 @@ def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> b
 
 
 def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> ScheduledRun:
-    run = ScheduledRun(user=schedule.user.username, slot=slot.isoformat(), encrypted=schedule.encrypt)
+    run = ScheduledRun(
+        user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, encrypted=schedule.encrypt
+    )
     try:
         passphrase = crypto.decrypt(schedule.passphrase) if schedule.encrypt else None
         backup = backup_create(user=schedule.user, kind=Backup.Kind.SCHEDULED, passphrase=passphrase)

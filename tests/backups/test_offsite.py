@@ -111,3 +111,20 @@ def test_a_failed_upload_is_recorded_keeps_the_local_copy_and_is_tried_again(acc
 
 def _closed_port() -> int:
     return free_port()  # bound a moment ago and released: nothing listens there
+
+
+def test_backups_made_by_hand_are_copied_at_the_next_run_even_with_nothing_due(account, bucket, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    from backups.services import backup_create
+
+    client, name = bucket
+    manual = backup_create(user=account)
+    call_command("backups_run_due", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["runs"] == [] and report["offsite"] == {"alice": {"copied": 1, "errors": []}}
+    assert keys(client, name) == [f"plugtrack/{account.pk}/{Path(manual.path).name}"]
+    call_command("backups_run_due", "--json")
+    assert json.loads(capsys.readouterr().out)["offsite"] == {}  # nothing left to copy

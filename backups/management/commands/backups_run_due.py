@@ -1,5 +1,6 @@
 from django.core.management.base import CommandError
 
+from backups.offsite import offsite_sync_pending
 from backups.schedules import backups_run_due
 from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand
 
@@ -14,13 +15,21 @@ class Command(PlugTrackCommand):
 
     def run(self, **options):
         runs = backups_run_due()
+        offsite = offsite_sync_pending(skip={run.user_id for run in runs})  # backups made by hand, failed copies
+        offsite_errors = [error for result in offsite.values() for error in result.errors]
         if options["json"]:
-            self.print_json({"ok": not any(run.error for run in runs), "runs": [run.to_dict() for run in runs]})
+            copies = {user: {"copied": result.copied, "errors": result.errors} for user, result in offsite.items()}
+            ok = not any(run.error for run in runs) and not offsite_errors
+            self.print_json({"ok": ok, "runs": [run.to_dict() for run in runs], "offsite": copies})
         else:
             for run in runs:
                 done = f"backup {run.backup_id}, verified, {run.pruned} pruned" if not run.error else run.error
                 self.stdout.write(f"{run.user} ({run.slot}): {done}")
             if not runs:
                 self.stdout.write("No scheduled backup is due.")
+            for user, result in offsite.items():
+                self.stdout.write(f"{user}: {result.copied} copied off-site" + "".join(f"; {e}" for e in result.errors))
         if failed := [run for run in runs if run.error]:
             raise CommandError(f"{len(failed)} scheduled backup(s) failed.", returncode=EXIT_FAILED)
+        if offsite_errors:
+            raise CommandError(f"{len(offsite_errors)} off-site copy(ies) failed.", returncode=EXIT_FAILED)
