@@ -19,9 +19,10 @@ class Command(db_worker.Command):
         parser.set_defaults(reload=False)
 
     def handle(self, *args, **options) -> None:
-        worker_started.send(sender=Command)
         while True:
             try:
+                # (inside the wait: what the signal's receivers write may find the database busy too)
+                worker_started.send(sender=Command)
                 return super().handle(*args, **options)
             except OperationalError as error:
                 if not sqlite_busy(error):
