@@ -132,13 +132,13 @@ def backup_open(path: Path | str, name: str | None = None, passphrase: str | Non
         raise BackupRefused(f"{name} cannot be read as a ZIP file ({error}).") from None
 
 
-def _read(path: Path, archive: pyzipper.AESZipFile, name: str, passphrase: str | None) -> BackupContents:
+def _read(path: Path, archive: pyzipper.AESZipFile, source_name: str, passphrase: str | None) -> BackupContents:
     infos = archive.infolist()
     _check_members(infos)
-    _check_encryption(infos, name, passphrase)
+    _check_encryption(infos, source_name, passphrase)
     data = {info.filename: None for info in infos}
-    for name in (schema.MANIFEST, schema.SCHEMA_VERSION_FILE, schema.CARS, schema.SETTINGS):
-        data[name] = _read_member(archive, name)
+    for member in (schema.MANIFEST, schema.SCHEMA_VERSION_FILE, schema.CARS, schema.SETTINGS):
+        data[member] = _read_member(archive, member)
 
     manifest = _json(data[schema.MANIFEST], schema.MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("app") != schema.APP_NAME:

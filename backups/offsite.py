@@ -1,10 +1,13 @@
 """Copies of backups off the machine: to S3-compatible storage (AWS S3, MinIO, Backblaze B2, Wasabi...)
 through django-storages, when STORAGES["offsite"] is configured (settings: PLUGTRACK_OFFSITE_S3_*).
 
-Each of an owner's backups is copied as `<prefix>/<owner id>/<file name>`, byte for byte (an
-encrypted backup stays encrypted there). A copy that fails is recorded on the backup and tried again
-at the next run; the local file is never touched by it. Retention applies there too: a copy whose
-backup PlugTrack no longer keeps is deleted, also one left behind by a delete that failed before.
+Each of an owner's backups (scheduled, or made by hand; not the automatic one before a replace
+restore, which stays in PlugTrack's own folder) is copied as `<prefix>/<owner id>/<file name>`, byte
+for byte (an encrypted backup stays encrypted there). A copy that fails is recorded on the backup and
+tried again at the next run; the local file is never touched by it. Retention applies there too:
+the copy of a backup retention deletes is deleted, by the name PlugTrack recorded for it (never by
+listing the bucket: another installation's copies there, or older ones after a reinstall, are never
+touched); a delete that fails is logged and its copy stays (room taken, nothing lost).
 """
 
 import logging
@@ -22,6 +25,7 @@ from .models import Backup
 logger = logging.getLogger("plugtrack.backups")
 
 OFFSITE = "offsite"
+FILE_GONE = "Its file is no longer on disk: nothing to copy."  # final: such a backup is not tried again
 _FAILURES = (BotoCoreError, ClientError, OSError, ValueError)  # ValueError: e.g. an endpoint URL without its scheme
 
 
@@ -43,9 +47,9 @@ def offsite_sync(user: User) -> OffsiteSync:
     storage = offsite_storage()
     if storage is None:
         return result
-    for backup in Backup.objects.filter(user=user, offsite_at__isnull=True).order_by("created_at"):
+    for backup in _pending(Backup.objects.filter(user=user)).order_by("created_at"):
         if not Path(backup.path).is_file():  # moved or deleted since (a manual backup written elsewhere)
-            Backup.objects.filter(pk=backup.pk).update(offsite_error="Its file is no longer on disk: nothing to copy.")
+            Backup.objects.filter(pk=backup.pk).update(offsite_error=FILE_GONE)
             continue
         name = f"{user.pk}/{Path(backup.path).name}"
         try:
@@ -70,8 +74,19 @@ def offsite_sync_pending(*, skip: set[int] = frozenset()) -> dict[str, OffsiteSy
     again within the hour."""
     if offsite_storage() is None:
         return {}
-    owners = User.objects.filter(backups__offsite_at__isnull=True).exclude(pk__in=skip).distinct().order_by("pk")
-    return {owner.username: offsite_sync(owner) for owner in owners}
+    owners = User.objects.filter(backups__in=_pending(Backup.objects.all())).exclude(pk__in=skip).distinct()
+    return {owner.username: offsite_sync(owner) for owner in owners.order_by("pk")}
+
+
+def offsite_failure(user: User) -> str:
+    """The owner's latest copy that failed and is still to be made ("" when none): for the admin's pages."""
+    failed = _pending(Backup.objects.filter(user=user)).exclude(offsite_error="").order_by("-created_at").first()
+    return failed.offsite_error if failed and offsite_storage() is not None else ""
+
+
+def _pending(backups):
+    """Backups still to copy: not copied, not the automatic one before a replace, file not known gone."""
+    return backups.filter(offsite_at__isnull=True).exclude(kind=Backup.Kind.AUTOMATIC).exclude(offsite_error=FILE_GONE)
 
 
 def offsite_copies_delete(names: list[str]) -> None:

@@ -34,7 +34,7 @@ from plugtrack_site.errors import PlugTrackError
 from settings_app import crypto
 
 from .models import Backup, BackupSchedule
-from .offsite import offsite_copies_delete, offsite_sync
+from .offsite import OffsiteSync, offsite_copies_delete, offsite_sync, offsite_sync_pending
 from .services import backup_create, backup_restore, backups_delete, passphrase_check
 
 logger = logging.getLogger("plugtrack.backups")
@@ -104,6 +104,13 @@ def backups_run_due(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
     return runs
 
 
+def backups_run_due_and_copy(*, now: dt.datetime | None = None) -> tuple[list[ScheduledRun], dict[str, OffsiteSync]]:
+    """What the worker's hourly run and `backups_run_due` do: the due backups, then every copy off
+    the machine still to make (backups made by hand, copies that failed before)."""
+    runs = backups_run_due(now=now)
+    return runs, offsite_sync_pending(skip={run.user_id for run in runs})
+
+
 def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> bool:
     """Take the slot in one committed UPDATE, only if no other runner took it first. Until the run
     says how it went, the schedule says it started and did not finish: a process killed meanwhile
@@ -111,7 +118,10 @@ def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> b
     unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot=schedule.last_slot)
     if schedule.last_slot is None:
         unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot__isnull=True)
-    unfinished = f"The scheduled backup of {slot:%d %b %Y %H:%M} started and did not finish (was PlugTrack stopped?)."
+    unfinished = (
+        f"The scheduled backup of {slot:%d %b %Y %H:%M} started and has not finished yet; if this stays, PlugTrack "
+        "was stopped while making it."
+    )
     return unchanged.update(last_slot=slot, failed_at=now, failure=unfinished) == 1
 
 
@@ -143,9 +153,8 @@ def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> Sched
     run.pruned = len(pruned)
     offsite = offsite_sync(schedule.user)  # this backup, and any whose copy failed before
     run.offsite_copied = offsite.copied
-    if offsite.errors:
+    if offsite.errors:  # (recorded on the backups, and shown from there until a copy succeeds)
         run.error = " ".join([run.error, *offsite.errors]).strip()
-        _failed(schedule, now, run.error)
     logger.info("backup_scheduled user=%s slot=%s backup_id=%s pruned=%d", run.user, run.slot, backup.pk, run.pruned)
     return run
 
@@ -246,14 +255,15 @@ def schedule_save(
     return schedule
 
 
-def schedule_passphrases_reencrypt() -> int:
+def schedule_passphrases_reencrypt() -> list[tuple[str, str]]:
     """After the encryption keys are rotated (settings_app.keys_rotated): every schedule's
-    passphrase under the newest key. One no key can read is left, and says so at its next run."""
-    count = 0
-    for schedule in BackupSchedule.objects.exclude(passphrase=""):
+    passphrase under the newest key. Those no key can read are left, and returned (owner, what)
+    for the rotation's report; their next run says so too."""
+    unreadable = []
+    for schedule in BackupSchedule.objects.exclude(passphrase="").select_related("user"):
         try:
             BackupSchedule.objects.filter(pk=schedule.pk).update(passphrase=crypto.reencrypt(schedule.passphrase))
-            count += 1
         except crypto.EncryptionKeyError:
-            logger.error("backup_schedule_passphrase_unreadable user_id=%s", schedule.user_id)
-    return count
+            logger.error("backup_schedule_passphrase_unreadable user=%s", schedule.user.username)
+            unreadable.append((schedule.user.username, "scheduled backups' passphrase"))
+    return unreadable

@@ -11,8 +11,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
-from .offsite import offsite_sync_pending
-from .schedules import backups_run_due
+from .schedules import backups_run_due_and_copy
 
 logger = logging.getLogger("plugtrack.backups")
 
@@ -20,8 +19,7 @@ logger = logging.getLogger("plugtrack.backups")
 @task()
 def backups_due_run() -> None:
     try:
-        runs = backups_run_due()
-        offsite_sync_pending(skip={run.user_id for run in runs})
+        backups_run_due_and_copy()
     finally:
         close_old_connections()  # (a connection the run lost is replaced, so that the next run is queued)
         backups_tick_ensure()

@@ -57,7 +57,8 @@ class ColumnMapping:
         return self.units.get(column) or UNITS.get(column, ("",))[0]
 
     def indexes(self, header: list[str], name: str) -> dict[str, int]:
-        """Field → its column's index in `header` (headings compared as written, without outer spaces)."""
+        """Field → its column's index in `header` (headings compared without case or outer spaces); a
+        heading the mapping reads that the file has twice is refused."""
         positions: dict[str, int] = {}
         repeated = set()
         for index, heading in enumerate(header):

@@ -1,7 +1,7 @@
 """A first look at an owner's file, before its check: which format it is, its encoding and
 delimiter, its headings and the mapping PlugTrack proposes for them (the person's own, else the
 one they saved for this header, else the preset's), for the person to confirm or change. Reads
-the first line only."""
+the first line only, after the encoding check (file_shape.encoding_detect, a pass over the bytes)."""
 
 import csv
 from dataclasses import dataclass

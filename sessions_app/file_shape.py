@@ -1,5 +1,6 @@
 """The shape of an owner's own CSV, worked out before any row is imported, and said back: its
-encoding, delimiter, decimal mark and date order.
+encoding, delimiter, decimal mark and date order; and the questions the file raises but cannot
+answer: the local zone of date-times with an offset, the currency of costs not in pounds.
 
 Nothing is guessed silently: a file that is not UTF-8 but reads as Windows-1252 is recognised and
 offered (the person chooses `--encoding cp1252`), and dates that could be day/month or month/day

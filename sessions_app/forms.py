@@ -179,7 +179,7 @@ class ColumnMappingForm(forms.Form):
             mapping.indexes(self.header, "The file")
         except CsvFileError as error:
             raise ValidationError(str(error)) from None
-        if "charge_type" not in headings and not fixed:
+        if "charge_type" not in headings and "charge_type" not in fixed:
             raise ValidationError("Choose the AC/DC column, or say what every session is (AC at a home wallbox).")
         cleaned["mapping"] = mapping
         return cleaned

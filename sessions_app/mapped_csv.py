@@ -212,8 +212,8 @@ def _mapping_for(header, name, preset, choices: ImportChoices, saved_mapping) ->
     mapping = choices.mapping or (saved_mapping(header) if saved_mapping else None)
     if mapping is None:
         return preset_mapping(preset, header, name)
-    used = {heading.strip() for heading in mapping.headings.values()}
-    return mapping, [heading.strip() for heading in header if heading.strip() and heading.strip() not in used]
+    used = {heading.strip().lower() for heading in mapping.headings.values()}  # (as indexes() matches them)
+    return mapping, [heading.strip() for heading in header if heading.strip() and heading.strip().lower() not in used]
 
 
 def _converted(line: int, cells: list[str], header: list[str], converter: RowConverter):

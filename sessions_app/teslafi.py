@@ -64,9 +64,8 @@ class _Session:
     soc_to: Decimal | None = None
     power: Decimal | None = None
     dc: bool = False
-    temperature_sum: Decimal = Decimal(
-        0
-    )  # (a sum and a count, not a list: a session of any length is held in constant memory)
+    # A sum and a count, not a list: a session of any length is held in constant memory.
+    temperature_sum: Decimal = Decimal(0)
     temperature_count: int = 0
     ended: dt.datetime | None = None
 

@@ -156,7 +156,9 @@ def settings_rotate_key() -> KeyRotationReport:
             report.busy.append(owner.username)
         else:
             report.reencrypted += len(rotated)
-    keys_rotated.send(sender=settings_rotate_key)  # other apps' secrets under these keys follow
+    # Other apps' secrets under these keys follow; each receiver returns the (username, what) it could not read.
+    for _receiver, unreadable in keys_rotated.send(sender=settings_rotate_key):
+        report.unreadable += unreadable or []
     logger.info(
         "settings_key_rotated reencrypted=%d unreadable=%d busy=%d",
         report.reencrypted, len(report.unreadable), len(report.busy),

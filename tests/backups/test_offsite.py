@@ -12,6 +12,7 @@ from botocore.config import Config
 from django.utils import timezone
 
 from backups.models import Backup, BackupSchedule
+from backups.offsite import offsite_failure
 from backups.schedules import backups_run_due, schedule_save
 
 from .test_schedules import at
@@ -100,12 +101,14 @@ def test_a_failed_upload_is_recorded_keeps_the_local_copy_and_is_tried_again(acc
     assert run.verified and "was not copied off-site" in run.error and "tried again next run" in run.error
     assert Path(first.path).read_bytes()[:2] == b"PK" and first.offsite_at is None
     assert "not copied off-site" in first.offsite_error
-    assert "not copied off-site" in BackupSchedule.objects.get().failure and keys(client, name) == []
+    assert "not copied off-site" in offsite_failure(account) and keys(client, name) == []  # shown in the admin
     settings.STORAGES = {**settings.STORAGES, "offsite": working}  # the service is back
     clock["now"] = at("2026-12-02 03:00")
     [run] = backups_run_due()
     assert not run.error and run.offsite_copied == 2  # today's, and yesterday's that failed
-    assert len(keys(client, name)) == 2 and BackupSchedule.objects.get().failure == ""
+    assert (
+        len(keys(client, name)) == 2 and BackupSchedule.objects.get().failure == "" and offsite_failure(account) == ""
+    )
     assert Backup.objects.filter(offsite_at__isnull=True).count() == 0
 
 
@@ -122,9 +125,13 @@ def test_backups_made_by_hand_are_copied_at_the_next_run_even_with_nothing_due(a
 
     client, name = bucket
     manual = backup_create(user=account)
+    backup_create(user=account, kind=Backup.Kind.AUTOMATIC)  # (before a replace: stays in PlugTrack's folder)
+    gone = backup_create(user=account, target=Path(manual.path).parent / "elsewhere.zip")
+    Path(gone.path).unlink()  # written with --to somewhere, deleted since
     call_command("backups_run_due", "--json")
     report = json.loads(capsys.readouterr().out)
     assert report["runs"] == [] and report["offsite"] == {"alice": {"copied": 1, "errors": []}}
     assert keys(client, name) == [f"plugtrack/{account.pk}/{Path(manual.path).name}"]
     call_command("backups_run_due", "--json")
-    assert json.loads(capsys.readouterr().out)["offsite"] == {}  # nothing left to copy
+    assert json.loads(capsys.readouterr().out)["offsite"] == {}  # nothing left to copy, and the gone file not retried
+    assert Backup.objects.get(pk=gone.pk).offsite_error.startswith("Its file is no longer on disk")

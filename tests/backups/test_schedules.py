@@ -253,7 +253,9 @@ def test_a_run_killed_midway_leaves_a_failure_on_the_schedule_not_silence(accoun
     clock.set("2026-12-01 03:00")
     with pytest.raises(KeyboardInterrupt):
         backups_run_due()
-    assert "started and did not finish" in BackupSchedule.objects.get().failure
+    assert (
+        "started and has not finished yet; if this stays, PlugTrack was stopped" in BackupSchedule.objects.get().failure
+    )
 
 
 def test_one_owners_unforeseen_failure_does_not_stop_anothers(account, other_owner, clock, monkeypatch):
@@ -318,3 +320,13 @@ def test_a_starting_worker_queues_the_hourly_run(owner, settings):
     worker_started.send(sender=None)
     worker_started.send(sender=None)
     assert DBTaskResult.objects.filter(task_path="backups.tasks.backups_due_run", status="READY").count() == 1
+
+
+def test_a_schedule_passphrase_no_key_can_read_is_named_by_the_rotation(account, settings):
+    from cryptography.fernet import Fernet
+
+    from settings_app.services import settings_rotate_key
+
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery")
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key it was kept with is gone
+    assert ("alice", "scheduled backups' passphrase") in settings_rotate_key().unreadable

@@ -334,3 +334,9 @@ def test_the_admin_refuses_a_second_mapping_of_the_same_name_and_a_double_submit
     assert first.status_code == 302 and Job.objects.count() == 1
     again = owner_client.post(response.request["PATH_INFO"], chosen, follow=True)
     assert "no longer here" in again.content.decode() and Job.objects.count() == 1
+
+
+def test_mapping_profiles_refuses_options_that_would_do_nothing(owner):
+    with pytest.raises(CommandError, match="--to goes with --export") as refused:
+        call_command("mapping_profiles", "--user", "alice", "--to", "out.json")
+    assert refused.value.returncode == 2

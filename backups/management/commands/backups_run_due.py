@@ -1,21 +1,20 @@
 from django.core.management.base import CommandError
 
-from backups.offsite import offsite_sync_pending
-from backups.schedules import backups_run_due
+from backups.schedules import backups_run_due_and_copy
 from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand
 
 
 class Command(PlugTrackCommand):
     help = (
-        "Make every owner's scheduled backup that is due (for cron or a systemd timer; the worker does the same "
-        "each hour). A second run in the same period makes nothing. Exit status: 0 done (or nothing due), "
-        "1 a backup or its verification failed."
+        "Make every owner's scheduled backup that is due, verify and prune, then copy off the machine every backup "
+        "not copied yet (for cron or a systemd timer; the worker does the same each hour). A second run in the same "
+        "period makes no backup. Exit status: 0 done (or nothing due), 1 a backup, its verification or an off-site "
+        "copy failed."
     )
     json_output = True
 
     def run(self, **options):
-        runs = backups_run_due()
-        offsite = offsite_sync_pending(skip={run.user_id for run in runs})  # backups made by hand, failed copies
+        runs, offsite = backups_run_due_and_copy()
         offsite_errors = [error for result in offsite.values() for error in result.errors]
         if options["json"]:
             copies = {user: {"copied": result.copied, "errors": result.errors} for user, result in offsite.items()}

@@ -24,6 +24,8 @@ class Command(PlugTrackCommand):
         super().add_arguments(parser)
 
     def run(self, **options):
+        if options["to"] and not options["export"] or options["name"] and not options["import_from"]:
+            raise CsvFileError("--to goes with --export, and --name with --import: given alone it would do nothing.")
         user = resolve_user(options["user"])
         if options["import_from"]:
             profile = mapping_profile_import(user=user, path=options["import_from"], name=options["name"])
