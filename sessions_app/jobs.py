@@ -71,7 +71,8 @@ job_kind_register(
     Job.Kind.SESSIONS_IMPORT,
     JobKind(
         run=sessions_import_run,
-        total=lambda job: csv_rows_estimate(job.upload),
+        # (TeslaFi's file has a line per poll, its report a row per session: no total to measure against)
+        total=lambda job: 0 if job.options.get("file_format") == "teslafi" else csv_rows_estimate(job.upload),
         permitted=_permitted,
         report_template="admin/jobs/sessions_import_report.html",
         confirm_options=("allow_partial",),

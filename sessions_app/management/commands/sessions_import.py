@@ -47,7 +47,8 @@ class Command(PlugTrackCommand):
     def run(self, **options):
         user = resolve_user(options["user"])
         car = resolve_car(user, options["car"])
-        total = csv_rows_estimate(options["source"])
+        # (TeslaFi's file has a line per poll, its report a row per session: no total to measure against)
+        total = 0 if options["file_format"] == "teslafi" else csv_rows_estimate(options["source"])
         with progress_bar(total=total, silenced=options["json"]) as progress:
             report = charging_sessions_import(
                 user=user,
