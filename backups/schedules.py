@@ -115,9 +115,7 @@ def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> b
     """Take the slot in one committed UPDATE, only if no other runner took it first. Until the run
     says how it went, the schedule says it started and did not finish: a process killed meanwhile
     (or a power cut) leaves that on the admin's pages, not silence."""
-    unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot=schedule.last_slot)
-    if schedule.last_slot is None:
-        unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot__isnull=True)
+    unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot=schedule.last_slot)  # (None: IS NULL)
     unfinished = (
         f"The scheduled backup of {slot:%d %b %Y %H:%M} started and has not finished yet; if this stays, PlugTrack "
         "was stopped while making it."

@@ -30,7 +30,7 @@ from .csv_io import charging_sessions_csv
 from .file_preview import owner_file_preview
 from .forms import ChargingSessionForm, ColumnMappingForm, MappingProfileForm, SessionsExportForm, SessionsImportForm
 from .import_choices import ImportChoices
-from .mapping_profiles import header_key, mapping_profile_export, mapping_profile_save
+from .mapping_profiles import mapping_profile_export, mapping_profile_save
 from .models import ChargingSession, ImportBatch, MappingProfile
 from .plausibility import checks_summary, newly_flagged
 from .services import charging_session_save, charging_sessions_delete
@@ -452,10 +452,6 @@ class MappingProfileAdmin(OwnedModelAdmin):
     @admin.display(description="offered for files with the headings")
     def headings(self, profile):
         return ", ".join(profile.header[:8]) + (" …" if len(profile.header) > 8 else "") or "(used by name only)"
-
-    def save_model(self, request, obj, form, change):
-        obj.header_key = header_key(obj.header) if obj.header else ""
-        super().save_model(request, obj, form, change)
 
     @admin.action(description="Download the selected mapping as JSON")
     def download_json(self, request, queryset):

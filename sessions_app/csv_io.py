@@ -151,18 +151,20 @@ def charging_sessions_import(
     choices = choices or ImportChoices()
     if path and file_format != "plugtrack":
         _check_readable_file(path)
+    shape = None  # an owner's file's encoding and delimiter, when `auto` has read them already
     if file_format == "auto":
-        file_format = format_detect(file_header(path, name, choices)[1], name)
+        shape, header = file_header(path, name, choices)
+        file_format = format_detect(header, name)
     _unused_choices_refuse(file_format, choices, name)
     if path and file_format == "plugtrack":
         _check_utf8_file(path, name)
     if file_format == "plugtrack":
         rows_open = partial(_plugtrack_rows, source)
     elif file_format == "teslafi":
-        rows_open = partial(teslafi_rows, path, choices=choices)
+        rows_open = partial(teslafi_rows, path, choices=choices, shape=shape)
     else:
         saved = partial(mapping_for_header, user)
-        rows_open = partial(mapped_rows, path, preset=file_format, choices=choices, saved_mapping=saved)
+        rows_open = partial(mapped_rows, path, preset=file_format, choices=choices, saved_mapping=saved, shape=shape)
     with _database_refusal(), keep_checked_rows.open("wb") if keep_checked_rows else nullcontext() as checked_rows:
         return _import_file(
             user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,

@@ -11,7 +11,7 @@ offered (the person chooses `--encoding cp1252`), and dates that could be day/mo
 import codecs
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -130,6 +130,18 @@ class ScannedRow:
     date: str
     numbers: list[str]  # every number cell, for the decimal mark
     costs: list[str]  # the cost cells, for their currency
+
+
+def scanned_rows(
+    records: Iterable[tuple[int, list[str]]], width: int, date_index: int | None, number_indexes: list[int],
+    money_indexes: list[int] = (),
+) -> Iterator[ScannedRow]:  # fmt: skip
+    """A file's records as values_scan reads them: each row as wide as the header (another is refused
+    later, and its shifted cells prove nothing), its date, number and cost cells."""
+    for line, cells in records:
+        if len(cells) == width:
+            date = cells[date_index] if date_index is not None else ""
+            yield ScannedRow(line, date, [cells[i] for i in number_indexes], [cells[i] for i in money_indexes])
 
 
 @dataclass

@@ -25,10 +25,10 @@ from .file_shape import (
     SLASHED_DATE,
     ZONED_DATE_TIME,
     FileShape,
-    ScannedRow,
     currency_marks,
     delimiter_detect,
     encoding_detect,
+    scanned_rows,
     values_scan,
 )
 from .import_choices import NO_COSTS, ImportChoices
@@ -125,18 +125,6 @@ class RowConverter:
             "car). Fill it in, or choose a rule for blank odometers: skip the row, or take the previous session's.",
         )  # fmt: skip
 
-    def scanned(self, records: Iterator[tuple[int, list[str]]], width: int) -> Iterator[ScannedRow]:
-        """Each row as wide as the header (another is refused later, and its shifted cells prove
-        nothing), for file_shape.values_scan."""
-        number_indexes = [self.columns[column] for column in NUMBER_COLUMNS if column in self.columns]
-        money_indexes = [self.columns[column] for column in MONEY_COLUMNS if column in self.columns]
-        date_index = self.columns.get("date")
-        for line, cells in records:
-            if len(cells) == width:
-                date = cells[date_index] if date_index is not None else ""
-                numbers = [cells[index] for index in number_indexes]
-                yield ScannedRow(line, date, numbers, [cells[index] for index in money_indexes])
-
     def _unit_said(self, column: str, heading: str) -> str:
         """ "Juice" in Wh → " (Wh)"; nothing for "Kilometerstand (km)", which says it."""
         unit = _UNIT_SAID.get(self.mapping.units.get(column, ""), "")
@@ -185,22 +173,26 @@ def number_plain(text: str, decimal_comma: bool) -> str:
 
 @contextmanager
 def mapped_rows(
-    path: Path, name: str, *, preset: str, choices: ImportChoices, saved_mapping: SavedMapping | None = None
-) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]] | RowIssue], dict]]:
+    path: Path, name: str, *, preset: str, choices: ImportChoices, saved_mapping: SavedMapping | None = None,
+    shape: FileShape | None = None,
+) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]] | RowIssue], dict]]:  # fmt: skip
     """Open an owner's CSV: (PlugTrack's columns, its rows as PlugTrack's cells with their lines,
     what was detected). The mapping is the person's (`choices.mapping`), else the one they saved
     for this header, else the preset's. The file is read twice, a row at a time: once to decide
-    the shape (file_shape.values_scan), once to import."""
-    shape = shape_start(path, name, choices)
+    the shape (file_shape.values_scan), once to import. `shape`: its encoding and delimiter, when
+    already found (shape_start's pass over the bytes is not made twice)."""
+    shape = shape or shape_start(path, name, choices)
     with text_open(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)
         header = next(records, (0, None))[1] or []
         mapping, ignored = _mapping_for(header, name, preset, choices, saved_mapping)
         columns = mapping.indexes(header, name)
-        converter = RowConverter(shape, mapping, columns, choices)
-        values_scan(shape, converter.scanned(records, len(header)), name, choices,
+        numbers = [columns[column] for column in NUMBER_COLUMNS if column in columns]
+        costs = [columns[column] for column in MONEY_COLUMNS if column in columns]
+        scanned = scanned_rows(records, len(header), columns.get("date"), numbers, costs)
+        values_scan(shape, scanned, name, choices,
                     costs_currency_unknown=preset == "evcc")  # (with any mapping: evcc never says)  # fmt: skip
-    converter = RowConverter(shape, mapping, columns, choices)  # (with the zone decided)
+    converter = RowConverter(shape, mapping, columns, choices)  # (once the scan has decided the shape)
     detected = {"format": preset, **shape.describe(), **converter.describe(header, ignored)}
     with text_open(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)

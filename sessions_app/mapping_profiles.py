@@ -1,7 +1,6 @@
 """An owner's saved mappings (MappingProfile): saved under a name, offered again for a file with the
 same header, exported and imported as JSON (column_mapping.ColumnMapping's, with the header)."""
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -10,14 +9,9 @@ from django.db.models import QuerySet
 
 from .column_mapping import ColumnMapping
 from .csv_format import CsvFileError
-from .models import MappingProfile
+from .models import MappingProfile, headings_key
 
 MAX_PROFILE_BYTES = 64 * 1024  # a mapping is a few hundred bytes; a larger file is not one
-
-
-def header_key(header: list[str]) -> str:
-    """The same for the same headings in the same order (outer spaces and case aside)."""
-    return hashlib.sha256(json.dumps([heading.strip().lower() for heading in header]).encode()).hexdigest()
 
 
 def mapping_profiles(user: User) -> QuerySet[MappingProfile]:
@@ -26,7 +20,7 @@ def mapping_profiles(user: User) -> QuerySet[MappingProfile]:
 
 def mapping_for_header(user: User, header: list[str]) -> ColumnMapping | None:
     """The owner's saved mapping for files with this header (the latest saved), if any."""
-    profile = mapping_profiles(user).filter(header_key=header_key(header)).order_by("-updated_at").first()
+    profile = mapping_profiles(user).filter(header_key=headings_key(header)).order_by("-updated_at").first()
     return profile_mapping(profile) if profile else None
 
 
@@ -44,8 +38,7 @@ def mapping_profile_save(*, user: User, mapping: ColumnMapping, header: list[str
     mapping.name = name
     profile, _ = MappingProfile.objects.update_or_create(
         user=user, name=name,
-        defaults={"mapping": mapping.to_json(), "header": [heading.strip() for heading in header],
-                  "header_key": header_key(header) if header else ""},
+        defaults={"mapping": mapping.to_json(), "header": [heading.strip() for heading in header]},
     )  # fmt: skip
     return profile
 

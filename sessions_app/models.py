@@ -1,4 +1,6 @@
 import datetime as dt
+import hashlib
+import json
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -113,6 +115,11 @@ class ImportBatch(models.Model):
         return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M}, {self.inserted} new)"
 
 
+def headings_key(header: list[str]) -> str:
+    """The same for the same headings in the same order (outer spaces and case aside)."""
+    return hashlib.sha256(json.dumps([heading.strip().lower() for heading in header]).encode()).hexdigest()
+
+
 class MappingProfile(models.Model):
     """A mapping of an owner's file (sessions_app/column_mapping.py), saved under a name: offered
     again when a file with the same header comes (header_key: the SHA-256 of its headings)."""
@@ -131,6 +138,13 @@ class MappingProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Derived here, whoever saves it (the import's columns page, the command, the admin's JSON form).
+        self.header_key = headings_key(self.header) if self.header else ""
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "header_key"}
+        super().save(*args, **kwargs)
 
 
 class ChargingSession(models.Model):

@@ -49,6 +49,7 @@ SPREADSHEET_HEADINGS = {
     "ambient_temp_c": ("temperature", "temp", "ambient", "outside temp", "ambient temperature", "temperatur"),
     "notes": ("notes", "note", "comment", "comments", "remarks", "notizen", "bemerkung"),
 }
+_SPREADSHEET_BY_HEADING = {heading: column for column, headings in SPREADSHEET_HEADINGS.items() for heading in headings}
 # An odometer heading naming km: "Odometer (km)", "Mileage km", "Kilometerstand".
 _KM_ODOMETER = ("odometer km", "mileage km", "odo km", "odometer reading km", "kilometerstand", "kilometerstand km")
 
@@ -137,8 +138,7 @@ def _column_of(preset: str, key: str) -> tuple[str | None, str]:
         return EVCC_HEADINGS.get(key, (None, ""))
     if key in _KM_ODOMETER:
         return "odometer", "km"
-    for column, headings in SPREADSHEET_HEADINGS.items():
-        if key in headings:
-            return column, ""
+    if column := _SPREADSHEET_BY_HEADING.get(key):
+        return column, ""
     underscored = key.replace(" ", "_")
     return (underscored if underscored in HEADER else None), ""

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from .csv_format import HEADER, CsvFileError, csv_records, width_problem
-from .file_shape import ScannedRow, values_scan
+from .file_shape import FileShape, scanned_rows, values_scan
 from .import_choices import ImportChoices
 from .importer import RowIssue
 from .mapped_csv import date_iso, number_plain, shape_start, text_open
@@ -109,15 +109,16 @@ def _text(value: Decimal | None) -> str:
 
 
 @contextmanager
-def teslafi_rows(path: Path, name: str, *, choices: ImportChoices):
+def teslafi_rows(path: Path, name: str, *, choices: ImportChoices, shape: FileShape | None = None):
     """(PlugTrack's columns, the sessions reconstructed with the line of their first poll, what was
     detected); a poll that cannot be read is that line's error."""
-    shape = shape_start(path, name, choices)
+    shape = shape or shape_start(path, name, choices)  # (`shape`: found already, as in mapped_rows)
     with text_open(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)
         header = next(records, (0, None))[1] or []
         columns = _columns(header, name)
-        values_scan(shape, _scanned(records, columns, len(header)), name, choices)
+        numbers = [columns[column] for column in _NUMBERS if column in columns]
+        values_scan(shape, scanned_rows(records, len(header), columns["date"], numbers), name, choices)
     detected = {
         "format": "teslafi", **shape.describe(), "mapping": "TeslaFi polls → sessions",
         "columns": {column: source for column, source in _SOURCES.items() if source.split()[-1] in columns},
@@ -135,13 +136,6 @@ def _columns(header: list[str], name: str) -> dict[str, int]:
     if missing:
         raise CsvFileError(f"{name} is not a TeslaFi export: it has no {', '.join(missing)} column.")
     return {column: positions[column] for column in (*TESLAFI_COLUMNS, *_OPTIONAL) if column in positions}
-
-
-def _scanned(records, columns: dict[str, int], width: int) -> Iterator[ScannedRow]:
-    numbers = [columns[column] for column in _NUMBERS if column in columns]
-    for line, cells in records:
-        if len(cells) == width:
-            yield ScannedRow(line, cells[columns["date"]], [cells[index] for index in numbers], [])
 
 
 def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Iterator:
