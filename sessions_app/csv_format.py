@@ -148,6 +148,9 @@ def first_line(stream: IO[str], source_name: str) -> str:
     raise CsvFileError(f"{source_name} is empty. Its first line must be the header, naming the columns.")
 
 
+WIDTH_KIND = "a wrong number of cells"  # (a report's kind of problem, as width_problem finds it)
+
+
 def width_problem(record: list[str], columns: list[str]) -> str | None:
     if len(record) == len(columns):
         return None

@@ -45,7 +45,7 @@ from .teslafi import teslafi_rows
 
 logger = logging.getLogger("plugtrack.sessions")
 
-ERROR_FILE_HEADER = ("row", "field", "value", "message")
+ERROR_FILE_HEADER = ("row", "severity", "field", "value", "message")  # severity: error or warning
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -298,10 +298,11 @@ def _open_text(source) -> Iterator[IO[str]]:
 
 
 class _ErrorFile:
-    """Writes row errors to `<source stem>.err.csv` as they are found, opening it on first use.
+    """Writes row errors and warnings (each marked as which) to `<source stem>.err.csv` as they are
+    found, opening it on first use: every one, where the report keeps the first.
 
     Beside the source when that folder is writable, else under PLUGTRACK_DATA_DIR. A stale error
-    file from an earlier run of the same source is removed when this run has no errors.
+    file from an earlier run of the same source is removed when this run has neither.
     """
 
     def __init__(self, source, report: ImportReport):
@@ -316,11 +317,11 @@ class _ErrorFile:
     def __enter__(self):
         return self
 
-    def write(self, issue: RowIssue) -> None:
+    def write(self, issue: RowIssue, severity: str) -> None:
         if self.writer is None and not self.unwritable:
             self._open()
         if self.writer:
-            self.writer.writerow([issue.row, issue.field, formula_escape(issue.value), issue.message])
+            self.writer.writerow([issue.row, severity, issue.field, formula_escape(issue.value), issue.message])
 
     def _open(self) -> None:
         fallback = Path(settings.PLUGTRACK_DATA_DIR) / "import-errors" / self.name

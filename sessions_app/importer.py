@@ -25,9 +25,10 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site.errors import excerpt
 
-from .csv_format import HEADER, width_problem
-from .models import ChargingSession, ImportBatch
-from .plausibility import Check, problem_messages
+from .bounds import BoundsTally
+from .csv_format import HEADER, WIDTH_KIND, CsvFileError, width_problem
+from .models import SESSION_FIELD_LABELS, ChargingSession, ImportBatch
+from .plausibility import CHECK_TEXTS, Check, problem_messages
 from .resources import DUPLICATE_KEY, ChargingSessionResource
 from .seen_keys import SeenKeys
 from .services import sessions_sequence_recompute
@@ -36,6 +37,9 @@ CHUNK_ROWS = 2000
 CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at this many characters
 MAX_ERRORS = 10_000  # an import or restore stops reading at this many errors: it is not that file
 KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
+GROUP_EXAMPLES = 3  # rows shown for each kind of problem
+MAX_GROUPS = 50
+ERROR, WARNING = "error", "warning"
 PREVIEW_ROWS = 10  # the first new rows, kept in the report to show what an import would add
 Progress = Callable[[int], None]  # told the number of rows read so far
 
@@ -46,10 +50,22 @@ class RowIssue:
     field: str
     value: str
     message: str
+    kind: str = ""  # what is wrong, in a few words the report groups by (issue_kinds.py); "" → by message
 
 
 class RowLeftOut(RowIssue):
     """A row the person chose to leave out (e.g. a blank odometer with the "skip" rule): a warning."""
+
+
+@dataclass
+class IssueGroup:
+    """The rows with one kind of problem in one column: how many, and the first few as examples."""
+
+    severity: str  # "error" or "warning"
+    field: str
+    kind: str
+    count: int = 0
+    examples: list[RowIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +87,8 @@ class ImportReport:
     detected: dict = field(default_factory=dict)  # an owner's file: its format and shape, as read
     first_new: list[dict] = field(default_factory=list)  # {"row": line, "cells": {column: text}}
     notes: list[str] = field(default_factory=list)
+    # Every problem counted by kind and column, with examples: what the first KEPT_ISSUES cannot show.
+    groups: dict[str, IssueGroup] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -80,20 +98,48 @@ class ImportReport:
         self.error_count += 1
         if len(self.errors) < KEPT_ISSUES:
             self.errors.append(issue)
+        self._group(ERROR, issue)
 
     def add_warning(self, issue: RowIssue) -> None:
         self.warning_count += 1
         if len(self.warnings) < KEPT_ISSUES:
             self.warnings.append(issue)
+        self._group(WARNING, issue)
+
+    def _group(self, severity: str, issue: RowIssue) -> None:
+        kind = issue.kind or issue.message
+        key = f"{severity}|{issue.field}|{kind}"
+        if key not in self.groups and len(self.groups) >= MAX_GROUPS:  # kinds worded by message: bounded
+            key, kind = f"{severity}|{issue.field}|other", "other problems"
+        group = self.groups.setdefault(key, IssueGroup(severity, issue.field, kind))
+        group.count += 1
+        if len(group.examples) < GROUP_EXAMPLES:
+            group.examples.append(issue)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, **asdict(self)}
+        """As JSON: the groups as a list, errors first, then the largest."""
+        groups = sorted(self.groups.values(), key=lambda group: (group.severity != ERROR, -group.count))
+        return {"ok": self.ok, **asdict(self), "groups": [asdict(group) for group in groups]}
 
 
 class ErrorSink(Protocol):
-    """Where every row error goes besides the report, which keeps only the first (a file)."""
+    """Where every row error and warning goes besides the report, which keeps only the first (a file)."""
 
-    def write(self, issue: RowIssue) -> None: ...
+    def write(self, issue: RowIssue, severity: str) -> None: ...
+
+
+# Django's validators' codes in a report's words; PlugTrack's own errors carry their words as their code.
+_VALIDATOR_KINDS = {
+    "min_value": "below the least allowed", "max_value": "above the most allowed", "max_digits": "too many digits",
+    "max_decimal_places": "too many decimal places", "max_whole_digits": "too many digits before the point",
+    "max_length": "too long", "invalid": "",
+}  # fmt: skip
+
+
+def issue_kind(error: ValidationError) -> str:
+    """The kind of problem a validation error is, as a report groups it ("" → grouped by its message)."""
+    code = error.code or ""
+    return _VALIDATOR_KINDS.get(code, code)
 
 
 # (line in the file, its car, its cells in `columns` order), or a row the caller refused itself.
@@ -132,11 +178,11 @@ def charging_sessions_rows_import(
         for row in rows:
             if isinstance(row, RowLeftOut):
                 report.rows_read += 1
-                report.add_warning(row)
+                importer.warn(row)
             elif isinstance(row, RowIssue):
                 importer.reject(row)
             elif problem := width_problem(row[2], columns):
-                importer.reject(RowIssue(row[0], "", "", problem))
+                importer.reject(RowIssue(row[0], "", "", problem, WIDTH_KIND))
             else:
                 importer.add(*row)
             if report.stopped_at:
@@ -159,6 +205,7 @@ class _Importer:
         self._pending_chars = 0
         self._rejected: list[RowIssue] = []
         self._written_cars: set[int] = set()
+        self._bounds = BoundsTally()
 
     def __enter__(self) -> "_Importer":
         return self
@@ -210,6 +257,7 @@ class _Importer:
         if self._pending:
             self._flush()
         self._record(self._rejected)
+        self._bounds_check()
         for resource, scope in self._resources.values():
             if not self.report.stopped_at:  # nothing will be written: the errors are what to fix
                 self._warn_of_checks(resource.car, scope)
@@ -237,15 +285,27 @@ class _Importer:
 
         issues, self._rejected = self._rejected, []
         for number, errors in invalid:
-            for field_name, messages in errors.items():
+            for field_name, field_errors in errors.items():
                 column = "" if field_name == "__all__" else field_name
-                issues += [RowIssue(lines[number - 1], column, cell(number, column), message) for message in messages]
+                issues += [
+                    RowIssue(lines[number - 1], column, cell(number, column), message, issue_kind(error))
+                    for error in field_errors for message in error.messages
+                ]  # fmt: skip
         self._record(issues)
-        for number, column, message in resource.warnings:
-            self.report.add_warning(RowIssue(lines[number - 1], column, cell(number, column), message))
+        for number, column, message, kind in resource.warnings:
+            self.warn(RowIssue(lines[number - 1], column, cell(number, column), message, kind))
         resource.warnings.clear()
         if self.progress:
             self.progress(self.report.rows_read)
+        if self.report.rows_read >= CHUNK_ROWS:  # a large file wrong as a whole stops at its first chunks
+            self._bounds_check()
+
+    def _bounds_check(self) -> None:
+        """Refuse the file as a whole when most of its rows break one hard bound (bounds.BoundsTally)."""
+        message = self._bounds.most_rows_message(rows=self.report.rows_read, source=self.report.source,
+                                                 labels=SESSION_FIELD_LABELS)  # fmt: skip
+        if message:
+            raise CsvFileError(message)
 
     def _warn_of_checks(self, car: Car, scope: int) -> None:
         """A warning row for each problem the plausibility checks find in a new row, or newly in a stored
@@ -262,7 +322,12 @@ class _Importer:
                     column, value = "charge_delivered_kwh", row.kwh
                 else:  # the other checks are about the odometer against its neighbours
                     column, value = "odometer", row.odometer
-                self.report.add_warning(RowIssue(row.line, column, str(value), f"Please check: {message}"))
+                self.warn(RowIssue(row.line, column, str(value), f"Please check: {message}", CHECK_TEXTS[check]))
+
+    def warn(self, issue: RowIssue) -> None:
+        self.report.add_warning(issue)
+        if self.error_sink:
+            self.error_sink.write(issue, WARNING)
 
     def _import_chunk(
         self, resource, scope: int, rows: list[list[str]], lines: list[int]
@@ -293,7 +358,9 @@ class _Importer:
             try:
                 resource.validate_instance(instance, errors)
             except ValidationError as error:
-                invalid.append((number, error.message_dict))
+                invalid.append((number, error.error_dict))
+                self._bounds.count(error.error_dict, lines[number - 1], instance.charge_delivered_kwh,
+                                   resource.car.battery_kwh)  # fmt: skip
                 dropped_warnings.add(number)
                 continue
             known.add(_key(instance))
@@ -313,7 +380,7 @@ class _Importer:
         for issue in sorted(issues, key=lambda issue: issue.row):
             self.report.add_error(issue)
             if self.error_sink:
-                self.error_sink.write(issue)
+                self.error_sink.write(issue, ERROR)
         if issues and self.report.error_count >= MAX_ERRORS and not self.report.stopped_at:
             self.report.stopped_at = issues[-1].row
             self.report.notes.append(

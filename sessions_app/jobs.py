@@ -13,10 +13,7 @@ from plugtrack_site.errors import PlugTrackError
 
 from .csv_io import charging_sessions_checked_import, charging_sessions_import, csv_rows_estimate
 from .import_choices import ImportChoices
-from .models import ChargingSession
-
-# A column in people's words: the model's own labels ("energy (kWh)" for charge_delivered_kwh).
-COLUMN_LABELS = {field.name: str(field.verbose_name) for field in ChargingSession._meta.fields}
+from .models import SESSION_FIELD_LABELS
 
 
 def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobResult:
@@ -55,12 +52,19 @@ def sessions_import_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRe
 
 
 def _with_column_labels(report: dict) -> dict:
-    return report | {"errors": issues_labelled(report["errors"]), "warnings": issues_labelled(report["warnings"])}
+    groups = [group | {"column": _label(group["field"])} for group in report["groups"]]
+    return report | {
+        "errors": issues_labelled(report["errors"]), "warnings": issues_labelled(report["warnings"]), "groups": groups
+    }  # fmt: skip
+
+
+def _label(field_name: str) -> str:
+    return SESSION_FIELD_LABELS.get(field_name, "the whole row")
 
 
 def issues_labelled(issues: list[dict]) -> list[dict]:
     """Row issues ({row, field, value, message}), each with its column in people's words."""
-    return [issue | {"column": COLUMN_LABELS.get(issue["field"], "the whole row")} for issue in issues]
+    return [issue | {"column": _label(issue["field"])} for issue in issues]
 
 
 def _permitted(user: User, job: Job) -> bool:

@@ -1,6 +1,7 @@
 import datetime as dt
 import hashlib
 import json
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -10,6 +11,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Substr, Trunc
 
 from cars_app.models import notes_field
+from settings_app.services import user_settings
+
+from .bounds import BOUND_FIELDS, bounds_broken
 
 SOC_VALIDATORS = [
     MinValueValidator(0, message="State of charge must be between 0 and 100 %%."),
@@ -274,14 +278,30 @@ class ChargingSession(models.Model):
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} · {self.odometer} mi · {self.charge_delivered_kwh} kWh"
 
-    def clean(self):
+    def clean(self, *, price_ceiling: Decimal | None = None):
+        """The rules across fields, and the hard bounds (bounds.py). `price_ceiling`: the owner's
+        most a kWh can cost, when the caller has it already (an import checks thousands of rows)."""
         errors = {}
         if self.car_id and self.user_id and self.car.user_id != self.user_id:
             errors["car"] = "This car belongs to another user."
         if self.soc_from is not None and self.soc_to is not None and self.soc_to < self.soc_from:
-            errors["soc_to"] = f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %)."
+            errors["soc_to"] = ValidationError(
+                f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %).", code="soc_to_below_from"
+            )
+        if price_ceiling is None:
+            price_ceiling = user_settings(user=self.car.user_id if self.car_id else self.user_id).max_price_per_kwh
+        bounded = {name: getattr(self, name) for name in BOUND_FIELDS.values()}
+        if all(isinstance(value, Decimal | None) for value in bounded.values()):  # (a form's bad text: its own error)
+            errors = bounds_broken(
+                kwh=self.charge_delivered_kwh, price=self.cost_per_kwh, total=self.total_cost_gbp,
+                battery_kwh=self.car.battery_kwh if self.car_id else None, price_ceiling=price_ceiling,
+            ) | errors  # fmt: skip
         if errors:
             raise ValidationError(errors)
+
+
+# A session's fields in people's words (the model's labels: "energy (kWh)" for charge_delivered_kwh).
+SESSION_FIELD_LABELS = {field.name: str(field.verbose_name) for field in ChargingSession._meta.fields}
 
 
 class MonthLabelTotal(models.Model):

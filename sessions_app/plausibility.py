@@ -21,6 +21,7 @@ from enum import IntFlag
 from django.db import connection
 from django.db.models import Q
 
+from .bounds import ENERGY_PER_BATTERY
 from .models import CHRONOLOGICAL, ChargingSession
 
 # Outside this range a session's or a car's mi/kWh is a data problem (a missed session, a typo), not a figure.
@@ -34,6 +35,7 @@ class Check(IntFlag):
     KWH_ABOVE_BATTERY = 4
     EFFICIENCY_IMPLAUSIBLE = 8
     SAME_DATE_AND_ODOMETER = 16
+    IMPOSSIBLE = 32  # a hard bound broken (bounds.py): stored before the bound, or under a higher price ceiling
 
 
 CHECK_TEXTS = {
@@ -44,6 +46,8 @@ CHECK_TEXTS = {
         *PLAUSIBLE_SESSION_EFFICIENCY
     ),
     Check.SAME_DATE_AND_ODOMETER: "another session has the same date and odometer",
+    Check.IMPOSSIBLE: "a value no session can have (more energy than 1.5 × the battery, a price or total cost above "
+    "the most a kWh costs): correct it",
 }
 
 
@@ -54,10 +58,14 @@ def checks_summary(checks: int) -> str:
 
 _LOW, _HIGH = PLAUSIBLE_SESSION_EFFICIENCY
 _MARGIN_TENTHS = int(BATTERY_MARGIN * 10)  # whole numbers in SQL: exact on SQLite too
+_BOUND_TENTHS = int(ENERGY_PER_BATTERY * 10)
 # The flags (a sum of Check values) of a row with these values: odometer, odometer_before and
 # odometer_after (the neighbours' odometers, NULL at either end), kwh_units and battery_units (in
-# thousandths of a kWh, whole numbers so that SQLite's floating point decides no boundary), and
-# same_date_odometer (how many of the car's sessions have this date and odometer, itself included).
+# thousandths of a kWh, whole numbers so that SQLite's floating point decides no boundary),
+# same_date_odometer (how many of the car's sessions have this date and odometer, itself included),
+# and for the hard bounds price_units and ceiling_units (£/kWh in ten-thousandths: the price and the
+# owner's most a kWh can cost) and cost_units (the total cost in pence; above the energy at the ceiling
+# by more than half a penny: bounds.most_cost rounds it to the penny).
 CHECKS_SQL = (
     f"(CASE WHEN odometer < odometer_before THEN {Check.ODOMETER_BELOW_PREVIOUS:d} ELSE 0 END"
     f" + CASE WHEN odometer > odometer_after THEN {Check.ODOMETER_ABOVE_NEXT:d} ELSE 0 END"
@@ -65,8 +73,15 @@ CHECKS_SQL = (
     f" + CASE WHEN odometer > odometer_before AND ((odometer - odometer_before) * 1000 < kwh_units * {_LOW}"
     f"      OR (odometer - odometer_before) * 1000 > kwh_units * {_HIGH})"
     f"      THEN {Check.EFFICIENCY_IMPLAUSIBLE:d} ELSE 0 END"
-    f" + CASE WHEN same_date_odometer > 1 THEN {Check.SAME_DATE_AND_ODOMETER:d} ELSE 0 END)"
+    f" + CASE WHEN same_date_odometer > 1 THEN {Check.SAME_DATE_AND_ODOMETER:d} ELSE 0 END"
+    f" + CASE WHEN kwh_units * 10 > battery_units * {_BOUND_TENTHS} OR price_units > ceiling_units"
+    f"      OR cost_units * 100000 > kwh_units * ceiling_units + 50000 THEN {Check.IMPOSSIBLE:d} ELSE 0 END)"
 )
+# The names CHECKS_SQL reads, each a whole number or NULL (not judged).
+CHECKS_SQL_VALUES = (
+    "odometer", "odometer_before", "odometer_after", "kwh_units", "battery_units", "same_date_odometer",
+    "price_units", "cost_units", "ceiling_units",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ def problem_messages(
             "is a session missing?"
         ),
         Check.SAME_DATE_AND_ODOMETER: lambda: "another session of this car has the same date and odometer.",
+        Check.IMPOSSIBLE: lambda: f"{CHECK_TEXTS[Check.IMPOSSIBLE]}.",
     }
     return {check: messages[check]() for check in Check if checks & check}
 
@@ -156,10 +172,11 @@ def session_problems(session: ChargingSession) -> list[str]:
 
 def _checks_of(**values: int | None) -> int:
     """CHECKS_SQL on one row of values, by the database itself (a value not given is NULL: not judged)."""
-    names = ("odometer", "odometer_before", "odometer_after", "kwh_units", "battery_units", "same_date_odometer")
     with connection.cursor() as cursor:
-        columns = ", ".join(f"CAST(%s AS BIGINT) AS {name}" for name in names)  # typed, though NULL
-        cursor.execute(f"SELECT {CHECKS_SQL} FROM (SELECT {columns}) AS session", [values.get(n) for n in names])
+        columns = ", ".join(f"CAST(%s AS BIGINT) AS {name}" for name in CHECKS_SQL_VALUES)  # typed, though NULL
+        cursor.execute(
+            f"SELECT {CHECKS_SQL} FROM (SELECT {columns}) AS session", [values.get(n) for n in CHECKS_SQL_VALUES]
+        )
         return cursor.fetchone()[0]
 
 
@@ -181,6 +198,11 @@ def newly_flagged(car_ids: Iterable[int]) -> Iterator[list[ChargingSession]]:
 
 def thousandths(kwh: Decimal) -> int:
     return int((kwh * 1000).to_integral_value())
+
+
+def ten_thousandths(pounds: Decimal) -> int:
+    """A price per kWh (or the owner's ceiling) as CHECKS_SQL compares it."""
+    return int((pounds * 10000).to_integral_value())
 
 
 def _before(session: ChargingSession) -> Q:

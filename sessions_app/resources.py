@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from settings_app.services import user_settings
+
 from .csv_format import HEADER
 from .models import CHRONOLOGICAL, ChargingSession
 from .widgets import ChargeTypeWidget, DateWidget, DecimalWidget, IntegerWidget, TextWidget
@@ -19,6 +21,7 @@ from .widgets import ChargeTypeWidget, DateWidget, DecimalWidget, IntegerWidget,
 DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
 
 PENNY = Decimal("0.01")
+COST_DIFFERS = "a total cost that differs from price × energy"
 
 
 def _column(name: str, widget: widgets.Widget) -> fields.Field:
@@ -55,7 +58,9 @@ class ChargingSessionResource(resources.ModelResource):
         self.user, self.car = user, car
         # A restore brings back exactly what was stored, so it derives nothing.
         self.derive_missing_totals = derive_missing_totals
-        self.warnings: list[tuple[int, str, str]] = []  # (row number in the dataset, field, message)
+        # The owner's most a kWh can cost (a hard bound, bounds.py), read once for the whole import.
+        self.price_ceiling = user_settings(user=user).max_price_per_kwh if user is not None else None
+        self.warnings: list[tuple[int, str, str, str]] = []  # (row number in the dataset, field, message, kind)
         # Looked up once, not per row: the widget of each column, and the model fields to check.
         self._widgets = [(name, self.fields[name].widget) for name in HEADER]
         self._model_fields = [ChargingSession._meta.get_field(name) for name in HEADER]
@@ -77,7 +82,7 @@ class ChargingSessionResource(resources.ModelResource):
             try:
                 setattr(instance, name, widget.clean(row[name]))
             except ValueError as error:
-                errors[name] = ValidationError(str(error), code="invalid")
+                errors[name] = ValidationError(str(error), code=getattr(error, "kind", "invalid"))
         if errors:
             raise ValidationError(errors)
         price, kwh = instance.cost_per_kwh, instance.charge_delivered_kwh
@@ -95,7 +100,7 @@ class ChargingSessionResource(resources.ModelResource):
                 f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected} by more than a "
                 "penny; kept as given."
             )
-            self.warnings.append((kwargs.get("row_number", 0), "total_cost_gbp", message))
+            self.warnings.append((kwargs.get("row_number", 0), "total_cost_gbp", message, COST_DIFFERS))
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """The model fields' validators and the model's cross-field rules, without a query per row.
@@ -114,7 +119,7 @@ class ChargingSessionResource(resources.ModelResource):
                 errors[model_field.name] = error.error_list
         if not errors:
             try:
-                instance.clean()
+                instance.clean(price_ceiling=self.price_ceiling)
             except ValidationError as error:
                 errors = error.update_error_dict(errors)
         if errors:

@@ -106,6 +106,7 @@ class SeenKeys:
             "neighbours AS ("
             "  SELECT line, checks_before, odometer, kwh, "
             "         CAST(ROUND(CAST(kwh AS REAL) * 1000) AS INTEGER) AS kwh_units, :battery AS battery_units, "
+            "         NULL AS price_units, NULL AS cost_units, NULL AS ceiling_units, "  # (bounds: refused, not here)
             "         LAG(odometer) OVER chronological AS odometer_before, LAG(day) OVER chronological AS day_before, "
             "         LAG(kwh) OVER chronological AS kwh_before, LEAD(odometer) OVER chronological AS odometer_after, "
             "         LEAD(day) OVER chronological AS day_after, LEAD(kwh) OVER chronological AS kwh_after, "

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
+from settings_app.services import user_settings_many
 
 from .models import ChargingSession
-from .plausibility import CHECKS_SQL
+from .plausibility import CHECKS_SQL, ten_thousandths
 from .totals import month_label_totals_rebuild
 
 logger = logging.getLogger("plugtrack.sessions")
@@ -46,6 +47,12 @@ def session_order_update(cursor, car_ids: list[int]) -> None:
     SQL on the tables (migration 0007 keeps a copy of it as it was then)."""
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
     cars = connection.ops.quote_name(Car._meta.db_table)
+    # Each owner's most a kWh can cost (a hard bound), as a CASE over the cars' owners: usually one.
+    owners = set(Car.objects.filter(pk__in=car_ids).values_list("user_id", flat=True))
+    ceilings = [(owner, ten_thousandths(found.max_price_per_kwh))
+                for owner, found in user_settings_many(user_ids=owners).items()]  # fmt: skip
+    ceiling_case = "CASE car.user_id " + " ".join("WHEN %s THEN CAST(%s AS BIGINT)" for _ in ceilings) + " END"
+    ceiling_case = ceiling_case if ceilings else "NULL"  # (cars gone meanwhile: nothing to update either)
     cursor.execute(
         f"UPDATE {table} AS session "
         "SET odometer_before = checked.odometer_before, is_baseline = checked.is_first, checks = checked.checks "
@@ -56,15 +63,23 @@ def session_order_update(cursor, car_ids: list[int]) -> None:
         "               ROW_NUMBER() OVER chronological = 1 AS is_first, "
         "               ROUND(s.charge_delivered_kwh * 1000) AS kwh_units, "
         "               ROUND(car.battery_kwh * 1000) AS battery_units, "
-        "               COUNT(*) OVER (PARTITION BY s.car_id, s.date, s.odometer) AS same_date_odometer "
+        "               COUNT(*) OVER (PARTITION BY s.car_id, s.date, s.odometer) AS same_date_odometer, "
+        "               ROUND(s.cost_per_kwh * 10000) AS price_units, ROUND(s.total_cost_gbp * 100) AS cost_units, "
+        f"              {ceiling_case} AS ceiling_units "
         f"       FROM {table} AS s JOIN {cars} AS car ON car.id = s.car_id "
         f"       WHERE s.car_id IN ({', '.join(['%s'] * len(car_ids))}) "
         "        WINDOW chronological AS (PARTITION BY s.car_id ORDER BY s.date, s.odometer, s.id)) AS neighbours"
         "     ) AS checked "
         "WHERE session.id = checked.id AND (session.odometer_before IS DISTINCT FROM checked.odometer_before "
         "      OR session.is_baseline <> checked.is_first OR session.checks <> checked.checks)",
-        car_ids,
+        [value for pair in ceilings for value in pair] + car_ids,
     )
+
+
+def sessions_reflagged_for_settings(sender, *, user, keys: list[str], **kwargs) -> None:
+    """A new price ceiling (a hard bound) flags, or clears, the owner's stored sessions above it."""
+    if "max_price_per_kwh" in keys:
+        sessions_sequence_recompute(car_ids=Car.objects.filter(user=user).values_list("pk", flat=True))
 
 
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:

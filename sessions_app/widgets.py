@@ -19,6 +19,15 @@ _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # longer is no count of miles, and i
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+class CellError(ValueError):
+    """A cell that is not a value of its column; `kind` says what is wrong in a few words, as a report
+    groups the rows that have the same problem."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
 class CellWidget(widgets.Widget):
     """Base of the strict widgets: blanks around a value are ignored, a blank cell is None."""
 
@@ -30,7 +39,7 @@ class CellWidget(widgets.Widget):
         text = "" if value is None else str(value).strip()
         if not text:
             if self.required:
-                raise ValueError("A value is required.")
+                raise CellError("A value is required.", "missing")
             return None
         return self.parse(text)
 
@@ -47,7 +56,7 @@ class TextWidget(CellWidget):
 
     def parse(self, text: str) -> str:
         if "\x00" in text:  # PostgreSQL cannot store it; refuse it everywhere alike
-            raise ValueError("contains a NUL character; remove it.")
+            raise CellError("contains a NUL character; remove it.", "a NUL character")
         return text
 
     def render(self, value, obj=None, **kwargs):
@@ -57,7 +66,9 @@ class TextWidget(CellWidget):
 class DecimalWidget(CellWidget):
     def parse(self, text: str) -> Decimal:
         if not _DECIMAL.fullmatch(text):
-            raise ValueError(f'"{excerpt(text)}" is not a number. Use digits with a dot for decimals, e.g. 12.5.')
+            raise CellError(
+                f'"{excerpt(text)}" is not a number. Use digits with a dot for decimals, e.g. 12.5.', "not a number"
+            )
         if "." in text:  # "30.5000" is 30.5: trailing zeros must not count against the decimal places
             text = text.rstrip("0").rstrip(".") or "0"
         return Decimal(text)
@@ -69,7 +80,7 @@ class DecimalWidget(CellWidget):
 class IntegerWidget(CellWidget):
     def parse(self, text: str) -> int:
         if not _INTEGER.fullmatch(text):
-            raise ValueError(f'"{excerpt(text)}" is not a whole number.')
+            raise CellError(f'"{excerpt(text)}" is not a whole number.', "not a whole number")
         return int(text)
 
 
@@ -80,7 +91,7 @@ class DateWidget(CellWidget):
                 return dt.date.fromisoformat(text)
         except ValueError:
             pass
-        raise ValueError(f'"{excerpt(text)}" is not a date in the form YYYY-MM-DD, e.g. 2025-03-31.')
+        raise CellError(f'"{excerpt(text)}" is not a date in the form YYYY-MM-DD, e.g. 2025-03-31.', "not a date")
 
     def render(self, value, obj=None, **kwargs):
         return "" if value is None else value.isoformat()
@@ -91,5 +102,5 @@ class ChargeTypeWidget(CellWidget):
 
     def parse(self, text: str) -> str:
         if text.upper() not in self.TYPES:
-            raise ValueError(f'"{excerpt(text)}" is not a charge type: use AC or DC.')
+            raise CellError(f'"{excerpt(text)}" is not a charge type: use AC or DC.', "not AC or DC")
         return text.upper()

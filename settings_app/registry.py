@@ -172,6 +172,17 @@ SETTINGS: dict[str, SettingDefinition] = {
             'figure, then the default efficiency. Off: show "not enough data" instead.',
             tab=Tab.ADVANCED,
         ),
+        _decimal(
+            "max_price_per_kwh",
+            "2.00",
+            "Most a kWh can cost (£)",
+            "A price per kWh above this, or a total cost above the energy at this price, is refused as impossible "
+            "(typed in pence?). Sessions stored earlier that break it are kept, marked \"check\".",
+            Tab.ADVANCED,
+            "0.10",
+            "20",
+            step="0.01",
+        ),
         SettingDefinition(
             key="notification_url",
             kind=Kind.TEXT,

@@ -29,6 +29,7 @@ class UserSettings:
     petrol_price_p_per_litre: Decimal
     petrol_mpg: Decimal
     allow_efficiency_fallback: bool
+    max_price_per_kwh: Decimal
 
     @classmethod
     def from_texts(cls, texts: dict[str, str]) -> "UserSettings":
@@ -86,11 +87,17 @@ def settings_seed(*, users=None) -> int:
     return created
 
 
+# Sent inside settings_update's transaction with the owner and the keys whose values changed: an app
+# whose stored figures follow from a setting (the sessions flagged above the price ceiling) updates them.
+settings_changed = Signal()
+
+
 def settings_update(*, user: User, values: dict[str, object]) -> None:
     """Store typed values for registry keys. A secret given as None is left unchanged."""
     unknown = set(values) - set(SETTINGS)
     if unknown:
         raise ValidationError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+    changed = []
     with account_write_lock(user.pk):
         for key, value in values.items():
             definition = SETTINGS[key]
@@ -99,11 +106,16 @@ def settings_update(*, user: User, values: dict[str, object]) -> None:
             text = definition.serialize(value)
             definition.parse(text)  # the same validation whatever the caller checked
             encrypted = definition.secret and text != ""
+            stored = Setting.objects.filter(user=user, key=key).values_list("value", flat=True).first()
+            if not encrypted and stored != text:
+                changed.append(key)
             Setting.objects.update_or_create(
                 user=user,
                 key=key,
                 defaults={"value": crypto.encrypt(text) if encrypted else text, "encrypted": encrypted},
             )
+        if changed:
+            settings_changed.send(sender=settings_update, user=user, keys=changed)
     logger.info("settings_updated user_id=%d keys=%s", user.pk, ",".join(sorted(values)))
 
 

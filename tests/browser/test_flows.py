@@ -133,7 +133,10 @@ def test_an_import_is_checked_then_run_by_the_worker_with_its_progress_shown(pag
     screenshot(page, "import-progress")
     expect(page.get_by_text("What importing may.csv into Niro")).to_be_visible(timeout=60_000)
     expect(page.locator("#pt-new")).to_have_text("29999")
-    expect(page.get_by_text('"12,5" is not a whole number.')).to_be_visible()
+    expect(page.get_by_text('"12,5" is not a whole number.', exact=True)).to_be_visible()
+    # Grouped above the list: each kind of problem with its count and examples (errors first).
+    expect(page.locator("#pt-groups tbody tr").first).to_contain_text("odometer (miles): not a whole number")
+    expect(page.locator("#pt-groups tbody tr").first).to_contain_text("line 7 (“12,5”)")
     assert ChargingSession.objects.count() == 0
     screenshot(page, "import-preview")
     page.click("input[value='Import the 29999 valid rows']")
@@ -170,7 +173,7 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
     )  # fmt: skip
     page.goto(f"{page.base}/admin/backups/backup/")
     page.click("text=Create a backup now")
-    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 8 settings.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 9 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
         page.click("text=Download plugtrack_backup_alice_")

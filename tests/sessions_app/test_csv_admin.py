@@ -276,14 +276,15 @@ def test_every_error_can_be_downloaded_from_the_job_page(
     rows = [session_row(date=f"2025-01-{1 + i % 28:02}", odometer=f"x{i}") for i in range(150)]
     response = preview(owner_client, car, rows)
     html = response.content.decode()
-    assert "Errors (the first 100 of 150)" in html and "Download all 150 error(s) as a CSV file" in html
+    assert "Errors (the first 100 of 150)" in html
+    assert "Download all of them as a CSV file</a> (150 errors and 0 warnings" in html
 
     url = reverse("admin:jobs_job_errors", args=[response.context["job"].pk])
     download = owner_client.get(url)
     assert download["Content-Disposition"] == 'attachment; filename="may.err.csv"'
     lines = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
-    assert lines[0] == ["row", "field", "value", "message"] and len(lines) == 151
-    assert lines[-1] == ["151", "odometer", "x149", '"x149" is not a whole number.']
+    assert lines[0] == ["row", "severity", "field", "value", "message"] and len(lines) == 151
+    assert lines[-1] == ["151", "error", "odometer", "x149", '"x149" is not a whole number.']
 
     client.force_login(other_owner)
     assert client.get(url).status_code == 404  # another owner's job is not found

@@ -51,7 +51,7 @@ def test_invalid_rows_exit_1_write_nothing_and_name_the_error_file(car, tmp_path
         call_command("sessions_import", "--from", str(path), stdout=out)
     assert raised.value.returncode == 1
     assert 'row 3, odometer: "1,100" is not a whole number.' in out.getvalue()
-    assert f"All errors are listed in {tmp_path / 'may.err.csv'}" in out.getvalue()
+    assert f"All errors and warnings are listed in {tmp_path / 'may.err.csv'}" in out.getvalue()
     assert not ChargingSession.objects.exists()
     assert read_csv(tmp_path / "may.err.csv")[0]["row"] == "3"
 

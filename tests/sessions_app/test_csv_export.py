@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cars_app.models import NOTES_MAX_CHARS
 from plugtrack_site.errors import PlugTrackError
+from sessions_app.bounds import most_cost
 from sessions_app.csv_format import HEADER, CsvFileError
 from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
 from sessions_app.models import ChargingSession
@@ -158,6 +159,13 @@ def _decimal(places: int, maximum: int, minimum: int = 0):
     return st.decimals(min_value=minimum, max_value=maximum, places=places, allow_nan=False, allow_infinity=False)
 
 
+def _within_bounds(session: dict) -> dict:
+    """A total cost no more than the energy at the most a kWh costs (£2.00 by default): a hard bound."""
+    if session["total_cost_gbp"] is not None:
+        session["total_cost_gbp"] = min(session["total_cost_gbp"], most_cost(session["charge_delivered_kwh"], 2))
+    return session
+
+
 valid_sessions = st.fixed_dictionaries(
     {
         "date": st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)),
@@ -166,16 +174,16 @@ valid_sessions = st.fixed_dictionaries(
         "charge_power_kw": st.none() | _decimal(2, 9999),
         "location_label": _text,
         "charge_network": _text,
-        "charge_delivered_kwh": _decimal(3, 99_999),
+        "charge_delivered_kwh": _decimal(3, 97),  # at most 1.5 × the battery (64.8 kWh): a hard bound
         "duration_mins": st.none() | st.integers(min_value=0, max_value=100_000),
-        "cost_per_kwh": st.none() | _decimal(4, 99),
-        "total_cost_gbp": st.none() | _decimal(2, 99_999_999),
+        "cost_per_kwh": st.none() | _decimal(4, 2),  # at most the most a kWh costs
+        "total_cost_gbp": st.none() | _decimal(2, 194),
         "soc_from": st.none() | st.integers(min_value=0, max_value=50),
         "soc_to": st.none() | st.integers(min_value=50, max_value=100),
         "ambient_temp_c": st.none() | _decimal(1, 60, minimum=-50),
         "notes": _text,
     }
-)
+).map(_within_bounds)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

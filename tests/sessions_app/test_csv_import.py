@@ -262,8 +262,10 @@ def test_the_error_file_lists_every_error_beside_the_source(owner, car, tmp_path
     report = do_import(owner, car, path, dry_run=True)
     assert report.error_file == str(tmp_path / "may.err.csv")
     assert read_csv(tmp_path / "may.err.csv") == [
-        {"row": "2", "field": "odometer", "value": "12,5", "message": '"12,5" is not a whole number.'},
-        {"row": "3", "field": "charge_type", "value": "XC", "message": '"XC" is not a charge type: use AC or DC.'},
+        {"row": "2", "severity": "error", "field": "odometer", "value": "12,5",
+         "message": '"12,5" is not a whole number.'},
+        {"row": "3", "severity": "error", "field": "charge_type", "value": "XC",
+         "message": '"XC" is not a charge type: use AC or DC.'},
     ]
 
 
@@ -308,7 +310,10 @@ def test_the_report_prints_as_a_table_and_as_json(owner, car, tmp_path):
     assert 'row 3, odometer: "x" is not a whole number.' in text
     data = json.loads(json.dumps(report.to_dict()))
     assert data["ok"] is False and data["ok_rows"] == 1 and data["inserted"] == 0
-    assert data["errors"] == [{"row": 3, "field": "odometer", "value": "x", "message": '"x" is not a whole number.'}]
+    assert data["errors"] == [
+        {"row": 3, "field": "odometer", "value": "x", "message": '"x" is not a whole number.',
+         "kind": "not a whole number"}
+    ]
 
 
 def test_trailing_zeros_do_not_count_against_decimal_places(owner, car, tmp_path):

@@ -19,6 +19,7 @@ def form_data(**changes) -> dict:
         "petrol_price_p_per_litre": "128.9",
         "petrol_mpg": "60.0",
         "allow_efficiency_fallback": "on",
+        "max_price_per_kwh": "2.00",
         "notification_url": "",
     }
     return {key: value for key, value in (values | changes).items() if value is not None}

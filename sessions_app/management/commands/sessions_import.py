@@ -100,6 +100,9 @@ def report_text(report: ImportReport, shown_issues: int = 10) -> str:
         ("warnings", report.warning_count),
     ]:
         lines.append(f"  {label:<13}{value:>8}")
+    if report.groups:
+        lines.append("Problems by kind:")
+        lines += [_group_line(group) for group in report.to_dict()["groups"]]
     for heading, issues, total in [
         ("Errors", report.errors, report.error_count),
         ("Warnings", report.warnings, report.warning_count),
@@ -108,13 +111,21 @@ def report_text(report: ImportReport, shown_issues: int = 10) -> str:
             lines.append(f"{heading} (first {min(shown_issues, total)} of {total}):")
             lines += [_issue_line(issue) for issue in issues[:shown_issues]]
     if report.error_file:
-        lines.append(f"All errors are listed in {report.error_file}")
+        lines.append(f"All errors and warnings are listed in {report.error_file}")
     if report.batch_id:
         lines.append(
             f"Recorded as import {report.batch_id}: `manage.py import_undo {report.batch_id}` removes it again."
         )
     lines += report.notes
     return "\n".join(lines)
+
+
+def _group_line(group: dict) -> str:
+    """ "  103 errors   charge_delivered_kwh: more energy than 1.5 × the battery; rows 2, 3, 4 (first 3 of 103)" """
+    severity = f"{group['severity']}{'' if group['count'] == 1 else 's'}"
+    rows = ", ".join(str(example["row"]) for example in group["examples"])
+    shown = f" (first {len(group['examples'])} of {group['count']:,})" if group["count"] > len(group["examples"]) else ""
+    return f"  {group['count']:>6,} {severity:<9}{group['field'] or 'whole row'}: {group['kind']}; rows {rows}{shown}"
 
 
 def _issue_line(issue: RowIssue) -> str:
