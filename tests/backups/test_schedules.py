@@ -330,3 +330,28 @@ def test_a_schedule_passphrase_no_key_can_read_is_named_by_the_rotation(account,
     schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery")
     settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key it was kept with is gone
     assert ("alice", "scheduled backups' passphrase") in settings_rotate_key().unreadable
+
+
+def far_from_any_slot(owner, **options) -> BackupSchedule:
+    """A daily schedule set days ago whose hour is half a day from now: the slot stays the same for
+    the hours a test moves the clock (in a process of its own the clock is the real one)."""
+    hour = (timezone.localtime().hour + 12) % 24
+    schedule = schedule_save(user=owner, frequency="daily", hour=hour, weekday=0, **{"encrypt": False} | options)
+    BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=2))
+    schedule.refresh_from_db()
+    return schedule
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backups_run_due_json_is_the_json_alone_with_what_it_logs_on_stderr(owner, tmp_path, settings):
+    from cryptography.fernet import Fernet
+
+    from ..processes import finished, manage
+
+    far_from_any_slot(owner, encrypt=True, passphrase="correct horse battery")
+    other_keys = Fernet.generate_key().decode()  # the passphrase's key is gone: the backup fails, logged as an error
+    runner = manage("backups_run_due", "--json", data_dir=tmp_path / "data", PLUGTRACK_ENCRYPTION_KEYS=other_keys)
+    code, stdout, stderr = finished(runner)
+    report = json.loads(stdout)
+    assert code == 1 and not report["ok"] and "None of the keys" in report["runs"][0]["error"]
+    assert "ERROR plugtrack.backups backup_scheduled_failed" in stderr
