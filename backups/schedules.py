@@ -214,8 +214,8 @@ def _local(moment: dt.datetime) -> str:
 
 def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:
     """Record how the run that claimed its slot at `now` went ("": well), which finishes its claim.
-    Only while the schedule is still that run's: one that outlived RUN_ABANDONED_AFTER, and whose
-    slot another run took over, leaves that run's word on it."""
+    Never over another run's claim: one that outlived RUN_ABANDONED_AFTER, whose slot another run
+    took over and is making again, leaves that run's word on the schedule."""
     own = BackupSchedule.objects.filter(Q(claimed_at=now) | Q(claimed_at=None), pk=schedule.pk)
     if not own.update(claimed_at=None, failed_at=now if failure else None, failure=failure):
         logger.warning("backup_scheduled_taken_over user=%s claimed_at=%s", schedule.user.username, now.isoformat())
@@ -224,8 +224,8 @@ def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:
 
 
 def _interrupted_backups_delete(schedule: BackupSchedule, started: dt.datetime) -> None:
-    """Delete what a run stopped after recording its backup (while verifying it) left: the slot's
-    backup is the one made again, verified. (What it was still writing, no record names: the new
+    """Delete the backups the interrupted run recorded (it was killed while verifying one): the slot's
+    backup is the one made again, verified. (A file it was still writing has no record: the new
     backup's sweep of the folder removes it, an hour old by now.)"""
     left = list(Backup.objects.filter(user=schedule.user, kind=Backup.Kind.SCHEDULED, created_at__gte=started))
     if not left:
