@@ -1,7 +1,11 @@
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
+
+from plugtrack_site.files import STALE_AFTER_SECONDS
 
 
 class Backup(models.Model):
@@ -41,6 +45,12 @@ class BackupSchedule(models.Model):
     """An owner's scheduled backups (backups/schedules.py runs them): how often, at which hour, whether
     encrypted, and how many of them to keep (grandfather-father-son)."""
 
+    # A run that took its slot this long ago and never said how it went was stopped (a deploy, the
+    # out-of-memory killer, a power cut): its slot is made again. Writing a backup takes less than an
+    # hour (STALE_AFTER_SECONDS), verifying it as long again at most; and by then what the stopped run
+    # was writing is over an hour old, so the new backup's own sweep of the folder removes it.
+    RUN_ABANDONED_AFTER = dt.timedelta(seconds=2 * STALE_AFTER_SECONDS)
+
     class Frequency(models.TextChoices):
         OFF = "off", "off"
         DAILY = "daily", "daily"
@@ -70,6 +80,12 @@ class BackupSchedule(models.Model):
     keep_monthly = models.PositiveSmallIntegerField(default=12, validators=[MaxValueValidator(1200)])
     active_since = models.DateTimeField(default=timezone.now, help_text="Slots before this are not made up.")
     last_slot = models.DateTimeField(null=True, blank=True, help_text="The last scheduled time a backup ran for.")
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the run of the last slot started; empty once it has said how it went.",
+    )
     # What went wrong with the last scheduled backup (written, or verified): shown until one succeeds.
     failed_at = models.DateTimeField(null=True, blank=True)
     failure = models.TextField(blank=True)
@@ -79,3 +95,11 @@ class BackupSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_frequency_display()} backups of {self.user}"
+
+    def run_abandoned(self, now: dt.datetime) -> bool:
+        """Whether the last slot's run started and never finished, longer ago than any run takes."""
+        return self.claimed_at is not None and self.claimed_at <= now - self.RUN_ABANDONED_AFTER
+
+    def run_in_progress(self, now: dt.datetime) -> bool:
+        """Whether the last slot's run started and has not finished, and may still be running."""
+        return self.claimed_at is not None and not self.run_abandoned(now)

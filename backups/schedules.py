@@ -8,6 +8,13 @@ off are made up once, not one by one. The slot is claimed in one committed UPDAT
 backup is written: two runners at once (cron and the worker) make one backup. Slots from before
 the schedule was set (or last changed) are not made up.
 
+A run killed midway (a deploy, the out-of-memory killer, a power cut) leaves its claim unfinished
+(`claimed_at`). While it may still be running, nothing more is started for that owner; once it
+is older than any run takes (BackupSchedule.RUN_ABANDONED_AFTER), the next run makes that slot
+again: it takes the abandoned claim over in the same conditional UPDATE (so two runners at once
+still make one backup), removes what the stopped run had recorded, and the folder's sweep removes
+what it was writing.
+
 Each scheduled backup is then verified: reopened, every member checked against the manifest's
 checksum, and restored as a dry run (which writes nothing). A failed backup or verification is
 kept on the schedule (and logged as an error) until a later one succeeds.
@@ -28,6 +35,7 @@ from dataclasses import asdict, dataclass
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError
+from django.db.models import Q
 from django.utils import timezone
 
 from plugtrack_site.errors import PlugTrackError
@@ -56,13 +64,21 @@ def schedule_slot(schedule: BackupSchedule, now: dt.datetime) -> dt.datetime | N
 
 
 def schedule_due(schedule: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
-    """The slot to run now, if any: the latest passed, not run yet, and not from before the schedule was set."""
+    """The slot to run now, if any: the latest passed, not run yet (or its run abandoned), and not from
+    before the schedule was set; none while a run may still be going."""
     slot = schedule_slot(schedule, now)
-    if slot is None or slot < schedule.active_since:
+    if slot is None or slot < schedule.active_since or schedule.run_in_progress(now):
         return None
-    if schedule.last_slot is not None and slot <= schedule.last_slot:
+    last = schedule.last_slot
+    if last is not None and (slot < last or (_same_moment(slot, last) and not schedule.run_abandoned(now))):
         return None
     return slot
+
+
+def _same_moment(slot: dt.datetime, other: dt.datetime) -> bool:
+    """Whether two slots are the same moment. (`==` across time zones is never true for a time in the
+    hour repeated the night the clocks go back, PEP 495: they are compared in UTC.)"""
+    return slot.astimezone(dt.UTC) == other.astimezone(dt.UTC)
 
 
 @dataclass
@@ -71,6 +87,7 @@ class ScheduledRun:
     slot: str
     user_id: int = 0
     backup_id: int | None = None
+    redone: bool = False  # made again: the run that started it was stopped before it finished
     path: str = ""
     encrypted: bool = False
     verified: bool = False
@@ -88,19 +105,29 @@ def backups_run_due(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
     runs = []
     for schedule in BackupSchedule.objects.exclude(frequency=BackupSchedule.Frequency.OFF).select_related("user"):
         slot = schedule_due(schedule, now)
-        if slot is None or not _claimed(schedule, slot, now):
+        if slot is None:
             continue
+        interrupted = schedule.claimed_at if schedule.run_abandoned(now) else None
+        redone = interrupted is not None and _same_moment(slot, schedule.last_slot)  # (else a later slot made up)
+        if not _claimed(schedule, slot, now, redone=redone):
+            continue
+        if interrupted:
+            logger.warning(
+                "backup_scheduled_interrupted user=%s slot=%s started_at=%s",
+                schedule.user.username, schedule.last_slot.isoformat(), interrupted.isoformat(),
+            )  # fmt: skip
         try:
-            runs.append(_run(schedule, slot, now))
+            runs.append(_run(schedule, slot, now, interrupted=interrupted, redone=redone))
         except Exception as error:  # noqa: BLE001 - one owner's unforeseen failure must not stop the others'
             logger.exception("backup_scheduled_crashed user=%s", schedule.user.username)
-            message = f"The scheduled backup of {slot:%d %b %Y %H:%M} stopped unexpectedly ({type(error).__name__})."
-            _failed(schedule, now, message)
+            message = f"{_named(slot, now, redone)} stopped unexpectedly ({type(error).__name__})."
+            _said(schedule, now, message)
             runs.append(
                 ScheduledRun(
-                    user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, error=message
+                    user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, redone=redone,
+                    error=message,
                 )
-            )
+            )  # fmt: skip
     return runs
 
 
@@ -111,42 +138,61 @@ def backups_run_due_and_copy(*, now: dt.datetime | None = None) -> tuple[list[Sc
     return runs, offsite_sync_pending(skip={run.user_id for run in runs})
 
 
-def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> bool:
-    """Take the slot in one committed UPDATE, only if no other runner took it first. Until the run
-    says how it went, the schedule says it started and did not finish: a process killed meanwhile
-    (or a power cut) leaves that on the admin's pages, not silence."""
-    unchanged = BackupSchedule.objects.filter(pk=schedule.pk, last_slot=schedule.last_slot)  # (None: IS NULL)
-    unfinished = (
-        f"The scheduled backup of {slot:%d %b %Y %H:%M} started and has not finished yet; if this stays, PlugTrack "
-        "was stopped while making it."
-    )
-    return unchanged.update(last_slot=slot, failed_at=now, failure=unfinished) == 1
+def _claimed(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime, *, redone: bool) -> bool:
+    """Take the slot in one committed UPDATE, only if the schedule is still as it was read: no other
+    runner took it first (nor took over the abandoned run it was read with). `claimed_at` (now) is
+    the claim's mark until the run says how it went, and the schedule says it started and did not
+    finish: a process killed meanwhile (or a power cut) leaves that on the admin's pages, not
+    silence, and its slot is made again once the claim is abandoned (`redone`: this is that run)."""
+    unchanged = BackupSchedule.objects.filter(
+        pk=schedule.pk, last_slot=schedule.last_slot, claimed_at=schedule.claimed_at
+    )  # (None: IS NULL)
+    if redone:
+        unfinished = (
+            f"The scheduled backup of {_local(slot)} was interrupted (PlugTrack was stopped while making it); it is "
+            f"being made again since {_local(now)}."
+        )
+    else:
+        hours = BackupSchedule.RUN_ABANDONED_AFTER / dt.timedelta(hours=1)
+        unfinished = (
+            f"The scheduled backup of {_local(slot)} started and has not finished yet; if this stays, PlugTrack was "
+            f"stopped while making it, and it is made again {hours:g} hours after it started."
+        )
+    return unchanged.update(last_slot=slot, claimed_at=now, failed_at=now, failure=unfinished) == 1
 
 
-def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> ScheduledRun:
+def _run(
+    schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime, *, interrupted: dt.datetime | None, redone: bool
+) -> ScheduledRun:
+    """Make, verify, prune and copy the claimed slot's backup. `interrupted`: when the abandoned run this
+    one took over started; `redone`: it was this slot's (else an earlier one's, which this one makes up for)."""
     run = ScheduledRun(
-        user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, encrypted=schedule.encrypt
-    )
+        user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, encrypted=schedule.encrypt,
+        redone=redone,
+    )  # fmt: skip
+    named = _named(slot, now, redone)
     try:
+        if interrupted:
+            _interrupted_backups_delete(schedule, interrupted)
         passphrase = crypto.decrypt(schedule.passphrase) if schedule.encrypt else None
         backup = backup_create(user=schedule.user, kind=Backup.Kind.SCHEDULED, passphrase=passphrase)
     except PlugTrackError as error:
-        run.error = f"The scheduled backup of {slot:%d %b %Y %H:%M} could not be written: {error}"
-        _failed(schedule, now, run.error)
+        run.error = f"{named} could not be written: {error}"
+        _said(schedule, now, run.error)
         return run
     run.backup_id, run.path = backup.pk, backup.path
     problem = backup_verify(backup, passphrase)
     if problem:
-        run.error = f"The scheduled backup of {slot:%d %b %Y %H:%M} failed its verification: {problem}"
-        _failed(schedule, now, run.error)
+        run.error = f"{named} failed its verification: {problem}"
+        _said(schedule, now, run.error)
         return run
     run.verified = True
-    BackupSchedule.objects.filter(pk=schedule.pk).update(failed_at=None, failure="")
+    _said(schedule, now, "")
     try:
         pruned = backups_prune(user=schedule.user)
     except (PlugTrackError, DatabaseError) as error:  # e.g. the account busy: pruned at the next run
         run.error = f"Old scheduled backups could not be deleted ({error}); they are at the next run."
-        _failed(schedule, now, run.error)
+        _said(schedule, now, run.error)
         pruned = []
     run.pruned = len(pruned)
     offsite = offsite_sync(schedule.user)  # this backup, and any whose copy failed before
@@ -157,9 +203,36 @@ def _run(schedule: BackupSchedule, slot: dt.datetime, now: dt.datetime) -> Sched
     return run
 
 
-def _failed(schedule: BackupSchedule, now: dt.datetime, message: str) -> None:
-    BackupSchedule.objects.filter(pk=schedule.pk).update(failed_at=now, failure=message)
-    logger.error("backup_scheduled_failed user=%s message=%s", schedule.user.username, message)
+def _named(slot: dt.datetime, now: dt.datetime, redone: bool) -> str:
+    made_again = f" (interrupted, and made again at {_local(now)})" if redone else ""
+    return f"The scheduled backup of {_local(slot)}{made_again}"
+
+
+def _local(moment: dt.datetime) -> str:
+    return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
+
+
+def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:
+    """Record how the run that claimed its slot at `now` went ("": well), which finishes its claim.
+    Never over another run's claim: one that outlived RUN_ABANDONED_AFTER, whose slot another run
+    took over and is making again, leaves that run's word on the schedule."""
+    own = BackupSchedule.objects.filter(Q(claimed_at=now) | Q(claimed_at=None), pk=schedule.pk)
+    if not own.update(claimed_at=None, failed_at=now if failure else None, failure=failure):
+        logger.warning("backup_scheduled_taken_over user=%s claimed_at=%s", schedule.user.username, now.isoformat())
+    if failure:
+        logger.error("backup_scheduled_failed user=%s message=%s", schedule.user.username, failure)
+
+
+def _interrupted_backups_delete(schedule: BackupSchedule, started: dt.datetime) -> None:
+    """Delete the backups the interrupted run recorded (it was killed while verifying one): the slot's
+    backup is the one made again, verified. (A file it was still writing has no record: the new
+    backup's sweep of the folder removes it, an hour old by now.)"""
+    left = list(Backup.objects.filter(user=schedule.user, kind=Backup.Kind.SCHEDULED, created_at__gte=started))
+    if not left:
+        return
+    backups_delete(Backup.objects.filter(pk__in=[backup.pk for backup in left]))
+    offsite_copies_delete([backup.offsite_name for backup in left if backup.offsite_name])
+    logger.warning("backup_scheduled_interrupted_deleted user=%s count=%d", schedule.user.username, len(left))
 
 
 def backup_verify(backup: Backup, passphrase: str | None) -> str:

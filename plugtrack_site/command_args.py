@@ -44,16 +44,26 @@ def resolve_user(username: str | None) -> User:
 
 
 @contextmanager
-def info_logs_silenced(silenced: bool) -> Iterator[None]:
-    """With --json, stdout carries the JSON alone: hold back PlugTrack's INFO log lines."""
+def logs_kept_out_of_json(as_json: bool) -> Iterator[None]:
+    """With --json, stdout carries the JSON alone: PlugTrack's INFO log lines are held back, and its
+    warnings and errors (a failed backup, one made again) go to stderr."""
     plugtrack_logger = logging.getLogger("plugtrack")
     previous = plugtrack_logger.level
-    if silenced:
+    on_stdout = []
+    if as_json:
         plugtrack_logger.setLevel(logging.WARNING)
+        on_stdout = [
+            handler
+            for handler in plugtrack_logger.handlers
+            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__)
+        ]
+    streams = [handler.setStream(sys.stderr) for handler in on_stdout]
     try:
         yield
     finally:
         plugtrack_logger.setLevel(previous)
+        for handler, stream in zip(on_stdout, streams, strict=True):
+            handler.setStream(stream)
 
 
 # Below this many rows a run takes a few seconds at most: no progress bar.
@@ -80,10 +90,10 @@ def _usernames(limit: int = 20) -> str:
 class PlugTrackCommand(BaseCommand):
     """A command that makes one call into a service: subclasses implement `run(**options)`.
 
-    With `json_output`, `--json` prints the result as JSON only (`print_json`), and PlugTrack's INFO
-    log lines are held back. A PlugTrackError is the input refused as a whole: a one-line message
-    and exit 2 (with --json, also {"ok": false, "error": ...} on stdout); one of `failed_errors`
-    means the work ran and failed (a restore undone): exit 1.
+    With `json_output`, `--json` prints the result as JSON only (`print_json`): PlugTrack's INFO
+    log lines are held back, its warnings and errors go to stderr. A PlugTrackError is the input
+    refused as a whole: a one-line message and exit 2 (with --json, also {"ok": false, "error": ...}
+    on stdout); one of `failed_errors` means the work ran and failed (a restore undone): exit 1.
     """
 
     json_output = False
@@ -95,7 +105,7 @@ class PlugTrackCommand(BaseCommand):
 
     def handle(self, *args, **options):
         as_json = options.get("json", False)
-        with info_logs_silenced(as_json):
+        with logs_kept_out_of_json(as_json):
             try:
                 self.run(**options)
             except self.failed_errors as error:

@@ -330,3 +330,201 @@ def test_a_schedule_passphrase_no_key_can_read_is_named_by_the_rotation(account,
     schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery")
     settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key it was kept with is gone
     assert ("alice", "scheduled backups' passphrase") in settings_rotate_key().unreadable
+
+
+def far_from_any_slot(owner, **options) -> BackupSchedule:
+    """A daily schedule set days ago whose hour is half a day from now: the slot stays the same for
+    the hours a test moves the clock (in a process of its own the clock is the real one)."""
+    hour = (timezone.localtime().hour + 12) % 24
+    schedule = schedule_save(user=owner, frequency="daily", hour=hour, weekday=0, **{"encrypt": False} | options)
+    BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=2))
+    schedule.refresh_from_db()
+    return schedule
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backups_run_due_json_is_the_json_alone_with_what_it_logs_on_stderr(owner, tmp_path, settings):
+    from cryptography.fernet import Fernet
+
+    from ..processes import finished, manage
+
+    far_from_any_slot(owner, encrypt=True, passphrase="correct horse battery")
+    other_keys = Fernet.generate_key().decode()  # the passphrase's key is gone: the backup fails, logged as an error
+    runner = manage("backups_run_due", "--json", data_dir=tmp_path / "data", PLUGTRACK_ENCRYPTION_KEYS=other_keys)
+    code, stdout, stderr = finished(runner)
+    report = json.loads(stdout)
+    assert code == 1 and not report["ok"] and "None of the keys" in report["runs"][0]["error"]
+    assert "ERROR plugtrack.backups backup_scheduled_failed" in stderr
+
+
+# --- issue 20, point 8: a run killed midway is made again, once ------------------------------------
+
+ABANDONED = BackupSchedule.RUN_ABANDONED_AFTER
+
+
+def killed_in_its_run(monkeypatch, where: str) -> None:
+    """End the run at `where` as SIGKILL (or a deploy) would: nothing after it runs, not even an except."""
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(schedules, where, killed)
+        backups_run_due()
+
+
+def test_a_run_in_progress_is_not_made_again_nor_a_later_slot_started_until_it_is_abandoned(account, clock,
+                                                                                           monkeypatch):  # fmt: skip
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    clock.set("2026-12-01 03:00")
+    killed_in_its_run(monkeypatch, "backup_create")
+    assert BackupSchedule.objects.get().claimed_at == at("2026-12-01 03:00")
+    clock.set("2026-12-01 04:59")  # it may still be writing: not started again
+    assert backups_run_due() == [] and not Backup.objects.exists()
+    assert "started and has not finished yet" in BackupSchedule.objects.get().failure
+    assert "made again 2 hours after it started" in BackupSchedule.objects.get().failure
+
+    said_meanwhile = []
+    real_create = schedules.backup_create
+
+    def create(**kwargs):
+        said_meanwhile.append(BackupSchedule.objects.get().failure)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(schedules, "backup_create", create)
+    clock.set("2026-12-01 05:00")  # two hours after it started: abandoned, made again
+    [run] = backups_run_due()
+    assert run.redone and run.verified and not run.error and run.slot == "2026-12-01T03:00:00+00:00"
+    assert said_meanwhile == [
+        "The scheduled backup of 01 Dec 2026 03:00 was interrupted (PlugTrack was stopped while making it); it is "
+        "being made again since 01 Dec 2026 05:00."
+    ]
+    schedule = BackupSchedule.objects.get()
+    assert (schedule.failure, schedule.failed_at, schedule.claimed_at) == ("", None, None)
+    assert Backup.objects.get().verified_at and backups_run_due() == []
+
+
+def test_a_run_killed_while_verifying_is_made_again_and_its_unverified_backup_replaced(
+    account, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    clock.set("2026-12-01 03:00")
+    killed_in_its_run(monkeypatch, "backup_verify")
+    [unverified] = Backup.objects.all()
+    assert unverified.verified_at is None and Path(unverified.path).is_file()
+
+    clock.set("2026-12-01 05:30")
+    with django_capture_on_commit_callbacks(execute=True):  # (a deleted backup's file goes after the commit)
+        [run] = backups_run_due()
+    assert run.redone and run.verified
+    [backup] = Backup.objects.all()  # one backup for the slot, verified
+    assert backup.pk == run.backup_id != unverified.pk and backup.verified_at and backup.verification_error == ""
+    assert [path.name for path in Path(backup.path).parent.iterdir()] == [Path(backup.path).name]
+
+
+def test_a_redo_that_fails_says_the_backup_was_interrupted_and_made_again(account, clock, monkeypatch):
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    clock.set("2026-12-01 03:00")
+    killed_in_its_run(monkeypatch, "backup_create")
+
+    def full(**kwargs):
+        raise PlugTrackError("The backup could not be written, so none was kept (No space left on device).")
+
+    monkeypatch.setattr(schedules, "backup_create", full)
+    clock.set("2026-12-01 06:00")
+    [run] = backups_run_due()
+    said = (
+        "The scheduled backup of 01 Dec 2026 03:00 (interrupted, and made again at 01 Dec 2026 06:00) could not be "
+        "written: The backup could not be written, so none was kept (No space left on device)."
+    )
+    assert run.error == said and BackupSchedule.objects.get().failure == said
+    assert BackupSchedule.objects.get().claimed_at is None  # it finished, with a failure: the next slot's run is next
+    clock.set("2026-12-01 09:00")
+    assert backups_run_due() == []
+
+
+def test_an_abandoned_run_found_only_at_a_later_slot_is_made_up_by_that_slots_backup(account, clock, monkeypatch):
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    clock.set("2026-12-01 03:00")
+    killed_in_its_run(monkeypatch, "backup_create")
+    clock.set("2026-12-02 03:10")  # the server was off until the next day's slot
+    [run] = backups_run_due()
+    assert run.slot == "2026-12-02T03:00:00+00:00" and run.verified and not run.redone
+    assert Backup.objects.count() == 1 and BackupSchedule.objects.get().claimed_at is None
+
+
+def test_a_runner_that_read_the_abandoned_run_before_another_took_it_over_makes_nothing(account, clock, monkeypatch):
+    """The take-over is one conditional UPDATE of the schedule as it was read: the other runner here
+    runs whole between this one's read and its claim (the interleaving processes leave to chance)."""
+    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    clock.set("2026-12-01 03:00")
+    killed_in_its_run(monkeypatch, "backup_create")
+    clock.set("2026-12-01 05:00")
+    real_claimed, other = schedules._claimed, []
+
+    def claimed(schedule, slot, now, **kwargs):
+        if not other:
+            other.append("running")  # (its own claim goes straight through)
+            other.append(backups_run_due(now=now))
+        return real_claimed(schedule, slot, now, **kwargs)
+
+    monkeypatch.setattr(schedules, "_claimed", claimed)
+    assert backups_run_due() == []
+    [_, [run]] = other
+    assert run.redone and run.verified and Backup.objects.get().pk == run.backup_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scheduled_backup_killed_mid_write_is_made_again_once_verified_and_nothing_is_left(owner, tmp_path,
+                                                                                            settings):  # fmt: skip
+    from .test_crash import WRITING, age, big_account, killed_when
+
+    big_account(owner)
+    data_dir = settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    far_from_any_slot(owner)
+    folder = data_dir / "backups" / str(owner.pk)
+    killed_when(["backups_run_due"], WRITING, folder, data_dir)  # a deploy, or the out-of-memory killer
+
+    schedule = BackupSchedule.objects.get()
+    assert schedule.claimed_at and "started and has not finished yet" in schedule.failure
+    assert not Backup.objects.exists()
+    [half_written] = folder.iterdir()
+    assert backups_run_due(now=schedule.claimed_at + dt.timedelta(hours=1)) == []  # it may still be writing
+
+    # After the bound, for the files as for the clock: the next run makes the slot again, once.
+    later = schedule.claimed_at + ABANDONED + dt.timedelta(minutes=1)
+    age(half_written, (ABANDONED + dt.timedelta(minutes=1)).total_seconds())
+    [run] = backups_run_due(now=later)
+    assert run.redone and run.verified and not run.error
+    assert dt.datetime.fromisoformat(run.slot).timestamp() == schedule.last_slot.timestamp()
+    [backup] = Backup.objects.all()
+    assert backup.kind == "scheduled" and backup.verified_at and backup.verification_error == ""
+    assert backup.sessions == 20_000 and backup.pk == run.backup_id
+    assert [path.name for path in folder.iterdir()] == [Path(backup.path).name]  # no stray file
+    slot = schedule.last_slot
+    schedule.refresh_from_db()
+    assert (schedule.failure, schedule.claimed_at, schedule.last_slot) == ("", None, slot)
+    assert backups_run_due(now=later + dt.timedelta(hours=1)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "started_ago, made", [(ABANDONED + dt.timedelta(minutes=1), 1), (dt.timedelta(minutes=30), 0)],
+    ids=["abandoned: made again once", "in progress: left to run"],
+)  # fmt: skip
+def test_two_runners_at_once_after_a_run_that_never_finished(owner, tmp_path, settings, started_ago, made):
+    from ..processes import finished_json, manage
+
+    settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
+    schedule = far_from_any_slot(owner)
+    started = timezone.now() - started_ago  # what a run killed then left
+    slot = schedules.schedule_slot(schedule, timezone.now())
+    BackupSchedule.objects.update(last_slot=slot, claimed_at=started, failed_at=started, failure="started and …")
+    runners = [manage("backups_run_due", "--json", data_dir=settings.PLUGTRACK_DATA_DIR) for _ in range(2)]
+    results = [finished_json(runner) for runner in runners]
+    assert [code for code, _ in results] == [0, 0]
+    runs = [run for _, report in results for run in report["runs"]]
+    assert len(runs) == made and all(run["redone"] and run["verified"] for run in runs)
+    assert Backup.objects.filter(kind="scheduled").count() == made
+    schedule.refresh_from_db()
+    assert schedule.claimed_at == (None if made else started)

@@ -8,8 +8,8 @@ class Command(PlugTrackCommand):
     help = (
         "Make every owner's scheduled backup that is due, verify and prune, then copy off the machine every backup "
         "not copied yet (for cron or a systemd timer; the worker does the same each hour). A second run in the same "
-        "period makes no backup. Exit status: 0 done (or nothing due), 1 a backup, its verification or an off-site "
-        "copy failed."
+        "period makes no backup; a backup whose run was killed midway is made again 2 hours after it started. Exit "
+        "status: 0 done (or nothing due), 1 a backup, its verification or an off-site copy failed."
     )
     json_output = True
 
@@ -23,6 +23,8 @@ class Command(PlugTrackCommand):
         else:
             for run in runs:
                 done = f"backup {run.backup_id}, verified, {run.pruned} pruned" if not run.error else run.error
+                if run.redone and not run.error:
+                    done += " (made again: the run that started it was interrupted)"
                 self.stdout.write(f"{run.user} ({run.slot}): {done}")
             if not runs:
                 self.stdout.write("No scheduled backup is due.")
