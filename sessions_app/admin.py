@@ -190,18 +190,22 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             messages.error(request, str(error))
             return redirect("admin:sessions_app_chargingsession_import")
         form = ColumnMappingForm(request.POST or None, header=preview.header, proposal=preview.mapping)
-        if request.method != "POST" or not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
-                "form": form, "preview": preview, "source": kept.name, "car": car,
-            }  # fmt: skip
-            return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
-        mapping = form.cleaned_data["mapping"]
-        if form.cleaned_data["save_as"]:
-            mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
-        request.session.pop(_IMPORT_WAITING.format(token), None)
-        options |= {"file_format": preview.file_format, "mapping": mapping.to_json()}
-        return self._import_check_start(request, kept, options)
+        if request.method == "POST" and form.is_valid():
+            mapping = form.cleaned_data["mapping"]
+            try:
+                if form.cleaned_data["save_as"]:
+                    mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
+            except PlugTrackError as error:  # (e.g. a heading of the file longer than a saved one may be)
+                form.add_error("save_as", f"{error} Leave the name blank to import without saving it.")
+            else:
+                request.session.pop(_IMPORT_WAITING.format(token), None)
+                options |= {"file_format": preview.file_format, "mapping": mapping.to_json()}
+                return self._import_check_start(request, kept, options)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
+            "form": form, "preview": preview, "source": kept.name, "car": car,
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
 
     @staticmethod
     def _file_preview(car: Car, kept, options: dict):
