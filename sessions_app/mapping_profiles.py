@@ -1,6 +1,7 @@
 """An owner's saved mappings (MappingProfile): saved under a name, offered again for a file with the
 same header, exported and imported as JSON (column_mapping.ColumnMapping's, with the header). Each
-way in keeps the bounds of a mapping's JSON (mapping_json.py)."""
+way in keeps the bounds of a mapping's JSON (mapping_json.py); a profile stored before they were
+checked that breaks them is refused where it is used, with what to do, never a traceback."""
 
 from pathlib import Path
 
@@ -24,9 +25,31 @@ def mapping_for_header(user: User, header: list[str]) -> ColumnMapping | None:
 
 
 def profile_mapping(profile: MappingProfile) -> ColumnMapping:
-    mapping = ColumnMapping.from_json(profile.mapping, f'The mapping "{profile.name}"')
+    """The profile's mapping; CsvFileError (saying to replace it) when what is stored is not one."""
+    source, headings = f'The saved mapping "{profile.name}"', f'The headings of the saved mapping "{profile.name}"'
+    try:
+        mapping = ColumnMapping.from_json(_stored(profile.mapping, source), source)
+        mapping_header_checked(_stored(profile.header, headings), headings)
+    except CsvFileError as error:
+        raise CsvFileError(
+            f"{error} Replace it with one that works (Column mappings, in the admin), or delete it."
+        ) from None
     mapping.name = profile.name
     return mapping
+
+
+def _stored(value: JsonValue, source: str) -> JsonValue:
+    """A profile's JSON as read back: text when too deep to read (models.ReadBackJSONField), refused as text is."""
+    return mapping_json_checked(value, source) if isinstance(value, str) else value
+
+
+def mapping_profile_problem(profile: MappingProfile) -> str:
+    """What is wrong with a stored profile ("" if nothing), for the admin's list and its page to say."""
+    try:
+        profile_mapping(profile)
+    except CsvFileError as error:
+        return str(error)
+    return ""
 
 
 def mapping_profile_save(*, user: User, mapping: ColumnMapping, header: list[str], name: str) -> MappingProfile:
