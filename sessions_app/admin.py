@@ -30,7 +30,7 @@ from .csv_io import charging_sessions_csv
 from .file_preview import owner_file_preview
 from .forms import ChargingSessionForm, ColumnMappingForm, MappingProfileForm, SessionsExportForm, SessionsImportForm
 from .import_choices import ImportChoices
-from .mapping_profiles import mapping_profile_export, mapping_profile_save
+from .mapping_profiles import mapping_profile_export, mapping_profile_problem, mapping_profile_save
 from .models import ChargingSession, ImportBatch, MappingProfile
 from .plausibility import checks_summary, newly_flagged
 from .services import charging_session_save, charging_sessions_delete
@@ -190,18 +190,22 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             messages.error(request, str(error))
             return redirect("admin:sessions_app_chargingsession_import")
         form = ColumnMappingForm(request.POST or None, header=preview.header, proposal=preview.mapping)
-        if request.method != "POST" or not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
-                "form": form, "preview": preview, "source": kept.name, "car": car,
-            }  # fmt: skip
-            return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
-        mapping = form.cleaned_data["mapping"]
-        if form.cleaned_data["save_as"]:
-            mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
-        request.session.pop(_IMPORT_WAITING.format(token), None)
-        options |= {"file_format": preview.file_format, "mapping": mapping.to_json()}
-        return self._import_check_start(request, kept, options)
+        if request.method == "POST" and form.is_valid():
+            mapping = form.cleaned_data["mapping"]
+            try:
+                if form.cleaned_data["save_as"]:
+                    mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
+            except PlugTrackError as error:  # (e.g. a heading of the file longer than a saved one may be)
+                form.add_error("save_as", f"{error} Leave the name blank to import without saving it.")
+            else:
+                request.session.pop(_IMPORT_WAITING.format(token), None)
+                options |= {"file_format": preview.file_format, "mapping": mapping.to_json()}
+                return self._import_check_start(request, kept, options)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
+            "form": form, "preview": preview, "source": kept.name, "car": car,
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
 
     @staticmethod
     def _file_preview(car: Car, kept, options: dict):
@@ -451,7 +455,14 @@ class MappingProfileAdmin(OwnedModelAdmin):
 
     @admin.display(description="offered for files with the headings")
     def headings(self, profile):
+        if mapping_profile_problem(profile):  # stored before mappings were checked: what it holds may not show
+            return "(cannot be used: open it to see why, and replace it)"
         return ", ".join(profile.header[:8]) + (" …" if len(profile.header) > 8 else "") or "(used by name only)"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and request.method == "GET" and (problem := mapping_profile_problem(obj)):
+            self.message_user(request, problem, messages.WARNING)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(description="Download the selected mapping as JSON")
     def download_json(self, request, queryset):
@@ -459,6 +470,11 @@ class MappingProfileAdmin(OwnedModelAdmin):
             self.message_user(request, "Choose one mapping to download.", messages.WARNING)
             return None
         profile = queryset.get()
-        response = JsonResponse(mapping_profile_export(profile), json_dumps_params={"indent": 2, "ensure_ascii": False})
+        try:
+            exported = mapping_profile_export(profile)
+        except PlugTrackError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="{slugify(profile.name) or "mapping"}.json"'
         return response

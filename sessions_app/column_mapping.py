@@ -16,7 +16,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from plugtrack_site.errors import excerpt
+
 from .csv_format import HEADER, CsvFileError
+from .mapping_json import MAX_HEADING_CHARS, mapping_data_check
 
 MAPPING_VERSION = 1
 
@@ -94,19 +97,24 @@ class ColumnMapping:
 
     @classmethod
     def from_json(cls, data, source: str = "The mapping") -> "ColumnMapping":
-        """A mapping from its JSON (as to_json writes it); anything else is refused with what is wrong."""
+        """A mapping from its JSON (as to_json writes it); anything else is refused with what is wrong,
+        within the bounds any mapping's JSON keeps (mapping_data_check), however it came."""
+        mapping_data_check(data, source)
         if not isinstance(data, dict) or data.get("plugtrack_mapping") != MAPPING_VERSION:
             raise CsvFileError(f'{source} is not a PlugTrack mapping: it needs "plugtrack_mapping": {MAPPING_VERSION}.')
         columns = data.get("columns")
         if not isinstance(columns, dict) or not columns:
             raise CsvFileError(f'{source}: "columns" must map PlugTrack fields to headings, e.g. {{"date": "Date"}}.')
+        if len(columns) > len(HEADER):
+            raise CsvFileError(
+                f'{source}: "columns" has {len(columns):,} entries; PlugTrack has {len(HEADER)} fields, a column each.'
+            )
         headings, units, fixed = {}, {}, {}
         for column, value in columns.items():
             if isinstance(value, dict) and "value" in value:
                 if not isinstance(value["value"], str | int | float) or isinstance(value["value"], bool):
-                    raise CsvFileError(
-                        f"{source}: the value for {column} must be text or a number, not {value['value']!r}."
-                    )
+                    shown = excerpt(repr(value["value"]))
+                    raise CsvFileError(f"{source}: the value for {column} must be text or a number, not {shown}.")
                 fixed[column] = str(value["value"]).strip()
                 continue
             if isinstance(value, dict):
@@ -116,7 +124,14 @@ class ColumnMapping:
             else:
                 heading = value
             if not isinstance(heading, str) or not heading.strip():
-                raise CsvFileError(f"{source}: the column for {column} must be a heading (text), not {heading!r}.")
+                raise CsvFileError(
+                    f"{source}: the column for {column} must be a heading (text), not {excerpt(repr(heading))}."
+                )
+            if len(heading.strip()) > MAX_HEADING_CHARS:
+                raise CsvFileError(
+                    f"{source}: the heading for {column} is {len(heading.strip()):,} characters long; a file's heading "
+                    f"is at most {MAX_HEADING_CHARS}."
+                )
             headings[column] = heading.strip()
         name = data.get("name") or ""
         return cls(headings=headings, units=units, fixed=fixed, name=str(name)[:80])

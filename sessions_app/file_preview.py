@@ -14,10 +14,9 @@ from .csv_format import CsvFileError, first_line, header_check
 from .file_shape import FileShape
 from .import_choices import ImportChoices
 from .mapped_csv import shape_start, text_open
+from .mapping_json import MAX_COLUMNS  # (a saved mapping's header keeps it too)
 from .mapping_profiles import mapping_for_header
 from .presets import preset_detect, preset_mapping
-
-MAX_COLUMNS = 500  # each one is a choice in each of the columns page's 14 lists
 
 
 @dataclass

@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
@@ -5,6 +7,7 @@ from django.forms.fields import InvalidJSONInput
 from .column_mapping import UNIT_NAMES, UNITS, ColumnMapping
 from .csv_format import HEADER, CsvFileError
 from .import_choices import ImportChoices
+from .mapping_json import mapping_data_check, mapping_header_checked, mapping_json_checked
 from .models import ChargingSession, MappingProfile
 from .plausibility import session_problems
 
@@ -202,27 +205,51 @@ class SessionsExportForm(forms.Form):
 
 
 class _JsonField(forms.JSONField):
-    """JSON typed in a box, refused with a message however it is broken (also nested thousands deep)."""
+    """JSON typed in a box, read within the bounds of a mapping's JSON (mapping_json.py: 64 KB, no NaN,
+    no 5,000-digit number, no text PostgreSQL cannot store, not nested deep) and refused with a
+    message however it breaks them; shown again as it was typed. A value stored before those bounds
+    were kept is shown in a form a page can carry, to be replaced."""
+
+    def __init__(self, *, what: str, **kwargs):
+        self.what = what  # what the messages call it: "The mapping"
+        super().__init__(**kwargs)
 
     def to_python(self, value):
-        try:
+        if value in self.empty_values or not isinstance(value, str):
             return super().to_python(value)
-        except RecursionError:
-            raise ValidationError("This JSON is nested too deep to be a mapping.") from None
-
-    def bound_data(self, data, initial):  # (the form shown again with what was typed)
         try:
-            return super().bound_data(data, initial)
-        except RecursionError:
-            return InvalidJSONInput(data)
+            return mapping_json_checked(value, self.what)
+        except CsvFileError as error:
+            raise ValidationError(str(error)) from None
+
+    def bound_data(self, data, initial):
+        return InvalidJSONInput(data) if isinstance(data, str) else super().bound_data(data, initial)
+
+    def prepare_value(self, value):
+        if isinstance(value, str):  # as typed; or as stored, too deep to read back (models.ReadBackJSONField)
+            return value
+        try:
+            mapping_data_check(value, self.what)
+            return json.dumps(value, ensure_ascii=False)
+        except CsvFileError:  # stored before the checks: half a character written as \ud800, NaN as NaN
+            try:
+                return json.dumps(value)
+            except (RecursionError, ValueError):
+                return ""
+
+    def has_changed(self, initial, data):
+        try:
+            return super().has_changed(initial, data)
+        except (RecursionError, ValueError):  # a stored value json.dumps cannot write: replaced
+            return True
 
 
 class MappingProfileForm(forms.ModelForm):
     """A saved mapping edited as its JSON (what `mapping_profiles --export` writes), checked as an import would."""
 
-    mapping = _JsonField(help_text=MappingProfile._meta.get_field("mapping").help_text)
+    mapping = _JsonField(what="The mapping", help_text=MappingProfile._meta.get_field("mapping").help_text)
     header = _JsonField(
-        label="headings of the file", required=False,
+        what="The list of headings", label="headings of the file", required=False,
         help_text='The file\'s headings it is offered for, e.g. ["Date", "Mileage"]; [] to use it by name only.',
     )  # fmt: skip
 
@@ -250,7 +277,7 @@ class MappingProfileForm(forms.ModelForm):
         return self.cleaned_data["mapping"]
 
     def clean_header(self):
-        header = self.cleaned_data["header"] or []
-        if not isinstance(header, list) or not all(isinstance(heading, str) for heading in header):
-            raise ValidationError('The headings of the file, as a list: ["Date", "Mileage", ...], or [] for none.')
-        return header
+        try:
+            return mapping_header_checked(self.cleaned_data["header"] or [], "The list of headings")
+        except CsvFileError as error:
+            raise ValidationError(str(error)) from None

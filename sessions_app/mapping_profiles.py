@@ -1,7 +1,8 @@
 """An owner's saved mappings (MappingProfile): saved under a name, offered again for a file with the
-same header, exported and imported as JSON (column_mapping.ColumnMapping's, with the header)."""
+same header, exported and imported as JSON (column_mapping.ColumnMapping's, with the header). Each
+way in keeps the bounds of a mapping's JSON (mapping_json.py); a profile stored before they were
+checked that breaks them is refused where it is used, with what to do, never a traceback."""
 
-import json
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -9,9 +10,8 @@ from django.db.models import QuerySet
 
 from .column_mapping import ColumnMapping
 from .csv_format import CsvFileError
+from .mapping_json import MAX_MAPPING_BYTES, JsonValue, mapping_header_checked, mapping_json_checked
 from .models import MappingProfile, headings_key
-
-MAX_PROFILE_BYTES = 64 * 1024  # a mapping is a few hundred bytes; a larger file is not one
 
 
 def mapping_profiles(user: User) -> QuerySet[MappingProfile]:
@@ -25,21 +25,46 @@ def mapping_for_header(user: User, header: list[str]) -> ColumnMapping | None:
 
 
 def profile_mapping(profile: MappingProfile) -> ColumnMapping:
-    mapping = ColumnMapping.from_json(profile.mapping, f'The mapping "{profile.name}"')
+    """The profile's mapping; CsvFileError (saying to replace it) when what is stored is not one."""
+    source, headings = f'The saved mapping "{profile.name}"', f'The headings of the saved mapping "{profile.name}"'
+    try:
+        mapping = ColumnMapping.from_json(_stored(profile.mapping, source), source)
+        mapping_header_checked(_stored(profile.header, headings), headings)
+    except CsvFileError as error:
+        raise CsvFileError(
+            f"{error} Replace it with one that works (Column mappings, in the admin), or delete it."
+        ) from None
     mapping.name = profile.name
     return mapping
 
 
+def _stored(value: JsonValue, source: str) -> JsonValue:
+    """A profile's JSON as read back: text when too deep to read (models.ReadBackJSONField), refused as text is."""
+    return mapping_json_checked(value, source) if isinstance(value, str) else value
+
+
+def mapping_profile_problem(profile: MappingProfile) -> str:
+    """What is wrong with a stored profile ("" if nothing), for the admin's list and its page to say."""
+    try:
+        profile_mapping(profile)
+    except CsvFileError as error:
+        return str(error)
+    return ""
+
+
 def mapping_profile_save(*, user: User, mapping: ColumnMapping, header: list[str], name: str) -> MappingProfile:
-    """Save `mapping` (for files with `header`) as the owner's profile `name`, replacing one of that name."""
+    """Save `mapping` (for files with `header`) as the owner's profile `name`, replacing one of that name;
+    refused (CsvFileError) when it breaks the bounds of a mapping's JSON, e.g. a heading 5,000 long."""
     name = name.strip()[:80]
     if not name:
         raise CsvFileError("A saved mapping needs a name.")
     mapping.name = name
+    data = mapping.to_json()
+    ColumnMapping.from_json(data, "The mapping to save")  # as it will be read back: its name and headings too
+    header = [heading.strip() for heading in mapping_header_checked(header, "The file's headings")]
     profile, _ = MappingProfile.objects.update_or_create(
-        user=user, name=name,
-        defaults={"mapping": mapping.to_json(), "header": [heading.strip() for heading in header]},
-    )  # fmt: skip
+        user=user, name=name, defaults={"mapping": data, "header": header}
+    )
     return profile
 
 
@@ -52,25 +77,22 @@ def mapping_profile_import(*, user: User, path: Path | str, name: str | None = N
     """Save a mapping exported as JSON (`mapping_profile_export`) as the owner's, under its own name or `name`."""
     data = mapping_json_read(path)
     mapping = ColumnMapping.from_json(data, Path(path).name)
-    header = data.get("header") or []
-    if not isinstance(header, list) or not all(isinstance(heading, str) for heading in header):
-        raise CsvFileError(f'{Path(path).name}: "header" must be the list of the file\'s headings.')
+    header = mapping_header_checked(data.get("header") or [], f'The "header" of {Path(path).name}')
     return mapping_profile_save(user=user, mapping=mapping, header=header, name=name or mapping.name)
 
 
-def mapping_json_read(path: Path | str) -> dict:
-    """A mapping's JSON file, refused with a message when it is not one."""
+def mapping_json_read(path: Path | str) -> JsonValue:
+    """A mapping's JSON file, refused with a message when it is not one (or is larger than one can be:
+    no more than that is read)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_PROFILE_BYTES:
-            raise CsvFileError(f"{path.name} is larger than a mapping can be ({MAX_PROFILE_BYTES // 1024} KB).")
-        return json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            text = file.read(MAX_MAPPING_BYTES + 1)
     except FileNotFoundError:
         raise CsvFileError(f"No mapping file at {path}.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except OSError as error:
         raise CsvFileError(f"{path.name} is not a mapping's JSON ({error}).") from None
-    except RecursionError:  # [[[[… thousands deep
-        raise CsvFileError(f"{path.name} is not a mapping's JSON (nested too deep).") from None
+    return mapping_json_checked(text, path.name)
 
 
 def mapping_from_argument(user: User, argument: str) -> ColumnMapping:

@@ -124,15 +124,28 @@ def headings_key(header: list[str]) -> str:
     return hashlib.sha256(json.dumps([heading.strip().lower() for heading in header]).encode()).hexdigest()
 
 
+class ReadBackJSONField(models.JSONField):
+    """JSON read back however deep it was stored: nesting deeper than Python's parser goes (a mapping
+    saved on SQLite before mappings were checked) comes back as its text, as Django gives back text
+    that is not JSON, to be refused with a message where it is used (mapping_json), not a
+    RecursionError on every page that loads the row."""
+
+    def from_db_value(self, value, expression, connection):
+        try:
+            return super().from_db_value(value, expression, connection)
+        except RecursionError:
+            return value
+
+
 class MappingProfile(models.Model):
     """A mapping of an owner's file (sessions_app/column_mapping.py), saved under a name: offered
     again when a file with the same header comes (header_key: the SHA-256 of its headings)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mapping_profiles")
     name = models.CharField(max_length=80)
-    header = models.JSONField("headings of the file", default=list)
+    header = ReadBackJSONField("headings of the file", default=list)
     header_key = models.CharField(max_length=64, db_index=True, editable=False)
-    mapping = models.JSONField(help_text="The mapping as JSON: which heading feeds which field, in which unit.")
+    mapping = ReadBackJSONField(help_text="The mapping as JSON: which heading feeds which field, in which unit.")
     updated_at = models.DateTimeField("saved", auto_now=True)
 
     class Meta:
