@@ -174,7 +174,7 @@ def test_the_upgrade_flags_stored_impossible_sessions_and_deletes_none(owner, ma
 
     car = make_car(owner, battery_kwh=Decimal("88"))
     try:
-        call_command("migrate", "sessions_app", "0009", verbosity=0)
+        call_command("migrate", "sessions_app", "0010", verbosity=0)
         with connection.cursor() as cursor:
             for day, kwh, price in (("2025-01-01", "30", "0.10"), ("2025-01-05", "36936", "0.10"),
                                     ("2025-01-09", "30", "75")):  # fmt: skip

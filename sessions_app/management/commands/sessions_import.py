@@ -124,7 +124,8 @@ def _group_line(group: dict) -> str:
     """ "  103 errors   charge_delivered_kwh: more energy than 1.5 × the battery; rows 2, 3, 4 (first 3 of 103)" """
     severity = f"{group['severity']}{'' if group['count'] == 1 else 's'}"
     rows = ", ".join(str(example["row"]) for example in group["examples"])
-    shown = f" (first {len(group['examples'])} of {group['count']:,})" if group["count"] > len(group["examples"]) else ""
+    examples, count = len(group["examples"]), group["count"]
+    shown = f" (first {examples} of {count:,})" if count > examples else ""
     return f"  {group['count']:>6,} {severity:<9}{group['field'] or 'whole row'}: {group['kind']}; rows {rows}{shown}"
 
 

@@ -68,6 +68,6 @@ def impossible_values_flagged(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sessions_app", "0009_mapping_profiles"), ("settings_app", "0002_seed_existing_users")]
+    dependencies = [("sessions_app", "0010_mapping_profile_read_back"), ("settings_app", "0002_seed_existing_users")]
 
     operations = [migrations.RunPython(impossible_values_flagged, migrations.RunPython.noop)]
