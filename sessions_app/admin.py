@@ -189,7 +189,10 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         except PlugTrackError as error:  # (read a moment ago: e.g. a saved mapping since changed)
             messages.error(request, str(error))
             return redirect("admin:sessions_app_chargingsession_import")
-        form = ColumnMappingForm(request.POST or None, header=preview.header, proposal=preview.mapping)
+        form = ColumnMappingForm(
+            request.POST or None, header=preview.header, proposal=preview.mapping,
+            odometer_optional=options.get("blank_odometer") == "previous",
+        )  # fmt: skip
         if request.method == "POST" and form.is_valid():
             mapping = form.cleaned_data["mapping"]
             try:

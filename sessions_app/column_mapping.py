@@ -9,7 +9,8 @@ named profile (mapping_profiles.py) and written as JSON:
 (a field with a "value" has no column: every row has that value, e.g. AC at a home wallbox.)
 
 This module also turns one cell in a unit into PlugTrack's own text for the field (km → miles,
-Wh → kWh, "5h21m5s" → minutes, pence → pounds); the file's number format is already plain by then.
+Wh → kWh, "5h21m5s" or seconds → minutes, pence → pounds); the file's number format is already
+plain by then.
 """
 
 import re
@@ -20,6 +21,7 @@ from plugtrack_site.errors import excerpt
 
 from .csv_format import HEADER, CsvFileError
 from .mapping_json import MAX_HEADING_CHARS, mapping_data_check
+from .models import SESSION_FIELD_LABELS
 
 MAPPING_VERSION = 1
 
@@ -27,12 +29,13 @@ MAPPING_VERSION = 1
 UNITS = {
     "odometer": ("miles", "km"),
     "charge_delivered_kwh": ("kwh", "wh"),
-    "duration_mins": ("minutes", "hours", "hms"),
+    "duration_mins": ("minutes", "hours", "hms", "seconds"),
     "cost_per_kwh": ("pounds", "pence"),
 }
 UNIT_NAMES = {
     "miles": "miles", "km": "km", "kwh": "kWh", "wh": "Wh", "minutes": "minutes", "hours": "hours",
-    "hms": 'hours and minutes ("1h23m", "5h21m5s", "1:23")', "pounds": "pounds", "pence": "pence",
+    "hms": 'hours and minutes ("1h23m", "5h21m5s", "1:23")', "seconds": "seconds", "pounds": "pounds",
+    "pence": "pence",
 }  # fmt: skip
 KM_PER_MILE = Decimal("1.609344")
 REQUIRED = ("date", "odometer", "charge_delivered_kwh")
@@ -59,9 +62,10 @@ class ColumnMapping:
     def unit(self, column: str) -> str:
         return self.units.get(column) or UNITS.get(column, ("",))[0]
 
-    def indexes(self, header: list[str], name: str) -> dict[str, int]:
+    def indexes(self, header: list[str], name: str, *, odometer_optional: bool = False) -> dict[str, int]:
         """Field → its column's index in `header` (headings compared without case or outer spaces); a
-        heading the mapping reads that the file has twice is refused."""
+        heading the mapping reads that the file has twice is refused. `odometer_optional`: the person
+        chose to take each session's odometer from the one before it, so the file may have none."""
         positions: dict[str, int] = {}
         repeated = set()
         for index, heading in enumerate(header):
@@ -82,10 +86,11 @@ class ColumnMapping:
                 f"{name} has more than one column {twice[0]!r}: rename one, so that it is clear which is meant."
             )
         absent = [column for column in REQUIRED if column not in self.headings and column not in self.fixed]
-        if absent:
-            raise CsvFileError(
-                f"{name}: the mapping gives no column for {', '.join(absent)}, which every session needs."
-            )
+        if "odometer" in absent and not odometer_optional:
+            raise CsvFileError(odometer_missing(name))
+        if absent := [column for column in absent if column != "odometer"]:
+            said = " and the ".join(SESSION_FIELD_LABELS[column] for column in absent)
+            raise CsvFileError(f"{name}: no column is chosen for the {said}, which every session needs.")
         return {column: positions[heading.lower()] for column, heading in self.headings.items()}
 
     def to_json(self) -> dict:
@@ -137,7 +142,19 @@ class ColumnMapping:
         return cls(headings=headings, units=units, fixed=fixed, name=str(name)[:80])
 
 
-_CONVERTED = ("km", "wh", "hours", "hms", "pence")  # the units not PlugTrack's own
+def odometer_missing(name: str) -> str:
+    """Why a file needs an odometer, and what to do when it has none (Tesla's charging report, a wallbox's log)."""
+    return (
+        f"{name} has no column for the odometer. PlugTrack needs each session's odometer: the miles between two "
+        "charges give the car's efficiency and cost per mile, and the date, odometer and energy together tell one "
+        "session from another, so that a file imported twice adds nothing twice. Choose the column that holds it "
+        "(--mapping; in the admin: Which column is which); or, if the file has none, choose the rule for blank "
+        "odometers \"take the previous session's\" (--blank-odometer previous; in the admin: A row without an "
+        "odometer): each session then takes the last odometer known before it, 0 miles driven, said in its notes."
+    )
+
+
+_CONVERTED = ("km", "wh", "hours", "hms", "seconds", "pence")  # the units not PlugTrack's own
 # Go's durations as evcc writes them ("5h21m5s", "5h21m5.123s"), "1h23min", "45m"; and clocks ("1:23:45").
 _HMS = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)(?:[.,]\d+)?\s*s)?$", re.IGNORECASE)
 _CLOCK = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?$")
@@ -161,7 +178,10 @@ def value_in_unit(text: str, unit: str) -> str:
         return format((number / 1000).quantize(Decimal("0.001"), ROUND_HALF_UP).normalize(), "f")
     if unit == "hours":
         return str((number * 60).quantize(Decimal(1), ROUND_HALF_UP))
-    return str((number / 100).quantize(Decimal("0.0001"), ROUND_HALF_UP))  # pence → £/kWh (4 places, as kept)
+    if unit == "seconds":
+        return str((number / 60).quantize(Decimal(1), ROUND_HALF_UP))
+    # pence → £/kWh exactly: rounded to the 4 places kept where money is, and said (mapped_csv.RowConverter)
+    return format(number / 100, "f")
 
 
 def _hms_minutes(text: str) -> int | None:

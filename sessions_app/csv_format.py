@@ -63,8 +63,20 @@ def header_check(header: list[str], source_name: str) -> None:
     if problems:
         raise CsvFileError(
             f"{source_name}: the header has {'; '.join(problems)}. "
-            f"The first line must name these 14 columns: {','.join(HEADER)}"
+            f"The first line must name these 14 columns: {','.join(HEADER)}{_resaved_hint(header)}"
         )
+
+
+def _resaved_hint(header: list[str]) -> str:
+    """What to do with PlugTrack's own columns as a spreadsheet saves them (semicolons, tabs, other case)."""
+    for delimiter, said in ((";", "separated by semicolons"), ("\t", "separated by tabs"), (",", "in other case")):
+        names = [name.strip().lower() for cell in header for name in cell.split(delimiter)]
+        if sorted(names) == sorted(HEADER):
+            return (
+                f". This is PlugTrack's own columns {said}, as a spreadsheet saves them: import it with --format "
+                "auto (in the admin: Detect it), which reads that shape."
+            )
+    return ""
 
 
 def _names_excerpt(names: list[str], shown: int = 5) -> str:

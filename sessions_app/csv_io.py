@@ -154,7 +154,8 @@ def charging_sessions_import(
     shape = None  # an owner's file's encoding and delimiter, when `auto` has read them already
     if file_format == "auto":
         shape, header = file_header(path, name, choices)
-        file_format = format_detect(header, name)
+        has_mapping = choices.mapping is not None or mapping_for_header(user, header) is not None
+        file_format = format_detect(path=path, shape=shape, header=header, has_mapping=has_mapping)
     _unused_choices_refuse(file_format, choices, name)
     if path and file_format == "plugtrack":
         _check_utf8_file(path, name)
@@ -164,7 +165,8 @@ def charging_sessions_import(
         rows_open = partial(teslafi_rows, path, choices=choices, shape=shape)
     else:
         saved = partial(mapping_for_header, user)
-        rows_open = partial(mapped_rows, path, preset=file_format, choices=choices, saved_mapping=saved, shape=shape)
+        rows_open = partial(mapped_rows, path, preset=file_format, choices=choices, saved_mapping=saved, shape=shape,
+                            stored_before=partial(_stored_odometer_before, car))  # fmt: skip
     with _database_refusal(), keep_checked_rows.open("wb") if keep_checked_rows else nullcontext() as checked_rows:
         return _import_file(
             user=user, car=car, source=source, name=name, dry_run=dry_run, allow_partial=allow_partial,
@@ -273,6 +275,11 @@ def _check_utf8_file(path: Path, name: str) -> None:
         raise CsvFileError(
             f'{name} is not UTF-8 text (the first bad byte is on line {line}). Save it as "CSV UTF-8" and try again.'
         )
+
+
+def _stored_odometer_before(car: Car, day: dt.date) -> tuple[dt.date, int] | None:
+    """The car's latest stored session dated before `day`: its date and odometer (odometer_history.py)."""
+    return car.sessions.filter(date__lt=day).order_by("-date", "-odometer").values_list("date", "odometer").first()
 
 
 def _for_car(record: tuple[int, list[str]] | RowIssue, car: Car):

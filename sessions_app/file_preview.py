@@ -5,15 +5,16 @@ the first line only, after the encoding check (file_shape.encoding_detect, a pas
 
 import csv
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from django.contrib.auth.models import User
 
 from .column_mapping import ColumnMapping
-from .csv_format import CsvFileError, first_line, header_check
+from .csv_format import HEADER, CsvFileError, csv_records, first_line
 from .file_shape import FileShape
 from .import_choices import ImportChoices
-from .mapped_csv import shape_start, text_open
+from .mapped_csv import ISO_DAY, NUMBER_COLUMNS, shape_start, text_open
 from .mapping_json import MAX_COLUMNS  # (a saved mapping's header keeps it too)
 from .mapping_profiles import mapping_for_header
 from .presets import preset_detect, preset_mapping
@@ -21,10 +22,11 @@ from .presets import preset_detect, preset_mapping
 
 @dataclass
 class FilePreview:
-    file_format: str  # "plugtrack", "spreadsheet", "evcc" or "teslafi"
+    # "plugtrack", "spreadsheet", "evcc", "teslafi"; "auto" for PlugTrack's own columns in another shape
+    file_format: str
     shape: dict  # encoding and delimiter, as people read them
     header: list[str]
-    mapping: ColumnMapping | None = None  # the proposal; none for PlugTrack's own file and TeslaFi's
+    mapping: ColumnMapping | None = None  # the proposal; none for PlugTrack's own columns and TeslaFi's
     problem: str = ""  # what the proposal lacks, in words (e.g. no column for the date)
 
 
@@ -37,16 +39,19 @@ def owner_file_preview(*, user: User, path: Path, name: str, file_format: str, c
             "150). Is this the right file? Save only the columns you need."
         )
     described = {key: value for key, value in shape.describe().items() if key in ("encoding", "delimiter")}
+    saved = choices.mapping or mapping_for_header(user, header)
     if file_format == "auto":
-        file_format = format_detect(header, name)
+        file_format = format_detect(path=path, shape=shape, header=header, has_mapping=saved is not None)
+        if file_format == "spreadsheet" and own_columns(header) and saved is None:
+            return FilePreview("auto", described, header)  # its own columns, resaved: nothing to choose
     if file_format in ("plugtrack", "teslafi"):
         return FilePreview(file_format, described, header)
-    mapping = choices.mapping or mapping_for_header(user, header)
+    mapping = saved
     if mapping is None:
-        mapping, _ = preset_mapping(file_format, header, name, complete=False)
+        mapping, _ = preset_mapping(file_format, header, name, complete=False)  # (never refused: a proposal)
     problem = ""
     try:
-        mapping.indexes(header, name)
+        mapping.indexes(header, name, odometer_optional=choices.blank_odometer == "previous")
     except CsvFileError as error:
         problem = str(error)
     return FilePreview(file_format, described, header, mapping, problem)
@@ -60,10 +65,44 @@ def file_header(path: Path, name: str, choices: ImportChoices) -> tuple[FileShap
     return shape, [heading.strip() for heading in next(csv.reader([line], delimiter=shape.delimiter))]
 
 
-def format_detect(header: list[str], name: str) -> str:
-    """PlugTrack's own format when the header is exactly its columns (any order), else the preset it says."""
-    try:
-        header_check(header, name)
-    except CsvFileError:
-        return preset_detect(header)
-    return "plugtrack"
+# How many rows of a file with PlugTrack's own columns are looked at to tell one as PlugTrack writes it
+# from one a spreadsheet saved again: a spreadsheet rewrites every date and number alike.
+OWN_SHAPE_ROWS = 100
+
+
+def format_detect(*, path: Path, shape: FileShape, header: list[str], has_mapping: bool = False) -> str:
+    """What `--format auto` (the admin's "Detect it") reads a file as:
+    - with a mapping the owner saved for this header (or gave): through it, whatever the header is
+      (the spreadsheet reader, or evcc's, which asks its costs' currency);
+    - PlugTrack's own columns (any order), comma-separated, UTF-8, as PlugTrack writes them (its
+      first rows with ISO dates and decimal points): PlugTrack's own reader, as strict as ever;
+    - PlugTrack's own columns in any other shape (semicolons or tabs, decimal commas, a spreadsheet's
+      day-first or month-first dates, other case): the spreadsheet reader, which reads those names as
+      themselves and works out the shape (and asks when the dates could be either);
+    - else the preset the header says (evcc's, TeslaFi's, or a spreadsheet)."""
+    detected = preset_detect(header)
+    if has_mapping:
+        return "evcc" if detected == "evcc" else "spreadsheet"
+    if not own_columns(header):
+        return detected
+    return "plugtrack" if _as_plugtrack_writes(path, shape, header) else "spreadsheet"
+
+
+def own_columns(header: list[str]) -> bool:
+    """PlugTrack's 14 columns, in any order and case."""
+    return sorted(heading.strip().lower() for heading in header) == sorted(HEADER)
+
+
+def _as_plugtrack_writes(path: Path, shape: FileShape, header: list[str]) -> bool:
+    if shape.delimiter != "," or shape.encoding != "utf-8" or [h.strip() for h in header if h.strip() not in HEADER]:
+        return False
+    date, numbers = header.index("date"), [header.index(column) for column in NUMBER_COLUMNS]
+    with text_open(path, shape.encoding) as text:
+        records = csv_records(text, path.name)
+        next(records, None)
+        for _, cells in islice(records, OWN_SHAPE_ROWS):
+            if len(cells) != len(header):
+                continue  # that row's error, whichever reader
+            if not ISO_DAY.fullmatch(cells[date].strip()) or any("," in cells[index] for index in numbers):
+                return False
+    return True

@@ -143,9 +143,10 @@ class ColumnMappingForm(forms.Form):
         "a saved mapping of that name is replaced.",
     )  # fmt: skip
 
-    def __init__(self, *args, header: list[str], proposal: ColumnMapping, **kwargs):
+    def __init__(self, *args, header: list[str], proposal: ColumnMapping, odometer_optional: bool = False, **kwargs):
+        """`odometer_optional`: the person chose to take each odometer from the session before."""
         super().__init__(*args, **kwargs)
-        self.header = header
+        self.header, self.odometer_optional = header, odometer_optional
         headings = [("", "— not in the file —"), *((heading, heading) for heading in header if heading)]
         self.rows = []
         for column in HEADER:
@@ -179,7 +180,7 @@ class ColumnMappingForm(forms.Form):
         units = {column: unit for column, unit in units.items() if unit != UNITS[column][0]}
         mapping = ColumnMapping(headings=headings, units=units, fixed=fixed, name=cleaned.get("save_as") or self.name)
         try:
-            mapping.indexes(self.header, "The file")
+            mapping.indexes(self.header, "The file", odometer_optional=self.odometer_optional)
         except CsvFileError as error:
             raise ValidationError(str(error)) from None
         if "charge_type" not in headings and "charge_type" not in fixed:

@@ -11,9 +11,10 @@ from .column_mapping import ColumnMapping
 from .csv_format import CsvFileError
 from .file_shape import DATE_ORDERS, ENCODINGS
 
-# What to do with a row whose odometer is blank (evcc leaves it blank when it could not read the car):
-# "error" (the row's error, the default), "skip" (left out, as a warning) or "previous" (the odometer
-# of the file's session before it: 0 miles driven, said in the session's notes).
+# What to do with a row whose odometer is blank (evcc leaves it blank when it could not read the car;
+# Tesla's charging report has no odometer column): "error" (the row's error, the default), "skip" (left
+# out, as a warning) or "previous" (the latest odometer of the sessions dated before it, in the file or
+# stored: 0 miles driven, said in the session's notes; odometer_history.py).
 BLANK_ODOMETER_RULES = ("error", "skip", "previous")
 NO_COSTS = "none"  # the currency choice that leaves every cost out
 

@@ -11,15 +11,18 @@ Headings are compared without case, brackets or punctuation ("Energy [kWh]" is "
 
 import re
 
-from .column_mapping import REQUIRED, ColumnMapping
+from .column_mapping import REQUIRED, ColumnMapping, odometer_missing
 from .csv_format import HEADER, CsvFileError
 
 SPREADSHEET_HEADINGS = {
-    "date": ("date", "day", "charge date", "session date", "datum"),
-    "odometer": ("odometer", "odometer miles", "mileage", "miles", "odo", "odometer reading"),
-    "charge_type": ("charge type", "type", "ac dc", "acdc", "charger type", "typ", "ladeart"),
-    "charge_power_kw": ("power", "power kw", "kw", "charge power", "charging power", "charger kw"),
-    "location_label": ("location", "place", "where", "site", "charger location", "ort", "standort", "ladepunkt"),
+    # (not "start time": a file may have it beside its date, and two date columns are refused)
+    "date": ("date", "day", "charge date", "session date", "datum", "started at", "charge start date time",
+             "session start"),
+    "odometer": ("odometer", "odometer miles", "mileage", "miles", "odo", "odometer reading", "odometer mi"),
+    "charge_type": ("charge type", "type", "ac dc", "acdc", "charger type", "typ", "ladeart", "charging type"),
+    "charge_power_kw": ("power", "power kw", "kw", "charge power", "charging power", "charger kw", "max power kw"),
+    "location_label": ("location", "place", "where", "site", "charger location", "ort", "standort", "ladepunkt",
+                       "location name", "site location name", "charger", "charger name"),
     "charge_network": ("network", "provider", "operator", "charge network", "charging network", "netzwerk", "anbieter"),
     "charge_delivered_kwh": (
         "kwh",
@@ -31,8 +34,14 @@ SPREADSHEET_HEADINGS = {
         "units",
         "energie",
         "energie kwh",
+        "energy added",
+        "energy added kwh",
+        "energy delivered",
+        "energy delivered kwh",
+        "kwh delivered",
     ),  # fmt: skip
-    "duration_mins": ("duration", "duration mins", "duration min", "minutes", "mins", "charge time", "dauer min"),
+    "duration_mins": ("duration", "duration mins", "duration min", "duration minutes", "minutes", "mins",
+                      "charge time", "dauer min"),
     "cost_per_kwh": (
         "price",
         "price per kwh",
@@ -42,16 +51,27 @@ SPREADSHEET_HEADINGS = {
         "per kwh",
         "preis kwh",
         "preis pro kwh",
+        "price kwh",
+        "cost kwh",
     ),
-    "total_cost_gbp": ("cost", "total cost", "total", "cost gbp", "amount", "paid", "preis", "kosten"),
-    "soc_from": ("soc from", "start soc", "soc start", "soc from %", "start %"),
-    "soc_to": ("soc to", "end soc", "soc end", "soc to %", "end %"),
+    "total_cost_gbp": ("cost", "total cost", "total", "cost gbp", "amount", "paid", "preis", "kosten", "total cost gbp",
+                       "cost total"),
+    "soc_from": ("soc from", "start soc", "soc start", "soc from %", "start %", "starting soc", "start battery level"),
+    "soc_to": ("soc to", "end soc", "soc end", "soc to %", "end %", "ending soc", "end battery level"),
     "ambient_temp_c": ("temperature", "temp", "ambient", "outside temp", "ambient temperature", "temperatur"),
     "notes": ("notes", "note", "comment", "comments", "remarks", "notizen", "bemerkung"),
 }
 _SPREADSHEET_BY_HEADING = {heading: column for column, headings in SPREADSHEET_HEADINGS.items() for heading in headings}
 # An odometer heading naming km: "Odometer (km)", "Mileage km", "Kilometerstand".
 _KM_ODOMETER = ("odometer km", "mileage km", "odo km", "odometer reading km", "kilometerstand", "kilometerstand km")
+# A start's heading: the session's date when the file has no column named for the date itself (a file
+# may have both "Date" and "Start time", the time of day).
+_START_HEADINGS = ("start time", "start date", "started", "start", "start date time", "charge start", "begin")
+# A duration heading naming another unit than minutes: "Duration (s)", "duration_seconds", "Duration (hours)".
+_DURATION_UNITS = {
+    "duration s": "seconds", "duration sec": "seconds", "duration secs": "seconds", "duration seconds": "seconds",
+    "seconds": "seconds", "duration h": "hours", "duration hours": "hours", "hours": "hours",
+}  # fmt: skip
 
 # evcc's CSV headings (English and German, as its translations write them) → (field, unit).
 EVCC_HEADINGS = {
@@ -79,8 +99,10 @@ PRESETS = ("spreadsheet", "evcc", "teslafi")
 
 
 def heading_key(text: str) -> str:
-    """ "Odometer (miles)" → "odometer miles"; "Energy [kWh]" → "energy kwh"; "AC/DC" → "ac dc"."""
-    return " ".join(re.sub(r"[^\w%]+", " ", text.lower()).split())
+    """ "Odometer (miles)" → "odometer miles"; "Energy [kWh]" → "energy kwh"; "AC/DC" → "ac dc";
+    "energy_kwh" → "energy kwh"; "ChargeStartDateTime" → "charge start date time"."""
+    words = re.sub(r"(?<=[a-z]{2})(?=[A-Z][a-z])", " ", text)  # camelCase, not "kWh" or "SoC"
+    return " ".join(re.sub(r"[^\w%]+|_", " ", words.lower()).split())
 
 
 def preset_detect(header: list[str]) -> str:
@@ -94,20 +116,25 @@ def preset_detect(header: list[str]) -> str:
 
 
 def preset_mapping(
-    preset: str, header: list[str], name: str, *, complete: bool = True
+    preset: str, header: list[str], name: str, *, complete: bool = True, odometer_optional: bool = False
 ) -> tuple[ColumnMapping, list[str]]:
     """The mapping `preset` makes of `header`, and the headings it leaves out. `complete=False`:
-    what it can make of it (a proposal for the person to finish), never refused."""
+    what it can make of it (a proposal for the person to finish), never refused. `odometer_optional`:
+    the person chose to take each odometer from the session before (ColumnMapping.indexes)."""
     found: dict[str, tuple[int, str]] = {}  # field → (index, unit)
-    ignored = []
+    ignored = []  # (index, heading)
+    fallback_date = None  # a start time's index: the date when no heading says "date" itself
     for index, heading in enumerate(header):
         column, unit = _column_of(preset, heading_key(heading))
+        if column is None and preset != "evcc" and heading_key(heading) in _START_HEADINGS and fallback_date is None:
+            fallback_date = index
+            continue
         if column is None:
             if heading.strip():
-                ignored.append(heading.strip())
+                ignored.append((index, heading.strip()))
             continue
         if column in found and not complete:
-            ignored.append(heading.strip())
+            ignored.append((index, heading.strip()))
             continue
         if column in found:
             raise CsvFileError(
@@ -115,7 +142,15 @@ def preset_mapping(
                 "Remove or rename one of them, or give a mapping (--mapping)."
             )
         found[column] = (index, unit)
+    if fallback_date is not None:
+        if "date" in found:
+            ignored.append((fallback_date, header[fallback_date].strip()))
+        else:
+            found["date"] = (fallback_date, "")
     missing = [column for column in REQUIRED if column not in found]
+    if missing == ["odometer"] and complete and not odometer_optional:
+        raise CsvFileError(odometer_missing(name))
+    missing = [column for column in missing if column != "odometer" or not odometer_optional]
     if missing and complete:
         understood = _EVCC_BY_COLUMN if preset == "evcc" else SPREADSHEET_HEADINGS
         accepted = "; ".join(f"{column}: {', '.join(understood[column][:4])}" for column in missing)
@@ -124,13 +159,15 @@ def preset_mapping(
             f"{', '.join(repr(heading.strip()) for heading in header[:20])}. Rename the column, or give a "
             "mapping (--mapping)."
         )
+    headings = {column: header[index].strip() for column, (index, _) in found.items()}
+    own = all(heading.lower() == column for column, heading in headings.items())  # PlugTrack's own, resaved
     mapping = ColumnMapping(
-        headings={column: header[index].strip() for column, (index, _) in found.items()},
+        headings=headings,
         units={column: unit for column, (_, unit) in found.items() if unit},
         fixed={"charge_type": "AC"} if preset == "evcc" else {},
-        name=f"{preset} preset",
+        name="PlugTrack's own columns" if own else f"{preset} preset",
     )
-    return mapping, ignored
+    return mapping, [heading for _, heading in sorted(ignored)]
 
 
 def _column_of(preset: str, key: str) -> tuple[str | None, str]:
@@ -138,6 +175,8 @@ def _column_of(preset: str, key: str) -> tuple[str | None, str]:
         return EVCC_HEADINGS.get(key, (None, ""))
     if key in _KM_ODOMETER:
         return "odometer", "km"
+    if key in _DURATION_UNITS:
+        return "duration_mins", _DURATION_UNITS[key]
     if column := _SPREADSHEET_BY_HEADING.get(key):
         return column, ""
     underscored = key.replace(" ", "_")

@@ -297,7 +297,10 @@ def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_importe
     expect(page.get_by_text("Imported 3 session(s) into Model 3")).to_be_visible(timeout=30_000)
     taken = car.sessions.get(date="2026-11-05")
     assert taken.odometer == 12500 and taken.notes.startswith("Model 3 · PlugTrack: price per kWh 0.3 EUR → £0.2580")
-    assert taken.notes.endswith("odometer blank in the file, taken from the session before (0 miles driven)")
+    assert taken.notes.endswith(
+        "odometer blank in the file: 12,500 mi taken from the session of 02 Nov 2026 (on line 2), the latest before "
+        "it (0 miles driven)"
+    )
     page.goto(f"{page.base}/admin/sessions_app/mappingprofile/")
     expect(page.locator("th.field-name")).to_have_text(["evcc garage"])
 

@@ -46,7 +46,8 @@ ODD_MAPPING = {
     [
         ("20117", "km", "12500"), ("1609.344", "km", "1000"), ("36100", "wh", "36.1"), ("1000", "wh", "1"),
         ("5h21m5s", "hms", "321"), ("1h23m", "hms", "83"), ("45m", "hms", "45"), ("1:23:30", "hms", "84"),
-        ("2.5", "hours", "150"), ("7.5", "pence", "0.0750"), ("1234.5", "pence", "12.3450"),
+        ("2.5", "hours", "150"), ("7.5", "pence", "0.075"), ("1234.5", "pence", "12.345"), ("3600", "seconds", "60"),
+        ("90", "seconds", "2"), ("19265.123", "seconds", "321"),
         ("36123.5", "wh", "36.124"),
         ("5h21m5.123s", "hms", "321"), ("1h23min", "hms", "83"), ("12480", "miles", "12480"), ("lots", "km", "lots"),
         ("1 day", "hms", "1 day"), ("", "km", ""),
@@ -165,11 +166,11 @@ def test_the_admin_asks_for_the_columns_it_cannot_tell_saves_them_and_offers_the
     response = upload(owner_client, car, ODD)
     html = response.content.decode()
     assert "read as your own spreadsheet, UTF-8, semicolon-separated, with 6 columns" in html
-    assert "no column for date, charge_delivered_kwh" in html  # what it could not tell, before any check
+    assert "no column is chosen for the date and the energy (kWh)" in html  # what it could not tell, before any check
     assert not Job.objects.exists()
     columns_url = response.request["PATH_INFO"]
     incomplete = owner_client.post(columns_url, columns_form_data(response))
-    assert "gives no column for date, charge_delivered_kwh" in incomplete.content.decode()
+    assert "no column is chosen for the date and the energy (kWh)" in incomplete.content.decode()
     chosen = columns_form_data(
         response, column_date="When", column_odometer="Odo", unit_odometer="km", column_charge_delivered_kwh="Juice",
         unit_charge_delivered_kwh="wh", column_duration_mins="Took", unit_duration_mins="hms",

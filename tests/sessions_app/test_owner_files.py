@@ -107,7 +107,7 @@ def test_headings_not_plugtracks_are_left_out_and_named_and_required_ones_are_as
         user=owner, car=car, source=write(tmp_path, UK.replace("Comments", "Weather")), file_format="spreadsheet"
     )
     assert report.detected["ignored_columns"] == ["Weather"]
-    with pytest.raises(CsvFileError, match="no column for odometer"):
+    with pytest.raises(CsvFileError, match="has no column for the odometer. PlugTrack needs each session's odometer"):
         charging_sessions_import(user=owner, car=car, source=write(tmp_path, UK.replace("Mileage", "Reading")),
                                  file_format="spreadsheet")  # fmt: skip
     for heading, said in [("Odometer (km)", "Odometer (km)"), ("Kilometerstand", "Kilometerstand (km)")]:

@@ -89,7 +89,10 @@ def test_evccs_blank_odometer_rules_are_the_persons_choice_and_said(owner, make_
                                       choices=ImportChoices(**choices, blank_odometer="previous"))  # fmt: skip
     assert report.ok and report.inserted == 3
     taken = car.sessions.get(date=dt.date(2026, 11, 5))
-    assert taken.odometer == 12500 and "odometer blank in the file, taken from the session before" in taken.notes
+    assert taken.odometer == 12500 and taken.notes == (
+        "PlugTrack: odometer blank in the file: 12,500 mi taken from the session of 02 Nov 2026 (on line 2), the "
+        "latest before it (0 miles driven)"
+    )
 
 
 def test_evccs_english_export_in_pounds_by_the_command(owner, make_car, tmp_path, capsys):
