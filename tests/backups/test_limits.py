@@ -8,16 +8,20 @@ import random
 import string
 import time
 import zipfile
+from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from backups import schema
-from backups.archive import BackupRefused
-from backups.services import backup_restore
+from backups.archive import BackupRefused, backup_encrypted, backup_open
+from backups.services import backup_create, backup_restore
 from cars_app.models import Car
 
 from .conftest import dump
-from .zip_helpers import altered, read_members, write_zip
+from .zip_helpers import altered, read_members, with_hidden_entries, write_zip
 
 QUICK_SECONDS = 5
 
@@ -56,6 +60,46 @@ def test_a_zip_of_70000_entries_is_refused_before_its_directory_is_read(refused_
         for i in range(70_000):
             archive.writestr(f"f{i}", b"")
     refused_quickly(path, "The ZIP holds 70,000 entries; a PlugTrack backup holds exactly 5")
+
+
+@pytest.fixture(params=[None, "correct horse battery"], ids=["plain", "encrypted"])
+def hidden_entries(request, account, tmp_path) -> tuple[Path, str | None]:
+    """A backup (plain, or encrypted by pyzipper) whose central directory holds 1,000,005 entries while
+    its end record says 5 (a 54 MB file), and its passphrase."""
+    passphrase = request.param
+    backup = Path(backup_create(user=account, target=tmp_path / "alice.zip", passphrase=passphrase).path)
+    return with_hidden_entries(backup, tmp_path / "hidden.zip", 1_000_000), passphrase
+
+
+HIDDEN_MESSAGE = "The ZIP holds more than 100 entries, though its end record says 5: the file was altered or damaged"
+
+
+def test_entries_hidden_from_the_end_record_are_counted_and_refused_at_the_limit(hidden_entries):
+    path, passphrase = hidden_entries
+    started = time.monotonic()
+    with pytest.raises(BackupRefused, match=HIDDEN_MESSAGE) as raised:
+        backup_open(path, passphrase=passphrase)
+    assert not backup_encrypted(path)  # (not a backup: the command then asks no passphrase, and opening it refuses it)
+    assert time.monotonic() - started < 2  # not the 21 s of reading a million entries
+    assert len(str(raised.value)) < 300
+
+
+def test_entries_hidden_from_the_end_record_refuse_a_restore(refused_quickly, hidden_entries):
+    refused_quickly(hidden_entries[0], HIDDEN_MESSAGE)
+
+
+def test_entries_hidden_from_the_end_record_make_the_command_exit_2_with_a_short_message(hidden_entries):
+    started = time.monotonic()
+    with pytest.raises(CommandError, match=HIDDEN_MESSAGE) as raised:
+        call_command("backup_restore", "--from", str(hidden_entries[0]), "--dry-run", stdout=StringIO())
+    assert raised.value.returncode == 2
+    assert time.monotonic() - started < 2 and len(str(raised.value)) < 300
+
+
+def test_unexpected_members_within_the_entry_limit_are_named_a_few_and_counted(refused_quickly, backup_path, tmp_path):
+    within = with_hidden_entries(Path(backup_path), tmp_path / "within.zip", schema.MAX_ZIP_ENTRIES - 5)
+    message = refused_quickly(within, "unexpected: x0000000, x0000001, x0000002 and 92 more\\). Expected: manifest")
+    assert len(message) < 300
 
 
 def test_more_cars_than_a_backup_holds(refused_quickly, backup_path, tmp_path):
