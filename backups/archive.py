@@ -2,8 +2,9 @@
 
 `backup_open` checks everything that can be checked before a restore writes anything: that the
 file is a whole ZIP with exactly the expected members, no paths or links, sizes and compression
-ratios under the limits, checksums and counts as the manifest says, a known schema version, and
-cars and settings that are valid. Members are read straight from the archive, never extracted, so
+ratios under the limits, checksums and counts as the manifest says (its count of sessions, at
+most MAX_SESSIONS, bounds the reading of sessions.csv), a known schema version, and cars and
+settings that are valid. Members are read straight from the archive, never extracted, so
 no name in it can reach the file system.
 
 A backup encrypted with a passphrase (WinZip AES-256, which 7-Zip opens) is read with pyzipper:
@@ -149,7 +150,8 @@ def _read(path: Path, archive: pyzipper.AESZipFile, source_name: str, passphrase
         raise BackupRefused(f"{schema.MANIFEST} is not a {schema.APP_NAME} manifest: this is not a PlugTrack backup.")
     version = _schema_version(manifest, data[schema.SCHEMA_VERSION_FILE])
 
-    session_digest, session_count, car_ids_used = _scan_sessions(archive, version)
+    claimed = _claimed_sessions(manifest)
+    session_digest, session_count, car_ids_used = _scan_sessions(archive, version, claimed)
     digests = {
         name: hashlib.sha256(data[name]).hexdigest()
         for name in (schema.SCHEMA_VERSION_FILE, schema.CARS, schema.SETTINGS)
@@ -309,11 +311,28 @@ def _read_member(archive: pyzipper.AESZipFile, name: str) -> bytes:
         return reader.read()
 
 
-def _scan_sessions(archive: pyzipper.AESZipFile, version: int) -> tuple[str, int, set[str]]:
+def _claimed_sessions(manifest: dict) -> int:
+    """The number of sessions the manifest counts, which bounds the work of reading the backup: over
+    MAX_SESSIONS it is refused before sessions.csv is read."""
+    counts = manifest.get("counts")
+    claimed = counts.get("sessions") if isinstance(counts, dict) else None
+    if not isinstance(claimed, int) or isinstance(claimed, bool) or claimed < 0:
+        raise BackupRefused(f"{schema.MANIFEST} has no valid count of sessions: the backup was altered or damaged.")
+    if claimed > schema.MAX_SESSIONS:
+        raise BackupRefused(
+            f"{schema.MANIFEST} counts {claimed:,} sessions; one restore reads at most {schema.MAX_SESSIONS:,}, so "
+            "nothing was restored. (Whoever runs this PlugTrack can raise that limit, MAX_ROWS in "
+            "sessions_app/importer.py, to restore this backup.)"
+        )
+    return claimed
+
+
+def _scan_sessions(archive: pyzipper.AESZipFile, version: int, claimed: int) -> tuple[str, int, set[str]]:
     """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses.
 
     PlugTrack writes each car's sessions together; a file that does not (it was not written by
     PlugTrack) is refused, so that a restore holds one car's rows at a time, however many cars.
+    One row more than the manifest's count (`claimed`) is refused there, not after the rest.
     """
     with archive.open(schema.SESSIONS) as member:
         reader = _LimitedReader(member, schema.SESSIONS, schema.MEMBER_MAX_BYTES[schema.SESSIONS])
@@ -330,6 +349,11 @@ def _scan_sessions(archive: pyzipper.AESZipFile, version: int) -> tuple[str, int
             count, car_ids, current = 0, set(), None
             for line, record in records:
                 count += 1
+                if count > claimed:
+                    raise BackupRefused(
+                        f"{schema.SESSIONS} line {line}: there are more sessions than the {claimed:,} "
+                        f"{schema.MANIFEST} counts: the backup was altered or damaged."
+                    )
                 if width_problem(record, header):
                     continue  # reported as an invalid row by the restore
                 car_id = record[car_column].strip()

@@ -102,6 +102,46 @@ def test_unexpected_members_within_the_entry_limit_are_named_a_few_and_counted(r
     assert len(message) < 300
 
 
+def test_a_manifest_counting_more_sessions_than_a_restore_reads_is_refused_before_they_are_read(
+    refused_quickly, backup_path, tmp_path
+):
+    members = read_members(backup_path)
+    manifest = json.loads(members["manifest.json"])
+    manifest["counts"]["sessions"] = schema.MAX_SESSIONS + 1
+    changed = {"manifest.json": json.dumps(manifest).encode(), "sessions.csv": b"\xff not UTF-8: never read"}
+    message = refused_quickly(
+        write_zip(tmp_path / "claims.zip", members | changed, reseal=False),
+        "manifest.json counts 500,001 sessions; one restore reads at most 500,000, so nothing was restored",
+    )
+    assert "MAX_ROWS in sessions_app/importer.py" in message  # what whoever runs PlugTrack can do
+
+
+def test_more_sessions_than_the_manifest_counts_are_refused_as_soon_as_they_pass_it(
+    refused_quickly, backup_path, tmp_path
+):
+    """The issue's file: a small ZIP within every limit whose sessions.csv holds millions of rows kept
+    the worker busy for minutes. Here 300,000 rows (10 MB) under a manifest that counts 3."""
+    members = read_members(backup_path)
+    car_id = next(csv.DictReader(io.StringIO(members["cars.csv"].decode())))["id"]
+    sessions = sessions_csv([(car_id, odometer) for odometer in range(300_000)])
+    started = time.monotonic()
+    refused_quickly(
+        write_zip(tmp_path / "more.zip", members | {"sessions.csv": sessions}, reseal=False),
+        "sessions.csv line 5: there are more sessions than the 3 manifest.json counts: the backup was altered",
+    )
+    assert time.monotonic() - started < 1  # not the whole file's scan
+
+
+@pytest.mark.parametrize("counts", [{"cars": 2, "settings": 8}, {"sessions": "3"}, {"sessions": -1}, "3"])
+def test_a_manifest_without_a_valid_count_of_sessions(refused_quickly, backup_path, tmp_path, counts):
+    members = read_members(backup_path)
+    manifest = json.loads(members["manifest.json"]) | {"counts": counts}
+    refused_quickly(
+        write_zip(tmp_path / "bad.zip", members | {"manifest.json": json.dumps(manifest).encode()}, reseal=False),
+        "manifest.json has no valid count of sessions: the backup was altered or damaged.",
+    )
+
+
 def test_more_cars_than_a_backup_holds(refused_quickly, backup_path, tmp_path):
     bad = altered(
         backup_path,
