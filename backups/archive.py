@@ -2,8 +2,9 @@
 
 `backup_open` checks everything that can be checked before a restore writes anything: that the
 file is a whole ZIP with exactly the expected members, no paths or links, sizes and compression
-ratios under the limits, checksums and counts as the manifest says, a known schema version, and
-cars and settings that are valid. Members are read straight from the archive, never extracted, so
+ratios under the limits, checksums and counts as the manifest says (its count of sessions, at
+most MAX_SESSIONS, bounds the reading of sessions.csv), a known schema version, and cars and
+settings that are valid. Members are read straight from the archive, never extracted, so
 no name in it can reach the file system.
 
 A backup encrypted with a passphrase (WinZip AES-256, which 7-Zip opens) is read with pyzipper:
@@ -17,6 +18,7 @@ import io
 import json
 import re
 import stat
+import struct
 import zipfile
 import zlib
 from collections import Counter
@@ -25,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import BinaryIO
 
 import pyzipper
 from django.core.exceptions import ValidationError
@@ -57,11 +60,13 @@ def zip_open(path: Path | str, passphrase: str | None = None) -> pyzipper.AESZip
 
 
 def backup_encrypted(path: Path | str) -> bool:
-    """Whether the ZIP's members are encrypted (False for a file that is not a readable ZIP)."""
+    """Whether the ZIP's members are encrypted (False for a file that is not a readable ZIP, or
+    not a backup: opening it refuses it)."""
     try:
+        _check_entry_count(Path(path))
         with zip_open(path) as archive:
             return any(info.flag_bits & 0x1 for info in archive.infolist())
-    except (*_ZIP_ERRORS, OSError, EOFError):
+    except (BackupRefused, *_ZIP_ERRORS, OSError, EOFError):
         return False
 
 
@@ -145,7 +150,8 @@ def _read(path: Path, archive: pyzipper.AESZipFile, source_name: str, passphrase
         raise BackupRefused(f"{schema.MANIFEST} is not a {schema.APP_NAME} manifest: this is not a PlugTrack backup.")
     version = _schema_version(manifest, data[schema.SCHEMA_VERSION_FILE])
 
-    session_digest, session_count, car_ids_used = _scan_sessions(archive, version)
+    claimed = _claimed_sessions(manifest)
+    session_digest, session_count, car_ids_used = _scan_sessions(archive, version, claimed)
     digests = {
         name: hashlib.sha256(data[name]).hexdigest()
         for name in (schema.SCHEMA_VERSION_FILE, schema.CARS, schema.SETTINGS)
@@ -176,16 +182,51 @@ def _read(path: Path, archive: pyzipper.AESZipFile, source_name: str, passphrase
 
 
 def _check_entry_count(path: Path) -> None:
-    """Refuse a ZIP with more entries than a backup has, from its end record alone: reading the
-    directory of a small ZIP with millions of entries would take seconds and gigabytes."""
+    """Refuse a ZIP with more entries than a backup has before its directory is read: reading the
+    directory of a small ZIP with millions of entries would take seconds and gigabytes. The end
+    record's count comes first; as that count may lie (the readers walk the directory by its size),
+    the directory's headers are then counted as the readers walk them, stopping past the limit."""
     with path.open("rb") as handle:
-        end = zipfile._EndRecData(handle)  # the standard library's reader of that record
-    # Up to a few more than a backup has, the checks of each member say better what is wrong.
-    if end is not None and end[zipfile._ECD_ENTRIES_TOTAL] > schema.MAX_ZIP_ENTRIES:
-        raise BackupRefused(
-            f"The ZIP holds {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries; a PlugTrack backup holds exactly "
-            f"{len(schema.MEMBERS)}: {', '.join(schema.MEMBERS)}."
-        )
+        end = zipfile._EndRecData(handle)  # the standard library's reader of that record (pyzipper's is the same)
+        if end is None:
+            return  # not a ZIP: the reader says so
+        claimed = end[zipfile._ECD_ENTRIES_TOTAL]
+        # Up to a few more than a backup has, the checks of each member say better what is wrong.
+        if claimed > schema.MAX_ZIP_ENTRIES:
+            raise BackupRefused(
+                f"The ZIP holds {claimed:,} entries; a PlugTrack backup holds exactly "
+                f"{len(schema.MEMBERS)}: {', '.join(schema.MEMBERS)}."
+            )
+        if _directory_entries(handle, end, stop_after=schema.MAX_ZIP_ENTRIES) > schema.MAX_ZIP_ENTRIES:
+            raise BackupRefused(
+                f"The ZIP holds more than {schema.MAX_ZIP_ENTRIES:,} entries, though its end record says "
+                f"{claimed:,}: the file was altered or damaged. A PlugTrack backup holds exactly "
+                f"{len(schema.MEMBERS)}: {', '.join(schema.MEMBERS)}."
+            )
+
+
+def _directory_entries(handle: BinaryIO, end: list, stop_after: int) -> int:
+    """How many entries the ZIP's central directory holds, walked header by header as pyzipper's
+    (and zipfile's) reader walks it, through the size the end record gives, from where that size
+    puts its start: at most `stop_after` + 1. A header that is not one ends the count (the reader
+    then refuses the file), and only the headers are read, never the names after them."""
+    size = end[zipfile._ECD_SIZE]
+    start = end[zipfile._ECD_LOCATION] - size  # where the reader looks, whatever the record's offset says
+    if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    if start < 0:
+        return 0
+    handle.seek(start)
+    count = walked = 0
+    while walked < size and count <= stop_after:
+        header = handle.read(zipfile.sizeCentralDir)
+        if len(header) != zipfile.sizeCentralDir or header[:4] != zipfile.stringCentralDir:
+            break
+        name, extra, comment = struct.unpack_from("<3H", header, 28)  # the lengths of what follows it
+        handle.seek(name + extra + comment, io.SEEK_CUR)
+        walked += zipfile.sizeCentralDir + name + extra + comment
+        count += 1
+    return count
 
 
 def _check_members(infos: list[zipfile.ZipInfo]) -> None:
@@ -203,7 +244,7 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
     repeated = [name for name, count in counts.items() if count > 1 and name in schema.MEMBERS]
     if missing or extra or repeated:
         problems = [
-            f"{label}: {', '.join(sorted(items))}"
+            f"{label}: {_some(sorted(items))}"
             for label, items in (("missing", missing), ("unexpected", extra), ("repeated", repeated))
             if items
         ]
@@ -223,6 +264,12 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
                 f"{info.filename} is compressed {ratio:,.0f} to 1, more than {schema.MAX_COMPRESSION_RATIO} to 1: "
                 "refused as a possible ZIP bomb."
             )
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """The first `shown` of `names` for a message, and how many more there are."""
+    listed = ", ".join(names[:shown])
+    return f"{listed} and {len(names) - shown:,} more" if len(names) > shown else listed
 
 
 def _check_encryption(infos: list, name: str, passphrase: str | None) -> None:
@@ -264,11 +311,28 @@ def _read_member(archive: pyzipper.AESZipFile, name: str) -> bytes:
         return reader.read()
 
 
-def _scan_sessions(archive: pyzipper.AESZipFile, version: int) -> tuple[str, int, set[str]]:
+def _claimed_sessions(manifest: dict) -> int:
+    """The number of sessions the manifest counts, which bounds the work of reading the backup: over
+    MAX_SESSIONS it is refused before sessions.csv is read."""
+    counts = manifest.get("counts")
+    claimed = counts.get("sessions") if isinstance(counts, dict) else None
+    if not isinstance(claimed, int) or isinstance(claimed, bool) or claimed < 0:
+        raise BackupRefused(f"{schema.MANIFEST} has no valid count of sessions: the backup was altered or damaged.")
+    if claimed > schema.MAX_SESSIONS:
+        raise BackupRefused(
+            f"{schema.MANIFEST} counts {claimed:,} sessions; one restore reads at most {schema.MAX_SESSIONS:,}, so "
+            "nothing was restored. (Whoever runs this PlugTrack can raise that limit, MAX_ROWS in "
+            "sessions_app/importer.py, to restore this backup.)"
+        )
+    return claimed
+
+
+def _scan_sessions(archive: pyzipper.AESZipFile, version: int, claimed: int) -> tuple[str, int, set[str]]:
     """Hash and count sessions.csv in one streamed pass, and collect the car ids it uses.
 
     PlugTrack writes each car's sessions together; a file that does not (it was not written by
     PlugTrack) is refused, so that a restore holds one car's rows at a time, however many cars.
+    One row more than the manifest's count (`claimed`) is refused there, not after the rest.
     """
     with archive.open(schema.SESSIONS) as member:
         reader = _LimitedReader(member, schema.SESSIONS, schema.MEMBER_MAX_BYTES[schema.SESSIONS])
@@ -285,6 +349,11 @@ def _scan_sessions(archive: pyzipper.AESZipFile, version: int) -> tuple[str, int
             count, car_ids, current = 0, set(), None
             for line, record in records:
                 count += 1
+                if count > claimed:
+                    raise BackupRefused(
+                        f"{schema.SESSIONS} line {line}: there are more sessions than the {claimed:,} "
+                        f"{schema.MANIFEST} counts: the backup was altered or damaged."
+                    )
                 if width_problem(record, header):
                     continue  # reported as an invalid row by the restore
                 car_id = record[car_column].strip()

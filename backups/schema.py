@@ -8,6 +8,7 @@ backup of the previous version onto the new one. Newer backups than this code ar
 from collections.abc import Callable
 
 from sessions_app.csv_format import HEADER as SESSION_COLUMNS
+from sessions_app.importer import MAX_ROWS
 
 APP_NAME = "PlugTrack"
 SCHEMA_VERSION = 3
@@ -49,6 +50,10 @@ MEMBER_MAX_BYTES = {
     SETTINGS: 1024 * 1024,
 }
 MAX_CARS = 1000
+# A restore imports the sessions: it reads as many as one import, checked against the manifest's count
+# before sessions.csv is read, and as it is (an account with more is backed up, but restored only with
+# the limit raised).
+MAX_SESSIONS = MAX_ROWS
 MAX_ZIP_ENTRIES = 100  # a backup has 5; more than this is not worth reading the directory of
 MAX_JSON_DEPTH = 10  # manifest.json and settings.json are 3 levels deep
 MAX_COMPRESSION_RATIO = 100  # CSV compresses about 10:1; a bomb by thousands

@@ -3,8 +3,9 @@
 A job on an uploaded file is first checked (a dry run, in the worker), then, once the owner
 confirms it, run. Each step is claimed with one committed UPDATE before it starts, so nothing
 runs twice: two submits of one confirmation (two tabs, a double click) queue the run once, and
-a task that a worker picks up twice finds the job claimed. A job checked but never confirmed goes
-with its file at the owner's first upload a day later; jobs that ran stay, with their outcome.
+a task that a worker picks up twice finds the job claimed. An owner's second and later waiting jobs
+are queued behind every other owner's first. A job checked but never confirmed goes with its file
+at the owner's first upload a day later; jobs that ran stay, with their outcome.
 """
 
 import datetime as dt
@@ -22,6 +23,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django_tasks.base import TASK_MIN_PRIORITY
 
 from plugtrack_site.account_lock import AccountBusy, account_write_lock, sqlite_busy
 from plugtrack_site.errors import PlugTrackError
@@ -107,9 +109,19 @@ def job_confirm(*, job: Job, options: dict) -> bool:
 
 
 def _enqueue(job: Job) -> None:
+    """Queue the job's task, one step lower for each other job of its owner waiting or running: the
+    worker takes the highest first, so an owner's second and later jobs wait behind every other
+    owner's first, not the other way round. (It cannot stop a job that has started: the row limits
+    bound how long one takes, and a second worker runs beside it; see the README.)"""
     from .tasks import job_run  # the task module imports this one
 
-    job_run.enqueue(str(job.token))
+    ahead = Job.objects.filter(user_id=job.user_id, status__in=(Job.Status.QUEUED, Job.Status.RUNNING))
+    task = job_run.using(priority=max(-ahead.exclude(pk=job.pk).count(), TASK_MIN_PRIORITY))
+    if task.get_backend().supports_defer:
+        # Within a priority the database backend takes the earliest run_after, which is a far-off date
+        # for a task queued without one (ties then in no set order): now, so the first queued goes first.
+        task = task.using(run_after=timezone.now())
+    task.enqueue(str(job.token))
 
 
 def job_execute(token: str) -> None:

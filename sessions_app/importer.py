@@ -36,6 +36,9 @@ from .services import sessions_sequence_recompute
 CHUNK_ROWS = 2000
 CHUNK_CHARS = 4 * 1024 * 1024  # a chunk of long rows (notes) is cut short at this many characters
 MAX_ERRORS = 10_000  # an import or restore stops reading at this many errors: it is not that file
+# The most rows one import reads (some 80 s of the background worker's time to check): a longer file
+# is refused at the row past it, to be imported in parts. A backup holds as many (backups.schema).
+MAX_ROWS = 500_000
 KEPT_ISSUES = 100  # errors and warnings kept in the report; the rest are counted (and in the .err.csv)
 GROUP_EXAMPLES = 3  # rows shown for each kind of problem
 MAX_GROUPS = 50
@@ -159,6 +162,7 @@ def charging_sessions_rows_import(
     progress: Progress | None = None,
     checked_rows: IO[bytes] | None = None,
     batch: ImportBatch | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> ImportReport:
     """Import `rows` of `user`'s sessions into `report`; see the module's description.
 
@@ -167,7 +171,7 @@ def charging_sessions_rows_import(
     does; a restore brings back exactly what was stored). Writes nothing on a dry run; given
     `checked_rows`, a dry run keeps there the rows it found new, typed and checked, for
     `charging_sessions_checked_import` to write later without checking them again. `batch`: the
-    import's record, which every inserted session names.
+    import's record, which every inserted session names. `max_rows`: the most rows read (MAX_ROWS).
     """
     importer = _Importer(
         user=user, report=report, columns=columns, dry_run=dry_run, new_cars=new_cars,
@@ -176,6 +180,9 @@ def charging_sessions_rows_import(
     )  # fmt: skip
     with importer:
         for row in rows:
+            if report.rows_read == max_rows:  # this row is one too many
+                importer.stop_at_row_limit(row.row if isinstance(row, RowIssue) else row[0], max_rows)
+                break
             if isinstance(row, RowLeftOut):
                 report.rows_read += 1
                 importer.warn(row)
@@ -226,6 +233,21 @@ class _Importer:
         self._pending_chars += sum(map(len, cells))
         if len(rows) >= CHUNK_ROWS or self._pending_chars >= CHUNK_CHARS:
             self._flush()
+
+    def stop_at_row_limit(self, line: int, limit: int) -> None:
+        """Stop reading at `line`, past `limit` rows, with an error there: the import writes nothing."""
+        if self._pending:
+            self._flush()  # the rows before it are reported first, in file order
+        self._record(self._rejected)
+        self._rejected = []
+        if self.report.stopped_at:  # stopped at MAX_ERRORS by those rows
+            return
+        self.report.stopped_at = line
+        self.report.notes.append(
+            f"Stopped reading at line {line}: the file has more than {limit:,} rows, the most one import reads, so "
+            f"nothing will be written. Split it into files of at most {limit:,} rows each and import them one by one."
+        )
+        self._record([RowIssue(line, "", "", f"more than {limit:,} rows: split the file and import each part.")])
 
     def _resource(self, car: Car) -> tuple[ChargingSessionResource, int]:
         if id(car) not in self._resources:  # made as each car's rows come: cars without any cost nothing

@@ -8,16 +8,20 @@ import random
 import string
 import time
 import zipfile
+from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from backups import schema
-from backups.archive import BackupRefused
-from backups.services import backup_restore
+from backups.archive import BackupRefused, backup_encrypted, backup_open
+from backups.services import backup_create, backup_restore
 from cars_app.models import Car
 
 from .conftest import dump
-from .zip_helpers import altered, read_members, write_zip
+from .zip_helpers import altered, read_members, with_hidden_entries, write_zip
 
 QUICK_SECONDS = 5
 
@@ -56,6 +60,86 @@ def test_a_zip_of_70000_entries_is_refused_before_its_directory_is_read(refused_
         for i in range(70_000):
             archive.writestr(f"f{i}", b"")
     refused_quickly(path, "The ZIP holds 70,000 entries; a PlugTrack backup holds exactly 5")
+
+
+@pytest.fixture(params=[None, "correct horse battery"], ids=["plain", "encrypted"])
+def hidden_entries(request, account, tmp_path) -> tuple[Path, str | None]:
+    """A backup (plain, or encrypted by pyzipper) whose central directory holds 1,000,005 entries while
+    its end record says 5 (a 54 MB file), and its passphrase."""
+    passphrase = request.param
+    backup = Path(backup_create(user=account, target=tmp_path / "alice.zip", passphrase=passphrase).path)
+    return with_hidden_entries(backup, tmp_path / "hidden.zip", 1_000_000), passphrase
+
+
+HIDDEN_MESSAGE = "The ZIP holds more than 100 entries, though its end record says 5: the file was altered or damaged"
+
+
+def test_entries_hidden_from_the_end_record_are_counted_and_refused_at_the_limit(hidden_entries):
+    path, passphrase = hidden_entries
+    started = time.monotonic()
+    with pytest.raises(BackupRefused, match=HIDDEN_MESSAGE) as raised:
+        backup_open(path, passphrase=passphrase)
+    assert not backup_encrypted(path)  # (not a backup: the command then asks no passphrase, and opening it refuses it)
+    assert time.monotonic() - started < 2  # not the 21 s of reading a million entries
+    assert len(str(raised.value)) < 300
+
+
+def test_entries_hidden_from_the_end_record_refuse_a_restore(refused_quickly, hidden_entries):
+    refused_quickly(hidden_entries[0], HIDDEN_MESSAGE)
+
+
+def test_entries_hidden_from_the_end_record_make_the_command_exit_2_with_a_short_message(hidden_entries):
+    started = time.monotonic()
+    with pytest.raises(CommandError, match=HIDDEN_MESSAGE) as raised:
+        call_command("backup_restore", "--from", str(hidden_entries[0]), "--dry-run", stdout=StringIO())
+    assert raised.value.returncode == 2
+    assert time.monotonic() - started < 2 and len(str(raised.value)) < 300
+
+
+def test_unexpected_members_within_the_entry_limit_are_named_a_few_and_counted(refused_quickly, backup_path, tmp_path):
+    within = with_hidden_entries(Path(backup_path), tmp_path / "within.zip", schema.MAX_ZIP_ENTRIES - 5)
+    message = refused_quickly(within, "unexpected: x0000000, x0000001, x0000002 and 92 more\\). Expected: manifest")
+    assert len(message) < 300
+
+
+def test_a_manifest_counting_more_sessions_than_a_restore_reads_is_refused_before_they_are_read(
+    refused_quickly, backup_path, tmp_path
+):
+    members = read_members(backup_path)
+    manifest = json.loads(members["manifest.json"])
+    manifest["counts"]["sessions"] = schema.MAX_SESSIONS + 1
+    changed = {"manifest.json": json.dumps(manifest).encode(), "sessions.csv": b"\xff not UTF-8: never read"}
+    message = refused_quickly(
+        write_zip(tmp_path / "claims.zip", members | changed, reseal=False),
+        "manifest.json counts 500,001 sessions; one restore reads at most 500,000, so nothing was restored",
+    )
+    assert "MAX_ROWS in sessions_app/importer.py" in message  # what whoever runs PlugTrack can do
+
+
+def test_more_sessions_than_the_manifest_counts_are_refused_as_soon_as_they_pass_it(
+    refused_quickly, backup_path, tmp_path
+):
+    """The issue's file: a small ZIP within every limit whose sessions.csv holds millions of rows kept
+    the worker busy for minutes. Here 300,000 rows (10 MB) under a manifest that counts 3."""
+    members = read_members(backup_path)
+    car_id = next(csv.DictReader(io.StringIO(members["cars.csv"].decode())))["id"]
+    sessions = sessions_csv([(car_id, odometer) for odometer in range(300_000)])
+    started = time.monotonic()
+    refused_quickly(
+        write_zip(tmp_path / "more.zip", members | {"sessions.csv": sessions}, reseal=False),
+        "sessions.csv line 5: there are more sessions than the 3 manifest.json counts: the backup was altered",
+    )
+    assert time.monotonic() - started < 1  # not the whole file's scan
+
+
+@pytest.mark.parametrize("counts", [{"cars": 2, "settings": 8}, {"sessions": "3"}, {"sessions": -1}, "3"])
+def test_a_manifest_without_a_valid_count_of_sessions(refused_quickly, backup_path, tmp_path, counts):
+    members = read_members(backup_path)
+    manifest = json.loads(members["manifest.json"]) | {"counts": counts}
+    refused_quickly(
+        write_zip(tmp_path / "bad.zip", members | {"manifest.json": json.dumps(manifest).encode()}, reseal=False),
+        "manifest.json has no valid count of sessions: the backup was altered or damaged.",
+    )
 
 
 def test_more_cars_than_a_backup_holds(refused_quickly, backup_path, tmp_path):

@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+import struct
 import zipfile
 from pathlib import Path
 
@@ -48,3 +49,24 @@ def altered(source: Path, target: Path, replacements: dict[str, bytes], *, resea
 
 def _csv_rows(data: bytes) -> int:
     return sum(1 for row in list(csv.reader(io.StringIO(data.decode(), newline="")))[1:] if any(row))
+
+
+def with_hidden_entries(source: Path, target: Path, count: int) -> Path:
+    """A copy of the ZIP at `source` whose central directory holds `count` more entries (empty files
+    named x0000000, x0000001, …) while its end record still gives the original number of entries:
+    a reader that trusts the end record's count but walks the directory reads every one of them."""
+    data = source.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    record = list(struct.unpack(zipfile.structEndArchive, data[end : end + zipfile.sizeEndCentDir]))
+    size, offset = record[zipfile._ECD_SIZE], record[zipfile._ECD_OFFSET]
+    assert offset + size == end, "a ZIP with a ZIP64 end record or a prefix is not handled here"
+    name_length = 8
+    header = struct.pack(
+        zipfile.structCentralDir, zipfile.stringCentralDir, 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, name_length,
+        0, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+    hidden = b"".join(header + b"x%07d" % i for i in range(count))
+    record[zipfile._ECD_SIZE] = size + len(hidden)
+    comment = data[end + zipfile.sizeEndCentDir :]
+    target.write_bytes(data[:end] + hidden + struct.pack(zipfile.structEndArchive, *record) + comment)
+    return target

@@ -67,6 +67,23 @@ def test_the_worker_checks_an_upload_then_runs_it_once_confirmed(owner, make_car
     assert ChargingSession.objects.filter(car=car).count() == 30
 
 
+def test_an_owners_second_job_waits_behind_another_owners_first(
+    owner, other_owner, make_car, tmp_path, worker_settings
+):
+    """One worker: alice's long import goes first (queued first), then bob's, though queued after
+    alice's second: an owner's second and later jobs wait behind every other owner's first."""
+    alices_car, bobs_car = make_car(owner), make_car(other_owner)
+    alices_long = import_job(owner, alices_car, tmp_path, rows=3_000, phase=Job.Phase.CHECK)
+    alices_second = import_job(owner, alices_car, tmp_path, rows=5, phase=Job.Phase.CHECK)
+    bobs = import_job(other_owner, bobs_car, tmp_path, rows=5, phase=Job.Phase.CHECK)
+
+    code, _, stderr = finished(worker("--batch", data_dir=worker_settings.PLUGTRACK_DATA_DIR))
+    assert code == 0, stderr
+    jobs = Job.objects.filter(pk__in=[alices_long.pk, alices_second.pk, bobs.pk])
+    assert {job.status for job in jobs} == {Job.Status.CHECKED}
+    assert list(jobs.order_by("started_at")) == [alices_long, bobs, alices_second]
+
+
 def test_a_worker_killed_mid_job_leaves_the_data_as_before_and_the_job_failed(
     owner, make_car, tmp_path, worker_settings, client
 ):

@@ -2,6 +2,7 @@
 within seconds, with a short message that says what is wrong and where, and nothing written."""
 
 import time
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -9,7 +10,7 @@ from django.core.management.base import CommandError
 
 from sessions_app.csv_format import HEADER, MAX_RECORD_CHARS, CsvFileError
 from sessions_app.csv_io import charging_sessions_import
-from sessions_app.importer import MAX_ERRORS
+from sessions_app.importer import MAX_ERRORS, MAX_ROWS, charging_sessions_rows_import
 from sessions_app.models import ChargingSession
 
 from .csv_helpers import session_row, write_csv
@@ -115,3 +116,29 @@ def test_a_whole_number_too_long_for_python_is_a_row_error(owner, car, tmp_path)
     assert [(issue.field, issue.message) for issue in report.errors] == [
         ("odometer", f'"{"9" * 39}…" is not a whole number.')
     ]
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "import"])
+def test_a_file_over_the_row_limit_stops_at_the_row_past_it_and_writes_nothing(
+    owner, car, tmp_path, monkeypatch, dry_run
+):
+    assert MAX_ROWS == 500_000  # the documented figure; here the import's engine is given 5 instead
+    monkeypatch.setattr(
+        "sessions_app.csv_io.charging_sessions_rows_import", partial(charging_sessions_rows_import, max_rows=5)
+    )
+    rows = [session_row(odometer=str(1000 + i), date=f"2025-01-{1 + i:02}") for i in range(8)]
+    report = charging_sessions_import(
+        user=owner, car=car, source=write_csv(tmp_path, rows), dry_run=dry_run, allow_partial=True
+    )
+    assert (report.rows_read, report.stopped_at, report.error_count, report.inserted) == (5, 7, 1, 0)
+    assert (report.errors[0].row, report.errors[0].message) == (
+        7, "more than 5 rows: split the file and import each part."
+    )  # fmt: skip
+    assert report.notes == [
+        "Stopped reading at line 7: the file has more than 5 rows, the most one import reads, so nothing will be "
+        "written. Split it into files of at most 5 rows each and import them one by one."
+    ]
+    assert not ChargingSession.objects.exists()
+
+    at_the_limit = write_csv(tmp_path, rows[:5], name="five.csv")
+    assert charging_sessions_import(user=owner, car=car, source=at_the_limit, dry_run=dry_run).inserted == 5
