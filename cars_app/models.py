@@ -78,4 +78,8 @@ class Car(models.Model):
         # The natural key includes the name, so it must never be stored blank.
         if not self.name:
             self.name = f"{self.make} {self.model}".strip()
+        # A battery given as a number (64.8, 1) is kept as the Decimal it is stored as, also in this instance:
+        # the checks' arithmetic is exact decimal arithmetic, which a float breaks.
+        for name in ("battery_kwh", "efficiency_mpkwh"):
+            setattr(self, name, self._meta.get_field(name).to_python(getattr(self, name)))
         super().save(*args, **kwargs)

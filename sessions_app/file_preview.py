@@ -14,7 +14,7 @@ from .column_mapping import ColumnMapping
 from .csv_format import HEADER, CsvFileError, csv_records, first_line
 from .file_shape import FileShape
 from .import_choices import ImportChoices
-from .mapped_csv import ISO_DAY, NUMBER_COLUMNS, shape_start, text_open
+from .mapped_csv import ISO_DAY, shape_start, text_open
 from .mapping_json import MAX_COLUMNS  # (a saved mapping's header keeps it too)
 from .mapping_profiles import mapping_for_header
 from .presets import preset_detect, preset_mapping
@@ -96,13 +96,11 @@ def own_columns(header: list[str]) -> bool:
 def _as_plugtrack_writes(path: Path, shape: FileShape, header: list[str]) -> bool:
     if shape.delimiter != "," or shape.encoding != "utf-8" or [h.strip() for h in header if h.strip() not in HEADER]:
         return False
-    date, numbers = header.index("date"), [header.index(column) for column in NUMBER_COLUMNS]
+    date = header.index("date")
     with text_open(path, shape.encoding) as text:
         records = csv_records(text, path.name)
         next(records, None)
-        for _, cells in islice(records, OWN_SHAPE_ROWS):
-            if len(cells) != len(header):
-                continue  # that row's error, whichever reader
-            if not ISO_DAY.fullmatch(cells[date].strip()) or any("," in cells[index] for index in numbers):
-                return False
-    return True
+        # (a number with a comma, "12,5", is no spreadsheet's save of a comma-separated file: the strict
+        # reader says what is wrong with it)
+        return all(ISO_DAY.fullmatch(cells[date].strip()) for _, cells in islice(records, OWN_SHAPE_ROWS)
+                   if len(cells) == len(header))  # fmt: skip

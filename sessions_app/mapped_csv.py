@@ -49,6 +49,9 @@ MONEY_PLACES = {"cost_per_kwh": Decimal("0.0001"), "total_cost_gbp": Decimal("0.
 _UNITS = re.compile(r"\s*(?:kwh|kw|miles|mi|mins|min|°c|°|%|£)\s*$|^\s*£\s*", re.IGNORECASE)
 _CURRENCY_MARK = re.compile(r"[€$£]|\b[A-Z]{3}\b", re.IGNORECASE)
 _PENCE = re.compile(r"\s*p$")
+# A number with thousands separators: groups of three digits ("1,234.5"; with a decimal comma "1.234,5").
+_GROUPED_DECIMAL_POINT = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+_GROUPED_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?")
 _CLOCK_AFTER_DATE = re.compile(r"[T ](\d{1,2}):(\d{2})(?::(\d{2}))?")  # "2026-11-25 18:02:10" → 18:02:10
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -209,13 +212,15 @@ def date_and_time(text: str, order: str | None, zone: zoneinfo.ZoneInfo | None =
 
 
 def number_plain(text: str, decimal_comma: bool) -> str:
-    """ "1.234,5 kWh" (decimal comma) or "1,234.5" → "1234.5"; a unit or £ written in the cell dropped."""
+    """ "1.234,5 kWh" (decimal comma) or "1,234.5" → "1234.5"; a unit or £ written in the cell dropped;
+    a thousands separator out of place left as it is, for the row's error."""
     if text.isdigit():
         return text  # most cells: nothing to do
     text = _UNITS.sub("", text).replace("\u00a0", "").replace(" ", "")
-    if decimal_comma:
-        return text.replace(".", "").replace(",", ".")
-    return text.replace(",", "")
+    thousands, grouped = (".", _GROUPED_DECIMAL_COMMA) if decimal_comma else (",", _GROUPED_DECIMAL_POINT)
+    if thousands in text and not grouped.fullmatch(text):
+        return text  # "12,5" in a file of decimal points is no number: the row's error, never 125
+    return text.replace(".", "").replace(",", ".") if decimal_comma else text.replace(",", "")
 
 
 @contextmanager

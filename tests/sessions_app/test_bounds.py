@@ -207,3 +207,14 @@ def test_a_restore_refuses_a_session_beyond_a_bound_and_changes_nothing(owner, c
             "31000 kWh is more than 1.5 × the battery (88 kWh): did a spreadsheet read 31 as 31,000"
         )
         assert list(car.sessions.values_list("date", "charge_delivered_kwh")) == before
+
+
+def test_a_car_whose_battery_is_given_as_a_number_is_checked_in_decimals(owner, tmp_path):
+    """The benchmarks made their cars with battery_kwh=64.8 (a float) and the import's checks crashed."""
+    from cars_app.models import Car
+
+    car = Car.objects.create(user=owner, make="Kia", model="Niro EV", battery_kwh=64.8)
+    assert car.battery_kwh == Decimal("64.8") and isinstance(car.battery_kwh, Decimal)
+    rows = [session_row(odometer="1000"), session_row(date="2025-03-02", odometer="1100", charge_delivered_kwh="90")]
+    report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows))
+    assert report.inserted == 2 and [issue.kind for issue in report.warnings][:1] == ["more kWh than the battery × 1.1"]

@@ -285,3 +285,14 @@ def test_plain_headings_are_proposed_and_a_duration_may_be_in_seconds(owner, mak
     path.write_text(",".join(header) + f"\n{row}\n")
     report = charging_sessions_import(user=owner, car=car, source=path, file_format="auto")
     assert report.ok and car.sessions.get().duration_mins == 61 and car.sessions.get().odometer == 12500
+
+
+def test_a_thousands_separator_out_of_place_is_the_rows_error_never_a_bigger_number(owner, make_car, tmp_path):
+    car = make_car(owner)
+    path = tmp_path / "sheet.csv"
+    path.write_text('Date,Mileage,Type,kWh\n2026-11-02,"12,480",AC,"30.5"\n2026-11-05,"12,5",AC,"1,5"\n')
+    report = charging_sessions_import(user=owner, car=car, source=path, file_format="spreadsheet", allow_partial=True)
+    assert [(issue.row, issue.field, issue.value) for issue in report.errors] == [
+        (3, "odometer", "12,5"), (3, "charge_delivered_kwh", "1,5"),
+    ]  # fmt: skip
+    assert list(car.sessions.values_list("odometer", flat=True)) == [12480]
