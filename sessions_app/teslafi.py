@@ -15,6 +15,11 @@ starts a new one. Each session becomes PlugTrack's cells:
     temperature     the mean outside_temp (°C)
     notes           "PlugTrack: reconstructed from N TeslaFi polls, 18:02–21:35"
 
+A value TeslaFi did not read is written None (or null, NaN, an empty cell): it is missing, not the
+poll's error; only a poll without its date and time, or with text that is not a number where a
+number goes, is. A session's odometer is the first among its polls; with none at all, the session is
+its first poll's line's error.
+
 The file streams: only the session being built is held.
 """
 
@@ -40,6 +45,7 @@ _OPTIONAL = ("outside_temp", "fast_charger_present", "charger_power", "location"
 _NUMBERS = ("charge_energy_added", "battery_level", "odometer", "outside_temp", "charger_power")
 _TIME = re.compile(r"[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([AaPp][Mm])?")
 _TRUE = ("true", "1", "yes")
+_MISSING = ("", "none", "null", "nan")  # a value TeslaFi did not read (Python's None, as it writes it)
 _ENERGY_NOISE = Decimal("0.5")  # a drop of charge_energy_added by more than this: a new charge began
 # What each of PlugTrack's fields is made of (the report says it); the last word is the poll's column.
 _SOURCES = {
@@ -55,11 +61,11 @@ _SOURCES = {
 class _Session:
     line: int  # the line of its first poll
     date: str
-    started: dt.datetime | None
-    location: str
+    started: dt.datetime
+    location: str = ""
     polls: int = 0
     odometer: Decimal | None = None
-    energy: Decimal = Decimal(0)
+    energy: Decimal | None = None
     soc_from: Decimal | None = None
     soc_to: Decimal | None = None
     power: Decimal | None = None
@@ -71,13 +77,16 @@ class _Session:
 
     def add(self, poll: dict) -> None:
         self.polls += 1
-        self.ended = poll["time"] or self.ended
+        self.ended = poll["time"]
+        # The first poll's, or the first among its polls when TeslaFi did not read it then.
+        self.location = self.location or poll["location"]
         if self.odometer is None:
             self.odometer = poll["odometer"]
         if self.soc_from is None:
             self.soc_from = poll["battery_level"]
         self.soc_to = poll["battery_level"] if poll["battery_level"] is not None else self.soc_to
-        self.energy = max(self.energy, poll["charge_energy_added"] or Decimal(0))
+        if poll["charge_energy_added"] is not None:
+            self.energy = max(self.energy or Decimal(0), poll["charge_energy_added"])
         if poll["charger_power"] is not None:
             self.power = max(self.power or Decimal(0), poll["charger_power"])
         self.dc = self.dc or poll["fast_charger_present"]
@@ -85,17 +94,30 @@ class _Session:
             self.temperature_sum += poll["outside_temp"]
             self.temperature_count += 1
 
-    def cells(self) -> list[str]:
-        minutes = (self.ended - self.started).total_seconds() / 60 if self.started and self.ended else None
+    def row(self) -> tuple[int, list[str]] | RowIssue:
+        """(its line, PlugTrack's cells), or its line's error when none of its polls has an odometer or
+        charge_energy_added (the engine would only say "A value is required")."""
+        span = f"{self.started:%H:%M}–{self.ended:%H:%M}"
+        found = {"odometer": self.odometer, "charge_energy_added": self.energy}
+        if missing := [column for column, value in found.items() if value is None]:
+            return RowIssue(
+                self.line, "odometer" if self.odometer is None else "charge_delivered_kwh", "",
+                f"The charge of {self.date}, {span} ({self.polls} TeslaFi polls, the first on this line) has no "
+                f"{' and no '.join(missing)}: TeslaFi wrote None in every one of its polls (it could not read the "
+                f"car). Fill in the {' and '.join(missing)} of one of them.",
+            )  # fmt: skip
+        return self.line, self.cells(span)
+
+    def cells(self, span: str) -> list[str]:
+        minutes = (self.ended - self.started).total_seconds() / 60
         mean = self.temperature_sum / self.temperature_count if self.temperature_count else None
-        span = f", {self.started:%H:%M}–{self.ended:%H:%M}" if self.started and self.ended else ""
         values = {
             "date": self.date, "odometer": _whole(self.odometer), "charge_type": "DC" if self.dc else "AC",
             "charge_power_kw": _text(self.power), "location_label": self.location,
-            "charge_delivered_kwh": _text(self.energy), "duration_mins": "" if minutes is None else str(round(minutes)),
+            "charge_delivered_kwh": _text(self.energy), "duration_mins": str(round(minutes)),
             "soc_from": _whole(self.soc_from), "soc_to": _whole(self.soc_to),
             "ambient_temp_c": "" if mean is None else str(mean.quantize(Decimal("0.1"), ROUND_HALF_UP)),
-            "notes": f"PlugTrack: reconstructed from {self.polls} TeslaFi polls{span}",
+            "notes": f"PlugTrack: reconstructed from {self.polls} TeslaFi polls, {span}",
         }  # fmt: skip
         return [values.get(column, "") for column in HEADER]
 
@@ -139,53 +161,62 @@ def _columns(header: list[str], name: str) -> dict[str, int]:
 
 
 def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Iterator:
+    zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
     current: _Session | None = None
     for line, cells in records:
         if problem := width_problem(cells, header):
             yield RowIssue(line, "", "", problem)
             continue
         try:
-            poll = _poll(cells, columns, shape)
+            poll = _poll(line, cells, columns, shape, zone)
         except _BadPoll as bad:
-            yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not {bad.expected}.")
+            yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not {bad.expected}")
             continue
-        charging = poll["charging_state"] in _CHARGING
+        charging = poll["charging_state"] in _CHARGING  # (none at all: the car asleep or offline, not charging)
         energy = poll["charge_energy_added"]
-        restarted = current and energy is not None and energy < current.energy - _ENERGY_NOISE
+        restarted = current and None not in (energy, current.energy) and energy < current.energy - _ENERGY_NOISE
         if current and (restarted or not charging):
             if poll["charging_state"] in _CLOSING:
                 current.add(poll)  # its final figures (not a "Disconnected" poll, maybe hours later)
-            yield current.line, current.cells()
+            yield current.row()
             current = None
         if charging:
             if current is None:
-                zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
-                date = date_iso(cells[columns["date"]].strip(), shape.date_order, zone)
-                location = cells[columns["location"]].strip() if "location" in columns else ""
-                current = _Session(line=line, date=date, started=poll["time"], location=location)
+                current = _Session(poll["line"], poll["date"], poll["time"])
             current.add(poll)
     if current:
-        yield current.line, current.cells()  # still charging at the file's end: what it had so far
+        yield current.row()  # still charging at the file's end: what it had so far
 
 
 class _BadPoll(Exception):
-    def __init__(self, column: str, value: str, expected: str = "a number"):
+    def __init__(self, column: str, value: str, expected: str = "a number. Correct it, or write None if not known."):
         self.column, self.value, self.expected = column, value, expected
 
 
-def _poll(cells: list[str], columns: dict[str, int], shape) -> dict:
-    poll: dict = {"charging_state": cells[columns["charging_state"]].strip().lower()}
+def _poll(line: int, cells: list[str], columns: dict[str, int], shape, zone) -> dict:
+    """What the rebuild uses of a poll; a missing value (None) is None, text that is not one is _BadPoll."""
+    poll: dict = {"line": line, "charging_state": cells[columns["charging_state"]].strip().lower()}
     for column in _NUMBERS:
-        text = number_plain(cells[columns[column]].strip(), shape.decimal_comma) if column in columns else ""
+        text = cells[columns[column]].strip() if column in columns else ""
+        if text.lower() in _MISSING:
+            poll[column] = None
+            continue
         try:
-            poll[column] = Decimal(text) if text else None
+            poll[column] = Decimal(number_plain(text, shape.decimal_comma))
         except InvalidOperation:
             raise _BadPoll(column, cells[columns[column]]) from None
+        if not poll[column].is_finite():  # Infinity
+            raise _BadPoll(column, cells[columns[column]])
     present = cells[columns["fast_charger_present"]] if "fast_charger_present" in columns else ""
     poll["fast_charger_present"] = present.strip().lower() in _TRUE
-    poll["time"] = _poll_time(cells[columns["date"]].strip(), shape.date_order)
+    location = cells[columns["location"]].strip() if "location" in columns else ""
+    poll["location"] = "" if location.lower() in _MISSING else location
+    date = cells[columns["date"]].strip()
+    poll["time"] = _poll_time(date, shape.date_order)
     if poll["time"] is None:
-        raise _BadPoll("Date", cells[columns["date"]], "a date and time (e.g. 2026-11-02 18:00:00)")
+        expected = "a date and time (e.g. 2026-11-02 18:00:00). Correct it, or delete the line."
+        raise _BadPoll("Date", cells[columns["date"]], expected)
+    poll["date"] = date_iso(date, shape.date_order, zone)
     return poll
 
 

@@ -1,0 +1,88 @@
+"""TeslaFi's polls (issue 20, point 6): None where TeslaFi read nothing is a missing value, not the
+poll's error; errors name the poll's own line."""
+
+import datetime as dt
+from decimal import Decimal
+
+from cars_app.models import Car
+from sessions_app.csv_io import charging_sessions_import
+
+from .test_presets import TESLAFI_COLUMNS, TESLAFI_POLLS
+
+FIELDS = ("date", "odometer", "charge_type", "charge_power_kw", "location_label", "charge_delivered_kwh",
+          "duration_mins", "soc_from", "soc_to", "ambient_temp_c", "notes")  # fmt: skip
+
+
+def export(polls, first_id: int = 1) -> str:
+    """As TeslaFi writes its export: ~150 columns, the Date in quotes, None for each value it did not read."""
+    lines = [",".join(TESLAFI_COLUMNS)]
+    for data_id, (date, *values) in enumerate(polls, start=first_id):
+        lines.append(",".join([str(data_id), f'"{date}"', *values, *(["None"] * 140)]))
+    return "\n".join(lines) + "\n"
+
+
+def imported(owner, make_car, path, **options):
+    car = make_car(owner, name=f"Car {Car.objects.count() + 1}")
+    report = charging_sessions_import(user=owner, car=car, source=path, file_format="teslafi", **options)
+    return report, list(car.sessions.order_by("date", "odometer", "id").values_list(*FIELDS))
+
+
+# Date, state, charging_state, energy, level, odometer, temp, fast, power, location
+WITH_NONE = [
+    ("2026-11-02 17:40:00", "asleep", *[""] * 8),  # asleep: TeslaFi reads nothing at all
+    ("2026-11-02 17:50:00", "online", "None", "None", "40", "12000.4", "None", "False", "None", "None"),
+    # The first poll of the charge has no odometer, temperature nor place: the next polls' are taken.
+    ("2026-11-02 18:00:00", "online", "Charging", "0.5", "41", "None", "None", "None", "7", "None"),
+    ("2026-11-02 18:30:00", "online", "Charging", "3.9", "NaN", "12000.4", "7", "False", "null", "Home"),
+    ("2026-11-02 19:00:00", "online", "Charging", "7.4", "52", "12000.4", "NULL", "False", "None", "Home"),
+    ("2026-11-02 19:10:00", "online", "Complete", "8.0", "53", "12000.4", "nan", "False", "0", "Home"),
+    ("2026-11-02 19:20:00", "online", "Complete", "8.0", "None", "None", "None", "None", "None", "None"),
+]
+
+
+def test_none_in_teslafis_polls_is_a_missing_value_and_the_charge_is_imported(owner, make_car, tmp_path):
+    path = tmp_path / "TeslaFi112026.csv"
+    path.write_text(export(WITH_NONE))
+    report, rows = imported(owner, make_car, path)
+    assert report.ok and report.inserted == 1, report.errors
+    assert rows == [
+        (dt.date(2026, 11, 2), 12000, "AC", Decimal("7.00"), "Home", Decimal("8.000"), 70, 41, 53, Decimal("7.0"),
+         "PlugTrack: reconstructed from 4 TeslaFi polls, 18:00–19:10"),
+    ]  # fmt: skip
+
+
+def test_text_that_is_not_a_number_or_no_date_is_still_the_polls_lines_error(owner, make_car, tmp_path):
+    polls = [*WITH_NONE]
+    polls[3] = (*polls[3][:6], "abc", *polls[3][7:])  # outside_temp
+    polls[4] = ("None", *polls[4][1:])
+    polls[5] = (*polls[5][:8], "Infinity", polls[5][9])  # charger_power
+    path = tmp_path / "TeslaFi112026.csv"
+    path.write_text(export(polls))
+    report, rows = imported(owner, make_car, path, dry_run=True)
+    # (The charge left has no odometer: those of its polls that had one are the errors.)
+    assert [(issue.row, issue.field, issue.value) for issue in report.errors] == [
+        (4, "odometer", ""), (5, "outside_temp", "abc"), (6, "Date", "None"), (7, "charger_power", "Infinity"),
+    ]  # fmt: skip
+    assert report.errors[1].message == (
+        "TeslaFi poll: outside_temp is not a number. Correct it, or write None if not known."
+    )
+    assert report.errors[2].message.startswith("TeslaFi poll: Date is not a date and time (e.g. 2026-11-02 18:00:00)")
+
+
+def test_a_charge_without_any_odometer_or_kwh_is_its_first_polls_lines_error(owner, make_car, tmp_path):
+    polls = [(*poll[:5], "None", *poll[6:]) if poll[0] < "2026-11-03" else poll for poll in TESLAFI_POLLS]
+    polls[6:9] = [(*poll[:3], "None", *poll[4:]) for poll in polls[6:9]]  # the charge of 2026-11-03
+    path = tmp_path / "TeslaFi112026.csv"
+    path.write_text(export(polls))
+    report, _ = imported(owner, make_car, path, allow_partial=True)
+    assert report.inserted == 2
+    assert [(issue.row, issue.field, issue.value) for issue in report.errors] == [
+        (3, "odometer", ""), (8, "charge_delivered_kwh", "")
+    ]  # fmt: skip
+    assert report.errors[1].message.endswith("has no charge_energy_added: TeslaFi wrote None in every one of its "
+                                             "polls (it could not read the car). Fill in the charge_energy_added of "
+                                             "one of them.")  # fmt: skip
+    assert report.errors[0].message == (
+        "The charge of 2026-11-02, 18:00–19:10 (4 TeslaFi polls, the first on this line) has no odometer: TeslaFi "
+        "wrote None in every one of its polls (it could not read the car). Fill in the odometer of one of them."
+    )
