@@ -20,13 +20,16 @@ poll's error; only a poll without its date and time, or with text that is not a 
 number goes, is. A session's odometer is the first among its polls; with none at all, the session is
 its first poll's line's error.
 
-The file streams: only the session being built is held.
+The polls are rebuilt in time order, whatever the file's (TeslaFi's newest first, two exports
+merged): they are kept on disk, in a temporary SQLite file, and read back by time, so memory stays
+flat however long the file is. A poll at the time of one kept already (merged exports overlap) is
+that poll again: the first is kept.
 """
 
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -38,6 +41,7 @@ from .import_choices import ImportChoices
 from .importer import RowIssue
 from .mapped_csv import date_iso, number_plain, shape_start, text_open
 from .presets import TESLAFI_COLUMNS
+from .seen_keys import temporary_database
 
 _CHARGING = ("charging", "starting")
 _CLOSING = ("complete", "stopped")
@@ -132,8 +136,8 @@ def _text(value: Decimal | None) -> str:
 
 @contextmanager
 def teslafi_rows(path: Path, name: str, *, choices: ImportChoices, shape: FileShape | None = None):
-    """(PlugTrack's columns, the sessions reconstructed with the line of their first poll, what was
-    detected); a poll that cannot be read is that line's error."""
+    """(PlugTrack's columns, the polls that cannot be read as their lines' errors then the sessions
+    reconstructed with the line of their first poll, what was detected)."""
     shape = shape or shape_start(path, name, choices)  # (`shape`: found already, as in mapped_rows)
     with text_open(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)
@@ -146,10 +150,10 @@ def teslafi_rows(path: Path, name: str, *, choices: ImportChoices, shape: FileSh
         "columns": {column: source for column, source in _SOURCES.items() if source.split()[-1] in columns},
         "ignored_columns": [], "money": "none in the file", "blank_odometer": "error",
     }  # fmt: skip
-    with text_open(path, shape.encoding) as text:
+    with text_open(path, shape.encoding) as text, _PollStore() as store:
         records = csv_records(text, name, delimiter=shape.delimiter)
         next(records, None)
-        yield list(HEADER), _sessions(records, header, columns, shape), detected
+        yield list(HEADER), _sessions(records, header, columns, shape, store), detected
 
 
 def _columns(header: list[str], name: str) -> dict[str, int]:
@@ -160,18 +164,26 @@ def _columns(header: list[str], name: str) -> dict[str, int]:
     return {column: positions[column] for column in (*TESLAFI_COLUMNS, *_OPTIONAL) if column in positions}
 
 
-def _sessions(records, header: list[str], columns: dict[str, int], shape) -> Iterator:
+def _sessions(records, header: list[str], columns: dict[str, int], shape, store: "_PollStore") -> Iterator:
+    """Each poll that cannot be read, as its line's error (in the file's order); then the sessions
+    rebuilt from the others in time order."""
     zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
-    current: _Session | None = None
     for line, cells in records:
+        if cells == header:
+            continue  # the header again: two exports joined end to end
         if problem := width_problem(cells, header):
             yield RowIssue(line, "", "", problem)
             continue
         try:
-            poll = _poll(line, cells, columns, shape, zone)
+            store.add(_poll(line, cells, columns, shape, zone))
         except _BadPoll as bad:
             yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not {bad.expected}")
-            continue
+    yield from _rebuilt(store.in_time_order())
+
+
+def _rebuilt(polls: Iterable[dict]) -> Iterator:
+    current: _Session | None = None
+    for poll in polls:
         charging = poll["charging_state"] in _CHARGING  # (none at all: the car asleep or offline, not charging)
         energy = poll["charge_energy_added"]
         restarted = current and None not in (energy, current.energy) and energy < current.energy - _ENERGY_NOISE
@@ -231,3 +243,58 @@ def _poll_time(text: str, order: str | None) -> dt.datetime | None:
         return dt.datetime.combine(dt.date.fromisoformat(date), dt.time(hour, minute, second))
     except ValueError:  # not a date, or 25:70
         return None
+
+
+# A poll as it is kept, in the store's columns: its time first (the order), then what the rebuild uses.
+_KEPT = ("time", "line", "date", "charging_state", *_NUMBERS, "fast_charger_present", "location")
+
+
+class _PollStore:
+    """A file's polls, kept on disk (in a temporary SQLite file, as seen_keys.SeenKeys keeps its keys)
+    and read back by time: memory holds one batch, however long the file is."""
+
+    _BATCH = 1000
+
+    def __init__(self):
+        self._db = temporary_database("plugtrack-polls-")
+        # Keyed by time: a poll at the time of one kept already is that poll again (merged exports overlap).
+        self._db.execute(
+            "CREATE TABLE poll (time TEXT PRIMARY KEY, line INTEGER, date TEXT, charging_state TEXT, "
+            + "".join(f"{column} TEXT, " for column in _NUMBERS)
+            + "fast_charger_present INTEGER, location TEXT) WITHOUT ROWID"
+        )
+        self._batch: list[tuple] = []
+
+    def __enter__(self) -> "_PollStore":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._db.close()  # however the import ends
+
+    def add(self, poll: dict) -> None:
+        self._batch.append(tuple(_kept(poll[column]) for column in _KEPT))
+        if len(self._batch) >= self._BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        # The first poll of a time is kept: polls are added in the file's order.
+        self._db.executemany(f"INSERT OR IGNORE INTO poll VALUES ({', '.join('?' * len(_KEPT))})", self._batch)
+        self._batch = []
+
+    def in_time_order(self) -> Iterator[dict]:
+        self._flush()
+        for row in self._db.execute(f"SELECT {', '.join(_KEPT)} FROM poll ORDER BY time"):
+            poll = dict(zip(_KEPT, row, strict=True))
+            poll["time"] = dt.datetime.fromisoformat(poll["time"])
+            for column in _NUMBERS:
+                poll[column] = None if poll[column] is None else Decimal(poll[column])
+            poll["fast_charger_present"] = bool(poll["fast_charger_present"])
+            yield poll
+
+
+def _kept(value):
+    """A poll's value as the store keeps it: a number as its exact text, the time as ISO text (which
+    sorts as the times do)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value) if isinstance(value, Decimal) else value

@@ -1,11 +1,18 @@
-"""TeslaFi's polls (issue 20, point 6): None where TeslaFi read nothing is a missing value, not the
-poll's error; errors name the poll's own line."""
+"""TeslaFi's polls (issue 20, points 6 and 8): None where TeslaFi read nothing is a missing value, not
+the poll's error; polls out of order (newest first, shuffled, two exports merged) rebuild the same
+sessions as the file in order, in flat memory; errors name the poll's own line."""
 
+import csv
 import datetime as dt
+import random
+import tracemalloc
 from decimal import Decimal
 
 from cars_app.models import Car
 from sessions_app.csv_io import charging_sessions_import
+from sessions_app.import_choices import ImportChoices
+from sessions_app.importer import RowIssue
+from sessions_app.teslafi import teslafi_rows
 
 from .test_presets import TESLAFI_COLUMNS, TESLAFI_POLLS
 
@@ -86,3 +93,82 @@ def test_a_charge_without_any_odometer_or_kwh_is_its_first_polls_lines_error(own
         "The charge of 2026-11-02, 18:00–19:10 (4 TeslaFi polls, the first on this line) has no odometer: TeslaFi "
         "wrote None in every one of its polls (it could not read the car). Fill in the odometer of one of them."
     )
+
+
+def test_polls_out_of_order_rebuild_the_same_sessions_as_the_file_in_order(owner, make_car, tmp_path):
+    in_order = tmp_path / "in_order.csv"
+    in_order.write_text(export(TESLAFI_POLLS))
+    report, expected = imported(owner, make_car, in_order)
+    assert report.ok and len(expected) == 4
+    newest_first = tmp_path / "newest_first.csv"
+    newest_first.write_text(export(TESLAFI_POLLS[::-1]))
+    shuffled = [*TESLAFI_POLLS]
+    random.Random(20).shuffle(shuffled)
+    (tmp_path / "shuffled.csv").write_text(export(shuffled))
+    # Two monthly exports joined end to end, overlapping by four polls (the header written again).
+    (tmp_path / "merged.csv").write_text(export(TESLAFI_POLLS[:9]) + export(TESLAFI_POLLS[5:], first_id=6))
+    for name in ("newest_first.csv", "shuffled.csv", "merged.csv"):
+        report, rows = imported(owner, make_car, tmp_path / name)
+        assert report.ok and rows == expected, name
+    # Each session named by its first poll's line (here the last of its polls in the file), the order of time.
+    report, _ = imported(owner, make_car, newest_first, dry_run=True)
+    assert [(new["row"], new["cells"]["notes"][-11:]) for new in report.first_new] == [
+        (13, "18:00–19:10"), (8, "12:10–12:30"), (5, "20:00–20:30"), (3, "21:00–21:10")
+    ]  # fmt: skip
+
+
+def test_an_unreadable_poll_out_of_order_is_reported_at_its_own_line(owner, make_car, tmp_path):
+    polls = TESLAFI_POLLS[::-1]
+    polls[10] = (*polls[10][:3], "lots", *polls[10][4:])  # 2026-11-02 18:30, at line 12
+    path = tmp_path / "TeslaFi112026.csv"
+    path.write_text(export(polls))
+    report, _ = imported(owner, make_car, path, dry_run=True)
+    assert [(issue.row, issue.field, issue.value) for issue in report.errors] == [(12, "charge_energy_added", "lots")]
+
+
+def generated_export(path, polls: int) -> None:
+    """`polls` polls a minute apart, newest first: a charge of 60 polls every 2 hours, then 60 idle."""
+    start = dt.datetime(2026, 1, 1)
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(TESLAFI_COLUMNS[:11])
+        for number in reversed(range(polls)):
+            minute = number % 120
+            state = "Charging" if minute < 60 else "Complete" if minute == 60 else "Disconnected"
+            energy = f"{min(minute, 60) * 0.2:.1f}" if minute <= 60 else "0"
+            time, odometer = start + dt.timedelta(minutes=number), f"{12000 + number // 120 * 40}.4"
+            out.writerow([number, f"{time:%Y-%m-%d %H:%M:%S}", "online", state, energy, 20 + min(minute, 60) // 2,
+                          odometer, "None" if number % 7 else "8", "False", 7, "Home"])  # fmt: skip
+
+
+def peak_read(path) -> tuple[int, int, int]:
+    """Python's peak memory while TeslaFi's file is read (its shape, then its polls sorted and rebuilt),
+    and the sessions found."""
+    tracemalloc.start()
+    try:
+        with teslafi_rows(path, path.name, choices=ImportChoices()) as (_, rows, _):
+            shape = tracemalloc.get_traced_memory()[1]  # (bounded by shape_start's 1 MiB blocks of bytes)
+            tracemalloc.reset_peak()
+            sessions = sum(1 for row in rows if not isinstance(row, RowIssue))
+            return shape, tracemalloc.get_traced_memory()[1], sessions
+    finally:
+        tracemalloc.stop()
+
+
+def test_polls_are_sorted_in_flat_memory(tmp_path):
+    """A file ten times longer, newest first, takes no more memory: the polls are sorted on disk. (10,000
+    polls here, for speed: tracemalloc makes reading them several times slower.)"""
+    generated_export(tmp_path / "short.csv", 1_000)
+    generated_export(tmp_path / "long.csv", 10_000)
+    peak_read(tmp_path / "short.csv")  # (anything loaded once, before measuring)
+    _, short, short_sessions = peak_read(tmp_path / "short.csv")
+    shape, long, long_sessions = peak_read(tmp_path / "long.csv")
+    assert (short_sessions, long_sessions) == (9, 84)
+    tracemalloc.start()
+    with (tmp_path / "long.csv").open(newline="") as handle:
+        held = list(csv.reader(handle))  # the polls held as the least they could be: their cells
+    holding = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del held
+    assert long < short + 100 * 1024, (short, long)
+    assert max(shape, long) < holding / 3 and long < holding / 10, (shape, long, holding)
