@@ -106,9 +106,9 @@ class _Session:
         if missing := [column for column, value in found.items() if value is None]:
             return RowIssue(
                 self.line, "odometer" if self.odometer is None else "charge_delivered_kwh", "",
-                f"The charge of {self.date}, {span} ({self.polls} TeslaFi polls, the first on this line) has no "
-                f"{' and no '.join(missing)}: TeslaFi wrote None in every one of its polls (it could not read the "
-                f"car). Fill in the {' and '.join(missing)} of one of them.",
+                f"The charge of {self.date}, {span} ({self.polls} TeslaFi poll{'s' if self.polls > 1 else ''}, the "
+                f"first on this line) has no {' and no '.join(missing)}: TeslaFi wrote None in every one of its polls "
+                f"(it could not read the car). Fill in the {' and '.join(missing)} of one of them.",
             )  # fmt: skip
         return self.line, self.cells(span)
 
@@ -167,7 +167,6 @@ def _columns(header: list[str], name: str) -> dict[str, int]:
 def _sessions(records, header: list[str], columns: dict[str, int], shape, store: "_PollStore") -> Iterator:
     """Each poll that cannot be read, as its line's error (in the file's order); then the sessions
     rebuilt from the others in time order."""
-    zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
     for line, cells in records:
         if cells == header:
             continue  # the header again: two exports joined end to end
@@ -175,16 +174,20 @@ def _sessions(records, header: list[str], columns: dict[str, int], shape, store:
             yield RowIssue(line, "", "", problem)
             continue
         try:
-            store.add(_poll(line, cells, columns, shape, zone))
+            store.add(_poll(line, cells, columns, shape))
         except _BadPoll as bad:
             yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not {bad.expected}")
-    yield from _rebuilt(store.in_time_order())
+    yield from _rebuilt(store.in_time_order(), shape)
 
 
-def _rebuilt(polls: Iterable[dict]) -> Iterator:
+def _rebuilt(polls: Iterable[tuple], shape) -> Iterator:
+    zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
     current: _Session | None = None
-    for poll in polls:
-        charging = poll["charging_state"] in _CHARGING  # (none at all: the car asleep or offline, not charging)
+    for kept in polls:
+        charging = kept[_AT_STATE] in _CHARGING  # (none at all: the car asleep or offline, not charging)
+        if current is None and not charging:
+            continue  # idle, as most polls are: nothing to close or to start, its values not even read
+        poll = _values(kept)
         energy = poll["charge_energy_added"]
         restarted = current and None not in (energy, current.energy) and energy < current.energy - _ENERGY_NOISE
         if current and (restarted or not charging):
@@ -194,7 +197,7 @@ def _rebuilt(polls: Iterable[dict]) -> Iterator:
             current = None
         if charging:
             if current is None:
-                current = _Session(poll["line"], poll["date"], poll["time"])
+                current = _Session(poll["line"], date_iso(poll["date"], shape.date_order, zone), poll["time"])
             current.add(poll)
     if current:
         yield current.row()  # still charging at the file's end: what it had so far
@@ -205,30 +208,49 @@ class _BadPoll(Exception):
         self.column, self.value, self.expected = column, value, expected
 
 
-def _poll(line: int, cells: list[str], columns: dict[str, int], shape, zone) -> dict:
-    """What the rebuild uses of a poll; a missing value (None) is None, text that is not one is _BadPoll."""
-    poll: dict = {"line": line, "charging_state": cells[columns["charging_state"]].strip().lower()}
-    for column in _NUMBERS:
+# A poll as the store keeps it: its time as ISO text (which sorts as the times do), its line, its Date as
+# written, then what the rebuild uses (numbers as their plain text, checked; None where TeslaFi read nothing).
+_KEPT = ("time", "line", "date", "charging_state", *_NUMBERS, "fast_charger_present", "location")
+_AT_STATE = _KEPT.index("charging_state")
+
+
+def _poll(line: int, cells: list[str], columns: dict[str, int], shape) -> tuple:
+    """A poll as the store keeps it (_KEPT), or _BadPoll when its Date or a number cannot be read."""
+    numbers = []
+    for column in _NUMBERS:  # (inline, not a call per cell: five cells a poll, a million in a long file)
         text = cells[columns[column]].strip() if column in columns else ""
-        if text.lower() in _MISSING:
-            poll[column] = None
-            continue
-        try:
-            poll[column] = Decimal(number_plain(text, shape.decimal_comma))
-        except InvalidOperation:
-            raise _BadPoll(column, cells[columns[column]]) from None
-        if not poll[column].is_finite():  # Infinity
-            raise _BadPoll(column, cells[columns[column]])
-    present = cells[columns["fast_charger_present"]] if "fast_charger_present" in columns else ""
-    poll["fast_charger_present"] = present.strip().lower() in _TRUE
-    location = cells[columns["location"]].strip() if "location" in columns else ""
-    poll["location"] = "" if location.lower() in _MISSING else location
+        if text.isdecimal():  # most cells: a whole number, nothing to check
+            numbers.append(text)
+        elif text.lower() in _MISSING:
+            numbers.append(None)
+        else:
+            plain = number_plain(text, shape.decimal_comma)
+            try:
+                finite = Decimal(plain).is_finite()  # (not Infinity)
+            except InvalidOperation:
+                finite = False
+            if not finite:
+                raise _BadPoll(column, cells[columns[column]])
+            numbers.append(plain)
     date = cells[columns["date"]].strip()
-    poll["time"] = _poll_time(date, shape.date_order)
-    if poll["time"] is None:
+    time = _poll_time(date, shape.date_order)
+    if time is None:
         expected = "a date and time (e.g. 2026-11-02 18:00:00). Correct it, or delete the line."
         raise _BadPoll("Date", cells[columns["date"]], expected)
-    poll["date"] = date_iso(date, shape.date_order, zone)
+    state = cells[columns["charging_state"]].strip().lower()
+    present = cells[columns["fast_charger_present"]] if "fast_charger_present" in columns else ""
+    location = cells[columns["location"]].strip() if "location" in columns else ""
+    location = "" if location.lower() in _MISSING else location
+    return (time.isoformat(" "), line, date, state, *numbers, present.strip().lower() in _TRUE, location)
+
+
+def _values(kept: tuple) -> dict:
+    """A kept poll as the rebuild reads it: its time a datetime, its numbers Decimals."""
+    poll = dict(zip(_KEPT, kept, strict=True))
+    poll["time"] = dt.datetime.fromisoformat(poll["time"])
+    for column in _NUMBERS:
+        poll[column] = None if poll[column] is None else Decimal(poll[column])
+    poll["fast_charger_present"] = bool(poll["fast_charger_present"])
     return poll
 
 
@@ -243,10 +265,6 @@ def _poll_time(text: str, order: str | None) -> dt.datetime | None:
         return dt.datetime.combine(dt.date.fromisoformat(date), dt.time(hour, minute, second))
     except ValueError:  # not a date, or 25:70
         return None
-
-
-# A poll as it is kept, in the store's columns: its time first (the order), then what the rebuild uses.
-_KEPT = ("time", "line", "date", "charging_state", *_NUMBERS, "fast_charger_present", "location")
 
 
 class _PollStore:
@@ -271,8 +289,8 @@ class _PollStore:
     def __exit__(self, *exc_info) -> None:
         self._db.close()  # however the import ends
 
-    def add(self, poll: dict) -> None:
-        self._batch.append(tuple(_kept(poll[column]) for column in _KEPT))
+    def add(self, poll: tuple) -> None:
+        self._batch.append(poll)
         if len(self._batch) >= self._BATCH:
             self._flush()
 
@@ -281,20 +299,6 @@ class _PollStore:
         self._db.executemany(f"INSERT OR IGNORE INTO poll VALUES ({', '.join('?' * len(_KEPT))})", self._batch)
         self._batch = []
 
-    def in_time_order(self) -> Iterator[dict]:
+    def in_time_order(self) -> Iterator[tuple]:
         self._flush()
-        for row in self._db.execute(f"SELECT {', '.join(_KEPT)} FROM poll ORDER BY time"):
-            poll = dict(zip(_KEPT, row, strict=True))
-            poll["time"] = dt.datetime.fromisoformat(poll["time"])
-            for column in _NUMBERS:
-                poll[column] = None if poll[column] is None else Decimal(poll[column])
-            poll["fast_charger_present"] = bool(poll["fast_charger_present"])
-            yield poll
-
-
-def _kept(value):
-    """A poll's value as the store keeps it: a number as its exact text, the time as ISO text (which
-    sorts as the times do)."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    return str(value) if isinstance(value, Decimal) else value
+        return self._db.execute(f"SELECT {', '.join(_KEPT)} FROM poll ORDER BY time")
