@@ -20,17 +20,21 @@ poll's error; only a poll without its date and time, or with text that is not a 
 number goes, is. A session's odometer is the first among its polls; with none at all, the session is
 its first poll's line's error.
 
-The polls are rebuilt in time order, whatever the file's (TeslaFi's newest first, two exports
-merged): they are kept on disk, in a temporary SQLite file, and read back by time, so memory stays
-flat however long the file is. A poll at the time of one kept already (merged exports overlap) is
-that poll again: the first is kept.
+The polls are rebuilt in time order, whatever the file's (newest first, two exports merged). The
+order is TeslaFi's data_id, its number of the poll, which follows time and, unlike the local time
+TeslaFi writes, does not go back an hour when the clocks do (a charge through that night would be
+rebuilt from two hours' polls interleaved); a file without data_id is ordered by Date. A file in
+data_id order already (TeslaFi's own, as downloaded: the first pass over it says) is rebuilt as it
+is read; any other is sorted on disk first, in a temporary SQLite file, so memory stays flat however
+long the file is. A poll whose data_id (or time) is one kept already (where merged exports overlap)
+is that poll again: the first is kept.
 """
 
 import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -45,12 +49,14 @@ from .seen_keys import temporary_database
 
 _CHARGING = ("charging", "starting")
 _CLOSING = ("complete", "stopped")
-_OPTIONAL = ("outside_temp", "fast_charger_present", "charger_power", "location")
+_OPTIONAL = ("outside_temp", "fast_charger_present", "charger_power", "location", "data_id")
 _NUMBERS = ("charge_energy_added", "battery_level", "odometer", "outside_temp", "charger_power")
 _TIME = re.compile(r"[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([AaPp][Mm])?")
 _TRUE = ("true", "1", "yes")
+_DATA_ID = re.compile(r"\d{1,18}", re.ASCII)  # (a longer number is no poll's, and more than SQLite's integers)
 _MISSING = ("", "none", "null", "nan")  # a value TeslaFi did not read (Python's None, as it writes it)
 _ENERGY_NOISE = Decimal("0.5")  # a drop of charge_energy_added by more than this: a new charge began
+_CLOCKS_BACK = dt.timedelta(hours=1)  # how far the local time of polls in data_id order may go back
 # What each of PlugTrack's fields is made of (the report says it); the last word is the poll's column.
 _SOURCES = {
     "date": "the first poll's date", "odometer": "the first poll's odometer", "charge_type": "fast_charger_present",
@@ -144,16 +150,19 @@ def teslafi_rows(path: Path, name: str, *, choices: ImportChoices, shape: FileSh
         header = next(records, (0, None))[1] or []
         columns = _columns(header, name)
         numbers = [columns[column] for column in _NUMBERS if column in columns]
-        values_scan(shape, scanned_rows(records, len(header), columns["date"], numbers), name, choices)
+        order = _DataIdOrder(columns.get("data_id"))
+        values_scan(shape, scanned_rows(order.watched(records), len(header), columns["date"], numbers), name, choices)
     detected = {
         "format": "teslafi", **shape.describe(), "mapping": "TeslaFi polls → sessions",
         "columns": {column: source for column, source in _SOURCES.items() if source.split()[-1] in columns},
         "ignored_columns": [], "money": "none in the file", "blank_odometer": "error",
     }  # fmt: skip
-    with text_open(path, shape.encoding) as text, _PollStore() as store:
+    with text_open(path, shape.encoding) as text:
         records = csv_records(text, name, delimiter=shape.delimiter)
         next(records, None)
-        yield list(HEADER), _sessions(records, header, columns, shape, store), detected
+        # (closed however the import ends: a sort's temporary store with it)
+        with closing(_sessions(records, name, header, columns, shape, sort=not order.in_order)) as rows:
+            yield list(HEADER), rows, detected
 
 
 def _columns(header: list[str], name: str) -> dict[str, int]:
@@ -164,9 +173,42 @@ def _columns(header: list[str], name: str) -> dict[str, int]:
     return {column: positions[column] for column in (*TESLAFI_COLUMNS, *_OPTIONAL) if column in positions}
 
 
-def _sessions(records, header: list[str], columns: dict[str, int], shape, store: "_PollStore") -> Iterator:
-    """Each poll that cannot be read, as its line's error (in the file's order); then the sessions
-    rebuilt from the others in time order."""
+class _DataIdOrder:
+    """Watches the first pass over the file: are its polls in data_id order already, each number higher
+    than the one before? (TeslaFi's own export is, as downloaded: it needs no sorting.)"""
+
+    def __init__(self, index: int | None):
+        self.index, self.in_order, self._last = index, index is not None, -1
+
+    def watched(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+        for line, cells in records:
+            if self.in_order:
+                number = cells[self.index].strip() if self.index < len(cells) else ""
+                if _DATA_ID.fullmatch(number) and int(number) > self._last:
+                    self._last = int(number)
+                else:
+                    self.in_order = False
+            yield line, cells
+
+
+def _sessions(records, name: str, header: list[str], columns: dict[str, int], shape, *, sort: bool) -> Iterator:
+    """Each poll that cannot be read, as its line's error (in the file's order); the sessions rebuilt
+    from the others in time order: as they are read, or once all are sorted (`sort`)."""
+    polls = _polls(records, header, columns, shape)
+    if not sort:
+        yield from _rebuilt(_checked(polls, name), shape)
+        return
+    with _PollStore() as store:
+        for poll in polls:
+            if isinstance(poll, RowIssue):
+                yield poll
+            else:
+                store.add(poll)
+        yield from _rebuilt(_checked(store.in_order(), name), shape)
+
+
+def _polls(records, header: list[str], columns: dict[str, int], shape) -> Iterator[tuple | RowIssue]:
+    """The file's polls as the store keeps them (_KEPT), or their lines' errors."""
     for line, cells in records:
         if cells == header:
             continue  # the header again: two exports joined end to end
@@ -174,16 +216,40 @@ def _sessions(records, header: list[str], columns: dict[str, int], shape, store:
             yield RowIssue(line, "", "", problem)
             continue
         try:
-            store.add(_poll(line, cells, columns, shape))
+            yield _poll(line, cells, columns, shape)
         except _BadPoll as bad:
             yield RowIssue(line, bad.column, bad.value, f"TeslaFi poll: {bad.column} is not {bad.expected}")
-    yield from _rebuilt(store.in_time_order(), shape)
 
 
-def _rebuilt(polls: Iterable[tuple], shape) -> Iterator:
+def _checked(polls: Iterable[tuple | RowIssue], name: str) -> Iterator[tuple | RowIssue]:
+    """The polls in data_id order, refused where their Date goes back by more than the clocks do."""
+    latest = None  # the latest poll so far: the Date may go back an hour (the clocks), not creep back further
+    for kept in polls:
+        if isinstance(kept, RowIssue):
+            yield kept
+            continue
+        # (Times as ISO text compare as the times do: the text is read as a time only when it goes back.)
+        if latest and kept[_AT_TIME] < latest[_AT_TIME]:
+            time, then = dt.datetime.fromisoformat(kept[_AT_TIME]), dt.datetime.fromisoformat(latest[_AT_TIME])
+            if time < then - _CLOCKS_BACK:
+                raise CsvFileError(
+                    f"{name}: the polls' data_id and Date disagree: line {kept[_AT_LINE]} (data_id {kept[_AT_KEY]}) "
+                    f"is dated {time:%Y-%m-%d %H:%M}, more than an hour before line {latest[_AT_LINE]} (data_id "
+                    f"{latest[_AT_KEY]}, {then:%Y-%m-%d %H:%M}). TeslaFi numbers its polls in time order: correct the "
+                    "file, or remove its data_id column to put the polls in the order of their Date."
+                )
+        else:
+            latest = kept
+        yield kept
+
+
+def _rebuilt(polls: Iterable[tuple | RowIssue], shape) -> Iterator:
     zone = zoneinfo.ZoneInfo(shape.time_zone) if shape.time_zone else None
     current: _Session | None = None
     for kept in polls:
+        if isinstance(kept, RowIssue):
+            yield kept
+            continue
         charging = kept[_AT_STATE] in _CHARGING  # (none at all: the car asleep or offline, not charging)
         if current is None and not charging:
             continue  # idle, as most polls are: nothing to close or to start, its values not even read
@@ -208,10 +274,11 @@ class _BadPoll(Exception):
         self.column, self.value, self.expected = column, value, expected
 
 
-# A poll as the store keeps it: its time as ISO text (which sorts as the times do), its line, its Date as
-# written, then what the rebuild uses (numbers as their plain text, checked; None where TeslaFi read nothing).
-_KEPT = ("time", "line", "date", "charging_state", *_NUMBERS, "fast_charger_present", "location")
-_AT_STATE = _KEPT.index("charging_state")
+# A poll as the store keeps it: its place in the order (its data_id, else its time), its time as ISO text
+# (which sorts as the times do), its line, its Date as written, then what the rebuild uses (numbers as their
+# plain text, checked; None where TeslaFi read nothing).
+_KEPT = ("key", "time", "line", "date", "charging_state", *_NUMBERS, "fast_charger_present", "location")
+_AT_KEY, _AT_TIME, _AT_LINE, _AT_STATE = (_KEPT.index(column) for column in ("key", "time", "line", "charging_state"))
 
 
 def _poll(line: int, cells: list[str], columns: dict[str, int], shape) -> tuple:
@@ -237,11 +304,18 @@ def _poll(line: int, cells: list[str], columns: dict[str, int], shape) -> tuple:
     if time is None:
         expected = "a date and time (e.g. 2026-11-02 18:00:00). Correct it, or delete the line."
         raise _BadPoll("Date", cells[columns["date"]], expected)
+    key = stamp = time.isoformat(" ")
+    if "data_id" in columns:
+        if not _DATA_ID.fullmatch(number := cells[columns["data_id"]].strip()):
+            expected = ("TeslaFi's number of the poll, which puts the polls in order. Correct it, or remove the "
+                        "data_id column to put the polls in the order of their Date.")  # fmt: skip
+            raise _BadPoll("data_id", cells[columns["data_id"]], expected)
+        key = int(number)
     state = cells[columns["charging_state"]].strip().lower()
     present = cells[columns["fast_charger_present"]] if "fast_charger_present" in columns else ""
     location = cells[columns["location"]].strip() if "location" in columns else ""
     location = "" if location.lower() in _MISSING else location
-    return (time.isoformat(" "), line, date, state, *numbers, present.strip().lower() in _TRUE, location)
+    return (key, stamp, line, date, state, *numbers, present.strip().lower() in _TRUE, location)
 
 
 def _values(kept: tuple) -> dict:
@@ -269,15 +343,16 @@ def _poll_time(text: str, order: str | None) -> dt.datetime | None:
 
 class _PollStore:
     """A file's polls, kept on disk (in a temporary SQLite file, as seen_keys.SeenKeys keeps its keys)
-    and read back by time: memory holds one batch, however long the file is."""
+    and read back in order: memory holds one batch, however long the file is."""
 
     _BATCH = 1000
 
     def __init__(self):
         self._db = temporary_database("plugtrack-polls-")
-        # Keyed by time: a poll at the time of one kept already is that poll again (merged exports overlap).
+        # Keyed by data_id (or time): a poll with the key of one kept already is that poll again (merged
+        # exports overlap). The key has no type: whole numbers sort as numbers, times as text.
         self._db.execute(
-            "CREATE TABLE poll (time TEXT PRIMARY KEY, line INTEGER, date TEXT, charging_state TEXT, "
+            "CREATE TABLE poll (key PRIMARY KEY, time TEXT, line INTEGER, date TEXT, charging_state TEXT, "
             + "".join(f"{column} TEXT, " for column in _NUMBERS)
             + "fast_charger_present INTEGER, location TEXT) WITHOUT ROWID"
         )
@@ -295,10 +370,10 @@ class _PollStore:
             self._flush()
 
     def _flush(self) -> None:
-        # The first poll of a time is kept: polls are added in the file's order.
+        # The first poll of a key is kept: polls are added in the file's order.
         self._db.executemany(f"INSERT OR IGNORE INTO poll VALUES ({', '.join('?' * len(_KEPT))})", self._batch)
         self._batch = []
 
-    def in_time_order(self) -> Iterator[tuple]:
+    def in_order(self) -> Iterator[tuple]:
         self._flush()
-        return self._db.execute(f"SELECT {', '.join(_KEPT)} FROM poll ORDER BY time")
+        return self._db.execute(f"SELECT {', '.join(_KEPT)} FROM poll ORDER BY key")
