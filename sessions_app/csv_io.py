@@ -235,7 +235,7 @@ def csv_rows_estimate(path: Path | str) -> int:
 _FIXED_BY_FORMAT = {
     "plugtrack": ("is PlugTrack's own CSV, read as it is (UTF-8, ISO dates, miles, pounds, its own columns)",
                   ("mapping", "date order", "encoding", "time zone", "currency", "blank-odometer rule")),
-    "teslafi": ("is TeslaFi's polls, rebuilt into sessions (no prices; an odometer in every poll)",
+    "teslafi": ("is TeslaFi's polls, rebuilt into sessions (no prices; each session's odometer from its polls)",
                 ("mapping", "currency", "blank-odometer rule")),
 }  # fmt: skip
 

@@ -50,15 +50,21 @@ def _neighbour_of(day: int | None, odometer: int | None, kwh: str | None) -> Nei
     return None if day is None else Neighbour(dt.date.fromordinal(day), odometer, Decimal(kwh))
 
 
+def temporary_database(prefix: str) -> sqlite3.Connection:
+    """A new SQLite file of one's own, gone once closed: no journal, no waiting for the disk."""
+    descriptor, path = tempfile.mkstemp(prefix=prefix, suffix=".sqlite3")
+    db = sqlite3.connect(path)
+    os.close(descriptor)
+    os.unlink(path)  # the open connection keeps the file; nothing is left behind, even on a crash
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    return db
+
+
 class SeenKeys:
     def __init__(self):
         self.closed = False
-        descriptor, path = tempfile.mkstemp(prefix="plugtrack-keys-", suffix=".sqlite3")
-        self._db = sqlite3.connect(path)
-        os.close(descriptor)
-        os.unlink(path)  # the open connection keeps the file; nothing is left behind, even on a crash
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
+        self._db = temporary_database("plugtrack-keys-")
         self._db.execute(
             "CREATE TABLE seen (scope INTEGER, day INTEGER, odometer INTEGER, kwh TEXT, line INTEGER, "
             "PRIMARY KEY (scope, day, odometer, kwh)) WITHOUT ROWID"
