@@ -9,11 +9,10 @@ grow with the file; the car's stored sessions are looked up as needed.
 """
 
 import datetime as dt
-import os
-import sqlite3
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from .seen_keys import temporary_database
 
 # The car's latest stored session dated before a day: (its date, its odometer), or None.
 StoredBefore = Callable[[dt.date], tuple[dt.date, int] | None]
@@ -33,12 +32,7 @@ class KnownOdometer:
 class OdometerHistory:
     def __init__(self, stored_before: StoredBefore | None = None):
         self.stored_before = stored_before
-        descriptor, path = tempfile.mkstemp(prefix="plugtrack-odometers-", suffix=".sqlite3")
-        self._db = sqlite3.connect(path)
-        os.close(descriptor)
-        os.unlink(path)  # the open connection keeps the file; nothing is left behind, even on a crash
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
+        self._db = temporary_database("plugtrack-odometers-")
         # day: ISO date; time: "HH:MM:SS", or "" when the row has none
         self._db.execute("CREATE TABLE known (day TEXT, time TEXT, odometer INTEGER, line INTEGER)")
 
