@@ -34,7 +34,7 @@ from django.core.exceptions import ValidationError
 
 from cars_app.models import Car
 from plugtrack_site.errors import PlugTrackError, excerpt
-from sessions_app.csv_format import CsvFileError, csv_records, width_problem
+from sessions_app.imports import CsvFileError, csv_records, width_problem
 from settings_app.registry import SETTINGS
 
 from . import schema
@@ -322,7 +322,7 @@ def _claimed_sessions(manifest: dict) -> int:
         raise BackupRefused(
             f"{schema.MANIFEST} counts {claimed:,} sessions; one restore reads at most {schema.MAX_SESSIONS:,}, so "
             "nothing was restored. (Whoever runs this PlugTrack can raise that limit, MAX_ROWS in "
-            "sessions_app/importer.py, to restore this backup.)"
+            "sessions_app/imports/importer.py, to restore this backup.)"
         )
     return claimed
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 
 from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
 from jobs.models import Job
-from sessions_app.jobs import issues_labelled
+from sessions_app.imports import issues_labelled
 from settings_app import crypto
 
 from .archive import backup_session_count

@@ -7,8 +7,8 @@ backup of the previous version onto the new one. Newer backups than this code ar
 
 from collections.abc import Callable
 
-from sessions_app.csv_format import HEADER as SESSION_COLUMNS
-from sessions_app.importer import MAX_ROWS
+from sessions_app.imports import HEADER as SESSION_COLUMNS
+from sessions_app.imports import MAX_ROWS
 
 APP_NAME = "PlugTrack"
 SCHEMA_VERSION = 3

@@ -23,11 +23,18 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError, excerpt
 from plugtrack_site.files import STALE_AFTER_SECONDS, file_written_whole, stale_temporaries_sweep
-from sessions_app.batches import import_batch_finish, import_batch_start
-from sessions_app.csv_format import decimal_render, width_problem
-from sessions_app.importer import ImportReport, RowIssue, charging_sessions_rows_import
+from plugtrack_site.numbers import decimal_text
+from sessions_app.imports import (
+    ChargingSessionResource,
+    EngineOptions,
+    ImportReport,
+    ImportSource,
+    RowIssue,
+    charging_sessions_rows_import,
+    import_recorded,
+    width_problem,
+)
 from sessions_app.models import CHRONOLOGICAL, ChargingSession, ImportBatch
-from sessions_app.resources import ChargingSessionResource
 from sessions_app.services import sessions_sequence_recompute
 from settings_app import crypto
 from settings_app.models import Setting
@@ -244,8 +251,8 @@ def _write_members(archive: zipfile.ZipFile, user: User) -> tuple[dict, dict]:
     for car in cars:
         writer.writerow(
             [
-                car.pk, car.name, car.make, car.model, decimal_render(car.battery_kwh),
-                decimal_render(car.efficiency_mpkwh), int(car.recommended_full_charge_enabled),
+                car.pk, car.name, car.make, car.model, decimal_text(car.battery_kwh),
+                decimal_text(car.efficiency_mpkwh), int(car.recommended_full_charge_enabled),
                 car.recommended_full_charge_frequency_value, car.recommended_full_charge_frequency_unit,
                 car.notes, int(car.active),
             ]
@@ -379,10 +386,16 @@ def backup_restore(
             cars = _restore_cars(user, contents, report, dry_run, replace)
             _restore_settings(user, contents, report, dry_run, replace)
             # A merge is an import of the backup's sessions: recorded, so that it can be undone.
-            batch = None if dry_run or replace else import_batch_start(
-                user=user, car=None, source_name=source_name, source_path=source, kind=ImportBatch.Kind.RESTORE
+            report.sessions = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
+            recording = import_recorded(
+                user=user, car=None, source=ImportSource(source_name, source), report=report.sessions,
+                recorded=not (dry_run or replace), kind=ImportBatch.Kind.RESTORE,
             )  # fmt: skip
-            _restore_sessions(user, contents, cars, report, dry_run, replace, progress, batch)
+            with recording as batch:
+                options = EngineOptions(
+                    dry_run=dry_run, new_cars=replace, derive_missing_totals=False, progress=progress, batch=batch
+                )
+                _restore_sessions(user, contents, cars, report.sessions, options)
             if not report.ok:
                 raise _Rollback
         committed = True
@@ -491,10 +504,9 @@ def _readable_value(setting: Setting) -> bool:
     return bool(setting.value) and (not setting.encrypted or crypto.readable(setting.value))
 
 
-def _restore_sessions(
-    user, contents: BackupContents, cars: dict[str, Car], report, dry_run, replace, progress, batch
-):  # fmt: skip
-    report.sessions = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
+def _restore_sessions(user, contents: BackupContents, cars: dict[str, Car], sessions: ImportReport,
+                      options: EngineOptions) -> None:  # fmt: skip
+    """The backup's sessions, each into its car, through the import engine."""
     with contents.session_records() as (header, records):
         header = [column.strip() for column in header]
         car_column = header.index("car_id")
@@ -507,12 +519,5 @@ def _restore_sessions(
                 else:
                     yield line, cars[record[car_column].strip()], [record[index] for index in keep]
 
-        charging_sessions_rows_import(
-            user=user, rows=rows(), columns=[header[index] for index in keep], report=report.sessions,
-            dry_run=dry_run, new_cars=replace, derive_missing_totals=False, progress=progress, batch=batch,
-        )  # fmt: skip
-    if batch:
-        sessions = report.sessions
-        import_batch_finish(batch, rows_read=sessions.rows_read, inserted=sessions.inserted,
-                            duplicates=sessions.skipped_duplicates, errors=sessions.error_count)  # fmt: skip
-        sessions.batch_id = batch.pk
+        columns = [header[index] for index in keep]
+        charging_sessions_rows_import(user=user, rows=rows(), columns=columns, report=sessions, options=options)

@@ -54,7 +54,7 @@ def run_child(step: str, *args: str) -> None:
 
     from backups.services import backup_create
     from cars_app.models import Car
-    from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
+    from sessions_app.imports.csv_io import ImportOptions, charging_sessions_export, charging_sessions_import
 
     if step == "generate":
         generate_csv(Path(args[0]), int(args[1]))
@@ -81,7 +81,8 @@ def run_child(step: str, *args: str) -> None:
     car = Car.objects.get(user=user)
     started = time.perf_counter()
     report = charging_sessions_import(
-        user=user, car=car, source=args[0], dry_run=step == "cli dry run", allow_partial=True, error_file=False
+        user=user, car=car, source=args[0],
+        options=ImportOptions(dry_run=step == "cli dry run", allow_partial=True, error_file=False),
     )
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "rows": report.rows_read}))

@@ -50,7 +50,7 @@ SPREADSHEET_TARGET = 1.5
 
 def generate_csv(path: Path, rows: int, seed: int = 7) -> None:
     """Sessions shaped like a UK owner's: mostly home AC, some rapid DC, real-looking values."""
-    from sessions_app.csv_format import HEADER
+    from sessions_app.imports.csv_format import HEADER
 
     rng = random.Random(seed)
     day, odometer = dt.date(1990, 1, 1), 1000
@@ -221,13 +221,16 @@ def write_valid_rows(source: Path, target: Path) -> int:
     from django.contrib.auth.models import User
 
     from cars_app.models import Car
-    from sessions_app.csv_format import csv_records
-    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.imports.csv_format import csv_records
+    from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 
     copy = shutil.copy(source, target.with_name("source.csv"))  # so the .err.csv lands in our temp folder
     user = User.objects.create_user("scratch")
     car = Car.objects.create(user=user, name="scratch", make="-", model="-", battery_kwh=1)
-    report = charging_sessions_import(user=user, car=car, source=copy, dry_run=True, allow_partial=True)
+    report = charging_sessions_import(
+        user=user, car=car, source=copy,
+        options=ImportOptions(dry_run=True, allow_partial=True),
+    )
     if not report.error_file:
         shutil.copy(source, target)
         return 0
@@ -260,9 +263,9 @@ def step_raw(*, user, car, csv_path, workdir) -> int:
 
 
 def step_import(*, user, car, csv_path, workdir, dry_run=False) -> int:
-    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 
-    report = charging_sessions_import(user=user, car=car, source=csv_path, dry_run=dry_run)
+    report = charging_sessions_import(user=user, car=car, source=csv_path, options=ImportOptions(dry_run=dry_run))
     assert report.ok, report.errors[:3]
     return report.rows_read
 
@@ -276,7 +279,7 @@ def step_dry_run(*, user, car, csv_path, workdir) -> int:
 
 
 def step_export(*, user, car, csv_path, workdir) -> int:
-    from sessions_app.csv_io import charging_sessions_export
+    from sessions_app.imports.csv_io import charging_sessions_export
 
     return charging_sessions_export(user=user, car=car, target=workdir / "export.csv")
 
@@ -299,15 +302,16 @@ def step_restore(*, user, car, csv_path, workdir, mode="merge") -> int:
 
 
 def step_spreadsheet(*, user, car, csv_path, workdir) -> int:
-    from sessions_app.column_mapping import ColumnMapping
-    from sessions_app.csv_io import charging_sessions_import
-    from sessions_app.import_choices import ImportChoices
+    from sessions_app.imports.choices import ImportChoices
+    from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
+    from sessions_app.imports.formats.mapping import ColumnMapping
 
     sheet = workdir / "spreadsheet.csv"  # written by the untimed "spreadsheet_file" step
     units = {"charge_delivered_kwh": "wh", "duration_mins": "hms"}
     mapping = ColumnMapping(headings=SHEET_HEADINGS, units=units, name="bench")
     report = charging_sessions_import(
-        user=user, car=car, source=sheet, file_format="spreadsheet", choices=ImportChoices(mapping=mapping)
+        user=user, car=car, source=sheet,
+        options=ImportOptions(file_format="spreadsheet", choices=ImportChoices(mapping=mapping)),
     )
     assert report.ok, report.errors[:3]
     return report.rows_read

@@ -67,7 +67,7 @@ def child_build(csv_path: str, rows: str) -> None:
     from cars_app.models import Car
     from plugtrack_site.accounts import owner_account_ensure
     from sessions_app.admin import ChargingSessionAdmin
-    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 
     site_set_up()
     owners = {}
@@ -80,7 +80,10 @@ def child_build(csv_path: str, rows: str) -> None:
             path = Path(source) if source else Path(tempfile.mkstemp(suffix=".csv")[1])
             if rows:
                 generate_csv(path, rows, seed=index)
-            report = charging_sessions_import(user=user, car=car, source=path, allow_partial=True, error_file=False)
+            report = charging_sessions_import(
+                user=user, car=car, source=path,
+                options=ImportOptions(allow_partial=True, error_file=False),
+            )
             if rows:
                 path.unlink()
         session = car.sessions.order_by("id").first()

@@ -48,7 +48,7 @@ def child_build(workdir: str) -> None:
 
     from cars_app.models import Car
     from plugtrack_site.accounts import owner_account_ensure
-    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 
     site_set_up()
     owners = []
@@ -57,7 +57,7 @@ def child_build(workdir: str) -> None:
         car = Car.objects.create(user=user, name="Niro", make="Kia", model="Niro EV", battery_kwh=64.8)
         history = Path(workdir) / f"history{index}.csv"
         generate_csv(history, SESSIONS_PER_OWNER, seed=index)
-        charging_sessions_import(user=user, car=car, source=history, error_file=False)
+        charging_sessions_import(user=user, car=car, source=history, options=ImportOptions(error_file=False))
         upload = Path(workdir) / f"new{index}.csv"
         if index < IMPORTERS:
             generate_csv(upload, IMPORT_ROWS, seed=1000 + index)  # other days and odometers: new sessions

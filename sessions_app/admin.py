@@ -19,18 +19,18 @@ from jobs.models import Job
 from jobs.services import job_start, upload_keep, upload_kept
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.numbers import decimal_text
 from plugtrack_site.pagination import IdsFirstPaginator
 from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from . import analytics
-from .batches import BatchNotFound, import_batch_undo
-from .csv_format import decimal_render
-from .csv_io import charging_sessions_csv
-from .file_preview import owner_file_preview
 from .forms import ChargingSessionForm, ColumnMappingForm, MappingProfileForm, SessionsExportForm, SessionsImportForm
-from .import_choices import ImportChoices
-from .mapping_profiles import mapping_profile_export, mapping_profile_problem, mapping_profile_save
+from .imports.batches import BatchNotFound, import_batch_undo
+from .imports.choices import ImportChoices
+from .imports.csv_io import charging_sessions_csv
+from .imports.mapping_profiles import mapping_profile_export, mapping_profile_problem, mapping_profile_save
+from .imports.preview import owner_file_preview
 from .models import ChargingSession, ImportBatch, MappingProfile
 from .plausibility import checks_summary, newly_flagged
 from .services import charging_session_save, charging_sessions_delete
@@ -299,7 +299,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         if power is None:
             return session.charge_type
         assumed = " (home, assumed)" if session.charge_power_kw is None else ""
-        return f"{session.charge_type} {decimal_render(power)} kW{assumed}"
+        return f"{session.charge_type} {decimal_text(power)} kW{assumed}"
 
     @admin.display(description="miles")
     def miles(self, session):
@@ -366,7 +366,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 @admin.register(ImportBatch)
 class ImportBatchAdmin(OwnedModelAdmin):
     """Every import, read-only, with an action that undoes the selected ones after a confirmation
-    page saying what would go (sessions_app/batches.py does the work, as the command does)."""
+    page saying what would go (sessions_app/imports/batches.py does the work, as the command does)."""
 
     list_display = ["created_at", "source_name", "car", "kind", "rows_read", "inserted", "skipped_duplicates",
                     "status"]  # fmt: skip

@@ -12,7 +12,7 @@ class SessionsAppConfig(AppConfig):
         from plugtrack_site.accounts import owners_group_permissions_refresh
         from settings_app.services import settings_changed
 
-        from . import jobs  # noqa: F401 - registers this app's kinds of background job
+        from .imports import jobs  # noqa: F401 - registers this app's kinds of background job
         from .services import sessions_reflagged_for_settings
 
         settings_changed.connect(sessions_reflagged_for_settings, dispatch_uid="plugtrack_sessions_price_ceiling")

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 
-from .csv_format import decimal_render
+from plugtrack_site.numbers import decimal_text
 
 # What one session may charge: the battery, what the car used while charging, and losses, never
 # half a battery more. With no battery known, more than the largest battery on sale (about 200 kWh).
@@ -51,14 +51,14 @@ def bounds_broken(
     if price is not None and price > price_ceiling:
         errors[BOUND_FIELDS[Bound.PRICE]] = _error(
             Bound.PRICE,
-            f"{decimal_render(price)} £/kWh is above the most a kWh costs (£{price_ceiling:.2f}): "
+            f"{decimal_text(price)} £/kWh is above the most a kWh costs (£{price_ceiling:.2f}): "
             "was it typed in pence?",
         )
     # (a total worked out from a price in pence, or for energy beyond the bound, is their mistake: said once)
     if total is not None and kwh is not None and total > most_cost(kwh, price_ceiling) and not errors:
         errors[BOUND_FIELDS[Bound.COST]] = _error(
             Bound.COST,
-            f"£{total:,.2f} is more than {decimal_render(kwh)} kWh cost at the most a kWh costs "
+            f"£{total:,.2f} is more than {decimal_text(kwh)} kWh cost at the most a kWh costs "
             f"(£{price_ceiling:.2f}), £{most_cost(kwh, price_ceiling):,.2f}: was it typed in pence, or is the energy "
             "wrong?",
         )
@@ -72,17 +72,17 @@ def most_cost(kwh: Decimal, price_ceiling: Decimal) -> Decimal:
 
 def _energy_message(kwh: Decimal, battery_kwh: Decimal | None) -> str:
     limit = (
-        f"more than {ENERGY_PER_BATTERY} × the battery ({decimal_render(battery_kwh)} kWh)" if battery_kwh is not None
+        f"more than {ENERGY_PER_BATTERY} × the battery ({decimal_text(battery_kwh)} kWh)" if battery_kwh is not None
         else f"more than any car's battery holds ({ENERGY_WITHOUT_BATTERY_KWH} kWh)"
     )  # fmt: skip
     if looks_read_as_thousands(kwh, battery_kwh):
         cause = (
-            f"did a spreadsheet read {decimal_render(kwh / 1000)} as {kwh:,.0f}, taking the dot for a thousands "
+            f"did a spreadsheet read {decimal_text(kwh / 1000)} as {kwh:,.0f}, taking the dot for a thousands "
             "separator, or is it in Wh?"
         )
     else:
         cause = "is it another car's, or another column's value?"
-    return f"{decimal_render(kwh)} kWh is {limit}: {cause}"
+    return f"{decimal_text(kwh)} kWh is {limit}: {cause}"
 
 
 def looks_read_as_thousands(kwh: Decimal | None, battery_kwh: Decimal | None) -> bool:

@@ -17,8 +17,8 @@ from django.db import transaction
 from cars_app.models import Car
 from plugtrack_site.accounts import owner_account_ensure
 
-from .csv_format import HEADER
-from .csv_io import charging_sessions_import
+from .imports.csv_format import HEADER
+from .imports.csv_io import charging_sessions_import
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "plugtrack-demo"

@@ -4,10 +4,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 
-from .column_mapping import UNIT_NAMES, UNITS, ColumnMapping
-from .csv_format import HEADER, CsvFileError
-from .import_choices import ImportChoices
-from .mapping_json import mapping_data_check, mapping_header_checked, mapping_json_checked
+from .imports.choices import ImportChoices
+from .imports.csv_format import HEADER, CsvFileError
+from .imports.formats.mapping import UNIT_NAMES, UNITS, ColumnMapping
+from .imports.formats.mapping_json import mapping_data_check, mapping_header_checked, mapping_json_checked
 from .models import ChargingSession, MappingProfile
 from .plausibility import session_problems
 

@@ -87,7 +87,7 @@ _FOLLOWING_START = {
 
 class ImportBatch(models.Model):
     """One import of sessions (the command, the admin, a merge restore): what came from where, so
-    that exactly the sessions it inserted can be removed again (sessions_app/batches.py)."""
+    that exactly the sessions it inserted can be removed again (sessions_app/imports/batches.py)."""
 
     class Kind(models.TextChoices):
         IMPORT = "import", "import"
@@ -138,7 +138,7 @@ class ReadBackJSONField(models.JSONField):
 
 
 class MappingProfile(models.Model):
-    """A mapping of an owner's file (sessions_app/column_mapping.py), saved under a name: offered
+    """A mapping of an owner's file (sessions_app/imports/formats/mapping.py), saved under a name: offered
     again when a file with the same header comes (header_key: the SHA-256 of its headings)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mapping_profiles")

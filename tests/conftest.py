@@ -6,8 +6,8 @@ from django.contrib.auth.models import User
 
 from cars_app.models import Car
 from plugtrack_site.accounts import owner_account_ensure
+from sessions_app.imports.seen_keys import SeenKeys
 from sessions_app.models import ChargingSession
-from sessions_app.seen_keys import SeenKeys
 from sessions_app.services import sessions_sequence_recompute
 
 
@@ -76,5 +76,5 @@ def opened_key_stores(monkeypatch) -> list[SeenKeys]:
         opened.append(SeenKeys())
         return opened[-1]
 
-    monkeypatch.setattr("sessions_app.importer.SeenKeys", tracked)
+    monkeypatch.setattr("sessions_app.imports.importer.SeenKeys", tracked)
     return opened

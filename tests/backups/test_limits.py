@@ -113,7 +113,7 @@ def test_a_manifest_counting_more_sessions_than_a_restore_reads_is_refused_befor
         write_zip(tmp_path / "claims.zip", members | changed, reseal=False),
         "manifest.json counts 500,001 sessions; one restore reads at most 500,000, so nothing was restored",
     )
-    assert "MAX_ROWS in sessions_app/importer.py" in message  # what whoever runs PlugTrack can do
+    assert "MAX_ROWS in sessions_app/imports/importer.py" in message  # what whoever runs PlugTrack can do
 
 
 def test_more_sessions_than_the_manifest_counts_are_refused_as_soon_as_they_pass_it(

@@ -131,10 +131,11 @@ def test_a_restore_lets_go_of_its_key_files_whether_it_succeeds_or_fails(
 def test_an_interrupted_restore_leaves_everything_as_before(account, backup_path, monkeypatch):
     before = dump(account)
 
-    def interrupted(self):
+    def interrupted(**kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sessions_app.importer._Importer.finish", interrupted)
+    # (when the sessions are in and the cars' figures are recomputed: the restore's last step)
+    monkeypatch.setattr("sessions_app.imports.importer.sessions_sequence_recompute", interrupted)
     with pytest.raises(KeyboardInterrupt):
         backup_restore(user=account, source=backup_path, mode="replace")
     assert dump(account) == before
@@ -143,10 +144,10 @@ def test_an_interrupted_restore_leaves_everything_as_before(account, backup_path
 def test_a_disk_or_database_error_is_reported_and_undone(account, backup_path, monkeypatch):
     before = dump(account)
 
-    def failing(self):
+    def failing(**kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sessions_app.importer._Importer.finish", failing)
+    monkeypatch.setattr("sessions_app.imports.importer.sessions_sequence_recompute", failing)
     with pytest.raises(RestoreFailed, match="undone; your data is as before.*No space left"):
         backup_restore(user=account, source=backup_path, mode="replace")
     assert dump(account) == before

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from backups.models import Backup
-from sessions_app.csv_format import HEADER
+from sessions_app.imports.csv_format import HEADER
 from sessions_app.models import ChargingSession
 from settings_app.services import user_settings
 
@@ -248,7 +248,7 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
 
 
 def test_an_import_is_undone_from_the_admin_after_a_confirmation(page, owner, make_car, make_session, tmp_path):
-    from sessions_app.csv_io import charging_sessions_import
+    from sessions_app.imports.csv_io import charging_sessions_import
 
     car = make_car(owner, name="Niro")
     make_session(car, "2025-01-01", 1000, "20")
@@ -271,7 +271,7 @@ def test_an_import_is_undone_from_the_admin_after_a_confirmation(page, owner, ma
 
 def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_imported(page, worker, owner, make_car,
                                                                                  tmp_path):  # fmt: skip
-    from tests.sessions_app.test_presets import EVCC_DE
+    from tests.sessions_app.imports.formats.test_presets import EVCC_DE
 
     car = make_car(owner, name="Model 3")
     path = tmp_path / "evcc-sessions.csv"

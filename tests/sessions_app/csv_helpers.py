@@ -3,7 +3,7 @@
 import csv
 from pathlib import Path
 
-from sessions_app.csv_format import HEADER
+from sessions_app.imports.csv_format import HEADER
 
 
 def session_row(**cells) -> dict[str, str]:

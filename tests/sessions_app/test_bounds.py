@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from backups.services import backup_create, backup_restore
 from sessions_app.bounds import most_cost
-from sessions_app.csv_format import CsvFileError
-from sessions_app.csv_io import charging_sessions_export, charging_sessions_import
+from sessions_app.imports.csv_format import CsvFileError
+from sessions_app.imports.csv_io import ImportOptions, charging_sessions_export, charging_sessions_import
 from sessions_app.models import ChargingSession
 from sessions_app.plausibility import Check, _checks_of, ten_thousandths, thousandths
 from sessions_app.services import sessions_sequence_recompute
@@ -90,7 +90,10 @@ def test_an_import_refuses_a_price_in_pence_as_that_rows_error(owner, car, tmp_p
 def test_the_bounds_in_python_and_in_sql_agree_at_their_edges(owner, car, tmp_path, kwh, price, total, broken):
     """An import refuses exactly what the stored flags mark (the same rule, in Python and in SQL)."""
     row = session_row(charge_delivered_kwh=kwh, cost_per_kwh=price, total_cost_gbp=total, soc_from="", soc_to="")
-    report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, [row]), dry_run=True)
+    report = charging_sessions_import(
+        user=owner, car=car, source=write_csv(tmp_path, [row]),
+        options=ImportOptions(dry_run=True),
+    )
     assert report.ok == (not broken), report.errors
     flags = _checks_of(
         kwh_units=thousandths(Decimal(kwh)), battery_units=thousandths(car.battery_kwh),
@@ -145,7 +148,10 @@ def test_a_demo_export_saved_by_a_german_libreoffice_stops_with_one_message(owne
 def test_a_few_rows_beyond_a_bound_are_row_errors_not_a_refused_file(owner, car, tmp_path):
     rows = [session_row(date=f"2025-03-{day:02}", odometer=str(1000 + day * 100)) for day in range(1, 11)]
     rows[4]["charge_delivered_kwh"] = "300"
-    report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows), allow_partial=True)
+    report = charging_sessions_import(
+        user=owner, car=car, source=write_csv(tmp_path, rows),
+        options=ImportOptions(allow_partial=True),
+    )
     assert report.error_count == 1 and report.inserted == 9
     assert report.errors[0].message == (
         "300 kWh is more than 1.5 × the battery (88 kWh): is it another car's, or another column's value?"

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from sessions_app import analytics
 from sessions_app.analytics import EfficiencySource
-from sessions_app.csv_io import charging_sessions_import
+from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 from sessions_app.models import ChargingSession
 from sessions_app.plausibility import Check
 from settings_app.services import user_settings
@@ -164,7 +164,7 @@ def test_an_import_reports_each_flagged_row_and_still_imports_it(owner, three_se
     ]
     source = write_csv(tmp_path, rows)
 
-    dry = charging_sessions_import(user=owner, car=three_sessions, source=source, dry_run=True)
+    dry = charging_sessions_import(user=owner, car=three_sessions, source=source, options=ImportOptions(dry_run=True))
     report = charging_sessions_import(user=owner, car=three_sessions, source=source)
 
     for result in (dry, report):
@@ -225,7 +225,7 @@ def test_an_import_says_which_stored_session_its_rows_flag(owner, make_car, make
     make_session(car, "2025-01-20", 1100, "20")
     source = write_csv(tmp_path, [session_row(date="2025-01-10", odometer="1090", charge_delivered_kwh="20")])
     for dry_run in (True, False):
-        report = charging_sessions_import(user=owner, car=car, source=source, dry_run=dry_run)
+        report = charging_sessions_import(user=owner, car=car, source=source, options=ImportOptions(dry_run=dry_run))
         assert [(w.row, w.message) for w in report.warnings] == [
             (2, "Please check: the stored session 20 Jan 2025, 1,100 mi, 20 kWh would then be flagged: 10 miles "
                 "since the session before it (10 Jan 2025, 1,090 mi, 20 kWh) on 20 kWh is 0.50 mi/kWh, outside "

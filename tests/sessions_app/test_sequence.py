@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from backups.services import backup_create, backup_restore
 from sessions_app.analytics import session_cost_gbp
-from sessions_app.csv_io import charging_sessions_import
+from sessions_app.imports.csv_io import charging_sessions_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
 from sessions_app.plausibility import Check
 from sessions_app.services import charging_session_save, charging_sessions_delete, sessions_sequence_recompute

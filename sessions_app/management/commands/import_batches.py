@@ -1,7 +1,7 @@
 from django.contrib.auth.models import User
 
 from plugtrack_site.command_args import PlugTrackCommand, add_user_argument, resolve_user
-from sessions_app.batches import import_batches
+from sessions_app.imports.batches import import_batches
 
 
 class Command(PlugTrackCommand):

@@ -1,5 +1,5 @@
 from plugtrack_site.command_args import PlugTrackCommand, add_user_argument, resolve_user
-from sessions_app.batches import BatchNotFound, import_batch_undo
+from sessions_app.imports.batches import BatchNotFound, import_batch_undo
 from sessions_app.models import ImportBatch
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from plugtrack_site.command_args import PlugTrackCommand, add_user_argument, resolve_user
 from plugtrack_site.files import file_written_whole
-from sessions_app.csv_format import CsvFileError
-from sessions_app.mapping_profiles import mapping_profile_export, mapping_profile_import, mapping_profiles
+from sessions_app.imports.csv_format import CsvFileError
+from sessions_app.imports.mapping_profiles import mapping_profile_export, mapping_profile_import, mapping_profiles
 
 
 class Command(PlugTrackCommand):

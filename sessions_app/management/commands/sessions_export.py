@@ -4,8 +4,8 @@ from django.core.management.base import CommandError
 
 from cars_app.command_args import add_car_argument, resolve_car
 from plugtrack_site.command_args import EXIT_REFUSED, PlugTrackCommand, add_user_argument, resolve_user
-from sessions_app.csv_io import charging_sessions_export
-from sessions_app.widgets import DateWidget
+from sessions_app.imports.csv_io import charging_sessions_export
+from sessions_app.imports.widgets import DateWidget
 
 
 def iso_date(text: str) -> dt.date:

@@ -2,11 +2,11 @@ from django.core.management.base import CommandError
 
 from cars_app.command_args import add_car_argument, resolve_car
 from plugtrack_site.command_args import EXIT_FAILED, PlugTrackCommand, add_user_argument, progress_bar, resolve_user
-from sessions_app.csv_io import FORMATS, charging_sessions_import, csv_rows_estimate
-from sessions_app.file_shape import DATE_ORDERS, ENCODINGS
-from sessions_app.import_choices import BLANK_ODOMETER_RULES, ImportChoices
-from sessions_app.importer import ImportReport, RowIssue
-from sessions_app.mapping_profiles import mapping_from_argument
+from sessions_app.imports.choices import BLANK_ODOMETER_RULES, ImportChoices
+from sessions_app.imports.csv_io import FORMATS, ImportOptions, charging_sessions_import, csv_rows_estimate
+from sessions_app.imports.formats.shape import DATE_ORDERS, ENCODINGS
+from sessions_app.imports.importer import ImportReport, RowIssue
+from sessions_app.imports.mapping_profiles import mapping_from_argument
 
 
 class Command(PlugTrackCommand):
@@ -51,21 +51,21 @@ class Command(PlugTrackCommand):
         total = 0 if options["file_format"] == "teslafi" else csv_rows_estimate(options["source"])
         with progress_bar(total=total, silenced=options["json"]) as progress:
             report = charging_sessions_import(
-                user=user,
-                car=car,
-                source=options["source"],
-                dry_run=options["dry_run"],
-                allow_partial=options["allow_partial"],
-                progress=progress,
-                file_format=options["file_format"],
-                choices=ImportChoices(
-                    date_order=options["date_order"],
-                    encoding=options["encoding"],
-                    time_zone=options["timezone"],
-                    currency=options["currency"],
-                    rate=options["rate"],
-                    blank_odometer=options["blank_odometer"],
-                    mapping=mapping_from_argument(user, options["mapping"]) if options["mapping"] else None,
+                user=user, car=car, source=options["source"],
+                options=ImportOptions(
+                    dry_run=options["dry_run"],
+                    allow_partial=options["allow_partial"],
+                    progress=progress,
+                    file_format=options["file_format"],
+                    choices=ImportChoices(
+                        date_order=options["date_order"],
+                        encoding=options["encoding"],
+                        time_zone=options["timezone"],
+                        currency=options["currency"],
+                        rate=options["rate"],
+                        blank_odometer=options["blank_odometer"],
+                        mapping=mapping_from_argument(user, options["mapping"]) if options["mapping"] else None,
+                    ),
                 ),
             )
         if options["json"]:

@@ -1,0 +1,29 @@
+"""The import machinery: files of sessions in and out. What other apps may use (a backup's restore,
+the API to come) is named here; the modules behind it are this package's own.
+
+- The engine: `importer.py` (rows → checked sessions, written in chunks; the report), with
+  `resources.py` and `widgets.py` (a row's cells typed and checked), `seen_keys.py` (the duplicate
+  keys of a file, on disk), `batches.py` (an import's record, and undo), `csv_format.py` (the CSV
+  as a file: header, bounded records, formula escaping).
+- Files: `csv_io.py` (import and export of a file), `formats/` (how each kind of file is read:
+  PlugTrack's own, a spreadsheet, evcc's, TeslaFi's), `choices.py` (the person's answers to a
+  file's questions), `mapping_profiles.py` (saved mappings), `preview.py` (the admin's first look),
+  `jobs.py` (an import as a background job).
+"""
+
+from .batches import ImportSource, import_recorded
+from .csv_format import HEADER, CsvFileError, csv_records, width_problem
+from .importer import (
+    MAX_ROWS,
+    EngineOptions,
+    ImportReport,
+    RowIssue,
+    charging_sessions_rows_import,
+    issues_labelled,
+)
+from .resources import ChargingSessionResource
+
+__all__ = [
+    "HEADER", "MAX_ROWS", "ChargingSessionResource", "CsvFileError", "EngineOptions", "ImportReport", "ImportSource",
+    "RowIssue", "charging_sessions_rows_import", "csv_records", "import_recorded", "issues_labelled", "width_problem",
+]  # fmt: skip
