@@ -226,7 +226,8 @@ def write_valid_rows(source: Path, target: Path) -> int:
 
     copy = shutil.copy(source, target.with_name("source.csv"))  # so the .err.csv lands in our temp folder
     user = User.objects.create_user("scratch")
-    car = Car.objects.create(user=user, name="scratch", make="-", model="-", battery_kwh=1)
+    # (the battery of the car the steps import into: the same rows pass its bounds)
+    car = Car.objects.create(user=user, name="scratch", make="-", model="-", battery_kwh=64.8)
     report = charging_sessions_import(
         user=user, car=car, source=copy,
         options=ImportOptions(dry_run=True, allow_partial=True),
