@@ -10,11 +10,13 @@ import time
 import zipfile
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import pyzipper
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -38,6 +40,8 @@ from sessions_app.models import CHRONOLOGICAL, ChargingSession, ImportBatch
 from sessions_app.services import sessions_sequence_recompute
 from settings_app import crypto
 from settings_app.models import Setting
+from settings_app.registry import SETTINGS
+from settings_app.services import settings_changed
 
 from . import schema
 from .archive import BackupContents, backup_open
@@ -393,8 +397,9 @@ def backup_restore(
             )  # fmt: skip
             with recording as batch:
                 options = EngineOptions(
-                    dry_run=dry_run, new_cars=replace, derive_missing_totals=False, progress=progress, batch=batch
-                )
+                    dry_run=dry_run, new_cars=replace, as_stored=True, price_ceiling=_price_ceiling(contents),
+                    progress=progress, batch=batch,
+                )  # fmt: skip
                 _restore_sessions(user, contents, cars, report.sessions, options)
             if not report.ok:
                 raise _Rollback
@@ -466,9 +471,22 @@ def _restore_cars(user, contents: BackupContents, report, dry_run: bool, replace
     return by_backup_id
 
 
+def _price_ceiling(contents: BackupContents) -> Decimal | None:
+    """The most a kWh costs as the backup's settings say (the restore brings them back before the
+    sessions); None when it holds none, or none readable: the owner's own."""
+    restored = contents.settings.get("max_price_per_kwh")
+    if restored is None or restored.encrypted:
+        return None
+    try:
+        return SETTINGS["max_price_per_kwh"].parse(restored.value)
+    except ValidationError:
+        return None
+
+
 def _restore_settings(user, contents: BackupContents, report, dry_run: bool, replace: bool) -> None:
     existing = {} if replace else {s.key: s for s in Setting.objects.filter(user=user)}
     unreadable = []  # restored secrets that no configured key can read
+    changed = []
     for key, restored in contents.settings.items():
         setting = existing.get(key)
         if setting is not None and (setting.value, setting.encrypted) == (restored.value, restored.encrypted):
@@ -492,6 +510,9 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, rep
         setting.value, setting.encrypted = restored.value, restored.encrypted
         if not dry_run:
             setting.save()
+            changed.append(key)
+    if changed:  # what follows from a setting (the sessions above the price ceiling) follows it, as after a save
+        settings_changed.send(sender=backup_restore, user=user, keys=changed)
     if unreadable:
         report.warnings.append(
             f"The secret setting(s) {', '.join(unreadable)} were encrypted with a key this installation does not "

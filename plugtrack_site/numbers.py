@@ -1,7 +1,13 @@
 """A decimal as PlugTrack writes it, wherever it is written: a CSV cell, a backup, a message, a
 duplicate key compared as text."""
 
+import re
 from decimal import Decimal
+
+# A number as people write it: ASCII digits, a sign, a point; no exponent, NaN or Infinity, and no
+# longer than any real figure (a 5,000-digit "number" would make Decimal arithmetic raise or crawl).
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+MAX_NUMBER_CHARS = 20
 
 
 def decimal_text(value: Decimal | None) -> str:
@@ -13,3 +19,11 @@ def decimal_text(value: Decimal | None) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def decimal_parsed(text: str) -> Decimal | None:
+    """A plain number's Decimal (`_PLAIN`, at most MAX_NUMBER_CHARS), else None: for the caller to
+    leave the text as it is, to be that row's error where it is checked."""
+    if len(text) > MAX_NUMBER_CHARS or not _PLAIN.fullmatch(text):
+        return None
+    return Decimal(text)

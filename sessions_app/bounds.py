@@ -12,6 +12,7 @@ read 36.936 as 36936, a price typed in pence.
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 
@@ -34,6 +35,7 @@ class Bound(StrEnum):
 
 # The field each bound is about.
 BOUND_FIELDS = {Bound.ENERGY: "charge_delivered_kwh", Bound.PRICE: "cost_per_kwh", Bound.COST: "total_cost_gbp"}
+BOUND_CODES = frozenset(bound.value for bound in Bound)  # a ValidationError's code says which bound it is
 
 
 def energy_limit(battery_kwh: Decimal | None) -> Decimal:
@@ -85,6 +87,20 @@ def _energy_message(kwh: Decimal, battery_kwh: Decimal | None) -> str:
     return f"{decimal_text(kwh)} kWh is {limit}: {cause}"
 
 
+class BoundedValues(NamedTuple):
+    """A row's values the bounds judge, as BoundsTally reads the causes from them."""
+
+    kwh: Decimal | None
+    battery_kwh: Decimal | None
+    price: Decimal | None
+    price_ceiling: Decimal
+
+
+def _price_read_as_thousands(price: Decimal | None, price_ceiling: Decimal) -> bool:
+    """A price beyond the ceiling that is a whole number a thousand times a plausible one: 0.075 read as 75."""
+    return price is not None and price == price.to_integral_value() and price >= 10 and price / 1000 <= price_ceiling
+
+
 def looks_read_as_thousands(kwh: Decimal | None, battery_kwh: Decimal | None) -> bool:
     """Whether a kWh beyond the bound is a plausible one a thousand times over (36.936 read as 36936,
     as a spreadsheet set to German or French reads a decimal point, or Wh given as kWh)."""
@@ -116,9 +132,9 @@ class BoundsTally:
     def __init__(self):
         self.broken = {bound: _Broken() for bound in Bound}
 
-    def count(self, errors: dict[str, list[ValidationError]], line: int, kwh: Decimal | None,
-              battery_kwh: Decimal | None) -> None:  # fmt: skip
+    def count(self, errors: dict[str, list[ValidationError]], line: int, values: "BoundedValues") -> None:
         """Count the bounds a row's `errors` (a ValidationError's error_dict) say it breaks."""
+        kwh, battery_kwh, price, price_ceiling = values
         for bound, field in BOUND_FIELDS.items():
             error = next((error for error in errors.get(field, ()) if error.code == bound.value), None)
             if error is None:
@@ -126,7 +142,9 @@ class BoundsTally:
             broken = self.broken[bound]
             if not broken.rows:
                 broken.line, broken.message = line, error.messages[0]
-                broken.thousands = bound is Bound.ENERGY and looks_read_as_thousands(kwh, battery_kwh)
+                broken.thousands = bound is Bound.ENERGY and looks_read_as_thousands(kwh, battery_kwh) or (
+                    bound is Bound.PRICE and _price_read_as_thousands(price, price_ceiling)
+                )
             broken.rows += 1
 
     def most_rows_message(self, *, rows: int, source: str, labels: dict[str, str]) -> str | None:
@@ -149,8 +167,8 @@ class BoundsTally:
             )
         elif Bound.PRICE in most or Bound.COST in most:
             cause = (
-                "Are the prices or costs in pence? Then say so: the price column's unit is pence in a mapping (in the "
-                "admin: Which column is which), or divide them by 100 in the file."
+                "Are the prices or costs in pence? Then they are a hundred times too big: divide them by 100 in the "
+                "file, or, for your own spreadsheet, choose pence as the price column's unit."
             )
         else:
             cause = "Is this the right file, and the right car?"

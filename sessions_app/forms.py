@@ -8,7 +8,7 @@ from .imports.choices import ImportChoices
 from .imports.csv_format import HEADER, CsvFileError
 from .imports.formats.mapping import UNIT_NAMES, UNITS, ColumnMapping
 from .imports.formats.mapping_json import mapping_data_check, mapping_header_checked, mapping_json_checked
-from .models import ChargingSession, MappingProfile
+from .models import DUPLICATE_KEY, ChargingSession, MappingProfile
 from .plausibility import session_problems
 
 
@@ -66,7 +66,7 @@ class ChargingSessionForm(forms.ModelForm):
 
 def _key_values(cleaned: dict) -> dict:
     """The values that place a session among its car's (and make it a duplicate)."""
-    return {name: cleaned.get(name) for name in ("car", "date", "odometer", "charge_delivered_kwh")}
+    return {name: cleaned.get(name) for name in ("car", *DUPLICATE_KEY)}
 
 
 class SessionsImportForm(forms.Form):

@@ -22,6 +22,9 @@ SOC_VALIDATORS = [
 NON_NEGATIVE = [MinValueValidator(0, message="Must be 0 or more.")]
 # The order of a car's sessions in time: what "earliest" (the baseline) and "previous" mean.
 CHRONOLOGICAL = ("date", "odometer", "id")
+# What makes two sessions of a car the same charge (with the car): the key of the unique constraint,
+# by which an import or restore skips what is stored already and the admin's form refuses a copy.
+DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
 
 
 def date_truncated(field: str, kind: str, vendor: str):
@@ -265,7 +268,7 @@ class ChargingSession(models.Model):
         constraints = [
             # The idempotency key of imports and restores: the same charge is never stored twice.
             models.UniqueConstraint(
-                fields=["user", "car", "date", "odometer", "charge_delivered_kwh"], name="session_duplicate_key"
+                fields=["user", "car", *DUPLICATE_KEY], name="session_duplicate_key"
             ),
             models.CheckConstraint(condition=Q(charge_type__in=["AC", "DC"]), name="session_charge_type_valid"),
             models.CheckConstraint(condition=Q(charge_delivered_kwh__gte=0), name="session_kwh_non_negative"),
@@ -299,15 +302,16 @@ class ChargingSession(models.Model):
             errors["car"] = "This car belongs to another user."
         if self.soc_from is not None and self.soc_to is not None and self.soc_to < self.soc_from:
             errors["soc_to"] = ValidationError(
-                f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %).", code="soc_to_below_from"
+                f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %).", code="SoC to below SoC from"
             )
+        car = self.car if self.car_id or ChargingSession.car.is_cached(self) else None  # (a restore's, not saved yet)
         if price_ceiling is None:
-            price_ceiling = user_settings(user=self.car.user_id if self.car_id else self.user_id).max_price_per_kwh
+            price_ceiling = user_settings(user=car.user_id if car else self.user_id).max_price_per_kwh
         bounded = {name: getattr(self, name) for name in BOUND_FIELDS.values()}
         if all(isinstance(value, Decimal | None) for value in bounded.values()):  # (a form's bad text: its own error)
             errors = bounds_broken(
                 kwh=self.charge_delivered_kwh, price=self.cost_per_kwh, total=self.total_cost_gbp,
-                battery_kwh=self.car.battery_kwh if self.car_id else None, price_ceiling=price_ceiling,
+                battery_kwh=car.battery_kwh if car else None, price_ceiling=price_ceiling,
             ) | errors  # fmt: skip
         if errors:
             raise ValidationError(errors)

@@ -52,7 +52,7 @@ def session_order_update(cursor, car_ids: list[int]) -> None:
     ceilings = [(owner, ten_thousandths(found.max_price_per_kwh))
                 for owner, found in user_settings_many(user_ids=owners).items()]  # fmt: skip
     ceiling_case = "CASE car.user_id " + " ".join("WHEN %s THEN CAST(%s AS BIGINT)" for _ in ceilings) + " END"
-    ceiling_case = ceiling_case if ceilings else "NULL"  # (cars gone meanwhile: nothing to update either)
+    ceiling_case = ceiling_case if ceilings else "CAST(NULL AS BIGINT)"  # (cars gone meanwhile: nothing to update)
     cursor.execute(
         f"UPDATE {table} AS session "
         "SET odometer_before = checked.odometer_before, is_baseline = checked.is_first, checks = checked.checks "

@@ -69,13 +69,17 @@ def header_check(header: list[str], source_name: str) -> None:
 def _resaved_hint(header: list[str]) -> str:
     """What to do with PlugTrack's own columns as a spreadsheet saves them (semicolons, tabs, other case)."""
     for delimiter, said in ((";", "separated by semicolons"), ("\t", "separated by tabs"), (",", "in other case")):
-        names = [name.strip().lower() for cell in header for name in cell.split(delimiter)]
-        if sorted(names) == sorted(HEADER):
+        if own_columns([name for cell in header for name in cell.split(delimiter)]):
             return (
                 f". This is PlugTrack's own columns {said}, as a spreadsheet saves them: import it with --format "
                 "auto (in the admin: Detect it), which reads that shape."
             )
     return ""
+
+
+def own_columns(header: list[str]) -> bool:
+    """PlugTrack's 14 columns, in any order and case."""
+    return sorted(heading.strip().lower() for heading in header) == sorted(HEADER)
 
 
 def _names_excerpt(names: list[str], shown: int = 5) -> str:

@@ -177,7 +177,7 @@ def _row_source(file_format: str, *, user: User, car: Car, source, choices: Impo
         return TeslafiRows(Path(source), choices, shape)
     return MappedRows(
         Path(source), file_format, choices, saved_mapping=lambda header: mapping_for_header(user, header), shape=shape,
-        stored_before=lambda day: _stored_odometer_before(car, day),
+        car=car,
     )  # fmt: skip
 
 
@@ -258,11 +258,6 @@ def _unused_choices_refuse(file_format: str, choices: ImportChoices, name: str) 
             f"{name} {what}: the {', '.join(unused)} you gave would not be used. Leave them out, or give the file's "
             "format if it is another (--format spreadsheet, evcc)."
         )
-
-
-def _stored_odometer_before(car: Car, day: dt.date) -> tuple[dt.date, int] | None:
-    """The car's latest stored session dated before `day`: its date and odometer (odometer_history.py)."""
-    return car.sessions.filter(date__lt=day).order_by("-date", "-odometer").values_list("date", "odometer").first()
 
 
 def _for_car(record: tuple[int, list[str]] | RowIssue, car: Car):

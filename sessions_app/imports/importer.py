@@ -15,6 +15,7 @@ import datetime as dt
 import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import IO, Protocol
 
 from django.contrib.auth.models import User
@@ -25,12 +26,12 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site.errors import excerpt
 
-from ..bounds import BoundsTally
-from ..models import SESSION_FIELD_LABELS, ChargingSession, ImportBatch
+from ..bounds import BoundedValues, BoundsTally
+from ..models import DUPLICATE_KEY, SESSION_FIELD_LABELS, ChargingSession, ImportBatch
 from ..plausibility import CHECK_TEXTS, Check, problem_messages
 from ..services import sessions_sequence_recompute
 from .csv_format import HEADER, WIDTH_KIND, CsvFileError, width_problem
-from .resources import DUPLICATE_KEY, ChargingSessionResource
+from .resources import ChargingSessionResource
 from .seen_keys import SeenKeys
 
 CHUNK_ROWS = 2000
@@ -174,8 +175,9 @@ class EngineOptions:
     """How `charging_sessions_rows_import` runs.
 
     `dry_run`: check everything, write nothing. `new_cars`: the cars have no stored sessions (just
-    created or emptied), so no stored keys are looked up. `derive_missing_totals`: compute a blank
-    total from price × kWh (a CSV import does; a restore brings back exactly what was stored).
+    created or emptied), so no stored keys are looked up. `as_stored` (a restore): the rows are
+    what PlugTrack stored, brought back exactly (ChargingSessionResource); `price_ceiling`: the most
+    a kWh costs, when not the owner's setting of now (a restore: the backup's).
     `error_sink`: where every error and warning goes besides the report. `progress`: told the rows
     read after each chunk. `checked_rows` (a dry run): where to keep the rows found new, typed and
     checked, for `charging_sessions_checked_import` to write later without checking them again.
@@ -183,7 +185,8 @@ class EngineOptions:
 
     dry_run: bool = False
     new_cars: bool = False
-    derive_missing_totals: bool = True
+    as_stored: bool = False
+    price_ceiling: Decimal | None = None
     error_sink: ErrorSink | None = None
     progress: Progress | None = None
     checked_rows: IO[bytes] | None = None
@@ -266,13 +269,13 @@ class _Importer:
     def _resource(self, car: Car) -> tuple[ChargingSessionResource, int]:
         if id(car) not in self._resources:  # made as each car's rows come: cars without any cost nothing
             resource = ChargingSessionResource(
-                user=self.user, car=car, derive_missing_totals=self.options.derive_missing_totals
+                user=self.user, car=car, as_stored=self.options.as_stored, price_ceiling=self.options.price_ceiling
             )
             scope = len(self._resources)
             self._resources[id(car)] = (resource, scope)
             if car.pk is not None and not self.options.new_cars:  # what the new rows will be checked against
                 stored = ChargingSession.objects.filter(car=car).order_by()
-                rows = stored.values_list("pk", "date", "odometer", "charge_delivered_kwh", "checks")
+                rows = stored.values_list("pk", *DUPLICATE_KEY, "checks")
                 self._seen.add_stored(
                     ((pk, key, checks) for pk, *key, checks in rows.iterator(CHUNK_ROWS)), scope=scope
                 )
@@ -354,6 +357,8 @@ class _Importer:
                 previous=row.previous, following=row.following,
             )  # fmt: skip
             for check, message in problems.items():
+                if check is Check.IMPOSSIBLE:
+                    continue  # a bound: refused, or (a restore) said by the resource with the value and the bound
                 if row.stored:
                     message = f"the stored session {row.stored} would then be flagged: {message}"
                 if check is Check.KWH_ABOVE_BATTERY:
@@ -394,11 +399,12 @@ class _Importer:
                 dropped_warnings.add(number)  # a skipped row is not worth a warning
                 continue
             try:
-                resource.validate_instance(instance, errors)
+                resource.validate_instance(instance, errors, row_number=number)
             except ValidationError as error:
                 invalid.append((number, error.error_dict))
-                self._bounds.count(error.error_dict, lines[number - 1], instance.charge_delivered_kwh,
-                                   resource.car.battery_kwh)  # fmt: skip
+                values = BoundedValues(instance.charge_delivered_kwh, resource.car.battery_kwh, instance.cost_per_kwh,
+                                       resource.price_ceiling)  # fmt: skip
+                self._bounds.count(error.error_dict, lines[number - 1], values)
                 dropped_warnings.add(number)
                 continue
             known.add(_key(instance))

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.contrib.auth.models import User
 
 from .choices import ImportChoices
-from .csv_format import CsvFileError, first_line
-from .formats.detection import format_detect, own_columns
+from .csv_format import CsvFileError, first_line, own_columns
+from .formats.detection import format_detect
 from .formats.mapped import shape_start, text_open
 from .formats.mapping import ColumnMapping
 from .formats.mapping_json import MAX_COLUMNS  # (a saved mapping's header keeps it too)

@@ -14,11 +14,10 @@ from import_export import fields, resources, widgets
 
 from settings_app.services import user_settings
 
+from ..bounds import BOUND_CODES
 from ..models import CHRONOLOGICAL, ChargingSession
 from .csv_format import HEADER
 from .widgets import ChargeTypeWidget, DateWidget, DecimalWidget, IntegerWidget, TextWidget
-
-DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
 
 PENNY = Decimal("0.01")
 COST_DIFFERS = "a total cost that differs from price × energy"
@@ -50,16 +49,18 @@ class ChargingSessionResource(resources.ModelResource):
         model = ChargingSession
         fields = HEADER
         export_order = HEADER
-        import_id_fields = DUPLICATE_KEY
-        batch_size = 1000
 
-    def __init__(self, *, user=None, car=None, derive_missing_totals: bool = True, **kwargs):
+    def __init__(self, *, user=None, car=None, as_stored: bool = False, price_ceiling: Decimal | None = None,
+                 **kwargs):  # fmt: skip
+        """`as_stored` (a restore): the rows are what PlugTrack stored, brought back exactly: no total is
+        derived, and a value beyond a hard bound (stored before the bounds, or under a higher price
+        ceiling) is kept with a warning, flagged once written, never refused. `price_ceiling`: the
+        owner's most a kWh can cost (default: their setting, read once for the whole import)."""
         super().__init__(**kwargs)
-        self.user, self.car = user, car
-        # A restore brings back exactly what was stored, so it derives nothing.
-        self.derive_missing_totals = derive_missing_totals
-        # The owner's most a kWh can cost (a hard bound, bounds.py), read once for the whole import.
-        self.price_ceiling = user_settings(user=user).max_price_per_kwh if user is not None else None
+        self.user, self.car, self.as_stored = user, car, as_stored
+        if price_ceiling is None and user is not None:
+            price_ceiling = user_settings(user=user).max_price_per_kwh
+        self.price_ceiling = price_ceiling
         self.warnings: list[tuple[int, str, str, str]] = []  # (row number in the dataset, field, message, kind)
         # Looked up once, not per row: the widget of each column, and the model fields to check.
         self._widgets = [(name, self.fields[name].widget) for name in HEADER]
@@ -93,7 +94,7 @@ class ChargingSessionResource(resources.ModelResource):
         except InvalidOperation:
             return  # an absurdly long number: validation reports it
         if instance.total_cost_gbp is None:
-            if self.derive_missing_totals:
+            if not self.as_stored:
                 instance.total_cost_gbp = expected
         elif abs(instance.total_cost_gbp - price * kwh) > PENNY:
             message = (
@@ -102,7 +103,7 @@ class ChargingSessionResource(resources.ModelResource):
             )
             self.warnings.append((kwargs.get("row_number", 0), "total_cost_gbp", message, COST_DIFFERS))
 
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True, row_number: int = 0):
         """The model fields' validators and the model's cross-field rules, without a query per row.
 
         The same validators `full_clean` runs, on the values the widgets typed (so no second
@@ -122,5 +123,19 @@ class ChargingSessionResource(resources.ModelResource):
                 instance.clean(price_ceiling=self.price_ceiling)
             except ValidationError as error:
                 errors = error.update_error_dict(errors)
+        if self.as_stored:
+            errors = self._bounds_kept(errors, row_number)
         if errors:
             raise ValidationError(errors)
+
+    def _bounds_kept(self, errors: dict, row_number: int) -> dict:
+        """A restore's values beyond a hard bound: warnings (the session is flagged once written), not errors."""
+        kept = {}
+        for field_name, field_errors in errors.items():
+            beyond = [error for error in field_errors if error.code in BOUND_CODES]
+            for error in beyond:
+                message = f"{error.messages[0]} Restored as it was stored, marked \"check\" for you to correct."
+                self.warnings.append((row_number, field_name, message, error.code))
+            if rest := [error for error in field_errors if error not in beyond]:
+                kept[field_name] = rest
+        return kept

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from backups.services import backup_create, backup_restore
-from sessions_app.bounds import most_cost
+from sessions_app.bounds import Bound, most_cost
 from sessions_app.imports.csv_format import CsvFileError
 from sessions_app.imports.csv_io import ImportOptions, charging_sessions_export, charging_sessions_import
 from sessions_app.models import ChargingSession
@@ -22,7 +22,6 @@ from sessions_app.plausibility import Check, _checks_of, ten_thousandths, thousa
 from sessions_app.services import sessions_sequence_recompute
 from settings_app.services import settings_update
 
-from ..backups.zip_helpers import read_members, write_zip
 from .csv_helpers import session_row, write_csv
 
 ADD = "admin:sessions_app_chargingsession_add"
@@ -197,22 +196,35 @@ def test_the_upgrade_flags_stored_impossible_sessions_and_deletes_none(owner, ma
     assert [bool(checks & Check.IMPOSSIBLE) for _, checks in sorted(flags.items())] == [False, True, True]
 
 
-def test_a_restore_refuses_a_session_beyond_a_bound_and_changes_nothing(owner, car, make_session, tmp_path):
+def test_a_restore_brings_back_a_stored_session_beyond_a_bound_flagged_and_said(owner, car, make_session, tmp_path):
+    """A backup holds what was stored, sessions from before the bounds included: restored exactly, flagged,
+    with a warning; never refused (the owner's own backup stays restorable)."""
     make_session(car, "2025-01-01", 1000, "30")
-    make_session(car, "2025-01-09", 1100, "31")
-    members = read_members(backup_create(user=owner, target=tmp_path / "b.zip").path)
-    members["sessions.csv"] = members["sessions.csv"].replace(b",31,", b",31000,")  # edited by hand
-    forged = write_zip(tmp_path / "forged.zip", members)
-    before = list(car.sessions.values_list("date", "charge_delivered_kwh"))
+    make_session(car, "2025-01-09", 1100, "36936")  # stored before the bounds: kept, flagged
+    backup = backup_create(user=owner, target=tmp_path / "b.zip").path
+    for mode in ("replace", "merge"):
+        if mode == "merge":
+            ChargingSession.objects.filter(user=owner).delete()  # (the replace made the car anew)
+        check = backup_restore(user=owner, source=backup, mode=mode, dry_run=True)
+        report = backup_restore(user=owner, source=backup, mode=mode)
+        assert report.ok and report.sessions.inserted == 2, mode
+        for said in (check, report):  # the dry run says what the restore does
+            [warning] = [issue for issue in said.sessions.warnings if issue.kind == Bound.ENERGY]
+            assert warning.message.startswith("36936 kWh is more than 1.5 × the battery (88 kWh)")
+            assert warning.message.endswith('Restored as it was stored, marked "check" for you to correct.')
+        restored = ChargingSession.objects.get(charge_delivered_kwh=Decimal("36936"))
+        assert restored.checks & Check.IMPOSSIBLE
 
-    for mode in ("merge", "replace"):
-        report = backup_restore(user=owner, source=forged, mode=mode)
-        assert not report.ok
-        [error] = report.sessions.errors
-        assert error.field == "charge_delivered_kwh" and error.message.startswith(
-            "31000 kWh is more than 1.5 × the battery (88 kWh): did a spreadsheet read 31 as 31,000"
-        )
-        assert list(car.sessions.values_list("date", "charge_delivered_kwh")) == before
+
+def test_a_restored_price_ceiling_flags_the_sessions_above_it(owner, car, make_session, tmp_path):
+    settings_update(user=owner, values={"max_price_per_kwh": Decimal("1.00")})
+    backup = backup_create(user=owner, target=tmp_path / "b.zip").path
+    settings_update(user=owner, values={"max_price_per_kwh": Decimal("2.00")})
+    priced = make_session(car, "2025-02-01", 1500, "30", cost_per_kwh=Decimal("1.50"))
+    assert not priced.checks & Check.IMPOSSIBLE
+    backup_restore(user=owner, source=backup, mode="merge")  # the backup's ceiling comes back: £1.00
+    priced.refresh_from_db()
+    assert priced.checks & Check.IMPOSSIBLE
 
 
 def test_a_car_whose_battery_is_given_as_a_number_is_checked_in_decimals(owner, tmp_path):
@@ -224,3 +236,14 @@ def test_a_car_whose_battery_is_given_as_a_number_is_checked_in_decimals(owner, 
     rows = [session_row(odometer="1000"), session_row(date="2025-03-02", odometer="1100", charge_delivered_kwh="90")]
     report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows))
     assert report.inserted == 2 and [issue.kind for issue in report.warnings][:1] == ["more kWh than the battery × 1.1"]
+
+
+def test_prices_a_spreadsheet_read_a_thousand_times_over_are_said_to_be_its_locale(owner, car, tmp_path):
+    rows = [session_row(date=f"2025-03-{day:02}", odometer=str(1000 + day * 100), cost_per_kwh="75")
+            for day in range(1, 11)]  # fmt: skip
+    with pytest.raises(CsvFileError, match="a spreadsheet set to a language that writes decimal commas"):
+        charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows))
+    for row in rows:
+        row["cost_per_kwh"] = "24.5"  # in pence
+    with pytest.raises(CsvFileError, match="Are the prices or costs in pence"):
+        charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows))

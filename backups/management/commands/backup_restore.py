@@ -86,8 +86,11 @@ def report_text(report: RestoreReport) -> str:
     if report.sessions:
         sessions = report.sessions
         lines.append(f"  {'sessions':<10}{sessions.inserted:>10}{'–':>10}{sessions.skipped_duplicates:>10}")
-        for issue in sessions.errors[:10]:
-            lines.append(f"  sessions.csv row {issue.row}, {issue.field or 'row'}: {issue.message}")
+        for label, issues, total in (("errors", sessions.errors, sessions.error_count),
+                                     ("warnings", sessions.warnings, sessions.warning_count)):  # fmt: skip
+            if issues:
+                lines.append(f"  sessions.csv {label} (first {min(len(issues), 10)} of {total:,}):")
+                lines += [f"    row {issue.row}, {issue.field or 'row'}: {issue.message}" for issue in issues[:10]]
     if report.automatic_backup:
         lines.append(f"Your data before the restore was saved to {report.automatic_backup}")
     lines += [f"Warning: {warning}" for warning in report.warnings]

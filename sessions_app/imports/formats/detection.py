@@ -5,7 +5,7 @@ evcc's or TeslaFi's own headings, else a spreadsheet of one's own."""
 from itertools import islice
 from pathlib import Path
 
-from ..csv_format import HEADER, csv_records
+from ..csv_format import HEADER, csv_records, own_columns
 from .evcc import EVCC_ONLY
 from .mapped import ISO_DAY, text_open
 from .presets import heading_key
@@ -44,11 +44,6 @@ def format_detect(*, path: Path, shape: FileShape, header: list[str], has_mappin
     if not own_columns(header):
         return detected
     return "plugtrack" if _as_plugtrack_writes(path, shape, header) else "spreadsheet"
-
-
-def own_columns(header: list[str]) -> bool:
-    """PlugTrack's 14 columns, in any order and case."""
-    return sorted(heading.strip().lower() for heading in header) == sorted(HEADER)
 
 
 def _as_plugtrack_writes(path: Path, shape: FileShape, header: list[str]) -> bool:

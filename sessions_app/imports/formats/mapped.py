@@ -15,16 +15,19 @@ import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import IO
+
+from cars_app.models import Car
+from plugtrack_site.numbers import decimal_parsed
 
 from ..choices import NO_COSTS, ImportChoices
 from ..csv_format import HEADER, WIDTH_KIND, csv_records, first_line, width_problem
 from ..importer import RowIssue, RowLeftOut
 from . import OpenedRows
 from .mapping import ColumnMapping, value_in_unit
-from .odometer_history import OdometerHistory, StoredBefore
+from .odometer_history import OdometerHistory
 from .presets import preset_mapping
 from .shape import (
     ISO_DATE,
@@ -56,6 +59,7 @@ _GROUPED_DECIMAL_POINT = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 _GROUPED_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?")
 _CLOCK_AFTER_DATE = re.compile(r"[T ](\d{1,2}):(\d{2})(?::(\d{2}))?")  # "2026-11-25 18:02:10" → 18:02:10
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_MILES = re.compile(r"[0-9]{1,9}")  # an odometer to take for another session (ASCII digits, not "٣٣")
 
 # A mapping saved by the owner for a header, if any (mapping_profiles.mapping_profile_for_header).
 SavedMapping = Callable[[list[str]], ColumnMapping | None]
@@ -116,11 +120,9 @@ class RowConverter:
         """Money as PlugTrack keeps it: pounds (at the rate given), to the penny (£/kWh to 4 places),
         rounded half to even; each change said ("total cost 2.7632 → £2.76")."""
         currency, rate = self.choices.currency, self.choices.rate if self.money else Decimal(1)
-        try:
-            amount = Decimal(value)
-            pounds = (amount * rate).quantize(MONEY_PLACES[column], ROUND_HALF_EVEN)
-        except InvalidOperation:
+        if (amount := decimal_parsed(value)) is None:
             return value  # not a number: the row's error where it is checked
+        pounds = (amount * rate).quantize(MONEY_PLACES[column], ROUND_HALF_EVEN)
         if self.money:
             derived.append(f"{MONEY_COLUMNS[column]} {value} {currency} → £{pounds} at {rate}")
         elif pounds != amount:
@@ -134,12 +136,44 @@ class RowConverter:
         day, time = date_and_time(
             cells[date_index].strip() if date_index is not None else date_fixed, self.shape.date_order, self.zone
         )
-        if not odometer.isdigit() or not ISO_DAY.fullmatch(day):
+        if not _WHOLE_MILES.fullmatch(odometer) or not ISO_DAY.fullmatch(day):
             return None
         try:
             return dt.date.fromisoformat(day), time, int(odometer)
         except ValueError:  # 2026-02-30: that row's error, not an odometer to take
             return None
+
+    def _odometer_previous(self, line: int, converted: dict, time: str, derived: list[str]) -> RowIssue | None:
+        """The rule "previous" (odometer_history.py): this session's odometer, or the row's issue."""
+        try:
+            day = dt.date.fromisoformat(converted["date"])
+        except ValueError:
+            return None  # no date to look before: the date is this row's error
+        kwh = decimal_parsed(converted["charge_delivered_kwh"])
+        if kwh is not None and (earlier := self.history.blank_seen(day, kwh, line)):
+            return RowIssue(
+                line, "odometer", "", f"The odometer is blank, and line {earlier} has the same day and energy and no "
+                "odometer either: the two cannot be told apart. Fill in the odometer of one of them.",
+                "odometer blank, like another row's",
+            )  # fmt: skip
+        if kwh is not None and (odometer := self.history.stored_same(day, kwh)) is not None:
+            converted["odometer"] = str(odometer)
+            derived.append(f"odometer blank in the file: {odometer:,} mi, that of the stored session of the same day "
+                           "and energy (imported before)")  # fmt: skip
+            return None
+        known = self.history.before(day, time)
+        if known is None:
+            return RowIssue(
+                line, "odometer", "", "The odometer is blank, and no session dated before this one has one, in the "
+                "file or stored. Enter an earlier session with its odometer first, or fill this one in.",
+                "odometer blank, none before it",
+            )  # fmt: skip
+        converted["odometer"] = str(known.odometer)
+        derived.append(
+            f"odometer blank in the file: {known.odometer:,} mi taken from {known}, the latest before it "
+            "(0 miles driven)"
+        )
+        return None
 
     def _blank_odometer(self, line: int, converted: dict, time: str, derived: list[str]) -> RowIssue | None:
         rule = self.choices.blank_odometer
@@ -147,22 +181,7 @@ class RowConverter:
             return RowLeftOut(line, "odometer", "", "Left out: its odometer is blank (the rule chosen: skip).",
                               "left out: odometer blank")  # fmt: skip
         if rule == "previous":
-            try:
-                known = self.history.before(dt.date.fromisoformat(converted["date"]), time)
-            except ValueError:
-                return None  # no date to look before: the date is this row's error
-            if known is None:
-                return RowIssue(
-                    line, "odometer", "", "The odometer is blank, and no session dated before this one has one, in the "
-                    "file or stored. Enter an earlier session with its odometer first, or fill this one in.",
-                    "odometer blank, none before it",
-                )  # fmt: skip
-            converted["odometer"] = str(known.odometer)
-            derived.append(
-                f"odometer blank in the file: {known.odometer:,} mi taken from {known}, the latest before it "
-                "(0 miles driven)"
-            )
-            return None
+            return self._odometer_previous(line, converted, time, derived)
         return RowIssue(
             line, "odometer", "", "The odometer is blank (evcc leaves it blank when it could not read the car). Fill "
             "it in, or choose a rule for blank odometers: skip the row, or take the previous session's.",
@@ -231,7 +250,7 @@ class MappedRows:
     mapping is the person's (`choices.mapping`), else the one they saved for this header
     (`saved_mapping`), else the preset's (`preset`: "spreadsheet" or "evcc"). The file is read a row
     at a time: once to decide the shape (shape.values_scan), once more for the odometers known by
-    date when a blank one takes the previous session's (`stored_before`: the car's stored sessions,
+    date when a blank one takes the previous session's (with `car`'s stored sessions,
     odometer_history.py), once to import. `shape`: its encoding and delimiter, when found already
     (shape_start's pass over the bytes is not made twice)."""
 
@@ -240,7 +259,7 @@ class MappedRows:
     choices: ImportChoices
     saved_mapping: SavedMapping | None = None
     shape: FileShape | None = None
-    stored_before: StoredBefore | None = None
+    car: Car | None = None
 
     @contextmanager
     def open(self, name: str) -> Iterator[OpenedRows]:
@@ -260,7 +279,7 @@ class MappedRows:
         converter = RowConverter(shape, mapping, columns, choices)  # (once the scan has decided the shape)
         detected = {"format": self.preset, **shape.describe(), **converter.describe(header, ignored)}
         if odometer_optional:
-            converter.history = OdometerHistory(self.stored_before)
+            converter.history = OdometerHistory(self.car)
         try:
             if converter.history:
                 with text_open(path, shape.encoding) as text:

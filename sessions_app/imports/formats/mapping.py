@@ -15,10 +15,10 @@ plain by then.
 
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from plugtrack_site.errors import excerpt
-from plugtrack_site.numbers import decimal_text
+from plugtrack_site.numbers import decimal_parsed, decimal_text
 
 from ...models import SESSION_FIELD_LABELS
 from ..csv_format import HEADER, CsvFileError
@@ -55,10 +55,13 @@ class ColumnMapping:
         for column, unit in self.units.items():
             if unit not in UNITS.get(column, ()):
                 choices = ", ".join(UNITS.get(column, ())) or "none: it has PlugTrack's unit only"
-                raise CsvFileError(f'The mapping gives {column} the unit "{unit}"; its units are: {choices}.')
+                raise CsvFileError(
+                    f'The mapping gives {excerpt(column)} the unit "{excerpt(unit)}"; its units are: {choices}.'
+                )
         unknown = [column for column in [*self.headings, *self.fixed] if column not in HEADER]
         if unknown:
-            raise CsvFileError(f"The mapping names fields PlugTrack does not have: {', '.join(unknown)}.")
+            named = ", ".join(excerpt(column) for column in unknown[:5])
+            raise CsvFileError(f"The mapping names fields PlugTrack does not have: {named}.")
 
     def unit(self, column: str) -> str:
         return self.units.get(column) or UNITS.get(column, ("",))[0]
@@ -157,8 +160,9 @@ def odometer_missing(name: str) -> str:
 
 _CONVERTED = ("km", "wh", "hours", "hms", "seconds", "pence")  # the units not PlugTrack's own
 # Go's durations as evcc writes them ("5h21m5s", "5h21m5.123s"), "1h23min", "45m"; and clocks ("1:23:45").
-_HMS = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)(?:[.,]\d+)?\s*s)?$", re.IGNORECASE)
-_CLOCK = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?$")
+# (hours and seconds of at most 9 digits: longer is no charge, and int() refuses 4,300 digits)
+_HMS = re.compile(r"^(?:(\d{1,9})\s*h)?\s*(?:(\d{1,9})\s*m(?:in)?)?\s*(?:(\d{1,9})(?:[.,]\d+)?\s*s)?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(\d{1,9}):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?$")
 
 
 def value_in_unit(text: str, unit: str) -> str:
@@ -169,9 +173,8 @@ def value_in_unit(text: str, unit: str) -> str:
     if unit == "hms":
         minutes = _hms_minutes(text)
         return text if minutes is None else str(minutes)
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
+    number = decimal_parsed(text)
+    if number is None:
         return text
     if unit == "km":
         return str((number / KM_PER_MILE).quantize(Decimal(1), ROUND_HALF_UP))

@@ -4,18 +4,23 @@ takes the latest odometer of the sessions dated before it, in the file or alread
 later one, whatever the file's order (evcc writes its newest session first).
 
 "Before" is an earlier date, or the same date at an earlier time when both the file's rows have a
-time. The file's rows are kept in a temporary SQLite file (as seen_keys.py does), so memory does not
-grow with the file; the car's stored sessions are looked up as needed.
+time. A blank-odometer row that is a session stored already (the same day and energy: the file
+imported before) takes that session's odometer, so that importing the file again adds nothing; two
+such rows of one file with the same day and energy cannot be told apart, and the second is refused.
+The file's rows are kept in a temporary SQLite file (as seen_keys.py does), so memory does not grow
+with the file; the car's stored sessions are looked up as needed.
 """
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from cars_app.models import Car
+from plugtrack_site.numbers import decimal_text
 
 from ..seen_keys import temporary_database
-
-# The car's latest stored session dated before a day: (its date, its odometer), or None.
-StoredBefore = Callable[[dt.date], tuple[dt.date, int] | None]
 
 
 @dataclass(frozen=True)
@@ -30,11 +35,13 @@ class KnownOdometer:
 
 
 class OdometerHistory:
-    def __init__(self, stored_before: StoredBefore | None = None):
-        self.stored_before = stored_before
+    def __init__(self, car: Car | None = None):
+        self.car = car if car is not None and car.pk is not None else None  # (None: nothing stored to look at)
+        self.started = timezone.now()  # what was stored before this import (not what it writes as it goes)
         self._db = temporary_database("plugtrack-odometers-")
         # day: ISO date; time: "HH:MM:SS", or "" when the row has none
         self._db.execute("CREATE TABLE known (day TEXT, time TEXT, odometer INTEGER, line INTEGER)")
+        self._db.execute("CREATE TABLE blank (day TEXT, kwh TEXT, line INTEGER, PRIMARY KEY (day, kwh))")
 
     def add(self, day: dt.date, time: str, odometer: int, line: int) -> None:
         """A row of the file with its odometer."""
@@ -52,10 +59,27 @@ class OdometerHistory:
             {"day": day.isoformat(), "time": time},
         ).fetchone()
         in_file = found and KnownOdometer(dt.date.fromisoformat(found[0]), found[1], found[2])
-        stored = self.stored_before(day) if self.stored_before else None
-        stored = stored and KnownOdometer(stored[0], stored[1], None)
+        stored = self.car and self.car.sessions.filter(date__lt=day).order_by("-date", "-odometer").first()
+        stored = stored and KnownOdometer(stored.date, stored.odometer, None)
         candidates = [known for known in (in_file, stored) if known]
         return max(candidates, key=lambda known: (known.date, known.odometer), default=None)
+
+    def stored_same(self, day: dt.date, kwh: Decimal) -> int | None:
+        """The odometer of the stored session of `day` with `kwh`: the same session, imported before."""
+        if self.car is None:
+            return None
+        sessions = self.car.sessions.filter(date=day, charge_delivered_kwh=kwh, created_at__lt=self.started)
+        return sessions.values_list("odometer", flat=True).first()
+
+    def blank_seen(self, day: dt.date, kwh: Decimal, line: int) -> int | None:
+        """The line of an earlier blank-odometer row of the file with `day` and `kwh`, else None (and this
+        row is remembered): two such rows would take the same odometer and be one session."""
+        earlier = self._db.execute(
+            "SELECT line FROM blank WHERE day = ? AND kwh = ?", (day.isoformat(), decimal_text(kwh))
+        ).fetchone()
+        if earlier is None:
+            self._db.execute("INSERT INTO blank VALUES (?, ?, ?)", (day.isoformat(), decimal_text(kwh), line))
+        return earlier and earlier[0]
 
     def close(self) -> None:
         self._db.close()

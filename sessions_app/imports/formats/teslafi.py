@@ -36,10 +36,10 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from plugtrack_site.numbers import decimal_text
+from plugtrack_site.numbers import decimal_parsed, decimal_text
 
 from ..choices import ImportChoices
 from ..csv_format import HEADER, CsvFileError, csv_records, width_problem
@@ -296,17 +296,13 @@ def _poll(line: int, cells: list[str], columns: dict[str, int], shape) -> tuple:
     numbers = []
     for column in _NUMBERS:  # (inline, not a call per cell: five cells a poll, a million in a long file)
         text = cells[columns[column]].strip() if column in columns else ""
-        if text.isdecimal():  # most cells: a whole number, nothing to check
+        if text.isascii() and text.isdecimal() and len(text) <= 12:  # most cells: a whole number, nothing to check
             numbers.append(text)
         elif text.lower() in _MISSING:
             numbers.append(None)
         else:
             plain = number_plain(text, shape.decimal_comma)
-            try:
-                finite = Decimal(plain).is_finite()  # (not Infinity)
-            except InvalidOperation:
-                finite = False
-            if not finite:
+            if decimal_parsed(plain) is None:  # (not Infinity, nor 30 digits)
                 raise _BadPoll(column, cells[columns[column]])
             numbers.append(plain)
     date = cells[columns["date"]].strip()

@@ -316,3 +316,47 @@ def test_a_thousands_separator_out_of_place_is_the_rows_error_never_a_bigger_num
         (3, "odometer", "12,5"), (3, "charge_delivered_kwh", "1,5"),
     ]  # fmt: skip
     assert list(car.sessions.values_list("odometer", flat=True)) == [12480]
+
+
+@pytest.mark.parametrize(
+    ("heading", "unit", "value"),
+    [("Took", "seconds", "Infinity"), ("Took", "seconds", "sNaN"), ("Odo", "km", "9" * 30),
+     ("Pence", "pence", "1e999999999"), ("Cost", None, "1e999999999"), ("Took", "hms", "9" * 5000 + "h")],
+)  # fmt: skip
+def test_a_hostile_number_in_any_unit_is_the_rows_error_not_a_traceback(owner, make_car, tmp_path, heading, unit,
+                                                                          value):  # fmt: skip
+    columns = {"Odo": "odometer", "Took": "duration_mins", "Pence": "cost_per_kwh", "Cost": "total_cost_gbp"}
+    mapping = ColumnMapping(
+        headings={"date": "Date", "charge_delivered_kwh": "kWh", "odometer": "Odo", columns[heading]: heading},
+        units={columns[heading]: unit} if unit else {}, fixed={"charge_type": "AC"},
+    )  # fmt: skip
+    cells = {"Date": "2026-11-02", "kWh": "30", "Odo": "12480", heading: value}
+    path = tmp_path / "hostile.csv"
+    path.write_text(",".join(cells) + "\n" + ",".join(cells.values()) + "\n")
+    for blank_odometer in ("error", "previous"):
+        choices = ImportChoices(mapping=mapping, blank_odometer=blank_odometer, currency="GBP")
+        car = make_car(owner, name=f"{heading}{unit}{blank_odometer}")
+        options = ImportOptions(file_format="spreadsheet", choices=choices)
+        report = charging_sessions_import(user=owner, car=car, source=path, options=options)
+        assert [issue.field for issue in report.errors] == [columns[heading]]
+
+
+def test_previous_never_makes_two_sessions_one_and_a_file_imported_again_adds_nothing(owner, make_car, make_session,
+                                                                                      tmp_path):  # fmt: skip
+    car = make_car(owner)
+    make_session(car, "2026-10-28", 15210, "40")
+    path = tmp_path / "tesla.csv"
+    path.write_text(TESLA_REPORT)
+    choices = ImportChoices(mapping=TESLA_MAPPING, blank_odometer="previous")
+    options = ImportOptions(file_format="spreadsheet", choices=choices)
+    assert charging_sessions_import(user=owner, car=car, source=path, options=options).inserted == 2
+    make_session(car, "2026-11-05", 15400, "30")  # a session typed in since, between the file's two
+    again = charging_sessions_import(user=owner, car=car, source=path, options=options)
+    assert (again.inserted, again.skipped_duplicates) == (0, 2)  # each found again by its day and energy
+    assert car.sessions.get(date=dt.date(2026, 11, 10)).odometer == 15210  # as first imported
+
+    twice = TESLA_REPORT + TESLA_REPORT.splitlines()[2].replace("09:10:00", "15:00:00") + "\n"  # same day, same kWh
+    path.write_text(twice)
+    report = charging_sessions_import(user=owner, car=make_car(owner, name="Other"), source=path, options=options)
+    assert [(issue.row, issue.field) for issue in report.errors][-1:] == [(4, "odometer")]
+    assert "line 3 has the same day and energy and no odometer either" in report.errors[-1].message
