@@ -473,7 +473,7 @@ def _parse_car(row: dict, line: int) -> dict:
         refuse(f'recommended_full_charge_frequency_value "{excerpt(frequency)}" is not a whole number.')
     car = {
         "id": row["id"],
-        "name": row["name"] or f"{row['make']} {row['model']}".strip(),
+        "name": row["name"] or Car.default_name(row["make"], row["model"]),
         "make": row["make"],
         "model": row["model"],
         "battery_kwh": decimal("battery_kwh"),

@@ -37,7 +37,7 @@ from sessions_app.imports import (
     width_problem,
 )
 from sessions_app.models import CHRONOLOGICAL, ChargingSession, ImportBatch
-from sessions_app.services import sessions_sequence_recompute
+from sessions_app.services import car_save
 from settings_app import crypto
 from settings_app.models import Setting
 from settings_app.registry import SETTINGS
@@ -452,21 +452,17 @@ def _restore_cars(user, contents: BackupContents, report, dry_run: bool, replace
     for row in contents.cars:
         values = {name: row[name] for name in CAR_FIELDS}
         car = existing.get((row["name"], row["make"], row["model"]))
-        battery_changed = False
         if car is None:
             car = Car(user=user, **values)
             report.cars.inserted += 1
         elif any(getattr(car, name) != value for name, value in values.items()):
-            battery_changed = car.battery_kwh != values["battery_kwh"]
             for name, value in values.items():
                 setattr(car, name, value)
             report.cars.updated += 1
         else:
             report.cars.unchanged += 1
         if not dry_run:
-            car.save()
-            if battery_changed:  # its sessions' "more kWh than the battery" flags follow
-                sessions_sequence_recompute(car_ids=[car.pk])
+            car_save(car=car)  # (a changed battery changes its sessions' flags, as any save of a car)
         by_backup_id[row["id"]] = car
     return by_backup_id
 

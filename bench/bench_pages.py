@@ -66,7 +66,7 @@ def child_build(csv_path: str, rows: str) -> None:
         generate_csv(Path(csv_path), int(rows))
     from cars_app.models import Car
     from plugtrack_site.accounts import owner_account_ensure
-    from sessions_app.admin import ChargingSessionAdmin
+    from sessions_app.admin.sessions import ChargingSessionAdmin
     from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 
     site_set_up()

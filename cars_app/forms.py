@@ -28,7 +28,7 @@ class CarForm(forms.ModelForm):
         owner = cleaned.get("user") or getattr(self.instance, "user", None)
         make, model = cleaned.get("make"), cleaned.get("model")
         if owner and make and model:
-            name = cleaned.get("name") or f"{make} {model}"
+            name = cleaned.get("name") or Car.default_name(make, model)
             clash = Car.objects.filter(user=owner, name=name, make=make, model=model).exclude(pk=self.instance.pk)
             if clash.exists():
                 raise ValidationError(f'You already have a {make} {model} named "{name}". Give this one another name.')

@@ -72,14 +72,19 @@ class Car(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name or f"{self.make} {self.model}"
+        return self.name or self.default_name(self.make, self.model)
 
     def save(self, *args, **kwargs):
         # The natural key includes the name, so it must never be stored blank.
         if not self.name:
-            self.name = f"{self.make} {self.model}".strip()
+            self.name = self.default_name(self.make, self.model)
         # A battery given as a number (64.8, 1) is kept as the Decimal it is stored as, also in this instance:
         # the checks' arithmetic is exact decimal arithmetic, which a float breaks.
         for name in ("battery_kwh", "efficiency_mpkwh"):
             setattr(self, name, self._meta.get_field(name).to_python(getattr(self, name)))
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def default_name(make: str, model: str) -> str:
+        """A car's name when none is given: "make model"."""
+        return f"{make} {model}".strip()

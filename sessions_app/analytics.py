@@ -20,7 +20,7 @@ from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
 from .models import ChargingSession, MonthLabelTotal
-from .plausibility import PLAUSIBLE_SESSION_EFFICIENCY
+from .plausibility import PLAUSIBLE_SESSION_EFFICIENCY, efficiency_plausible
 from .totals import FULL_CHARGE_SOC, Units
 
 # Below these, a measured car efficiency is noise.
@@ -56,21 +56,12 @@ def _words_pattern(words: tuple[str, ...]) -> re.Pattern | None:
     return re.compile(rf"\b(?:{'|'.join(escaped)})\b", re.IGNORECASE) if escaped else None
 
 
-def session_cost_gbp(total_cost_gbp: Decimal | None, cost_per_kwh: Decimal | None, kwh: Decimal) -> Decimal | None:
-    if total_cost_gbp is not None:
-        return total_cost_gbp
-    if cost_per_kwh is not None:
-        return cost_per_kwh * kwh
-    return None
-
-
 def session_efficiency(miles: int | None, kwh: Decimal) -> Decimal | None:
     """Miles since the previous session over this session's kWh; None when not a sensible figure."""
     if miles is None or miles <= 0 or kwh <= 0:
         return None
     efficiency = Decimal(miles) / kwh
-    low, high = PLAUSIBLE_SESSION_EFFICIENCY
-    return efficiency if low <= efficiency <= high else None
+    return efficiency if efficiency_plausible(efficiency) else None
 
 
 def ev_pence_per_mile(cost_gbp: Decimal | None, miles: int | None) -> Decimal | None:
@@ -124,6 +115,11 @@ class CarSummary:
     def cheaper_than_petrol(self) -> bool | None:
         return None if self.ev_ppm is None else self.ev_ppm < self.petrol_ppm
 
+    @property
+    def home_share_percent(self) -> Decimal | None:
+        """The share of the kWh charged at home, in percent (None with no kWh at all)."""
+        return None if not self.kwh else 100 * self.home_kwh / self.kwh
+
     def efficiency_text(self, unit: str = "") -> str:
         """The efficiency with where it came from, e.g. "3.68 mi/kWh (measured)" (`unit` " mi/kWh")."""
         source = self.efficiency_source.value + (f": {self.efficiency_note}" if self.efficiency_note else "")
@@ -139,9 +135,9 @@ def car_efficiency(
     note = ""
     if miles >= MIN_MILES_FOR_MEASURED and kwh >= MIN_KWH_FOR_MEASURED:
         measured = Decimal(miles) / kwh
-        low, high = PLAUSIBLE_SESSION_EFFICIENCY
-        if low <= measured <= high:
+        if efficiency_plausible(measured):
             return measured, EfficiencySource.MEASURED, ""
+        low, high = PLAUSIBLE_SESSION_EFFICIENCY
         note = f"measured {measured:.2f} mi/kWh is outside {low}–{high}"
     if not settings.allow_efficiency_fallback:
         return None, EfficiencySource.NOT_ENOUGH_DATA, note

@@ -22,6 +22,23 @@ SOC_VALIDATORS = [
 NON_NEGATIVE = [MinValueValidator(0, message="Must be 0 or more.")]
 # The order of a car's sessions in time: what "earliest" (the baseline) and "previous" mean.
 CHRONOLOGICAL = ("date", "odometer", "id")
+# The whole units PlugTrack sums and compares in (SQL and Python alike, so that SQLite's floating point
+# decides no boundary): kWh in thousandths, prices per kWh in ten-thousandths of a pound, costs in pence.
+KWH_UNITS = 1000
+PRICE_UNITS = 10_000
+COST_UNITS = 100
+
+
+def kwh_units(kwh: Decimal) -> int:
+    """A kWh in thousandths, as the checks and the totals count it."""
+    return int((kwh * KWH_UNITS).to_integral_value())
+
+
+def price_units(pounds: Decimal) -> int:
+    """A price per kWh (or an owner's ceiling) in ten-thousandths of a pound."""
+    return int((pounds * PRICE_UNITS).to_integral_value())
+
+
 # What makes two sessions of a car the same charge (with the car): the key of the unique constraint,
 # by which an import or restore skips what is stored already and the admin's form refuses a copy.
 DUPLICATE_KEY = ("date", "odometer", "charge_delivered_kwh")
@@ -293,6 +310,14 @@ class ChargingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} · {self.odometer} mi · {self.charge_delivered_kwh} kWh"
+
+    @staticmethod
+    def cost_of(total_cost_gbp: Decimal | None, cost_per_kwh: Decimal | None, kwh: Decimal) -> Decimal | None:
+        """A session's cost: its total when given, else price × kWh; none without either (not free).
+        totals.Units.COST is the same rule in SQL (a test holds them together)."""
+        if total_cost_gbp is not None:
+            return total_cost_gbp
+        return None if cost_per_kwh is None else cost_per_kwh * kwh
 
     def clean(self, *, price_ceiling: Decimal | None = None):
         """The rules across fields, and the hard bounds (bounds.py). `price_ceiling`: the owner's

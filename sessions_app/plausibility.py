@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Q
 
 from .bounds import ENERGY_PER_BATTERY
-from .models import CHRONOLOGICAL, ChargingSession
+from .models import CHRONOLOGICAL, COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, kwh_units
 
 # Outside this range a session's or a car's mi/kWh is a data problem (a missed session, a typo), not a figure.
 PLAUSIBLE_SESSION_EFFICIENCY = (Decimal(1), Decimal(7))
@@ -70,12 +70,13 @@ CHECKS_SQL = (
     f"(CASE WHEN odometer < odometer_before THEN {Check.ODOMETER_BELOW_PREVIOUS:d} ELSE 0 END"
     f" + CASE WHEN odometer > odometer_after THEN {Check.ODOMETER_ABOVE_NEXT:d} ELSE 0 END"
     f" + CASE WHEN kwh_units * 10 > battery_units * {_MARGIN_TENTHS} THEN {Check.KWH_ABOVE_BATTERY:d} ELSE 0 END"
-    f" + CASE WHEN odometer > odometer_before AND ((odometer - odometer_before) * 1000 < kwh_units * {_LOW}"
-    f"      OR (odometer - odometer_before) * 1000 > kwh_units * {_HIGH})"
+    f" + CASE WHEN odometer > odometer_before AND ((odometer - odometer_before) * {KWH_UNITS} < kwh_units * {_LOW}"
+    f"      OR (odometer - odometer_before) * {KWH_UNITS} > kwh_units * {_HIGH})"
     f"      THEN {Check.EFFICIENCY_IMPLAUSIBLE:d} ELSE 0 END"
     f" + CASE WHEN same_date_odometer > 1 THEN {Check.SAME_DATE_AND_ODOMETER:d} ELSE 0 END"
     f" + CASE WHEN kwh_units * 10 > battery_units * {_BOUND_TENTHS} OR price_units > ceiling_units"
-    f"      OR cost_units * 100000 > kwh_units * ceiling_units + 50000 THEN {Check.IMPOSSIBLE:d} ELSE 0 END)"
+    f"      OR cost_units * {KWH_UNITS * PRICE_UNITS // COST_UNITS} > kwh_units * ceiling_units"
+    f"         + {KWH_UNITS * PRICE_UNITS // COST_UNITS // 2} THEN {Check.IMPOSSIBLE:d} ELSE 0 END)"
 )
 # The names CHECKS_SQL reads, each a whole number or NULL (not judged).
 CHECKS_SQL_VALUES = (
@@ -145,7 +146,7 @@ def session_problems(session: ChargingSession) -> list[str]:
     battery = session.car.battery_kwh
     checks = _checks_of(
         odometer=session.odometer, odometer_before=before and before.odometer, odometer_after=after and after.odometer,
-        kwh_units=thousandths(session.charge_delivered_kwh), battery_units=thousandths(battery),
+        kwh_units=kwh_units(session.charge_delivered_kwh), battery_units=kwh_units(battery),
         same_date_odometer=1 + others.filter(date=session.date, odometer=session.odometer).exists(),
     )  # fmt: skip
     problems = list(
@@ -162,7 +163,7 @@ def session_problems(session: ChargingSession) -> list[str]:
     if following:  # only its previous odometer changes, and with it its miles
         newly = _checks_of(
             odometer=following.odometer, odometer_before=session.odometer,
-            kwh_units=thousandths(following.charge_delivered_kwh),
+            kwh_units=kwh_units(following.charge_delivered_kwh),
         ) & ~following.checks  # fmt: skip
         messages = problem_messages(newly, odometer=following.odometer, kwh=following.charge_delivered_kwh,
                                     battery_kwh=battery, previous=this, following=None)  # fmt: skip
@@ -196,13 +197,9 @@ def newly_flagged(car_ids: Iterable[int]) -> Iterator[list[ChargingSession]]:
     found += [session for session in flagged.order_by(*CHRONOLOGICAL) if session.checks & ~before.get(session.pk, 0)]
 
 
-def thousandths(kwh: Decimal) -> int:
-    return int((kwh * 1000).to_integral_value())
-
-
-def ten_thousandths(pounds: Decimal) -> int:
-    """A price per kWh (or the owner's ceiling) as CHECKS_SQL compares it."""
-    return int((pounds * 10000).to_integral_value())
+def efficiency_plausible(efficiency: Decimal) -> bool:
+    """Whether a session's or a car's mi/kWh is a figure, not a data problem: CHECKS_SQL's rule."""
+    return _LOW <= efficiency <= _HIGH
 
 
 def _before(session: ChargingSession) -> Q:

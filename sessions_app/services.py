@@ -12,8 +12,8 @@ from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from settings_app.services import user_settings_many
 
-from .models import ChargingSession
-from .plausibility import CHECKS_SQL, ten_thousandths
+from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, price_units
+from .plausibility import CHECKS_SQL
 from .totals import month_label_totals_rebuild
 
 logger = logging.getLogger("plugtrack.sessions")
@@ -49,7 +49,7 @@ def session_order_update(cursor, car_ids: list[int]) -> None:
     cars = connection.ops.quote_name(Car._meta.db_table)
     # Each owner's most a kWh can cost (a hard bound), as a CASE over the cars' owners: usually one.
     owners = set(Car.objects.filter(pk__in=car_ids).values_list("user_id", flat=True))
-    ceilings = [(owner, ten_thousandths(found.max_price_per_kwh))
+    ceilings = [(owner, price_units(found.max_price_per_kwh))
                 for owner, found in user_settings_many(user_ids=owners).items()]  # fmt: skip
     ceiling_case = "CASE car.user_id " + " ".join("WHEN %s THEN CAST(%s AS BIGINT)" for _ in ceilings) + " END"
     ceiling_case = ceiling_case if ceilings else "CAST(NULL AS BIGINT)"  # (cars gone meanwhile: nothing to update)
@@ -61,10 +61,11 @@ def session_order_update(cursor, car_ids: list[int]) -> None:
         "               LAG(s.odometer) OVER chronological AS odometer_before, "
         "               LEAD(s.odometer) OVER chronological AS odometer_after, "
         "               ROW_NUMBER() OVER chronological = 1 AS is_first, "
-        "               ROUND(s.charge_delivered_kwh * 1000) AS kwh_units, "
-        "               ROUND(car.battery_kwh * 1000) AS battery_units, "
+        f"              ROUND(s.charge_delivered_kwh * {KWH_UNITS}) AS kwh_units, "
+        f"              ROUND(car.battery_kwh * {KWH_UNITS}) AS battery_units, "
         "               COUNT(*) OVER (PARTITION BY s.car_id, s.date, s.odometer) AS same_date_odometer, "
-        "               ROUND(s.cost_per_kwh * 10000) AS price_units, ROUND(s.total_cost_gbp * 100) AS cost_units, "
+        f"              ROUND(s.cost_per_kwh * {PRICE_UNITS}) AS price_units, "
+        f"              ROUND(s.total_cost_gbp * {COST_UNITS}) AS cost_units, "
         f"              {ceiling_case} AS ceiling_units "
         f"       FROM {table} AS s JOIN {cars} AS car ON car.id = s.car_id "
         f"       WHERE s.car_id IN ({', '.join(['%s'] * len(car_ids))}) "
@@ -80,6 +81,18 @@ def sessions_reflagged_for_settings(sender, *, user, keys: list[str], **kwargs) 
     """A new price ceiling (a hard bound) flags, or clears, the owner's stored sessions above it."""
     if "max_price_per_kwh" in keys:
         sessions_sequence_recompute(car_ids=Car.objects.filter(user=user).values_list("pk", flat=True))
+
+
+def car_save(*, car: Car) -> Car:
+    """Save a new or edited car; a changed battery changes its sessions' flags ("more kWh than the
+    battery", the hard bound) and the totals that leave them out: recomputed with it."""
+    with account_write_lock(car.user_id):
+        battery_before = Car.objects.filter(pk=car.pk).values_list("battery_kwh", flat=True).first()
+        car.save()
+        if battery_before is not None and battery_before != car.battery_kwh:
+            # The sessions' "more kWh than the battery" flags, and the totals that leave them out, follow it.
+            sessions_sequence_recompute(car_ids=[car.pk])
+    return car
 
 
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:

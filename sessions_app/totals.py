@@ -13,10 +13,21 @@ from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, F, Max, Q, Sum, Value, When
 from django.db.models.functions import Cast, Round
 
-from .models import ChargingSession, MonthLabelTotal, date_truncated, truncated_date
+from .models import (
+    COST_UNITS,
+    KWH_UNITS,
+    PRICE_UNITS,
+    ChargingSession,
+    MonthLabelTotal,
+    date_truncated,
+    truncated_date,
+)
 
 # A charge to at least this state of charge is a full charge (the car's full-charge reminder).
 FULL_CHARGE_SOC = 95
+
+
+_COST_TO_UNITS = KWH_UNITS * PRICE_UNITS // COST_UNITS  # pence → the units of a price × kWh
 
 
 class Units:
@@ -25,12 +36,15 @@ class Units:
     ten-thousandths of a pound per kWh, totals in pence, and costs in ten-millionths of a pound (a
     price times a kWh)."""
 
-    KWH = Cast(Round(F("charge_delivered_kwh") * 1000), BigIntegerField())
+    KWH = Cast(Round(F("charge_delivered_kwh") * KWH_UNITS), BigIntegerField())
     PRICED = Q(total_cost_gbp__isnull=False) | Q(cost_per_kwh__isnull=False)
-    # A session's cost: its total when given, else price × kWh (analytics.session_cost_gbp); none without either.
+    # A session's cost: its total when given, else price × kWh (ChargingSession.cost_of); none without either.
     COST = Case(
-        When(total_cost_gbp__isnull=False, then=Cast(Round(F("total_cost_gbp") * 100), BigIntegerField()) * 100_000),
-        When(cost_per_kwh__isnull=False, then=Cast(Round(F("cost_per_kwh") * 10_000), BigIntegerField()) * KWH),
+        When(
+            total_cost_gbp__isnull=False,
+            then=Cast(Round(F("total_cost_gbp") * COST_UNITS), BigIntegerField()) * _COST_TO_UNITS,
+        ),  # fmt: skip
+        When(cost_per_kwh__isnull=False, then=Cast(Round(F("cost_per_kwh") * PRICE_UNITS), BigIntegerField()) * KWH),
         output_field=BigIntegerField(),
     )
 

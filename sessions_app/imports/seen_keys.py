@@ -20,7 +20,8 @@ from decimal import Decimal
 
 from plugtrack_site.numbers import decimal_text
 
-from ..plausibility import CHECKS_SQL, Neighbour, thousandths
+from ..models import KWH_UNITS, kwh_units
+from ..plausibility import CHECKS_SQL, Neighbour
 
 Key = tuple  # (date, odometer, charge_delivered_kwh)
 
@@ -110,7 +111,8 @@ class SeenKeys:
             "  UNION ALL SELECT day, odometer, kwh, 1, line, line, 0 FROM seen WHERE scope = :scope), "
             "neighbours AS ("
             "  SELECT line, checks_before, odometer, kwh, "
-            "         CAST(ROUND(CAST(kwh AS REAL) * 1000) AS INTEGER) AS kwh_units, :battery AS battery_units, "
+            f"         CAST(ROUND(CAST(kwh AS REAL) * {KWH_UNITS}) AS INTEGER) AS kwh_units, "
+            "         :battery AS battery_units, "
             "         NULL AS price_units, NULL AS cost_units, NULL AS ceiling_units, "  # (bounds: refused, not here)
             "         LAG(odometer) OVER chronological AS odometer_before, LAG(day) OVER chronological AS day_before, "
             "         LAG(kwh) OVER chronological AS kwh_before, LEAD(odometer) OVER chronological AS odometer_after, "
@@ -123,7 +125,7 @@ class SeenKeys:
             f"FROM (SELECT *, {CHECKS_SQL} AS checks FROM neighbours) AS checked "
             "WHERE (checks & ~checks_before) > 0 AND (line IS NOT NULL OR line_next_to IS NOT NULL) "
             "ORDER BY COALESCE(line, line_next_to), line IS NULL",
-            {"scope": scope, "battery": thousandths(battery_kwh)},
+            {"scope": scope, "battery": kwh_units(battery_kwh)},
         )
         for line, stored, checks, day, odometer, kwh, *neighbours in rows:
             previous, following = _neighbour_of(*neighbours[:3]), _neighbour_of(*neighbours[3:])

@@ -16,9 +16,8 @@ from django.urls import reverse
 from backups.models import Backup
 from backups.services import backup_create
 from cars_app.models import Car
-from cars_app.services import car_save
 from sessions_app.models import ChargingSession
-from sessions_app.services import charging_session_save
+from sessions_app.services import car_save, charging_session_save
 
 from ..processes import AccountLockHeld, busy_timeout_of_one_second, finished, finished_json, manage
 from ..sessions_app.csv_helpers import session_row, write_csv

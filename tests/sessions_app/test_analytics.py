@@ -4,6 +4,7 @@ import pytest
 
 from sessions_app import analytics
 from sessions_app.analytics import EfficiencySource
+from sessions_app.models import ChargingSession
 from settings_app.petrol import pence_per_kwh_equivalence, petrol_pence_per_mile
 from settings_app.services import UserSettings, settings_update, user_settings
 
@@ -55,9 +56,9 @@ def test_a_session_on_a_public_network_is_public_whatever_its_location_says(labe
 
 
 def test_session_cost_prefers_the_given_total_then_price_times_energy():
-    assert analytics.session_cost_gbp(Decimal("5.00"), Decimal("0.30"), Decimal("20")) == Decimal("5.00")
-    assert analytics.session_cost_gbp(None, Decimal("0.245"), Decimal("20")) == Decimal("4.900")
-    assert analytics.session_cost_gbp(None, None, Decimal("20")) is None
+    assert ChargingSession.cost_of(Decimal("5.00"), Decimal("0.30"), Decimal("20")) == Decimal("5.00")
+    assert ChargingSession.cost_of(None, Decimal("0.245"), Decimal("20")) == Decimal("4.900")
+    assert ChargingSession.cost_of(None, None, Decimal("20")) is None
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from backups.services import backup_create, backup_restore
 from sessions_app.bounds import Bound, most_cost
 from sessions_app.imports.csv_format import CsvFileError
 from sessions_app.imports.csv_io import ImportOptions, charging_sessions_export, charging_sessions_import
-from sessions_app.models import ChargingSession
-from sessions_app.plausibility import Check, _checks_of, ten_thousandths, thousandths
+from sessions_app.models import ChargingSession, kwh_units, price_units
+from sessions_app.plausibility import Check, _checks_of
 from sessions_app.services import sessions_sequence_recompute
 from settings_app.services import settings_update
 
@@ -95,9 +95,9 @@ def test_the_bounds_in_python_and_in_sql_agree_at_their_edges(owner, car, tmp_pa
     )
     assert report.ok == (not broken), report.errors
     flags = _checks_of(
-        kwh_units=thousandths(Decimal(kwh)), battery_units=thousandths(car.battery_kwh),
-        price_units=ten_thousandths(Decimal(price)) if price else None,
-        cost_units=int(Decimal(total) * 100) if total else None, ceiling_units=ten_thousandths(Decimal("2.00")),
+        kwh_units=kwh_units(Decimal(kwh)), battery_units=kwh_units(car.battery_kwh),
+        price_units=price_units(Decimal(price)) if price else None,
+        cost_units=int(Decimal(total) * 100) if total else None, ceiling_units=price_units(Decimal("2.00")),
     )  # fmt: skip
     assert {check for check in Check if flags & check} & {Check.IMPOSSIBLE} == broken
     assert most_cost(Decimal(kwh), Decimal(2)) >= (Decimal(total) if total and not broken else 0)

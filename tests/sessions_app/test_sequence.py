@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backups.services import backup_create, backup_restore
-from sessions_app.analytics import session_cost_gbp
 from sessions_app.imports.csv_io import charging_sessions_import
 from sessions_app.models import CHRONOLOGICAL, ChargingSession, MonthLabelTotal
 from sessions_app.plausibility import Check
@@ -73,7 +72,7 @@ def month_totals_worked_out(car) -> dict:
         miles = None if previous is None else session.odometer - previous
         previous = session.odometer
         kwh = session.charge_delivered_kwh
-        cost = session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, kwh)
+        cost = ChargingSession.cost_of(session.total_cost_gbp, session.cost_per_kwh, kwh)
         counted = miles is not None and not flags
         key = (session.date.replace(day=1), session.location_label, session.charge_network, bool(flags))
         row = totals[key]

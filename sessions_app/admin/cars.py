@@ -1,18 +1,22 @@
+"""The cars' admin: each car with its figures (sessions, energy, cost, efficiency, against petrol)
+and its analytics page. It reads the cars' sessions, so it lives with them, above cars_app."""
+
 from django.contrib import admin
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from cars_app import charts
+from cars_app.forms import CarForm
+from cars_app.models import Car
+from cars_app.services import cars_delete
 from plugtrack_site.admin_scoping import OwnedModelAdmin
-from sessions_app.analytics import CarSummary, car_months, car_summaries, car_summary, full_charge_status
 from settings_app.petrol import pence_per_kwh_equivalence
 from settings_app.services import UserSettings, user_settings, user_settings_many
 
-from . import charts
-from .forms import CarForm
-from .models import Car
-from .services import car_save, cars_delete
+from ..analytics import CarSummary, car_months, car_summaries, car_summary, full_charge_status
+from ..services import car_save
 
 
 def _number(value, places: int = 2) -> str:
@@ -127,7 +131,7 @@ class CarAdmin(OwnedModelAdmin):
     @admin.display(description="home")
     def home_share(self, car):
         summary = car.summary
-        return "–" if not summary.kwh else f"{100 * summary.home_kwh / summary.kwh:.0f}% of kWh"
+        return "–" if summary.home_share_percent is None else f"{summary.home_share_percent:.0f}% of kWh"
 
     @admin.display(description="efficiency (mi/kWh)")
     def efficiency(self, car):
@@ -154,7 +158,7 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[tuple[
     """The analytics page's figures, as (label, text): the same selectors as the car list."""
     efficiency = summary.efficiency_mpkwh
     equivalence = None if efficiency is None else pence_per_kwh_equivalence(summary.petrol_ppm, efficiency)
-    home_share = None if not summary.kwh else 100 * summary.home_kwh / summary.kwh
+    home_share = summary.home_share_percent
     return [
         ("Sessions", f"{summary.sessions:,}"),
         ("Energy", f"{summary.kwh:,.1f} kWh"),

@@ -1,10 +1,9 @@
 from collections.abc import Iterable, Iterator
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -24,16 +23,15 @@ from plugtrack_site.pagination import IdsFirstPaginator
 from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
-from . import analytics
-from .forms import ChargingSessionForm, ColumnMappingForm, MappingProfileForm, SessionsExportForm, SessionsImportForm
-from .imports.batches import BatchNotFound, import_batch_undo
-from .imports.choices import ImportChoices
-from .imports.csv_io import charging_sessions_csv
-from .imports.mapping_profiles import mapping_profile_export, mapping_profile_problem, mapping_profile_save
-from .imports.preview import owner_file_preview
-from .models import ChargingSession, ImportBatch, MappingProfile
-from .plausibility import checks_summary, newly_flagged
-from .services import charging_session_save, charging_sessions_delete
+from .. import analytics
+from ..forms import ChargingSessionForm, ColumnMappingForm, SessionsExportForm, SessionsImportForm
+from ..imports.choices import ImportChoices
+from ..imports.csv_io import charging_sessions_csv
+from ..imports.mapping_profiles import mapping_profile_save
+from ..imports.preview import owner_file_preview
+from ..models import ChargingSession
+from ..plausibility import checks_summary, newly_flagged
+from ..services import charging_session_save, charging_sessions_delete
 
 
 class HomeOrPublicFilter(admin.SimpleListFilter):
@@ -316,13 +314,13 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         miles = self._miles(session)
         if analytics.session_efficiency(miles, session.charge_delivered_kwh) is None:
             return "–"
-        cost = analytics.session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
+        cost = ChargingSession.cost_of(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
         ppm = analytics.ev_pence_per_mile(cost, miles)
         return "–" if ppm is None else f"{ppm:.2f}p"
 
     @admin.display(description="cost")
     def cost_gbp(self, session):
-        cost = analytics.session_cost_gbp(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
+        cost = ChargingSession.cost_of(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
         return "–" if cost is None else f"£{cost:,.2f}"
 
     # A badge where the answer is yes, and nothing where it is no (a column of red crosses reads as errors).
@@ -363,64 +361,6 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         _say_flagged(request, flagged)
 
 
-@admin.register(ImportBatch)
-class ImportBatchAdmin(OwnedModelAdmin):
-    """Every import, read-only, with an action that undoes the selected ones after a confirmation
-    page saying what would go (sessions_app/imports/batches.py does the work, as the command does)."""
-
-    list_display = ["created_at", "source_name", "car", "kind", "rows_read", "inserted", "skipped_duplicates",
-                    "status"]  # fmt: skip
-    list_filter = ["kind"]
-    list_select_related = ["car", "user"]
-    actions = ["undo_selected"]
-    readonly_fields = [field.name for field in ImportBatch._meta.fields if field.name != "id"]
-
-    def has_add_permission(self, request):
-        return False  # an import makes its record
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_undo_permission(self, request) -> bool:
-        return request.user.has_perm("sessions_app.delete_chargingsession")
-
-    @admin.display(description="status")
-    def status(self, batch):
-        if batch.undone_at:
-            kept = f", {batch.kept_edited} edited kept" if batch.kept_edited else ""
-            return f"undone {batch.undone_at:%d %b %Y %H:%M} ({batch.removed} removed{kept})"
-        return "imported"
-
-    def get_actions(self, request):
-        # The record of an import goes with its car or owner; on its own it is undone, not deleted.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    @admin.action(description="Undo the selected imports", permissions=["undo"])
-    def undo_selected(self, request, queryset):
-        batches = list(queryset.filter(undone_at__isnull=True).select_related("user"))
-        include_edited = request.POST.get("include_edited") == "on"
-        if request.POST.get("post") != "yes":  # the confirmation page: what each undo would remove
-            previews = [
-                (batch, import_batch_undo(user=batch.user, batch_id=batch.pk, dry_run=True)) for batch in batches
-            ]
-            context = {
-                **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Undo imports",
-                "previews": previews, "queryset": queryset, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "any_edited": any(preview.kept_edited for _, preview in previews),
-            }  # fmt: skip
-            return TemplateResponse(request, "admin/sessions_app/importbatch/undo_confirm.html", context)
-        for batch in batches:
-            try:
-                report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
-            except BatchNotFound as error:  # undone meanwhile (another tab)
-                self.message_user(request, str(error), messages.WARNING)
-            else:
-                self.message_user(request, report.text, messages.SUCCESS)
-        return None
-
-
 def _say_flagged(request, sessions: list[ChargingSession], named: int = 5) -> None:
     """A write never flags a session silently: name what it flagged (its neighbours too) and why."""
     if not sessions:
@@ -443,41 +383,3 @@ def _blocks(lines: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
             yield "".join(block)
             block, length = [], 0
     yield "".join(block)
-
-
-@admin.register(MappingProfile)
-class MappingProfileAdmin(OwnedModelAdmin):
-    """The owner's saved column mappings (offered again for files with the same headings): edited
-    as JSON, downloaded as JSON with an action; made from the import's "Which column is which"
-    page or added here from a JSON file's text."""
-
-    form = MappingProfileForm
-    list_display = ["name", "headings", "updated_at"]
-    search_fields = ["name"]
-    actions = ["download_json"]
-
-    @admin.display(description="offered for files with the headings")
-    def headings(self, profile):
-        if mapping_profile_problem(profile):  # stored before mappings were checked: what it holds may not show
-            return "(cannot be used: open it to see why, and replace it)"
-        return ", ".join(profile.header[:8]) + (" …" if len(profile.header) > 8 else "") or "(used by name only)"
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and request.method == "GET" and (problem := mapping_profile_problem(obj)):
-            self.message_user(request, problem, messages.WARNING)
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    @admin.action(description="Download the selected mapping as JSON")
-    def download_json(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Choose one mapping to download.", messages.WARNING)
-            return None
-        profile = queryset.get()
-        try:
-            exported = mapping_profile_export(profile)
-        except PlugTrackError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return None
-        response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
-        response["Content-Disposition"] = f'attachment; filename="{slugify(profile.name) or "mapping"}.json"'
-        return response
