@@ -40,7 +40,7 @@ CARS_COLUMNS = (
 # The session columns of the CSV import, after the id of the session's car in cars.csv.
 SESSIONS_COLUMNS = ("car_id", *SESSION_COLUMNS)
 
-# Limits for an untrusted ZIP (documented in the README), each checked while reading, before
+# Limits for an untrusted ZIP (documented in docs/backups.md), each checked while reading, before
 # anything heavy is done. 500,000 sessions take about 75 MB of sessions.csv.
 MEMBER_MAX_BYTES = {
     MANIFEST: 64 * 1024,

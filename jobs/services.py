@@ -112,7 +112,7 @@ def _enqueue(job: Job) -> None:
     """Queue the job's task, one step lower for each other job of its owner waiting or running: the
     worker takes the highest first, so an owner's second and later jobs wait behind every other
     owner's first, not the other way round. (It cannot stop a job that has started: the row limits
-    bound how long one takes, and a second worker runs beside it; see the README.)"""
+    bound how long one takes, and a second worker runs beside it; see docs/deployment.md.)"""
     from .tasks import job_run  # the task module imports this one
 
     ahead = Job.objects.filter(user_id=job.user_id, status__in=(Job.Status.QUEUED, Job.Status.RUNNING))

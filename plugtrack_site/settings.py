@@ -150,7 +150,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Off-site copies of backups (README "Keeping your history safe"): any S3-compatible storage (AWS S3,
+# Off-site copies of backups (docs/backups.md, "Off the machine"): any S3-compatible storage (AWS S3,
 # MinIO, Backblaze B2, Wasabi...) through django-storages, when a bucket is named.
 if OFFSITE_BUCKET := env.str("PLUGTRACK_OFFSITE_S3_BUCKET", default=""):
     STORAGES["offsite"] = {
@@ -171,7 +171,7 @@ if OFFSITE_BUCKET := env.str("PLUGTRACK_OFFSITE_S3_BUCKET", default=""):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-# --- Security (README: "Running in production") ---------------------------------------------
+# --- Security (docs/deployment.md: "Security") --------------------------------------------
 
 # Login throttling (django-axes): after 5 failed logins for one username from one address, that
 # pair is refused for 15 minutes; a successful login resets the count.

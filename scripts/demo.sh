@@ -11,7 +11,7 @@ LOG_LEVEL=WARNING .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py collectstatic --no-input -v0
 demo=$(LOG_LEVEL=WARNING .venv/bin/python manage.py demo_load --no-color --url "$url")
 
-# One worker: enough for one household (README, Running in production: how many workers).
+# One worker: enough for one household (docs/deployment.md: How many workers).
 .venv/bin/python manage.py db_worker &
 worker=$!
 # --noreload: one process, so that stopping it stops the server (a reloader's child would live on).

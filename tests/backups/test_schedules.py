@@ -305,7 +305,7 @@ def test_a_key_rotation_reencrypts_the_schedules_passphrase(account, settings, c
     new_key = Fernet.generate_key().decode()
     settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key, *settings.PLUGTRACK_ENCRYPTION_KEYS]
     settings_rotate_key()
-    settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key]  # the old key dropped, as the README says one may
+    settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key]  # the old key dropped, as docs/deployment.md says one may
     clock.set("2026-12-01 03:00")
     [run] = backups_run_due()
     assert run.verified and run.encrypted

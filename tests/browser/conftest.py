@@ -1,6 +1,10 @@
 """End-to-end tests in a real browser: the machine's Chromium driven by Playwright, against a
 live server on 127.0.0.1. Skipped, with the reason, where there is no Chromium or Playwright.
-Screenshots of each main page go to test-artifacts/screenshots/ (git-ignored)."""
+Screenshots of each main page go to test-artifacts/screenshots/ (git-ignored). The pictures in docs/
+are taken by the same tests, and written there only when PLUGTRACK_DOCS_SCREENSHOTS=1 is set:
+
+    PLUGTRACK_DOCS_SCREENSHOTS=1 .venv/bin/python -m pytest tests/browser -k readme
+"""
 
 import os
 import shutil
@@ -9,7 +13,9 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DOCS = ROOT / "docs"
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -65,6 +71,16 @@ def page(browser, live_server, owner, settings, tmp_path):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def docs_picture(page, name: str) -> None:
+    """The page as the docs show it: what fits the window (the first screen a reader sees), written to
+    docs/<name>.png only when PLUGTRACK_DOCS_SCREENSHOTS=1, so that an ordinary test run leaves the
+    repository as it was; to test-artifacts/screenshots/docs-<name>.png always."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"docs-{name}.png"))
+    if os.environ.get("PLUGTRACK_DOCS_SCREENSHOTS") == "1":
+        page.screenshot(path=str(DOCS / f"{name}.png"))
 
 
 @pytest.fixture

@@ -9,12 +9,15 @@ import pytest
 from django.utils import timezone
 
 from backups.models import Backup
+from cars_app.models import Car
+from sessions_app.demo import demo_sessions_csv
 from sessions_app.imports.csv_format import HEADER
+from sessions_app.imports.csv_io import charging_sessions_import
 from sessions_app.models import ChargingSession
 from settings_app.services import user_settings
 
 from ..sessions_app.csv_helpers import session_row, write_csv
-from .conftest import expect, screenshot
+from .conftest import docs_picture, expect, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -215,6 +218,24 @@ def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session
     assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
     expect(page.get_by_text("4.00 mi/kWh (measured)")).to_be_visible()
     screenshot(page, "analytics")
+
+
+def test_a_year_of_charging_on_the_analytics_page_as_the_readme_shows_it(page, owner, make_car):
+    """The README's picture (docs/analytics.png, with PLUGTRACK_DOCS_SCREENSHOTS=1): the demo's year of
+    charging on a car like the demo's, its analytics page in a laptop's 1366×768 window."""
+    car = make_car(
+        owner, name="Family Niro", efficiency_mpkwh=Decimal("3.9"), recommended_full_charge_enabled=True,
+        recommended_full_charge_frequency_value=1, recommended_full_charge_frequency_unit=Car.FrequencyUnit.MONTHS,
+    )  # fmt: skip
+    report = charging_sessions_import(user=owner, car=car, source=demo_sessions_csv())
+    assert report.ok and report.inserted > 100
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{page.base}/admin/cars_app/car/{car.pk}/analytics/")
+    expect(page.locator("svg.pt-chart")).to_have_count(4)
+    expect(page.locator("svg.pt-chart rect.pt-bar").first).to_be_visible()
+    expect(page.locator(".pt-figures")).to_contain_text("(measured)")
+    expect(page.locator("#pt-full-charge")).to_be_visible()
+    docs_picture(page, "analytics")
 
 
 def test_every_admin_page_works_under_the_content_security_policy(page, owner, make_car, make_session):

@@ -28,7 +28,7 @@ def flags(car) -> dict[int, Check]:
 
 @pytest.fixture
 def three_sessions(owner, make_car, make_session):
-    """The README's worked example: a 60 kWh car, 240 miles on 70 kWh after the baseline."""
+    """The worked example of docs/analytics.md: a 60 kWh car, 240 miles on 70 kWh after the baseline."""
     car = make_car(owner, name="Mine", battery_kwh=Decimal("60"))
     make_session(car, "2025-01-01", 1000, "20", cost_per_kwh=Decimal("0.10"))  # baseline
     make_session(car, "2025-01-10", 1120, "30", cost_per_kwh=Decimal("0.10"))  # 120 mi / 30 kWh = 4.0
