@@ -1,4 +1,4 @@
-"""Analytics selectors (SPEC §3): efficiency, home detection, costs and the petrol comparison.
+"""Analytics selectors (docs/analytics.md): efficiency, home detection, costs and the petrol comparison.
 
 Pure functions of values and querysets; they read, never write. Money is in pounds (Decimal),
 prices per mile in pence.

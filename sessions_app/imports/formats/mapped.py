@@ -1,5 +1,5 @@
-"""An owner's own CSV read through a mapping (column_mapping.py): a spreadsheet, evcc's export, or
-any file the person mapped themselves. Its shape is detected first (file_shape.py: encoding,
+"""An owner's own CSV read through a mapping (mapping.py): a spreadsheet, evcc's export, or
+any file the person mapped themselves. Its shape is detected first (shape.py: encoding,
 delimiter, decimal mark, date order, and the questions it cannot answer), then each row becomes
 PlugTrack's own cells, which go through the one import engine and its checks unchanged.
 

@@ -184,7 +184,7 @@ def value_in_unit(text: str, unit: str) -> str:
         return str((number * 60).quantize(Decimal(1), ROUND_HALF_UP))
     if unit == "seconds":
         return str((number / 60).quantize(Decimal(1), ROUND_HALF_UP))
-    # pence → £/kWh exactly: rounded to the 4 places kept where money is, and said (mapped_csv.RowConverter)
+    # pence → £/kWh exactly: rounded to the 4 places kept where money is, and said (mapped.RowConverter)
     return format(number / 100, "f")
 
 

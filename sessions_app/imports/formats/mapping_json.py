@@ -1,4 +1,4 @@
-"""The bounds of a mapping's JSON (column_mapping.py), however it comes: a file given to
+"""The bounds of a mapping's JSON (mapping.py), however it comes: a file given to
 `mapping_profiles --import` or `sessions_import --mapping`, the admin's Column mappings form, a
 mapping saved by the import's columns page, a profile as stored. A mapping is a few hundred bytes,
 3 levels deep, with short headings and numbers; anything beyond is refused with a message before it

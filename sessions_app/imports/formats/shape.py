@@ -57,7 +57,7 @@ class FileShape:
 def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
     """UTF-8 (with or without a byte-order mark), or the encoding the person chose; a file that
     reads as Windows-1252 instead is offered, not taken."""
-    if chosen:  # (one of ENCODINGS: import_choices checked it)
+    if chosen:  # (one of ENCODINGS: choices.py checked it)
         encoding_check(path, name, chosen)
         return chosen
     if (line := first_undecodable_line(path, "utf-8")) is None:
