@@ -40,8 +40,8 @@ STEPS = [
 ]
 # The same rows as an owner's own file, as LibreOffice saves it in a German locale: other headings in
 # another order, semicolons, decimal commas, day-first dates, energy in Wh and durations as "4h20m",
-# read through a mapping (sessions_app/imports/formats/mapping.py) with those units. Target: within 1.5x of the import of
-# PlugTrack's own file.
+# read through a mapping (sessions_app/imports/formats/mapping.py) with those units. Target: within 1.5x
+# of the import of PlugTrack's own file.
 SPREADSHEET_TARGET = 1.5
 
 
