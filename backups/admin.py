@@ -20,7 +20,7 @@ from settings_app import crypto
 
 from .forms import BackupScheduleForm, RestoreUploadForm
 from .models import Backup, BackupSchedule
-from .schedules import schedule_save
+from .schedules import SchedulePlan, schedule_save
 from .services import RESTORE_PERMISSIONS, backups_delete
 from .tasks import backups_tick_ensure
 
@@ -124,7 +124,9 @@ class BackupAdmin(OwnedModelAdmin):
         if request.method == "POST" and form.is_valid():
             values = {name: form.cleaned_data[name] for name in BackupScheduleForm.Meta.fields}
             try:
-                schedule = schedule_save(user=request.user, passphrase=form.cleaned_data["passphrase"], **values)
+                schedule = schedule_save(
+                    user=request.user, plan=SchedulePlan(**values), passphrase=form.cleaned_data["passphrase"]
+                )
             except (PlugTrackError, ValidationError) as error:
                 form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
             else:

@@ -11,7 +11,7 @@ from sessions_app.imports import issues_labelled
 from settings_app import crypto
 
 from .archive import backup_session_count
-from .services import RESTORE_PERMISSIONS, backup_create, backup_restore
+from .services import RESTORE_PERMISSIONS, RestoreOptions, backup_create, backup_restore
 
 
 def _passphrase(job: Job) -> str | None:
@@ -22,8 +22,13 @@ def _passphrase(job: Job) -> str | None:
 
 def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobResult:
     report = backup_restore(
-        user=job.user, source=job.upload, source_name=job.upload_name, mode=job.options["mode"], dry_run=dry_run,
-        progress=progress, passphrase=_passphrase(job),
+        user=job.user, source=job.upload, mode=job.options["mode"],
+        options=RestoreOptions(
+            source_name=job.upload_name,
+            dry_run=dry_run,
+            progress=progress,
+            passphrase=_passphrase(job),
+        ),
     )  # fmt: skip
     data = report.to_dict()
     if report.sessions:

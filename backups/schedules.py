@@ -43,7 +43,7 @@ from settings_app import crypto
 
 from .models import Backup, BackupSchedule
 from .offsite import OffsiteSync, offsite_copies_delete, offsite_sync, offsite_sync_pending
-from .services import backup_create, backup_restore, backups_delete, passphrase_check
+from .services import RestoreOptions, backup_create, backup_restore, backups_delete, passphrase_check
 
 logger = logging.getLogger("plugtrack.backups")
 
@@ -239,7 +239,10 @@ def backup_verify(backup: Backup, passphrase: str | None) -> str:
     """Reopen the backup, check every member against its manifest checksum, and restore it as a dry
     run (nothing written); record the outcome on it. Returns what is wrong ("" when nothing)."""
     try:
-        report = backup_restore(user=backup.user, source=backup.path, mode="merge", dry_run=True, passphrase=passphrase)
+        report = backup_restore(
+            user=backup.user, source=backup.path, mode="merge",
+            options=RestoreOptions(dry_run=True, passphrase=passphrase),
+        )
         problem = "" if report.ok else "; ".join(report.notes) or "its dry-run restore found errors"
     except PlugTrackError as error:
         problem = str(error)
@@ -291,13 +294,25 @@ def backups_prune(*, user: User | None = None, dry_run: bool = False) -> list[Ba
     return doomed
 
 
-def schedule_save(
-    *, user: User, frequency: str, hour: int, weekday: int, encrypt: bool, passphrase: str | None = None,
-    keep_daily: int = 7, keep_weekly: int = 4, keep_monthly: int = 12,
-) -> BackupSchedule:  # fmt: skip
-    """Set the owner's schedule. `passphrase` (for encrypted backups) is kept encrypted with the
-    settings' keys; left out, the one saved before stays. A change of when it runs starts from now:
-    slots before it are not made up."""
+@dataclass(frozen=True)
+class SchedulePlan:
+    """When an owner's backups are made, whether encrypted, and how many of each age are kept."""
+
+    frequency: str
+    hour: int
+    weekday: int
+    encrypt: bool
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    keep_monthly: int = 12
+
+
+def schedule_save(*, user: User, plan: SchedulePlan, passphrase: str | None = None) -> BackupSchedule:
+    """Set the owner's schedule to `plan`. `passphrase` (for encrypted backups) is kept encrypted with
+    the settings' keys; left out, the one saved before stays. A change of when it runs starts from
+    now: slots before it are not made up."""
+    frequency, hour, weekday, encrypt = plan.frequency, plan.hour, plan.weekday, plan.encrypt
+    keep_daily, keep_weekly, keep_monthly = plan.keep_daily, plan.keep_weekly, plan.keep_monthly
     schedule = BackupSchedule.objects.filter(user=user).first() or BackupSchedule(user=user)
     if passphrase:
         passphrase_check(passphrase)

@@ -11,7 +11,7 @@ import pytest
 from django.db import DatabaseError
 
 from backups.models import Backup
-from backups.services import backup_create, backup_restore, backups_delete
+from backups.services import RestoreOptions, backup_create, backup_restore, backups_delete
 from cars_app.models import Car
 from jobs.models import Job
 from jobs.services import job_start
@@ -142,7 +142,10 @@ def test_every_backup_operation_sweeps_stale_temporaries_from_the_owners_backups
     if operation == "backup delete":
         backups_delete(Backup.objects.filter(pk=elsewhere.pk))
     else:
-        backup_restore(user=owner, source=elsewhere.path, mode="merge", dry_run=operation == "dry-run restore")
+        backup_restore(
+            user=owner, source=elsewhere.path, mode="merge",
+            options=RestoreOptions(dry_run=operation == "dry-run restore"),
+        )
 
     assert sorted(path.name for path in folder.iterdir()) == sorted([young.name, not_ours.name])
 
@@ -181,8 +184,11 @@ def test_a_backup_job_whose_outcome_cannot_be_recorded_leaves_a_zip_that_the_nex
     assert job.status == Job.Status.RUNNING and not Backup.objects.exists()  # (the job page marks it failed)
     [unrecorded] = folder.glob("plugtrack_backup_*.zip")
 
-    backup_restore(user=owner, source=backup_create(user=owner, target=tmp_path / "mine.zip").path, dry_run=True)
+    backup_restore(
+        user=owner, source=backup_create(user=owner, target=tmp_path / "mine.zip").path,
+        options=RestoreOptions(dry_run=True),
+    )
     assert unrecorded.exists()  # younger than an hour: it may be a running backup's
     age(unrecorded, STALE_AFTER_SECONDS + 60)
-    backup_restore(user=owner, source=tmp_path / "mine.zip", dry_run=True)
+    backup_restore(user=owner, source=tmp_path / "mine.zip", options=RestoreOptions(dry_run=True))
     assert not unrecorded.exists()

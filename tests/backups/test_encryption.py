@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from backups.archive import BackupRefused, PassphraseRefused, backup_encrypted
 from backups.models import Backup
-from backups.services import backup_create, backup_restore
+from backups.services import RestoreOptions, backup_create, backup_restore
 from plugtrack_site.errors import PlugTrackError
 
 from .conftest import dump
@@ -60,7 +60,7 @@ def test_7_zip_opens_it_with_the_passphrase_and_what_it_reads_restores(encrypted
     bob = django_user_model.objects.create_user("alice2")
     backup_restore(user=bob, source=plain, mode="merge")
     carol = django_user_model.objects.create_user("alice3")
-    backup_restore(user=carol, source=encrypted, mode="merge", passphrase=PASSPHRASE)
+    backup_restore(user=carol, source=encrypted, mode="merge", options=RestoreOptions(passphrase=PASSPHRASE))
     assert dump(bob) == dump(carol) and dump(carol)["sessions"] == dump(account)["sessions"]
 
 
@@ -69,9 +69,15 @@ def test_a_missing_or_wrong_passphrase_is_refused_and_changes_nothing(encrypted,
     with pytest.raises(PassphraseRefused, match="alice.zip is encrypted: give its passphrase"):
         backup_restore(user=account, source=encrypted, mode="replace")
     with pytest.raises(PassphraseRefused, match="The passphrase is not the one alice.zip was encrypted with"):
-        backup_restore(user=account, source=encrypted, mode="replace", passphrase="not the passphrase")
+        backup_restore(
+            user=account, source=encrypted, mode="replace",
+            options=RestoreOptions(passphrase="not the passphrase"),
+        )
     assert dump(account) == before and Backup.objects.count() == 1  # no automatic backup either
-    report = backup_restore(user=account, source=encrypted, mode="replace", passphrase=PASSPHRASE)
+    report = backup_restore(
+        user=account, source=encrypted, mode="replace",
+        options=RestoreOptions(passphrase=PASSPHRASE),
+    )
     assert report.ok and dump(account) == before
 
 
@@ -84,7 +90,7 @@ def test_a_tampered_encrypted_backup_is_refused(encrypted, account, tmp_path):
     tampered.write_bytes(bytes(data))
     before = dump(account)
     with pytest.raises(BackupRefused, match="tampered.zip was altered or damaged"):
-        backup_restore(user=account, source=tampered, mode="replace", passphrase=PASSPHRASE)
+        backup_restore(user=account, source=tampered, mode="replace", options=RestoreOptions(passphrase=PASSPHRASE))
     assert dump(account) == before
 
 
@@ -96,7 +102,7 @@ def test_the_hostile_zip_checks_apply_after_decryption(account, tmp_path):
             archive.writestr(name, b"1\n")
         archive.writestr("../escape.txt", b"owned")
     with pytest.raises(BackupRefused, match="a member whose path leaves its folder"):
-        backup_restore(user=account, source=path, mode="merge", passphrase=PASSPHRASE)
+        backup_restore(user=account, source=path, mode="merge", options=RestoreOptions(passphrase=PASSPHRASE))
     assert not (tmp_path.parent / "escape.txt").exists()
 
 
@@ -131,4 +137,4 @@ def test_an_encrypted_zip_with_an_unknown_aes_strength_is_refused_with_a_message
     odd = tmp_path / "odd.zip"
     odd.write_bytes(bytes(data))
     with pytest.raises(BackupRefused, match="odd.zip cannot be read as a ZIP file"):
-        backup_restore(user=account, source=odd, mode="merge", passphrase=PASSPHRASE)
+        backup_restore(user=account, source=odd, mode="merge", options=RestoreOptions(passphrase=PASSPHRASE))

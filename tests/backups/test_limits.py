@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 
 from backups import schema
 from backups.archive import BackupRefused, backup_encrypted, backup_open
-from backups.services import backup_create, backup_restore
+from backups.services import RestoreOptions, backup_create, backup_restore
 from cars_app.models import Car
 
 from .conftest import dump
@@ -157,7 +157,7 @@ def test_a_thousand_cars_restore_with_one_key_store(account, backup_path, tmp_pa
         backup_path, tmp_path / "fleet.zip", {"cars.csv": cars_csv(schema.MAX_CARS), "sessions.csv": sessions_csv(rows)}
     )
     started = time.monotonic()
-    report = backup_restore(user=account, source=fleet, dry_run=True)
+    report = backup_restore(user=account, source=fleet, options=RestoreOptions(dry_run=True))
     assert report.ok and (report.cars.inserted, report.sessions.inserted) == (1000, 2000)
     assert len(opened_key_stores) == 1 and opened_key_stores[0].closed
     assert time.monotonic() - started < QUICK_SECONDS * 2
@@ -212,7 +212,7 @@ def test_a_checksum_entry_of_the_wrong_shape_is_refused_not_a_crash(refused_quic
 def test_thousands_of_unknown_settings_make_one_warning(account, backup_path, tmp_path):
     settings = json.loads(read_members(backup_path)["settings.json"]) | {f"future_{i}": "1" for i in range(5_000)}
     path = altered(backup_path, tmp_path / "future.zip", {"settings.json": json.dumps(settings).encode()})
-    report = backup_restore(user=account, source=path, dry_run=True)
+    report = backup_restore(user=account, source=path, options=RestoreOptions(dry_run=True))
     assert report.ok
     assert report.warnings == [
         '5,000 setting(s) unknown to this version of PlugTrack were left out: "future_0", "future_1", "future_2", '

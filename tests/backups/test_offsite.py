@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from backups.models import Backup, BackupSchedule
 from backups.offsite import offsite_failure
-from backups.schedules import backups_run_due, schedule_save
+from backups.schedules import SchedulePlan, backups_run_due, schedule_save
 
 from .test_schedules import at
 
@@ -73,8 +73,18 @@ def test_each_scheduled_backup_is_copied_and_retention_applies_there_too(
     account, bucket, clock, django_capture_on_commit_callbacks
 ):
     client, name = bucket
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery",
-                  keep_daily=2, keep_weekly=0, keep_monthly=0)  # fmt: skip
+    schedule_save(
+        user=account, passphrase="correct horse battery",
+        plan=SchedulePlan(
+            frequency="daily",
+            hour=3,
+            weekday=0,
+            encrypt=True,
+            keep_daily=2,
+            keep_weekly=0,
+            keep_monthly=0,
+        ),
+    )  # fmt: skip
     for day in (1, 2, 3):
         clock["now"] = at(f"2026-12-0{day} 03:00")
         with django_capture_on_commit_callbacks(execute=True):
@@ -91,7 +101,7 @@ def test_each_scheduled_backup_is_copied_and_retention_applies_there_too(
 def test_a_failed_upload_is_recorded_keeps_the_local_copy_and_is_tried_again(account, bucket, clock, settings,
                                                                              s3_endpoint):  # fmt: skip
     client, name = bucket
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     working = settings.STORAGES["offsite"]
     settings.STORAGES = {**settings.STORAGES, "offsite": offsite_storage_settings(f"http://127.0.0.1:{_closed_port()}",
                                                                                   name)}  # fmt: skip

@@ -5,7 +5,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from backups.models import Backup
-from backups.services import RestoreFailed, backup_restore
+from backups.services import RestoreFailed, RestoreOptions, backup_restore
 from cars_app.models import NOTES_MAX_CHARS, Car
 from sessions_app.models import ChargingSession
 from settings_app.models import Setting
@@ -83,8 +83,8 @@ def test_replace_writes_an_automatic_backup_then_equals_the_backup(account, back
 def test_dry_runs_report_the_counts_and_change_nothing(account, backup_path, make_car):
     make_car(account, name="Bought later")
     before = dump(account)
-    merge = backup_restore(user=account, source=backup_path, dry_run=True)
-    replace = backup_restore(user=account, source=backup_path, mode="replace", dry_run=True)
+    merge = backup_restore(user=account, source=backup_path, options=RestoreOptions(dry_run=True))
+    replace = backup_restore(user=account, source=backup_path, mode="replace", options=RestoreOptions(dry_run=True))
 
     assert dump(account) == before
     assert not Backup.objects.filter(kind="automatic").exists()
@@ -95,7 +95,7 @@ def test_dry_runs_report_the_counts_and_change_nothing(account, backup_path, mak
 
 
 def test_a_dry_run_into_an_empty_account_counts_every_session_as_new(account, backup_path, other_owner):
-    report = backup_restore(user=other_owner, source=backup_path, dry_run=True)
+    report = backup_restore(user=other_owner, source=backup_path, options=RestoreOptions(dry_run=True))
     assert (report.cars.inserted, report.sessions.inserted) == (2, 3)
     assert not Car.objects.filter(user=other_owner).exists()
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from backups import schedules
 from backups.archive import backup_encrypted
 from backups.models import Backup, BackupSchedule
-from backups.schedules import backups_prune, backups_run_due, retention_kept, schedule_save
+from backups.schedules import SchedulePlan, backups_prune, backups_run_due, retention_kept, schedule_save
 from backups.services import backup_create
 from plugtrack_site.errors import PlugTrackError
 
@@ -48,7 +48,7 @@ def data_dir(settings, tmp_path):
 
 
 def test_a_daily_backup_is_made_once_per_day_at_its_hour_and_not_for_hours_before_it_was_set(account, clock):
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)  # set at 10:00
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))  # set at 10:00
     assert backups_run_due() == []  # today's 03:00 was before the schedule existed
     clock.set("2026-12-01 02:59")
     assert backups_run_due() == []
@@ -65,14 +65,17 @@ def test_a_daily_backup_is_made_once_per_day_at_its_hour_and_not_for_hours_befor
 
 
 def test_missed_runs_while_the_server_was_off_are_made_up_once_not_repeated(account, clock):
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     clock.set("2026-12-05 12:00")  # off since the 30th: four slots missed
     assert len(backups_run_due()) == 1 and Backup.objects.count() == 1
     assert backups_run_due() == []
 
 
 def test_a_weekly_backup_runs_on_its_weekday(account, clock):
-    schedule_save(user=account, frequency="weekly", hour=20, weekday=BackupSchedule.Weekday.FRIDAY, encrypt=False)
+    schedule_save(
+        user=account,
+        plan=SchedulePlan(frequency="weekly", hour=20, weekday=BackupSchedule.Weekday.FRIDAY, encrypt=False),
+    )
     clock.set("2026-12-03 21:00")  # a Thursday
     assert backups_run_due() == []
     clock.set("2026-12-04 20:00")  # Friday
@@ -86,21 +89,23 @@ def test_a_weekly_backup_runs_on_its_weekday(account, clock):
 
 def test_an_encrypted_schedule_keeps_its_passphrase_encrypted_and_writes_encrypted_backups(account, clock):
     with pytest.raises(PlugTrackError, match="need a passphrase"):
-        schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True)
-    schedule = schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True,
-                             passphrase="correct horse battery")  # fmt: skip
+        schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True))
+    schedule = schedule_save(
+        user=account, passphrase="correct horse battery",
+        plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True),
+    )  # fmt: skip
     assert "correct horse" not in schedule.passphrase and schedule.passphrase
     clock.set("2026-12-01 03:00")
     [run] = backups_run_due()
     assert run.encrypted and run.verified and backup_encrypted(run.path)
     # The passphrase stays when the schedule is saved again without one.
-    schedule_save(user=account, frequency="daily", hour=4, weekday=0, encrypt=True)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=4, weekday=0, encrypt=True))
     assert BackupSchedule.objects.get().passphrase == schedule.passphrase
 
 
 def test_a_failed_verification_is_kept_on_the_schedule_until_a_later_backup_succeeds(account, clock, monkeypatch,
                                                                                      capsys):  # fmt: skip
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     real_verify = schedules.backup_verify
 
     def damaged(backup, passphrase):
@@ -140,8 +145,18 @@ def test_pruning_deletes_only_old_scheduled_backups_and_their_files(account, clo
                                                                    django_capture_on_commit_callbacks):  # fmt: skip
     manual = backup_create(user=account)
     before_replace = backup_create(user=account, kind=Backup.Kind.AUTOMATIC)
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False, keep_daily=2, keep_weekly=0,
-                  keep_monthly=0)  # fmt: skip
+    schedule_save(
+        user=account,
+        plan=SchedulePlan(
+            frequency="daily",
+            hour=3,
+            weekday=0,
+            encrypt=False,
+            keep_daily=2,
+            keep_weekly=0,
+            keep_monthly=0,
+        ),
+    )  # fmt: skip
     made = []
     for day in range(1, 6):
         clock.set(f"2026-12-0{day} 03:00")
@@ -173,7 +188,7 @@ def test_the_worker_makes_a_backup_missed_while_it_was_off_once_at_its_start_the
 
     settings.TASKS = {"default": {"BACKEND": DATABASE_BACKEND}}  # queued in the database, as in production
     settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
-    schedule_save(user=owner, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=owner, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=3))  # set up days ago
     assert backups_tick_ensure() and not backups_tick_ensure()  # one queued run, whoever asks
     # The server was off when it was due: its time has passed by the time the worker starts.
@@ -220,7 +235,7 @@ def test_two_runners_at_once_make_one_backup(owner, tmp_path, settings):
     from ..processes import finished_json, manage
 
     settings.PLUGTRACK_DATA_DIR = tmp_path / "data"
-    schedule_save(user=owner, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=owner, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=2))
     # cron's and the worker's run, started together, in processes of their own
     runners = [manage("backups_run_due", "--json", data_dir=settings.PLUGTRACK_DATA_DIR) for _ in range(2)]
@@ -234,7 +249,7 @@ def test_two_runners_at_once_make_one_backup(owner, tmp_path, settings):
 
 
 def test_the_night_the_clocks_go_back_makes_one_backup_not_two(account, clock):
-    schedule_save(user=account, frequency="daily", hour=1, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=1, weekday=0, encrypt=False))
     BackupSchedule.objects.update(active_since=at("2026-10-20 00:00"))
     first = dt.datetime(2026, 10, 25, 0, 0, tzinfo=dt.UTC)  # 01:00 BST
     clock.now = first
@@ -244,7 +259,7 @@ def test_the_night_the_clocks_go_back_makes_one_backup_not_two(account, clock):
 
 
 def test_a_run_killed_midway_leaves_a_failure_on_the_schedule_not_silence(account, clock, monkeypatch):
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # as SIGINT, or SIGKILL, would end it: nothing after the claim runs
@@ -260,7 +275,7 @@ def test_a_run_killed_midway_leaves_a_failure_on_the_schedule_not_silence(accoun
 
 def test_one_owners_unforeseen_failure_does_not_stop_anothers(account, other_owner, clock, monkeypatch):
     for owner in (account, other_owner):
-        schedule_save(user=owner, frequency="daily", hour=3, weekday=0, encrypt=False)
+        schedule_save(user=owner, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     real_create = schedules.backup_create
 
     def broken_for_alice(*, user, **kwargs):
@@ -286,13 +301,23 @@ def test_retention_prefers_a_verified_backup_and_always_keeps_the_newest():
 
 def test_keeping_nothing_is_refused_and_turning_schedules_off_clears_an_old_failure(account):
     with pytest.raises(PlugTrackError, match="Keep at least one"):
-        schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False, keep_daily=0,
-                      keep_weekly=0, keep_monthly=0)  # fmt: skip
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+        schedule_save(
+            user=account,
+            plan=SchedulePlan(
+                frequency="daily",
+                hour=3,
+                weekday=0,
+                encrypt=False,
+                keep_daily=0,
+                keep_weekly=0,
+                keep_monthly=0,
+            ),
+        )  # fmt: skip
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     BackupSchedule.objects.update(failure="The scheduled backup … failed", failed_at=timezone.now())
-    schedule_save(user=account, frequency="daily", hour=4, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=4, weekday=0, encrypt=False))
     assert BackupSchedule.objects.get().failure  # still news while backups are scheduled
-    schedule_save(user=account, frequency="off", hour=4, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="off", hour=4, weekday=0, encrypt=False))
     assert BackupSchedule.objects.get().failure == ""
 
 
@@ -301,7 +326,10 @@ def test_a_key_rotation_reencrypts_the_schedules_passphrase(account, settings, c
 
     from settings_app.services import settings_rotate_key
 
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery")
+    schedule_save(
+        user=account, passphrase="correct horse battery",
+        plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True),
+    )
     new_key = Fernet.generate_key().decode()
     settings.PLUGTRACK_ENCRYPTION_KEYS = [new_key, *settings.PLUGTRACK_ENCRYPTION_KEYS]
     settings_rotate_key()
@@ -327,16 +355,20 @@ def test_a_schedule_passphrase_no_key_can_read_is_named_by_the_rotation(account,
 
     from settings_app.services import settings_rotate_key
 
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=True, passphrase="correct horse battery")
+    schedule_save(
+        user=account, passphrase="correct horse battery",
+        plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True),
+    )
     settings.PLUGTRACK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key it was kept with is gone
     assert ("alice", "scheduled backups' passphrase") in settings_rotate_key().unreadable
 
 
-def far_from_any_slot(owner, **options) -> BackupSchedule:
+def far_from_any_slot(owner, passphrase: str | None = None, **options) -> BackupSchedule:
     """A daily schedule set days ago whose hour is half a day from now: the slot stays the same for
     the hours a test moves the clock (in a process of its own the clock is the real one)."""
     hour = (timezone.localtime().hour + 12) % 24
-    schedule = schedule_save(user=owner, frequency="daily", hour=hour, weekday=0, **{"encrypt": False} | options)
+    plan = SchedulePlan(frequency="daily", hour=hour, weekday=0, **{"encrypt": False} | options)
+    schedule = schedule_save(user=owner, plan=plan, passphrase=passphrase)
     BackupSchedule.objects.update(active_since=timezone.now() - dt.timedelta(days=2))
     schedule.refresh_from_db()
     return schedule
@@ -375,7 +407,7 @@ def killed_in_its_run(monkeypatch, where: str) -> None:
 
 def test_a_run_in_progress_is_not_made_again_nor_a_later_slot_started_until_it_is_abandoned(account, clock,
                                                                                            monkeypatch):  # fmt: skip
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     clock.set("2026-12-01 03:00")
     killed_in_its_run(monkeypatch, "backup_create")
     assert BackupSchedule.objects.get().claimed_at == at("2026-12-01 03:00")
@@ -407,7 +439,7 @@ def test_a_run_in_progress_is_not_made_again_nor_a_later_slot_started_until_it_i
 def test_a_run_killed_while_verifying_is_made_again_and_its_unverified_backup_replaced(
     account, clock, monkeypatch, django_capture_on_commit_callbacks
 ):
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     clock.set("2026-12-01 03:00")
     killed_in_its_run(monkeypatch, "backup_verify")
     [unverified] = Backup.objects.all()
@@ -423,7 +455,7 @@ def test_a_run_killed_while_verifying_is_made_again_and_its_unverified_backup_re
 
 
 def test_a_redo_that_fails_says_the_backup_was_interrupted_and_made_again(account, clock, monkeypatch):
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     clock.set("2026-12-01 03:00")
     killed_in_its_run(monkeypatch, "backup_create")
 
@@ -444,7 +476,7 @@ def test_a_redo_that_fails_says_the_backup_was_interrupted_and_made_again(accoun
 
 
 def test_an_abandoned_run_found_only_at_a_later_slot_is_made_up_by_that_slots_backup(account, clock, monkeypatch):
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     clock.set("2026-12-01 03:00")
     killed_in_its_run(monkeypatch, "backup_create")
     clock.set("2026-12-02 03:10")  # the server was off until the next day's slot
@@ -456,7 +488,7 @@ def test_an_abandoned_run_found_only_at_a_later_slot_is_made_up_by_that_slots_ba
 def test_a_runner_that_read_the_abandoned_run_before_another_took_it_over_makes_nothing(account, clock, monkeypatch):
     """The take-over is one conditional UPDATE of the schedule as it was read: the other runner here
     runs whole between this one's read and its claim (the interleaving processes leave to chance)."""
-    schedule_save(user=account, frequency="daily", hour=3, weekday=0, encrypt=False)
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False))
     clock.set("2026-12-01 03:00")
     killed_in_its_run(monkeypatch, "backup_create")
     clock.set("2026-12-01 05:00")

@@ -14,7 +14,7 @@ from django.db import connections
 from django.urls import reverse
 
 from backups.models import Backup
-from backups.services import backup_create
+from backups.services import backup_create, writing
 from cars_app.models import Car
 from sessions_app.models import ChargingSession
 from sessions_app.services import car_save, charging_session_save
@@ -146,7 +146,7 @@ def test_a_car_and_session_saved_during_a_backup_wait_for_it(owner, make_car, ma
             connections.close_all()
 
     writer = threading.Thread(target=add_car_and_session)
-    real_write_members = __import__("backups.services", fromlist=["_write_members"])._write_members
+    real_write_members = writing.members_write
 
     def write_members_while_another_saves(archive, user):
         writer.start()
@@ -154,7 +154,7 @@ def test_a_car_and_session_saved_during_a_backup_wait_for_it(owner, make_car, ma
         assert not saved.is_set()
         return real_write_members(archive, user)
 
-    monkeypatch.setattr("backups.services._write_members", write_members_while_another_saves)
+    monkeypatch.setattr(writing, "members_write", write_members_while_another_saves)
     backup = backup_create(user=owner, target=tmp_path / "alice.zip")
     writer.join(timeout=60)
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from backups.services import backup_create, backup_restore
+from backups.services import RestoreOptions, backup_create, backup_restore
 from sessions_app.bounds import Bound, most_cost
 from sessions_app.imports.csv_format import CsvFileError
 from sessions_app.imports.csv_io import ImportOptions, charging_sessions_export, charging_sessions_import
@@ -205,7 +205,7 @@ def test_a_restore_brings_back_a_stored_session_beyond_a_bound_flagged_and_said(
     for mode in ("replace", "merge"):
         if mode == "merge":
             ChargingSession.objects.filter(user=owner).delete()  # (the replace made the car anew)
-        check = backup_restore(user=owner, source=backup, mode=mode, dry_run=True)
+        check = backup_restore(user=owner, source=backup, mode=mode, options=RestoreOptions(dry_run=True))
         report = backup_restore(user=owner, source=backup, mode=mode)
         assert report.ok and report.sessions.inserted == 2, mode
         for said in (check, report):  # the dry run says what the restore does

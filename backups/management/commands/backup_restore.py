@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 
 from backups.archive import backup_encrypted, backup_session_count
 from backups.management.passphrase import passphrase_read
-from backups.services import MODES, RestoreFailed, RestoreReport, backup_restore
+from backups.services import MODES, RestoreFailed, RestoreOptions, RestoreReport, backup_restore
 from plugtrack_site.command_args import (
     EXIT_FAILED,
     EXIT_REFUSED,
@@ -43,12 +43,8 @@ class Command(PlugTrackCommand):
         total = backup_session_count(options["source"], passphrase)
         with progress_bar(total=total, silenced=options["json"]) as progress:
             report = backup_restore(
-                user=user,
-                source=options["source"],
-                mode=options["mode"],
-                dry_run=options["dry_run"],
-                progress=progress,
-                passphrase=passphrase,
+                user=user, source=options["source"], mode=options["mode"],
+                options=RestoreOptions(dry_run=options["dry_run"], progress=progress, passphrase=passphrase),
             )
         if options["json"]:
             self.print_json(report.to_dict())

@@ -54,18 +54,8 @@ def preset_mapping(
             ignored.append((fallback_date, header[fallback_date].strip()))
         else:
             found["date"] = (fallback_date, "")
-    missing = [column for column in REQUIRED if column not in found]
-    if missing == ["odometer"] and complete and not odometer_optional:
-        raise CsvFileError(odometer_missing(name))
-    missing = [column for column in missing if column != "odometer" or not odometer_optional]
-    if missing and complete:
-        understood = _EVCC_BY_COLUMN if preset == "evcc" else SPREADSHEET_HEADINGS
-        accepted = "; ".join(f"{column}: {', '.join(understood[column][:4])}" for column in missing)
-        raise CsvFileError(
-            f"{name}: no column for {', '.join(missing)}. Headings understood ({accepted}); the file's headings: "
-            f"{', '.join(repr(heading.strip()) for heading in header[:20])}. Rename the column, or give a "
-            "mapping (--mapping)."
-        )
+    if complete:
+        _required_check(preset, header, name, found, odometer_optional)
     headings = {column: header[index].strip() for column, (index, _) in found.items()}
     own = all(heading.lower() == column for column, heading in headings.items())  # PlugTrack's own, resaved
     mapping = ColumnMapping(
@@ -75,6 +65,22 @@ def preset_mapping(
         name="PlugTrack's own columns" if own else f"{preset} preset",
     )
     return mapping, [heading for _, heading in sorted(ignored)]
+
+
+def _required_check(preset: str, header: list[str], name: str, found: dict, odometer_optional: bool) -> None:
+    """Refuse a header that gives no column for a field every session needs, saying the headings understood."""
+    missing = [column for column in REQUIRED if column not in found]
+    if missing == ["odometer"] and not odometer_optional:
+        raise CsvFileError(odometer_missing(name))
+    missing = [column for column in missing if column != "odometer" or not odometer_optional]
+    if missing:
+        understood = _EVCC_BY_COLUMN if preset == "evcc" else SPREADSHEET_HEADINGS
+        accepted = "; ".join(f"{column}: {', '.join(understood[column][:4])}" for column in missing)
+        raise CsvFileError(
+            f"{name}: no column for {', '.join(missing)}. Headings understood ({accepted}); the file's headings: "
+            f"{', '.join(repr(heading.strip()) for heading in header[:20])}. Rename the column, or give a "
+            "mapping (--mapping)."
+        )
 
 
 def _column_of(preset: str, key: str) -> tuple[str | None, str]:
