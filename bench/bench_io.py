@@ -83,8 +83,9 @@ def database_for_run(workdir: Path) -> tuple[str, callable]:
         return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
     import psycopg
 
-    base, _, _ = url.rpartition("/")
-    name = f"plugtrack_bench_{os.getpid()}"
+    base, _, named = url.rpartition("/")
+    named, mark, query = named.partition("?")
+    name = f"{named}_bench_{os.getpid()}"  # beside DATABASE_URL's database, named after it
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -92,12 +93,13 @@ def database_for_run(workdir: Path) -> tuple[str, callable]:
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
-    return f"{base}/{name}", drop
+    return f"{base}/{name}{mark}{query}", drop
 
 
 def bench_environment(url: str, workdir: Path) -> dict[str, str]:
     """What a benchmark's processes run with: production settings, the run's database and folder."""
     return os.environ | {
+        "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
         "DATABASE_URL": url,
         "DEBUG": "False",  # DEBUG keeps every query in memory
         "SECRET_KEY": "bench-only",
