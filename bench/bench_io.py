@@ -5,11 +5,14 @@
     .venv/bin/python bench/bench_io.py --file real.csv  # a sessions CSV of your own
     DATABASE_URL=postgres://user@host:port/db .venv/bin/python bench/bench_io.py
     .venv/bin/python bench/bench_io.py --json figures.json
+    .venv/bin/python bench/bench_io.py --smoke           # every step at 200 rows, in seconds
 
 One run makes a fresh database (a temporary SQLite file, or a new PostgreSQL database next to
 the one DATABASE_URL names, dropped afterwards) and times each step in a child process of its
 own, so that each peak memory figure is that step's alone. Times cover the operation only, not
-Python and Django starting. Not part of the test suite.
+Python and Django starting. The test suite runs the --smoke size (tests/bench/test_smoke.py):
+generated rows plus one that validation refuses, taken through --file's path, so that one short
+run passes every step; at that size the figures say nothing, only that each step still works.
 """
 
 import argparse
@@ -43,6 +46,9 @@ STEPS = [
 # read through a mapping (sessions_app/imports/formats/mapping.py) with those units. Target: within 1.5x
 # of the import of PlugTrack's own file.
 SPREADSHEET_TARGET = 1.5
+SMOKE_ROWS = 200
+# A row every import refuses (no such date, no number), added to the smoke run's generated file.
+REFUSED_ROW = ["2025-13-45", "x", "AC", "7", "Home", "", "10"] + [""] * 7
 
 
 # --- the parent: data, database, children, table -------------------------------------------
@@ -83,8 +89,9 @@ def database_for_run(workdir: Path) -> tuple[str, callable]:
         return f"sqlite:///{workdir / 'bench.sqlite3'}", lambda: None
     import psycopg
 
-    base, _, _ = url.rpartition("/")
-    name = f"plugtrack_bench_{os.getpid()}"
+    base, _, named = url.rpartition("/")
+    named, mark, query = named.partition("?")
+    name = f"{named}_bench_{os.getpid()}"  # beside DATABASE_URL's database, named after it
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -92,12 +99,13 @@ def database_for_run(workdir: Path) -> tuple[str, callable]:
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
-    return f"{base}/{name}", drop
+    return f"{base}/{name}{mark}{query}", drop
 
 
 def bench_environment(url: str, workdir: Path) -> dict[str, str]:
     """What a benchmark's processes run with: production settings, the run's database and folder."""
     return os.environ | {
+        "DJANGO_SETTINGS_MODULE": "plugtrack_site.settings",
         "DATABASE_URL": url,
         "DEBUG": "False",  # DEBUG keeps every query in memory
         "SECRET_KEY": "bench-only",
@@ -120,6 +128,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000, help="Sessions to generate (default 50,000).")
     parser.add_argument("--file", type=Path, help="Use this sessions CSV instead of generating one.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    parser.add_argument(
+        "--smoke", action="store_true",
+        help=f"Check that every step runs: {SMOKE_ROWS} generated rows and one refused, through --file's path.",
+    )  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -133,9 +145,10 @@ def main() -> None:
         environment = bench_environment(url, workdir)
         try:
             if not options.file:
-                run_child(f"generate:{options.rows}", environment, csv_path, workdir)
+                rows = SMOKE_ROWS if options.smoke else options.rows
+                run_child(f"generate:{rows}{':refused' if options.smoke else ''}", environment, csv_path, workdir)
             run_child("setup", environment, csv_path, workdir)
-            if options.file:
+            if options.file or options.smoke:
                 # Real files have rows PlugTrack refuses; every step (the raw insert included)
                 # gets the rows an --allow-partial import would take.
                 dropped = run_child("valid_rows", environment, csv_path, workdir)["dropped"]
@@ -166,6 +179,8 @@ def report(results: list[dict], options, url: str) -> None:
     ratio = by_step["spreadsheet"]["seconds"] / by_step["import"]["seconds"]
     verdict = "ok" if ratio <= SPREADSHEET_TARGET else "MISS"
     print(f"own file mapped / PlugTrack's own file, import: {ratio:.2f}x (≤{SPREADSHEET_TARGET} {verdict})")
+    if options.smoke:
+        print("Smoke run: every step ran; at this size the figures and targets say nothing.")
     if options.json:
         options.json.write_text(json.dumps({"database": engine, "results": results}, indent=2))
 
@@ -186,7 +201,11 @@ def child(step: str, csv_path: Path, workdir: Path) -> None:
     from cars_app.models import Car
 
     if step.startswith("generate:"):
-        generate_csv(csv_path, int(step.split(":")[1]))
+        _, rows, *refused = step.split(":")
+        generate_csv(csv_path, int(rows))
+        if refused:
+            with csv_path.open("a", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerow(REFUSED_ROW)
         print(json.dumps({}))
         return
     if step == "spreadsheet_file":

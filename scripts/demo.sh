@@ -2,7 +2,7 @@
 # Install, set up SQLite with demo data, and start PlugTrack at http://127.0.0.1:8000/admin/: the web
 # server and the background worker (which runs the imports, restores and backups started in the
 # admin). Once the server answers, a short block says where to log in. Ctrl-C stops both.
-source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" requirements.txt
 url="http://127.0.0.1:${PORT:-8000}/admin/"
 echo "Setting up PlugTrack (database, static files, demo data)..."
 .venv/bin/python -m plugtrack_site.envfile

@@ -57,6 +57,7 @@ def age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
+@pytest.mark.slow
 def test_a_backup_killed_mid_write_leaves_no_record_and_its_leftover_is_swept_later(owner, tmp_path):
     big_account(owner)
     folder = tmp_path / "out"
@@ -76,6 +77,7 @@ def test_a_backup_killed_mid_write_leaves_no_record_and_its_leftover_is_swept_la
     assert Path(backup.path).is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "killed_when_appears", [WRITING, "*.zip"], ids=["writing its automatic backup", "restoring after it"]
 )

@@ -54,6 +54,7 @@ def sessions_csv(rows: list[tuple[int, int]]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+@pytest.mark.slow
 def test_a_zip_of_70000_entries_is_refused_before_its_directory_is_read(refused_quickly, tmp_path):
     path = tmp_path / "many.zip"
     with zipfile.ZipFile(path, "w") as archive:
@@ -74,6 +75,7 @@ def hidden_entries(request, account, tmp_path) -> tuple[Path, str | None]:
 HIDDEN_MESSAGE = "The ZIP holds more than 100 entries, though its end record says 5: the file was altered or damaged"
 
 
+@pytest.mark.slow
 def test_entries_hidden_from_the_end_record_are_counted_and_refused_at_the_limit(hidden_entries):
     path, passphrase = hidden_entries
     started = time.monotonic()
@@ -84,10 +86,12 @@ def test_entries_hidden_from_the_end_record_are_counted_and_refused_at_the_limit
     assert len(str(raised.value)) < 300
 
 
+@pytest.mark.slow
 def test_entries_hidden_from_the_end_record_refuse_a_restore(refused_quickly, hidden_entries):
     refused_quickly(hidden_entries[0], HIDDEN_MESSAGE)
 
 
+@pytest.mark.slow
 def test_entries_hidden_from_the_end_record_make_the_command_exit_2_with_a_short_message(hidden_entries):
     started = time.monotonic()
     with pytest.raises(CommandError, match=HIDDEN_MESSAGE) as raised:
@@ -151,6 +155,7 @@ def test_more_cars_than_a_backup_holds(refused_quickly, backup_path, tmp_path):
     refused_quickly(bad, "cars.csv has more than 1,000 cars")
 
 
+@pytest.mark.slow
 def test_a_thousand_cars_restore_with_one_key_store(account, backup_path, tmp_path, opened_key_stores):
     rows = [(car, 1000 + i) for car in range(schema.MAX_CARS) for i in range(2)]
     fleet = altered(

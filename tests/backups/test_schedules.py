@@ -175,6 +175,7 @@ def test_pruning_deletes_only_old_scheduled_backups_and_their_files(account, clo
     assert backups_prune() == []
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_makes_a_backup_missed_while_it_was_off_once_at_its_start_then_queues_the_next(
     owner, tmp_path, settings
@@ -230,6 +231,7 @@ def test_the_owner_sets_the_schedule_in_the_admin_and_sees_a_failure_until_a_suc
     assert 'id="pt-backup-failure"' not in owner_client.get(reverse("admin:index")).content.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_runners_at_once_make_one_backup(owner, tmp_path, settings):
     from ..processes import finished_json, manage
@@ -506,6 +508,7 @@ def test_a_runner_that_read_the_abandoned_run_before_another_took_it_over_makes_
     assert run.redone and run.verified and Backup.objects.get().pk == run.backup_id
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_scheduled_backup_killed_mid_write_is_made_again_once_verified_and_nothing_is_left(owner, tmp_path,
                                                                                             settings):  # fmt: skip
@@ -539,6 +542,7 @@ def test_a_scheduled_backup_killed_mid_write_is_made_again_once_verified_and_not
     assert backups_run_due(now=later + dt.timedelta(hours=1)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "started_ago, made", [(ABANDONED + dt.timedelta(minutes=1), 1), (dt.timedelta(minutes=30), 0)],

@@ -33,7 +33,8 @@ def browser():
     # Skipped here rather than at import so that `pytest tests/browser` also skips cleanly.
     if not CHROMIUM or sync_playwright is None:
         pytest.skip(
-            "browser tests need Chromium (apt-get install chromium) and Playwright (pip install -r requirements.txt)"
+            "browser tests need Chromium (apt-get install chromium) and Playwright"
+            " (pip install -r requirements-dev.txt)"
         )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

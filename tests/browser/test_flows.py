@@ -19,7 +19,7 @@ from settings_app.services import user_settings
 from ..sessions_app.csv_helpers import session_row, write_csv
 from .conftest import docs_picture, expect, screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 SESSIONS = 30_000  # enough for a restore's progress to show while it runs
 

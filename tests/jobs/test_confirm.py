@@ -89,6 +89,7 @@ def test_two_confirmations_at_the_same_moment_run_the_restore_once(owner, make_c
     assert Job.objects.get().status == Job.Status.DONE
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_run_that_finds_the_account_busy_can_be_confirmed_again(owner, make_car, tmp_path, settings):
     settings.PLUGTRACK_LOCK_WAIT_SECONDS = 1

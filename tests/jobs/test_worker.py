@@ -18,7 +18,7 @@ from sessions_app.models import ChargingSession
 from ..processes import AccountLockHeld, finished, manage
 from ..sessions_app.csv_helpers import session_row, write_csv
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 DATABASE_BACKEND = "django_tasks_db.DatabaseBackend"
 

@@ -1,6 +1,7 @@
 """Every admin page an owner uses makes the same number of queries for a car with a short history
 and for one with a long one (bench/bench_pages.py times them; this pins their queries)."""
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -47,6 +48,7 @@ def pages(car) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_each_page_makes_the_same_queries_whatever_the_history(owner, other_owner, make_car):
     """Two owners with one car each, of 3 and of 400 sessions: each page's query count must match."""
     counts = {}

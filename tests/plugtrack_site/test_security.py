@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
 
@@ -47,6 +48,7 @@ def test_behind_a_proxy_the_address_the_proxy_saw_is_the_one_locked(client, owne
     assert log_in(client, "alice-password", address="127.0.0.1").status_code == 302  # no proxy header: 127.0.0.1
 
 
+@pytest.mark.slow
 def test_the_documented_production_settings_pass_the_deploy_check():
     production = {
         "DEBUG": "false",

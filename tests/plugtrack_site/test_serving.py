@@ -61,6 +61,7 @@ def production(tmp_path, transactional_db):
     }
 
 
+@pytest.mark.slow
 def test_gunicorn_serves_the_admin_and_whitenoise_its_static_files(production):
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=REPO, env=production, check=True

@@ -23,6 +23,7 @@ def test_the_session_form_refuses_a_longer_note(owner_client, owner, make_car):
     assert not ChargingSession.objects.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_upgrade_stops_at_a_longer_note_stored_before_and_cuts_nothing(owner, make_car):
     car = make_car(owner, name="Niro")

@@ -248,6 +248,7 @@ def test_changing_a_cars_battery_rechecks_its_sessions(owner_client, owner, make
     assert summary_of(car).left_out == 0
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_migrating_down_and_up_again_gives_the_same_flags_and_totals(owner, make_car, make_session):
     from django.core.management import call_command

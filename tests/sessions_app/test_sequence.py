@@ -140,6 +140,7 @@ def list_page_queries(client, **params) -> int:
     return len(queries)
 
 
+@pytest.mark.slow
 def test_a_page_of_the_sessions_list_costs_the_same_queries_for_a_short_and_a_long_history(
     owner_client, owner, make_car
 ):

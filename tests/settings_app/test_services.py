@@ -178,6 +178,7 @@ def test_a_malformed_key_is_named(owner, settings):
         settings_update(user=owner, values={"notification_url": "x"})
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_rotation_leaves_a_busy_account_for_later_and_says_so(owner, other_owner, settings, tmp_path):
     from django.db import connection

@@ -203,6 +203,7 @@ def peak_read(path) -> tuple[int, int, int]:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_polls_are_sorted_in_flat_memory(tmp_path):
     """A file ten times longer, newest first, takes no more memory: the polls are sorted on disk. (10,000
     polls here, for speed: tracemalloc makes reading them several times slower.)"""
