@@ -1,4 +1,4 @@
-"""PlugTrack served as in production, under load, on loopback only: gunicorn started as the README
+"""PlugTrack served as in production, under load, on loopback only: gunicorn started as docs/deployment.md
 says (with its production settings, DEBUG off) and the background worker, on a fresh database;
 10 owners with 5,000 sessions each; 50 logged-in clients browsing the sessions list and a car's
 analytics page for 60 s (each waits about a second between pages, as a person reading them does)
@@ -48,7 +48,7 @@ class Sizes:
 # (250 sessions: the browsing asks for pages 1 to 5 of the list, of 50 sessions a page)
 SMOKE = Sizes(owners=3, sessions_per_owner=250, importers=2, import_rows=100)
 SMOKE_CLIENTS, SMOKE_SECONDS = 4, 5.0
-GUNICORN = ["--workers", "3", "--timeout", "90"]  # as the README's plugtrack-web.service
+GUNICORN = ["--workers", "3", "--timeout", "90"]  # as docs/deployment.md's plugtrack-web.service
 THINK_SECONDS = (0.5, 1.5)
 
 

@@ -45,7 +45,7 @@ class _Process:
 
 class Server(_Process):
     """`manage.py runserver` (threads, no autoreload) on a free port of 127.0.0.1; with `gunicorn`,
-    the README's production start instead (gunicorn with these options)."""
+    docs/deployment.md's production start instead (gunicorn with these options)."""
 
     def __init__(self, environment: dict, gunicorn: list[str] | None = None):
         with socket.socket() as probe:
