@@ -143,7 +143,7 @@ def job_execute(token: str) -> None:
             nullcontext() if dry_run else account_write_lock(),
         ):
             result = kind.run(job, dry_run=dry_run, progress=progress)
-            if not _finish(job, result, checked=dry_run and result.confirmable) and not dry_run:
+            if not job_outcome_record(job, result, checked=dry_run and result.confirmable) and not dry_run:
                 # Marked stopped meanwhile (its heartbeat looked dead): it says "nothing was changed", so undo.
                 raise _MarkedStopped
     except _MarkedStopped:
@@ -193,7 +193,7 @@ def _claim(token: str) -> bool:
     return claimed == 1
 
 
-def _finish(job: Job, result: JobResult, checked: bool = False) -> bool:
+def job_outcome_record(job: Job, result: JobResult, checked: bool = False) -> bool:
     """Record the outcome of the running job; False when it was no longer running (marked stopped)."""
     status = Job.Status.CHECKED if checked else Job.Status.DONE if result.ok else Job.Status.FAILED
     finished = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
@@ -204,7 +204,7 @@ def _finish(job: Job, result: JobResult, checked: bool = False) -> bool:
 
 
 def _finish_waiting(job: Job, result: JobResult) -> None:
-    _busy_database_waited_out(lambda: _finish(job, result))
+    _busy_database_waited_out(lambda: job_outcome_record(job, result))
 
 
 def _upload_remove_once_finished(job: Job) -> None:

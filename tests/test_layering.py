@@ -6,6 +6,7 @@ failure names the file, the line and the arrow that points up.
 """
 
 import ast
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,3 +95,14 @@ def test_every_top_level_module_of_sessions_app_has_a_layer():
     placed = {name for names in SESSIONS_LAYERS.values() for name in names}
     assert set(modules + packages) <= placed, set(modules + packages) - placed
     assert len(modules) + 1 <= 12, modules  # (with __init__.py)
+
+
+def test_no_test_patches_another_apps_private_names():
+    """A test may stand in for its own app's internals, never another app's: those change without notice."""
+    patched = re.compile(r"""setattr\(\s*["']([a-z_]+)\.[\w.]*\._\w+["']""")
+    crossing = []
+    for path in (REPO / "tests").rglob("test_*.py"):
+        own = path.relative_to(REPO / "tests").parts[0]
+        crossing += [f"{path.relative_to(REPO)}: patches {match[0]}'s private {match.group(0)}"
+                     for match in patched.finditer(path.read_text()) if match[1] != own]  # fmt: skip
+    assert not crossing, "\n".join(crossing)

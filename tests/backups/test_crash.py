@@ -180,7 +180,7 @@ def test_a_backup_job_whose_outcome_cannot_be_recorded_leaves_a_zip_that_the_nex
         raise DatabaseError("disk I/O error")
 
     with monkeypatch.context() as patched:
-        patched.setattr("jobs.services._finish", outcome_lost)
+        patched.setattr("jobs.services.job_outcome_record", outcome_lost)
         job = job_start(user=owner, kind=Job.Kind.BACKUP_CREATE, phase=Job.Phase.RUN)  # runs at once in tests
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and not Backup.objects.exists()  # (the job page marks it failed)

@@ -138,7 +138,7 @@ def test_a_run_whose_job_was_marked_stopped_meanwhile_is_undone(owner, make_car,
     PostgreSQL it can, while the run's transaction is open); should the worker in fact finish later,
     recording its outcome finds the job no longer running, and its work is undone."""
     job = confirmed_import(owner, make_car(owner), settings, tmp_path)
-    monkeypatch.setattr(services, "_finish", lambda job, result, checked=False: False)  # no longer RUNNING
+    monkeypatch.setattr(services, "job_outcome_record", lambda job, result, checked=False: False)  # no longer RUNNING
 
     job_execute(str(job.token))
 
