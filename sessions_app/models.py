@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models import F, Q
 from django.db.models.functions import Substr, Trunc
+from django.utils import timezone
 
 from cars_app.models import notes_field
 from settings_app.services import user_settings
@@ -136,7 +137,13 @@ class ImportBatch(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M}, {self.inserted} new)"
+        when = f"{timezone.localtime(self.created_at):%d %b %Y %H:%M}, " if self.created_at else ""
+        return f"{self.source_name} ({when}{self.inserted} new)"
+
+    def may_be_deleted(self) -> bool:
+        """Only once none of its sessions are left: undo is how they go (sessions_app/imports/batches.py),
+        and a record deleted before could no longer undo them."""
+        return not self.sessions.exists()
 
 
 def headings_key(header: list[str]) -> str:
