@@ -27,7 +27,7 @@ def zip_upload(path) -> SimpleUploadedFile:
 
 
 def test_create_list_and_download(owner_client, account):
-    response = owner_client.post(reverse("admin:backups_backup_create"), follow=True)
+    response = owner_client.post(reverse("admin:backups_backup_create"), {"encryption": "plain"}, follow=True)
     assert "Backup written: 2 cars, 3 sessions, 9 settings." in response.content.decode()
     backup = Backup.objects.get()
     html = owner_client.get(reverse(CHANGELIST)).content.decode()

@@ -176,6 +176,8 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
     )  # fmt: skip
     page.goto(f"{page.base}/admin/backups/backup/")
     page.click("text=Create a backup now")
+    expect(page.locator("input[name=encryption][value=plain]")).to_be_checked()  # no schedule encrypts
+    page.click("input[value='Create the backup']")
     expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 9 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
@@ -255,6 +257,7 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
         "/admin/sessions_app/mappingprofile/",
         "/admin/sessions_app/mappingprofile/add/",
         "/admin/backups/backup/",
+        "/admin/backups/backup/create/",
         "/admin/backups/backup/restore/",
         "/admin/backups/backup/schedule/",
         "/admin/jobs/job/",
