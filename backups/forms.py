@@ -13,11 +13,11 @@ class BackupCreateForm(forms.Form):
 
     PLAIN, SAVED, TYPED = "plain", "saved", "typed"
 
-    encryption = forms.ChoiceField(
-        label="Encrypt it?", widget=forms.RadioSelect,
-        help_text="Encrypted, 7-Zip, WinZip or PlugTrack's restore open it with the passphrase, and nothing opens it "
-        "without: keep the passphrase somewhere other than this machine.",
-    )  # fmt: skip
+    encryption = forms.ChoiceField(label="Encrypt it?", widget=forms.RadioSelect)
+    _OPENED = (
+        "Encrypted, 7-Zip, WinZip or PlugTrack's restore open it with the passphrase, and nothing opens it without: "
+        "keep the passphrase somewhere other than this machine. A plain ZIP is read by anyone who has the file."
+    )
     passphrase = forms.CharField(
         required=False, strip=False, widget=forms.PasswordInput,
         help_text=f"Only to encrypt with a passphrase typed here: at least {PASSPHRASE_MIN_CHARS} characters. It is "
@@ -29,11 +29,13 @@ class BackupCreateForm(forms.Form):
         """`schedule`: the owner's, whose saved passphrase is offered (read here, never shown)."""
         super().__init__(*args, **kwargs)
         self.saved = schedule.passphrase if schedule and schedule.passphrase else ""
-        choices = [(self.PLAIN, "No: a plain ZIP, which anyone who has the file can read")]
+        choices = [(self.PLAIN, "No: a plain ZIP")]
         if self.saved:
-            choices.append((self.SAVED, "Yes, with my backup passphrase (the one saved for my scheduled backups)"))
-        choices.append((self.TYPED, "Yes, with the passphrase I type below"))
+            choices.append((self.SAVED, "Yes, with my backup passphrase"))
+        choices.append((self.TYPED, "Yes, with a passphrase typed below"))
         self.fields["encryption"].choices = choices
+        saved = "Your backup passphrase is the one saved for your scheduled backups. " if self.saved else ""
+        self.fields["encryption"].help_text = saved + self._OPENED
         self.fields["encryption"].initial = self.SAVED if self.saved and schedule.encrypt else self.PLAIN
 
     def clean(self):

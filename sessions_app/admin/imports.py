@@ -152,13 +152,11 @@ class ImportBatchAdmin(OwnedModelAdmin):
     actions = ["undo_selected"]
     change_form_template = "admin/sessions_app/importbatch/change_form.html"
     fieldsets = [
-        (None, {"fields": ["what", "imported", "source_name", "status"]}),
+        (None, {"fields": ["what", "imported", "source_name", "read_as", "sessions_added", "status"]}),
         ("Rows of the file", {"fields": ["rows_read", "new", "already_there", "errors"]}),
-        ("How the file was read", {"fields": ["read_as"]}),
-        ("Sessions it added", {"fields": ["sessions_added"]}),
     ]
-    readonly_fields = ["what", "imported", "source_name", "status", "rows_read", "new", "already_there", "errors",
-                       "read_as", "sessions_added"]  # fmt: skip
+    readonly_fields = ["what", "imported", "source_name", "read_as", "sessions_added", "status", "rows_read", "new",
+                       "already_there", "errors"]  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # an import makes its record
@@ -198,7 +196,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
     def read_as(self, batch):
         return format_html_join("", "<p>{}</p>", ((line,) for line in import_read_said(batch)))
 
-    @admin.display(description="sessions")
+    @admin.display(description="sessions it added")
     def sessions_added(self, batch):
         count = batch.sessions.filter(user_id=batch.user_id).count()
         if count:

@@ -164,7 +164,8 @@ def test_a_backup_made_now_with_the_schedules_passphrase_is_opened_by_7_zip_with
                   passphrase=PASSPHRASE)  # fmt: skip
     page = owner_client.get(reverse("admin:backups_backup_create"))
     html = page.content.decode()
-    assert "Yes, with my backup passphrase" in html and PASSPHRASE not in html
+    assert "Yes, with my backup passphrase" in html and "the one saved for your scheduled backups" in html
+    assert PASSPHRASE not in html
     assert page.context["form"]["encryption"].value() == "saved"  # the schedule encrypts: so does this, unasked
 
     response = create_now(owner_client, encryption="saved")
