@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 
 from .imports.choices import ImportChoices
-from .imports.csv_format import HEADER, CsvFileError
+from .imports.csv_format import FIELDS, HEADER, CsvFileError
 from .imports.formats.mapping import UNIT_NAMES, UNITS, ColumnMapping
 from .imports.formats.mapping_json import mapping_data_check, mapping_header_checked, mapping_json_checked
 from .models import DUPLICATE_KEY, ChargingSession, MappingProfile
@@ -30,7 +30,7 @@ class ChargingSessionForm(forms.ModelForm):
 
     class Meta:
         model = ChargingSession
-        fields = ["car", *HEADER]  # not the user: always the car's owner
+        fields = ["car", *FIELDS]  # not the user: always the car's owner
 
     def clean(self):
         cleaned = super().clean()
