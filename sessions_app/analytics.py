@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db.models import Max, Q, Sum
+from django.utils import timezone
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
@@ -304,7 +305,7 @@ def full_charge_status(*, car, today: dt.date | None = None) -> FullChargeStatus
     """For a car with the reminder on: its last charge to ≥ 95% and when the next is due."""
     if not car.recommended_full_charge_enabled:
         return None
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     last = car.month_label_totals.aggregate(last=Max("last_full_charge"))["last"]
     if last is None:
         return FullChargeStatus(None, None, today)

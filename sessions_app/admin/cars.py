@@ -1,10 +1,13 @@
 """The cars' admin: each car with its figures (sessions, energy, cost, efficiency, against petrol)
 and its analytics page. It reads the cars' sessions, so it lives with them, above cars_app."""
 
+import datetime as dt
+
 from django.contrib import admin
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from cars_app import charts
@@ -82,6 +85,7 @@ class CarAdmin(OwnedModelAdmin):
         car = get_object_or_404(self.get_queryset(request), pk=object_id)  # only the user's own cars
         settings = user_settings(user=car.user_id)
         summary = car_summary(car=car, settings=settings)
+        today = timezone.localdate()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -89,8 +93,8 @@ class CarAdmin(OwnedModelAdmin):
             "car": car,
             "summary": summary,
             "figures": headline_figures(summary, settings),
-            "charts": month_charts(car, settings, summary),
-            "full_charge": full_charge_status(car=car),
+            "charts": month_charts(car, settings, summary, today=today),
+            "full_charge": full_charge_status(car=car, today=today),
         }
         return TemplateResponse(request, "admin/cars_app/car/analytics.html", context)
 
@@ -176,10 +180,15 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[tuple[
 HOME, PUBLIC, EV, PETROL = "#2e7d32", "#1565c0", "#6a1b9a", "#c62828"
 
 
-def month_charts(car, settings: UserSettings, summary: CarSummary) -> list[tuple[str, str]]:
-    """(title, chart) for each chart of the analytics page."""
+def month_charts(
+    car, settings: UserSettings, summary: CarSummary, *, today: dt.date | None = None
+) -> list[tuple[str, str]]:
+    """(title, chart) for each chart of the analytics page. The month of `today` (by default the
+    site's today), partly over, is drawn as the month so far, not as a whole month."""
     months = car_months(car=car, settings=settings)
     dates = [month.month for month in months]
+    today = today or timezone.localdate()
+    so_far = charts.SoFar(today.replace(day=1), today.day)
 
     def series(label: str, colour: str, attribute: str) -> charts.Series:
         return charts.Series(label, [getattr(month, attribute) for month in months], colour)
@@ -188,17 +197,20 @@ def month_charts(car, settings: UserSettings, summary: CarSummary) -> list[tuple
     drawn = {
         "Energy charged per month": lambda title: charts.stacked_bars(
             title=title, months=dates, unit="kWh",
-            series=[series("home", HOME, "home_kwh"), series("public", PUBLIC, "public_kwh")],
+            series=[series("home", HOME, "home_kwh"), series("public", PUBLIC, "public_kwh")], so_far=so_far,
         ),
         "Cost per month": lambda title: charts.stacked_bars(
             title=title, months=dates, unit="£",
             series=[series("home", HOME, "home_cost_gbp"), series("public", PUBLIC, "public_cost_gbp")],
+            so_far=so_far,
         ),
         "Cost per mile: electric against petrol": lambda title: charts.lines(
-            title=title, months=dates, unit="p/mi", series=[series("electric", EV, "ev_ppm")], reference=petrol
+            title=title, months=dates, unit="p/mi", series=[series("electric", EV, "ev_ppm")], reference=petrol,
+            so_far=so_far,
         ),
         "Efficiency per month": lambda title: charts.lines(
-            title=title, months=dates, unit="mi/kWh", series=[series("mi/kWh", EV, "efficiency_mpkwh")]
+            title=title, months=dates, unit="mi/kWh", series=[series("mi/kWh", EV, "efficiency_mpkwh")],
+            so_far=so_far,
         ),
     }  # fmt: skip
     return [(title, draw(title)) for title, draw in drawn.items()]
