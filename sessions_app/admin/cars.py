@@ -2,6 +2,7 @@
 and its analytics page. It reads the cars' sessions, so it lives with them, above cars_app."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib import admin
 from django.shortcuts import get_object_or_404
@@ -18,7 +19,7 @@ from plugtrack_site.admin_scoping import OwnedModelAdmin
 from settings_app.petrol import pence_per_kwh_equivalence
 from settings_app.services import UserSettings, user_settings, user_settings_many
 
-from ..analytics import CarSummary, car_months, car_summaries, car_summary, full_charge_status
+from ..analytics import CarSummary, EfficiencySource, car_months, car_summaries, car_summary, full_charge_status
 from ..services import car_save
 
 
@@ -74,12 +75,11 @@ class CarAdmin(OwnedModelAdmin):
     change_form_template = "admin/cars_app/car/change_form.html"
 
     def get_urls(self):
-        analytics = path(
-            "<path:object_id>/analytics/",
-            self.admin_site.admin_view(self.analytics_view),
-            name="cars_app_car_analytics",
-        )
-        return [analytics, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/analytics/", view(self.analytics_view), name="cars_app_car_analytics"),
+            *super().get_urls(),
+        ]
 
     def analytics_view(self, request, object_id):
         car = get_object_or_404(self.get_queryset(request), pk=object_id)  # only the user's own cars
@@ -158,22 +158,94 @@ class CarAdmin(OwnedModelAdmin):
         return _number(car.summary.savings_gbp)
 
 
-def headline_figures(summary: CarSummary, settings: UserSettings) -> list[tuple[str, str]]:
-    """The analytics page's figures, as (label, text): the same selectors as the car list."""
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure of the analytics page, with what it includes or how it is worked out."""
+
+    label: str
+    value: str
+    note: str = ""
+
+
+def break_even_note(summary: CarSummary, settings: UserSettings) -> str:
+    """Why the car's break-even price differs from the settings page's: the car's own efficiency."""
+    default = settings.default_efficiency_mpkwh
+    at_default = pence_per_kwh_equivalence(summary.petrol_ppm, default)
+    settings_page = f"the settings' {at_default:.1f} p/kWh is at the default {default:.1f} mi/kWh"
+    if summary.efficiency_source is EfficiencySource.MEASURED:
+        return f"at this car's {summary.efficiency_mpkwh:.2f} mi/kWh (measured); {settings_page}"
+    if summary.efficiency_source is EfficiencySource.CAR_FIGURE:
+        return f"at this car's own figure, {summary.efficiency_mpkwh:.2f} mi/kWh (not measured); {settings_page}"
+    return f"at the default {default:.1f} mi/kWh, as on the settings page (too little measured for this car)"
+
+
+def headline_figures(summary: CarSummary, settings: UserSettings) -> list[Figure]:
+    """The analytics page's figures, each saying what it includes: the same selectors as the car list."""
+    if not summary.sessions:
+        return _figures_without_sessions(summary)
+    flagged = summary.left_out
+    every = "the only session" if summary.sessions == 1 else f"all {summary.sessions:,} sessions"
+    flagged_in = f", the {flagged:,} flagged included" if flagged else ""
+    flagged_out = f" and the {flagged:,} flagged" if flagged else ""
+    if summary.priced_sessions == summary.sessions:
+        priced = f"{every}, all priced"
+    else:  # the value says how many are priced
+        priced = "the priced sessions; one without a price is unknown, not free"
+    measured = summary.efficiency_source is EfficiencySource.MEASURED
     efficiency = summary.efficiency_mpkwh
     equivalence = None if efficiency is None else pence_per_kwh_equivalence(summary.petrol_ppm, efficiency)
-    home_share = summary.home_share_percent
+    home_words = ", ".join(settings.home_aliases_csv)
     return [
-        ("Sessions", f"{summary.sessions:,}"),
-        ("Energy", f"{summary.kwh:,.1f} kWh"),
-        ("Total cost", _cost_text(summary, sign="£")),
-        ("Miles counted", f"{summary.miles:,}"),
-        ("Efficiency", summary.efficiency_text(" mi/kWh")),
-        ("EV cost per mile", "not enough data" if summary.ev_ppm is None else f"{summary.ev_ppm:.2f} p/mi"),
-        ("Petrol cost per mile", f"{summary.petrol_ppm:.2f} p/mi"),
-        ("Break-even electricity price", "–" if equivalence is None else f"{equivalence:.1f} p/kWh"),
-        ("Saved against petrol", "not enough data" if summary.savings_gbp is None else f"£{summary.savings_gbp:,.2f}"),
-        ("Charged at home", "–" if home_share is None else f"{home_share:.0f}% of kWh"),
+        Figure("Sessions", f"{summary.sessions:,}", f"{flagged:,} flagged to check" if flagged else "none flagged"),
+        Figure("Energy", f"{summary.kwh:,.1f} kWh", f"{every}{flagged_in}"),
+        Figure("Total cost", _cost_text(summary, sign="£"), priced + flagged_in),
+        Figure(
+            "Miles counted", f"{summary.miles:,}", f"each since the session before; the first{flagged_out} left out"
+        ),
+        Figure(
+            "Efficiency", summary.efficiency_text(" mi/kWh"), "the miles counted over their kWh" if measured else ""
+        ),
+        Figure(
+            "EV cost per mile",
+            "not enough data" if summary.ev_ppm is None else f"{summary.ev_ppm:.2f} p/mi",
+            "" if summary.ev_ppm is None
+            else "the priced sessions' average price over the efficiency" + (", flagged left out" if flagged else ""),
+        ),
+        Figure(
+            "Petrol cost per mile",
+            f"{summary.petrol_ppm:.2f} p/mi",
+            f"{settings.petrol_price_p_per_litre} p/litre at {settings.petrol_mpg} mpg (your settings)",
+        ),
+        Figure(
+            "Break-even electricity price",
+            "–" if equivalence is None else f"{equivalence:.1f} p/kWh",
+            "" if equivalence is None else break_even_note(summary, settings),
+        ),
+        Figure(
+            "Saved against petrol",
+            "not enough data" if summary.savings_gbp is None else f"£{summary.savings_gbp:,.2f}",
+            "" if summary.savings_gbp is None else f"over the {summary.miles:,} miles counted",
+        ),
+        Figure(
+            "Charged at home",
+            f"{summary.home_share_percent:.0f}% of kWh",
+            f"of the kWh of {every}{flagged_in}; home by your home words ({home_words})",
+        ),
+    ]
+
+
+def _figures_without_sessions(summary: CarSummary) -> list[Figure]:
+    return [
+        Figure("Sessions", "0"),
+        Figure("Energy", "0.0 kWh"),
+        Figure("Total cost", "–"),
+        Figure("Miles counted", "0"),
+        Figure("Efficiency", summary.efficiency_text(" mi/kWh")),
+        Figure("EV cost per mile", "not enough data"),
+        Figure("Petrol cost per mile", f"{summary.petrol_ppm:.2f} p/mi"),
+        Figure("Break-even electricity price", "–"),
+        Figure("Saved against petrol", "not enough data"),
+        Figure("Charged at home", "–"),
     ]
 
 

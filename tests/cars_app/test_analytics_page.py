@@ -133,7 +133,7 @@ def test_car_months_counts_plausible_sessions_only(owner, known_car):
     assert march.efficiency_mpkwh == 4 and march.ev_ppm == 20  # £36 over 180 miles
 
 
-# The month under way, drawn as "so far".
+# The month under way, drawn as "so far"; the headline figures saying what they include; the break-even price explained.
 
 EV_LINE = re.compile(r'<polyline points="([^"]+)" fill="none" stroke="#6a1b9a"')
 
@@ -197,3 +197,72 @@ def test_the_day_count_of_the_first_day_of_a_month(december_car, owner):
     summary = analytics.car_summary(car=december_car, settings=settings)
     energy = month_charts(december_car, settings, summary, today=dt.date(2025, 12, 1))[0][1]
     assert ">(so far, 1 day)</text>" in energy
+
+
+@pytest.fixture
+def flagged_car(owner, make_car, make_session):
+    """docs/analytics.md's worked example: the 25 Jan session's odometer flags it and the 20 Jan one."""
+    car = make_car(owner, name="Niro", battery_kwh=Decimal("60"))
+    make_session(car, "2025-01-01", 1000, "20", cost_per_kwh=Decimal("0.10"))
+    make_session(car, "2025-01-10", 1120, "30", cost_per_kwh=Decimal("0.10"))
+    make_session(car, "2025-01-20", 1240, "40", cost_per_kwh=Decimal("0.20"))
+    make_session(car, "2025-01-25", 1000, "10", cost_per_kwh=Decimal("0.10"))
+    return car
+
+
+def figure(html: str, label: str) -> tuple[str, str]:
+    """(value, note) of a headline figure."""
+    found = re.search(rf"<dt>{label}</dt><dd>([^<]*)</dd>(?:<dd class=\"pt-figure-note\">([^<]*)</dd>)?", html)
+    return found[1], found[2] or ""
+
+
+def test_the_headline_figures_say_what_they_include(owner_client, flagged_car):
+    html = page(owner_client, flagged_car).replace("&#x27;", "'")
+    assert figure(html, "Sessions") == ("4", "2 flagged to check")
+    assert figure(html, "Energy") == ("100.0 kWh", "all 4 sessions, the 2 flagged included")
+    assert figure(html, "Total cost") == ("£14.00", "all 4 sessions, all priced, the 2 flagged included")
+    assert figure(html, "Miles counted") == (
+        "120", "each since the session before; the first and the 2 flagged left out"
+    )
+    assert figure(html, "Efficiency") == ("4.00 mi/kWh (measured)", "the miles counted over their kWh")
+    assert figure(html, "EV cost per mile") == (
+        "2.50 p/mi", "the priced sessions' average price over the efficiency, flagged left out"
+    )
+    assert figure(html, "Petrol cost per mile") == ("9.77 p/mi", "128.9 p/litre at 60.0 mpg (your settings)")
+    assert figure(html, "Charged at home") == (
+        "0% of kWh",
+        "of the kWh of all 4 sessions, the 2 flagged included; home by your home words (home, house, garage)",
+    )
+    assert "2 sessions left out</strong> of miles, efficiency and cost per mile (their kWh and cost still count" in html
+
+
+def test_a_price_missing_is_said_beside_the_cost(owner_client, owner, make_car, make_session):
+    car = make_car(owner, name="Zoe")
+    make_session(car, "2025-01-01", 1000, "10")
+    make_session(car, "2025-01-05", 1120, "30", total_cost_gbp=Decimal("9.90"))
+    html = page(owner_client, car)
+    assert figure(html, "Total cost") == (
+        "£9.90 (1 of 2 sessions priced)", "the priced sessions; one without a price is unknown, not free"
+    )
+    assert figure(html, "Sessions") == ("2", "none flagged") and figure(html, "Energy")[1] == "all 2 sessions"
+
+
+def test_the_break_even_price_says_which_efficiency_it_is_at(owner_client, owner, flagged_car, make_car, make_session):
+    html = page(owner_client, flagged_car).replace("&#x27;", "'")
+    # 9.77 p/mi × 4.00 mi/kWh measured, against the settings page's 9.77 × 4.1 (the default)
+    assert figure(html, "Break-even electricity price") == (
+        "39.1 p/kWh", "at this car's 4.00 mi/kWh (measured); the settings' 40.0 p/kWh is at the default 4.1 mi/kWh"
+    )
+    nominal = make_car(owner, name="Nominal", efficiency_mpkwh=Decimal("3.5"))
+    make_session(nominal, "2025-01-01", 1000, "10")
+    html = page(owner_client, nominal).replace("&#x27;", "'")
+    assert figure(html, "Break-even electricity price") == (
+        "34.2 p/kWh", "at this car's own figure, 3.50 mi/kWh (not measured); the settings' 40.0 p/kWh is at the "
+        "default 4.1 mi/kWh"
+    )  # fmt: skip
+    new = make_car(owner, name="New")
+    make_session(new, "2025-01-01", 1000, "10")
+    html = page(owner_client, new)
+    assert figure(html, "Break-even electricity price") == (
+        "40.0 p/kWh", "at the default 4.1 mi/kWh, as on the settings page (too little measured for this car)"
+    )
