@@ -4,23 +4,35 @@ and its analytics page. It reads the cars' sessions, so it lives with them, abov
 import datetime as dt
 from dataclasses import dataclass
 
-from django.contrib import admin
-from django.shortcuts import get_object_or_404
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from cars_app import charts
 from cars_app.forms import CarForm
 from cars_app.models import Car
 from cars_app.services import cars_delete
 from plugtrack_site.admin_scoping import OwnedModelAdmin
+from plugtrack_site.errors import PlugTrackError
 from settings_app.petrol import pence_per_kwh_equivalence
 from settings_app.services import UserSettings, user_settings, user_settings_many
 
-from ..analytics import CarSummary, EfficiencySource, car_months, car_summaries, car_summary, full_charge_status
-from ..services import car_save
+from ..analytics import (
+    CarSummary,
+    EfficiencySource,
+    car_months,
+    car_summaries,
+    car_summary,
+    full_charge_status,
+    home_word_candidate,
+)
+from ..services import car_save, home_question_answer
 
 
 def _number(value, places: int = 2) -> str:
@@ -78,6 +90,7 @@ class CarAdmin(OwnedModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<path:object_id>/analytics/", view(self.analytics_view), name="cars_app_car_analytics"),
+            path("<path:object_id>/home-question/", view(self.home_question_view), name="cars_app_car_home_question"),
             *super().get_urls(),
         ]
 
@@ -95,8 +108,41 @@ class CarAdmin(OwnedModelAdmin):
             "figures": headline_figures(summary, settings),
             "charts": month_charts(car, settings, summary, today=today),
             "full_charge": full_charge_status(car=car, today=today),
+            "question": home_question_context(request, car, settings),
         }
         return TemplateResponse(request, "admin/cars_app/car/analytics.html", context)
+
+    @method_decorator(require_POST)
+    def home_question_view(self, request, object_id):
+        """One click on "Is Carport your home?" (yes or no), then back to the page that asked."""
+        car = get_object_or_404(self.get_queryset(request), pk=object_id)  # only the user's own cars
+        label, at_home = request.POST.get("label", ""), request.POST.get("answer") == "yes"
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+            back = reverse("admin:cars_app_car_analytics", args=[car.pk])
+        if not request.user.has_perm("settings_app.change_setting"):
+            messages.error(request, "You may not change the settings, so the question was left unanswered.")
+            return redirect(back)
+        before = car_summary(car=car, settings=user_settings(user=car.user_id)).home_share_percent or 0
+        try:
+            home_question_answer(car=car, label=label, at_home=at_home)
+        except PlugTrackError as error:
+            messages.warning(request, str(error))
+            return redirect(back)
+        if at_home:
+            after = car_summary(car=car, settings=user_settings(user=car.user_id)).home_share_percent or 0
+            messages.success(
+                request,
+                f"“{label}” is now one of your home words: {after:.0f}% of {car}'s kWh is charged at home "
+                f"(it was {before:.0f}%). Your settings' Home Detection tab lists your home words.",
+            )
+        else:
+            messages.info(
+                request,
+                f"PlugTrack will not ask about “{label}” again: it is kept under “Places that are not home” in your "
+                "settings' Home Detection tab.",
+            )
+        return redirect(back)
 
     def save_model(self, request, obj, form, change):
         car_save(car=obj)
@@ -165,6 +211,25 @@ class Figure:
     label: str
     value: str
     note: str = ""
+
+
+def home_question_context(request, car, settings: UserSettings | None = None) -> dict | None:
+    """The "Is Carport your home?" question about `car` (analytics.home_word_candidate), for the
+    template admin/sessions_app/home_question.html; None when there is none, or when this person may
+    not change the settings the answer writes."""
+    if not request.user.has_perm("settings_app.change_setting"):
+        return None
+    settings = settings or user_settings(user=car.user_id)
+    candidate = home_word_candidate(car=car, settings=settings)
+    if candidate is None:
+        return None
+    return {
+        "candidate": candidate,
+        "car": car,
+        "home_words": ", ".join(settings.home_aliases_csv),
+        "url": reverse("admin:cars_app_car_home_question", args=[car.pk]),
+        "next": request.get_full_path(),
+    }
 
 
 def break_even_note(summary: CarSummary, settings: UserSettings) -> str:

@@ -176,7 +176,7 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
     )  # fmt: skip
     page.goto(f"{page.base}/admin/backups/backup/")
     page.click("text=Create a backup now")
-    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 9 settings.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 10 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
         page.click("text=Download plugtrack_backup_alice_")
