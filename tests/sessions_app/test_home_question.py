@@ -1,15 +1,22 @@
 """"Is Carport your home?": asked where most of a car's energy is charged at a place that is neither
-a home word nor a public network (analytics.home_word_candidate), on the car's analytics page; one
-click answers (services.home_question_answer), and it is not asked again."""
+a home word nor a public network (analytics.home_word_candidate), on the car's analytics page and its
+import's report; one click answers (services.home_question_answer), and it is not asked again."""
+
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.template import Context, Template
+from django.test import RequestFactory
 from django.urls import reverse
 
 from plugtrack_site.errors import PlugTrackError
 from sessions_app.analytics import car_summary, home_word_candidate
 from sessions_app.services import home_question_answer
 from settings_app.services import settings_update, user_settings
+
+from .csv_helpers import session_row
+from .imports.test_csv_admin import confirm, preview
 
 QUESTION = "Is “Carport” your home?"
 
@@ -131,3 +138,36 @@ def test_not_asked_of_someone_who_may_not_change_the_settings(client, db, make_c
     assert QUESTION not in client.get(analytics_url(car)).content.decode()
     client.post(answer_url(car), {"label": "Carport", "answer": "yes"})
     assert user_settings(user=viewer).home_aliases_csv == ["home", "house", "garage"]
+
+
+def test_the_import_report_asks_once_the_sessions_are_in(owner_client, owner, make_car):
+    car = make_car(owner, name="Niro")
+    rows = [
+        session_row(date=f"2025-03-{day:02}", odometer=str(1000 + 100 * day), location_label="Carport",
+                    charge_network="", cost_per_kwh="0.07")
+        for day in range(1, 6)
+    ]  # fmt: skip
+    checked = preview(owner_client, car, rows)
+    assert QUESTION not in checked.content.decode()  # nothing is stored yet
+    done = confirm(owner_client, checked)
+    html = done.content.decode()
+    assert "Imported 5 session(s) into Niro" in html and QUESTION in html
+    job_page = done.redirect_chain[-1][0]
+    assert f'<input type="hidden" name="next" value="{job_page}">' in html
+    response = owner_client.post(answer_url(car), {"label": "Carport", "answer": "yes", "next": job_page}, follow=True)
+    assert response.redirect_chain == [(job_page, 302)]
+    html = response.content.decode()
+    assert "“Carport” is now one of your home words: 100% of Niro" in html and QUESTION not in html
+    assert "Carport" in user_settings(user=owner).home_aliases_csv
+    assert car_summary(car=car, settings=user_settings(user=owner)).home_kwh == Decimal("152.5")
+
+
+def test_the_import_reports_question_is_about_the_persons_own_car_only(owner, other_owner, make_car, make_session):
+    theirs = make_car(other_owner, name="Theirs")
+    make_session(theirs, "2025-01-01", 1000, "30", location_label="Carport")
+    request = RequestFactory().get("/admin/jobs/job/1/change/")
+    tag = Template("{% load home_question %}{% home_question car_id %}")
+    request.user = owner
+    assert QUESTION not in tag.render(Context({"request": request, "car_id": theirs.pk}))
+    request.user = other_owner
+    assert QUESTION in tag.render(Context({"request": request, "car_id": theirs.pk}))
