@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from backups.models import Backup
+from cars_app import charts
 from cars_app.models import Car
 from sessions_app.demo import demo_sessions_csv
 from sessions_app.imports.csv_format import HEADER
@@ -218,6 +219,37 @@ def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session
     assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
     expect(page.get_by_text("4.00 mi/kWh (measured)", exact=True)).to_be_visible()  # (the break-even note names it too)
     screenshot(page, "analytics")
+
+
+def test_the_month_so_far_and_the_home_question_on_the_analytics_page(page, owner, make_car, make_session):
+    """An evcc owner's car, charged at their "Carport" for three months, then once at a public rapid
+    charger this month: the month is drawn as so far, and the page asks whether Carport is home."""
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    car = make_car(owner, name="Niro")
+    earlier = [month]
+    for _ in range(3):  # the 5th of each of the three months before
+        earlier.insert(0, (earlier[0].replace(day=1) - dt.timedelta(days=1)).replace(day=5))
+    for day, odometer in zip(earlier[:3], (1000, 1120, 1240), strict=True):
+        make_session(car, day, odometer, "30", cost_per_kwh=Decimal("0.07"), location_label="Carport")
+    make_session(car, today, 1300, "20", charge_type="DC", total_cost_gbp=Decimal("17.00"),
+                 location_label="Costa Winchester", charge_network="InstaVolt")  # fmt: skip
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{page.base}/admin/cars_app/car/{car.pk}/analytics/")
+    so_far = charts.SoFar(month, today.day).text
+    expect(page.locator("svg.pt-chart .pt-so-far-label").first).to_have_text(f"({so_far})")
+    assert page.locator("svg.pt-chart rect.pt-so-far").count() == 2  # energy and cost: hatched
+    assert page.locator("svg.pt-chart circle.pt-so-far").count() == 2  # p/mi and mi/kWh: hollow, off the line
+    expect(page.locator("#pt-home-question")).to_contain_text("Is “Carport” your home?")
+    expect(page.locator(".pt-figures")).to_contain_text("0% of kWh")
+    screenshot(page, "analytics-so-far")
+    page.click("#pt-home-question button[value=yes]")
+    page.wait_for_url("**/analytics/")
+    expect(page.locator(".messagelist")).to_contain_text("“Carport” is now one of your home words: 82% of Niro")
+    expect(page.locator("#pt-home-question")).to_have_count(0)
+    expect(page.locator(".pt-figures")).to_contain_text("82% of kWh")
+    assert "Carport" in user_settings(user=owner).home_aliases_csv
+    screenshot(page, "analytics-home-answered")
 
 
 def test_a_year_of_charging_on_the_analytics_page_as_the_readme_shows_it(page, owner, make_car):
