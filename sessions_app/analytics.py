@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db.models import Max, Q, Sum
+from django.utils import timezone
 
 from cars_app.models import Car
 from settings_app.petrol import petrol_pence_per_mile
@@ -93,6 +94,50 @@ def home_sessions(settings_by_user: dict[int, UserSettings]) -> Q:
     for (user_id, label), networks in home_networks.items():
         home |= Q(user_id=user_id, location_label=label, charge_network__in=sorted(networks))
     return home
+
+
+@dataclass(frozen=True)
+class HomeWordCandidate:
+    """A place, named by its location label, where most of a car's energy is charged and which is
+    neither home (no home word) nor public (on no public network): evcc's "Carport" or "Wallbox",
+    likely the owner's home under a name the home words do not know."""
+
+    label: str
+    kwh: Decimal
+    car_kwh: Decimal  # all the car's kWh
+
+    @property
+    def share_percent(self) -> Decimal:
+        return 100 * self.kwh / self.car_kwh
+
+
+def home_word_candidate(*, car, settings: UserSettings) -> HomeWordCandidate | None:
+    """The place to ask "Is Carport your home?" about, or None: read from the car's month totals
+    (kWh by location label and network), not its sessions.
+
+    Asked only when the place holds more than half of the car's kWh, is not already home by a home
+    word nor on a public network, was not answered "no" (`not_home_places_csv`), and would be home
+    if its label were added as a home word (a label with a comma, or one that does not begin and end
+    with a letter or digit, cannot be one whole word). Labels differing only in case are one place.
+    """
+    rows = car.month_label_totals.values("location_label", "charge_network").annotate(kwh=Sum("kwh_units"))
+    car_units, places = 0, {}  # places: {label casefolded: {spelling: kWh units}}
+    for row in rows.order_by():
+        car_units += row["kwh"]
+        label, network = row["location_label"].strip(), row["charge_network"]
+        if not label or is_home(label, network, settings) or has_a_word(network, settings.public_networks_csv):
+            continue
+        spellings = places.setdefault(label.casefold(), {})
+        spellings[label] = spellings.get(label, 0) + row["kwh"]
+    if not places or car_units <= 0:
+        return None
+    spellings = max(places.values(), key=lambda spellings: sum(spellings.values()))
+    units = sum(spellings.values())
+    label = max(spellings, key=lambda spelling: (spellings[spelling], spelling))  # as most of its kWh spell it
+    declined = {word.strip().casefold() for word in settings.not_home_places_csv}
+    if 2 * units <= car_units or label.casefold() in declined or "," in label or not has_a_word(label, [label]):
+        return None
+    return HomeWordCandidate(label=label, kwh=Units.kwh(units), car_kwh=Units.kwh(car_units))
 
 
 @dataclass(frozen=True)
@@ -304,7 +349,7 @@ def full_charge_status(*, car, today: dt.date | None = None) -> FullChargeStatus
     """For a car with the reminder on: its last charge to ≥ 95% and when the next is due."""
     if not car.recommended_full_charge_enabled:
         return None
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     last = car.month_label_totals.aggregate(last=Max("last_full_charge"))["last"]
     if last is None:
         return FullChargeStatus(None, None, today)

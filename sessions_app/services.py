@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
-from settings_app.services import user_settings_many
+from plugtrack_site.errors import PlugTrackError
+from settings_app.services import settings_update, user_settings, user_settings_many
 
+from .analytics import home_word_candidate
 from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, price_units
 from .plausibility import CHECKS_SQL
 from .totals import month_label_totals_rebuild
@@ -116,3 +118,19 @@ def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:
         sessions_sequence_recompute(car_ids=[s.car_id for s in sessions])
     logger.info("sessions_deleted count=%d", len(sessions))
     return len(sessions)
+
+
+def home_question_answer(*, car: Car, label: str, at_home: bool) -> None:
+    """The owner's answer to "Is <label> your home?" (`analytics.home_word_candidate`, asked on the
+    car's page and its import's report): yes adds the label to their home words, no to the places
+    not asked about again. Refused when that is no longer the question (answered meanwhile, say)."""
+    with account_write_lock(car.user_id):
+        settings = user_settings(user=car.user_id)
+        candidate = home_word_candidate(car=car, settings=settings)
+        if candidate is None or candidate.label != label:
+            raise PlugTrackError(f"PlugTrack no longer asks whether “{label}” is your home: nothing was changed.")
+        if at_home:
+            settings_update(user=car.user, values={"home_aliases_csv": [*settings.home_aliases_csv, label]})
+        else:
+            settings_update(user=car.user, values={"not_home_places_csv": [*settings.not_home_places_csv, label]})
+    logger.info("home_question_answered user_id=%d car_id=%d at_home=%s", car.user_id, car.pk, at_home)

@@ -18,7 +18,11 @@ from .services import UserSettings, settings_update, user_settings
 def petrol_preview(settings: UserSettings) -> dict[str, str]:
     petrol_ppm = petrol_pence_per_mile(settings)
     equivalence = pence_per_kwh_equivalence(petrol_ppm, settings.default_efficiency_mpkwh)
-    return {"petrol_ppm": f"{petrol_ppm:.2f}", "pkwh_equivalence": f"{equivalence:.1f}"}
+    return {
+        "petrol_ppm": f"{petrol_ppm:.2f}",
+        "pkwh_equivalence": f"{equivalence:.1f}",
+        "default_efficiency": f"{settings.default_efficiency_mpkwh:.1f}",
+    }
 
 
 @admin.register(Setting)

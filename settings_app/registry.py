@@ -148,6 +148,17 @@ SETTINGS: dict[str, SettingDefinition] = {
             tab=Tab.HOME_DETECTION,
             may_be_empty=True,
         ),
+        SettingDefinition(
+            key="not_home_places_csv",
+            kind=Kind.WORD_LIST,
+            default="",
+            label="Places that are not home",
+            help_text="When most of a car's energy is charged at a place that is neither one of your home words nor "
+            'public, PlugTrack asks "Is Carport your home?". The places you answered "no" are kept here and not '
+            "asked about again; remove one to be asked again. Comma-separated; may be empty.",
+            tab=Tab.HOME_DETECTION,
+            may_be_empty=True,
+        ),
         _decimal(
             "home_charging_speed_kw",
             "2.3",

@@ -25,6 +25,7 @@ class UserSettings:
     default_efficiency_mpkwh: Decimal
     home_aliases_csv: list[str]
     public_networks_csv: list[str]
+    not_home_places_csv: list[str]  # places the owner said are not home (asked no more)
     home_charging_speed_kw: Decimal
     petrol_price_p_per_litre: Decimal
     petrol_mpg: Decimal

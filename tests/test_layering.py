@@ -17,7 +17,7 @@ APP_LAYERS = ["plugtrack_site", "jobs", "settings_app", "cars_app", "sessions_ap
 SESSIONS_LAYERS = {
     "domain": ["models", "bounds", "plausibility", "services", "totals", "analytics"],
     "imports": ["imports"],
-    "interfaces": ["admin", "forms", "demo", "management", "apps", "migrations"],
+    "interfaces": ["admin", "forms", "demo", "management", "apps", "migrations", "templatetags"],
 }
 
 

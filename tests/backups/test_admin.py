@@ -28,7 +28,7 @@ def zip_upload(path) -> SimpleUploadedFile:
 
 def test_create_list_and_download(owner_client, account):
     response = owner_client.post(reverse("admin:backups_backup_create"), {"encryption": "plain"}, follow=True)
-    assert "Backup written: 2 cars, 3 sessions, 9 settings." in response.content.decode()
+    assert "Backup written: 2 cars, 3 sessions, 10 settings." in response.content.decode()
     backup = Backup.objects.get()
     html = owner_client.get(reverse(CHANGELIST)).content.decode()
     assert "Download plugtrack_backup_alice_" in html and "manual" in html
@@ -62,7 +62,7 @@ def test_restore_shows_the_dry_run_then_confirms(owner_client, account, tmp_path
     response = checked_restore(owner_client, backup.path, "replace")
     html = response.content.decode()
     assert "What this replace restore would do (nothing has been written yet)" in html
-    assert "Replace first deletes all your current data: 1 cars, 2 sessions, 9 settings." in html
+    assert "Replace first deletes all your current data: 1 cars, 2 sessions, 10 settings." in html
     assert Car.objects.filter(user=account).count() == 1  # nothing written yet
 
     response = owner_client.post(response.context["confirm_url"], follow=True)

@@ -28,7 +28,7 @@ def test_backup_create_to_a_folder_uses_the_default_name(account, tmp_path):
 
 def test_backup_create_json(account, tmp_path):
     data = json.loads(run("backup_create", "--to", str(tmp_path / "a.zip"), "--json"))
-    assert data == data | {"ok": True, "path": str(tmp_path / "a.zip"), "cars": 2, "sessions": 3, "settings": 9}
+    assert data == data | {"ok": True, "path": str(tmp_path / "a.zip"), "cars": 2, "sessions": 3, "settings": 10}
 
 
 def test_backup_create_into_a_missing_folder_exits_2(account, tmp_path):

@@ -19,7 +19,7 @@ def test_the_zip_has_the_documented_members_and_manifest(account, backup_path):
     assert manifest["app"] == "PlugTrack" and manifest["schema_version"] == schema.SCHEMA_VERSION
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", manifest["created_at"])
     assert (manifest["user_id"], manifest["username"]) == (account.pk, "alice")
-    assert manifest["counts"] == {"cars": 2, "sessions": 3, "settings": 9}
+    assert manifest["counts"] == {"cars": 2, "sessions": 3, "settings": 10}
     assert set(manifest["members"]) == {"schema_version.txt", "sessions.csv", "cars.csv", "settings.json"}
     assert members["schema_version.txt"] == f"{schema.SCHEMA_VERSION}\n".encode()
 
@@ -53,7 +53,7 @@ def test_a_folder_target_gets_the_default_name_and_the_backup_is_recorded(accoun
     assert re.fullmatch(r"plugtrack_backup_alice_\d{8}T\d{12}Z\.zip", backup.path.rsplit("/", 1)[1])
     assert zipfile.is_zipfile(backup.path)
     record = Backup.objects.get()
-    assert (record.kind, record.cars, record.sessions, record.settings) == ("manual", 2, 3, 9)
+    assert (record.kind, record.cars, record.sessions, record.settings) == ("manual", 2, 3, 10)
     assert record.size_bytes == (tmp_path / backup.path.rsplit("/", 1)[1]).stat().st_size
     assert [p.suffix for p in tmp_path.iterdir()] == [".zip"]  # no temporary file left
 

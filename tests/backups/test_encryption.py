@@ -55,7 +55,7 @@ def test_7_zip_opens_it_with_the_passphrase_and_what_it_reads_restores(encrypted
     assert wrong.returncode != 0 and "Wrong password" in wrong.stdout + wrong.stderr
     out = tmp_path / "opened"
     subprocess.run([SEVEN_ZIP, "x", f"-p{PASSPHRASE}", f"-o{out}", str(encrypted)], capture_output=True, check=True)
-    assert json.loads((out / "manifest.json").read_text())["counts"] == {"cars": 2, "sessions": 3, "settings": 9}
+    assert json.loads((out / "manifest.json").read_text())["counts"] == {"cars": 2, "sessions": 3, "settings": 10}
     # What 7-Zip took out, zipped again without a passphrase, is the same backup: it restores the same account.
     plain = tmp_path / "plain.zip"
     with zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -170,14 +170,14 @@ def test_a_backup_made_now_with_the_schedules_passphrase_is_opened_by_7_zip_with
 
     response = create_now(owner_client, encryption="saved")
     html = response.content.decode()
-    assert "Backup written, encrypted: 2 cars, 3 sessions, 9 settings." in html
+    assert "Backup written, encrypted: 2 cars, 3 sessions, 10 settings." in html
     assert "Encrypted with your backup passphrase" in html and PASSPHRASE not in html
     backup = Backup.objects.get()
     assert backup.encrypted and backup_encrypted(backup.path)
     assert seven_zip("l", "-slt", f"-p{PASSPHRASE}", backup.path).stdout.count("Method = AES-256 Deflate") == 5
     out = tmp_path / "opened"
     assert seven_zip("x", f"-p{PASSPHRASE}", f"-o{out}", backup.path).returncode == 0
-    assert json.loads((out / "manifest.json").read_text())["counts"] == {"cars": 2, "sessions": 3, "settings": 9}
+    assert json.loads((out / "manifest.json").read_text())["counts"] == {"cars": 2, "sessions": 3, "settings": 10}
     wrong = seven_zip("t", "-pnot-the-passphrase", backup.path)
     assert wrong.returncode != 0 and "Wrong password" in wrong.stdout + wrong.stderr
     without = seven_zip("x", f"-o{tmp_path / 'without'}", backup.path)  # no passphrase, nothing to type it on
@@ -219,7 +219,7 @@ def test_a_plain_backup_made_now_is_a_plain_zip(owner_client, account):
     page = owner_client.get(reverse("admin:backups_backup_create"))
     assert page.context["form"]["encryption"].value() == "plain"  # the schedule does not encrypt: nor does this
     response = create_now(owner_client, encryption="plain")
-    assert "Backup written: 2 cars, 3 sessions, 9 settings." in response.content.decode()
+    assert "Backup written: 2 cars, 3 sessions, 10 settings." in response.content.decode()
     backup = Backup.objects.get()
     assert not backup.encrypted and "manifest.json" in zipfile.ZipFile(backup.path).namelist()
 

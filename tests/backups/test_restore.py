@@ -34,7 +34,7 @@ def test_round_trip_create_wipe_restore_gives_identical_data(account, backup_pat
     assert dump(account) == before
     assert Setting.objects.get(user=account, key="notification_url").value == ciphertext  # byte-identical
     assert setting_secret_read(user=account, key="notification_url") == "https://hooks.example/s"
-    assert (report.cars.inserted, report.sessions.inserted, report.settings.inserted) == (2, 3, 9)
+    assert (report.cars.inserted, report.sessions.inserted, report.settings.inserted) == (2, 3, 10)
 
 
 def test_restoring_the_same_backup_twice_changes_nothing_the_second_time(account, backup_path):
@@ -74,7 +74,7 @@ def test_replace_writes_an_automatic_backup_then_equals_the_backup(account, back
     automatic = Backup.objects.get(kind="automatic")
     assert report.automatic_backup == automatic.path and Path(automatic.path).is_file()
     assert automatic.path.startswith(str(tmp_path / "data" / "backups"))
-    assert report.deleted == {"cars": 3, "sessions": 3, "settings": 9}
+    assert report.deleted == {"cars": 3, "sessions": 3, "settings": 10}
     # and the automatic backup holds the data as it was just before
     backup_restore(user=account, source=automatic.path, mode="replace")
     assert dump(account) == changed
@@ -89,8 +89,8 @@ def test_dry_runs_report_the_counts_and_change_nothing(account, backup_path, mak
     assert dump(account) == before
     assert not Backup.objects.filter(kind="automatic").exists()
     assert (merge.cars.unchanged, merge.sessions.skipped_duplicates) == (2, 3)
-    assert (replace.cars.inserted, replace.sessions.inserted, replace.settings.inserted) == (2, 3, 9)
-    assert replace.deleted == {"cars": 3, "sessions": 3, "settings": 9}
+    assert (replace.cars.inserted, replace.sessions.inserted, replace.settings.inserted) == (2, 3, 10)
+    assert replace.deleted == {"cars": 3, "sessions": 3, "settings": 10}
     assert "A real replace would first save your current data as an automatic backup." in replace.notes
 
 
@@ -191,7 +191,7 @@ def test_a_merge_keeps_a_readable_secret_rather_than_an_unreadable_one(account, 
         "The backup's notification_url cannot be read with the keys this installation has, so your current "
         "notification_url was kept." in report.warnings
     )
-    assert (report.settings.updated, report.settings.unchanged) == (0, 9)
+    assert (report.settings.updated, report.settings.unchanged) == (0, 10)
 
 
 def test_every_restored_car_has_its_baseline(account, backup_path):

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from backups.models import Backup
+from cars_app import charts
 from cars_app.models import Car
 from sessions_app.demo import demo_sessions_csv
 from sessions_app.imports.csv_format import HEADER
@@ -105,7 +106,7 @@ def test_a_session_that_looks_wrong_is_asked_about_then_marked_and_left_out(page
 
     page.goto(f"{page.base}/admin/cars_app/car/{car.pk}/analytics/")
     expect(page.locator("#pt-left-out")).to_contain_text("2 sessions left out of miles, efficiency and cost per mile")
-    expect(page.get_by_text("4.00 mi/kWh (measured)")).to_be_visible()  # 120 miles on 30 kWh, the one left
+    expect(page.get_by_text("4.00 mi/kWh (measured)", exact=True)).to_be_visible()  # 120 mi on 30 kWh, the one left
     screenshot(page, "analytics-left-out")
     page.click("#pt-left-out >> text=See the sessions to check")
     expect(page.locator("td.field-odometer_miles")).to_have_count(2)
@@ -178,7 +179,7 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
     page.click("text=Create a backup now")
     expect(page.locator("input[name=encryption][value=plain]")).to_be_checked()  # no schedule encrypts
     page.click("input[value='Create the backup']")
-    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 9 settings.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 10 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
         page.click("text=Download plugtrack_backup_alice_")
@@ -218,8 +219,39 @@ def test_the_analytics_page_draws_its_charts(page, owner, make_car, make_session
     expect(page.locator("svg.pt-chart")).to_have_count(4)
     expect(page.locator("svg.pt-chart rect.pt-bar").first).to_be_visible()
     assert page.locator("svg.pt-chart rect.pt-bar").count() >= 2
-    expect(page.get_by_text("4.00 mi/kWh (measured)")).to_be_visible()
+    expect(page.get_by_text("4.00 mi/kWh (measured)", exact=True)).to_be_visible()  # (the break-even note names it too)
     screenshot(page, "analytics")
+
+
+def test_the_month_so_far_and_the_home_question_on_the_analytics_page(page, owner, make_car, make_session):
+    """An evcc owner's car, charged at their "Carport" for three months, then once at a public rapid
+    charger this month: the month is drawn as so far, and the page asks whether Carport is home."""
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    car = make_car(owner, name="Niro")
+    earlier = [month]
+    for _ in range(3):  # the 5th of each of the three months before
+        earlier.insert(0, (earlier[0].replace(day=1) - dt.timedelta(days=1)).replace(day=5))
+    for day, odometer in zip(earlier[:3], (1000, 1120, 1240), strict=True):
+        make_session(car, day, odometer, "30", cost_per_kwh=Decimal("0.07"), location_label="Carport")
+    make_session(car, today, 1300, "20", charge_type="DC", total_cost_gbp=Decimal("17.00"),
+                 location_label="Costa Winchester", charge_network="InstaVolt")  # fmt: skip
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{page.base}/admin/cars_app/car/{car.pk}/analytics/")
+    so_far = charts.SoFar(month, today.day).text
+    expect(page.locator("svg.pt-chart .pt-so-far-label").first).to_have_text(f"({so_far})")
+    assert page.locator("svg.pt-chart rect.pt-so-far").count() == 2  # energy and cost: hatched
+    assert page.locator("svg.pt-chart circle.pt-so-far").count() == 2  # p/mi and mi/kWh: hollow, off the line
+    expect(page.locator("#pt-home-question")).to_contain_text("Is “Carport” your home?")
+    expect(page.locator(".pt-figures")).to_contain_text("0% of kWh")
+    screenshot(page, "analytics-so-far")
+    page.click("#pt-home-question button[value=yes]")
+    page.wait_for_url("**/analytics/")
+    expect(page.locator(".messagelist")).to_contain_text("“Carport” is now one of your home words: 82% of Niro")
+    expect(page.locator("#pt-home-question")).to_have_count(0)
+    expect(page.locator(".pt-figures")).to_contain_text("82% of kWh")
+    assert "Carport" in user_settings(user=owner).home_aliases_csv
+    screenshot(page, "analytics-home-answered")
 
 
 def test_a_year_of_charging_on_the_analytics_page_as_the_readme_shows_it(page, owner, make_car):
@@ -416,7 +448,7 @@ def test_a_backup_made_now_is_encrypted_with_the_backup_passphrase(page, worker,
     expect(page.locator("input[name=encryption][value=saved]")).to_be_checked()  # the schedule encrypts
     screenshot(page, "backup-create")
     page.click("input[value='Create the backup']")
-    expect(page.get_by_text("Backup written, encrypted: 1 cars, 1 sessions, 9 settings.")).to_be_visible(
+    expect(page.get_by_text("Backup written, encrypted: 1 cars, 1 sessions, 10 settings.")).to_be_visible(
         timeout=30_000
     )
     expect(page.locator("#pt-encrypted")).to_contain_text("Encrypted with your backup passphrase")

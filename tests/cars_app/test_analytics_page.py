@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from cars_app import charts
 from sessions_app import analytics
+from sessions_app.admin.cars import month_charts
 from settings_app.services import settings_update, user_settings
 
 
@@ -129,3 +131,138 @@ def test_car_months_counts_plausible_sessions_only(owner, known_car):
     assert (january.home_kwh, january.public_kwh, january.efficiency_mpkwh) == (40, 0, 4)  # 120 mi / 30 kWh
     assert february.efficiency_mpkwh is None and february.ev_ppm is None
     assert march.efficiency_mpkwh == 4 and march.ev_ppm == 20  # £36 over 180 miles
+
+
+# The month under way, drawn as "so far"; the headline figures saying what they include; the break-even price explained.
+
+EV_LINE = re.compile(r'<polyline points="([^"]+)" fill="none" stroke="#6a1b9a"')
+
+
+def frozen_today(monkeypatch, day: dt.date) -> None:
+    """The site's today (timezone.localdate) is `day`, at noon in London: a day past, or the test's
+    login would have expired by then."""
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: noon)
+
+
+@pytest.fixture
+def december_car(owner, make_car, make_session):
+    """Two whole months at home, then one public rapid charge a week into December 2025."""
+    car = make_car(owner, name="Niro")
+    home = {"cost_per_kwh": Decimal("0.10"), "location_label": "Home"}
+    make_session(car, "2025-10-01", 1000, "10", **home)
+    make_session(car, "2025-10-20", 1120, "30", **home)  # 4.0 mi/kWh, 2.50 p/mi
+    make_session(car, "2025-11-15", 1300, "45", **home)  # 4.0 mi/kWh, 2.50 p/mi
+    make_session(car, "2025-12-03", 1360, "20", charge_type="DC", total_cost_gbp=Decimal("17.00"),
+                 location_label="Costa Winchester", charge_network="InstaVolt")  # 3.0 mi/kWh, 28.33 p/mi; fmt: skip
+    return car
+
+
+def test_the_month_under_way_is_drawn_so_far_not_like_a_whole_month(owner_client, december_car, monkeypatch):
+    frozen_today(monkeypatch, dt.date(2025, 12, 7))
+    html = page(owner_client, december_car)
+    energy, cost, per_mile, efficiency = html.split('<svg class="pt-chart"')[1:]
+    for chart in (energy, cost, per_mile, efficiency):
+        assert ">Dec 25</text>" in chart and ">(so far, 7 days)</text>" in chart  # its axis label
+    # Its bars hatched (a pattern, outlined in the series' colour), the whole months' filled.
+    assert re.search(r'class="pt-bar pt-so-far" fill="url\(#pt-hatch-[a-z0-9-]+\)" stroke="#1565c0">'
+                     r"<title>Dec 2025 \(so far, 7 days\) public: 20.00 kWh</title>", energy)  # fmt: skip
+    assert 'class="pt-bar" fill="#2e7d32"><title>Nov 2025 home: 45.00 kWh</title>' in energy
+    assert energy.count("pt-so-far\"") == 1 and "<pattern id=" in energy
+    assert "Dec 25 (so far, 7 days)</text>" in energy  # in the legend
+    # Its cost per mile (a 28.33 p/mi spike above petrol) is a hollow point apart, not the line's last point.
+    assert re.search(r'<circle class="pt-point pt-so-far" cx="[\d.]+" cy="[\d.]+" r="4" fill="#fff" '
+                     r'stroke="#6a1b9a" stroke-width="2"><title>Dec 2025 \(so far, 7 days\): 28.33 p/mi</title>',
+                     per_mile)  # fmt: skip
+    (line,) = EV_LINE.findall(per_mile)
+    dec_x = re.search(r'class="pt-point pt-so-far" cx="([\d.]+)"', per_mile)[1]
+    nov_x = re.search(r'cx="([\d.]+)" cy="[\d.]+" r="3" fill="#6a1b9a"><title>Nov 2025: 2.50 p/mi', per_mile)[1]
+    assert line.split()[-1].split(",")[0] == nov_x and dec_x not in line  # the line ends at November
+    assert "Dec 25 (so far, 7 days), not on the line" in per_mile
+    (line,) = EV_LINE.findall(efficiency)
+    assert len(line.split()) == 2 and "<title>Dec 2025 (so far, 7 days): 3.00 mi/kWh</title>" in efficiency
+
+
+def test_a_month_that_is_over_is_drawn_whole(owner_client, december_car, monkeypatch):
+    frozen_today(monkeypatch, dt.date(2026, 1, 2))  # December is over; January has no session yet
+    html = page(owner_client, december_car)
+    assert "so far" not in html.split('<p class="help">')[0] and "pt-so-far" not in html
+    per_mile = html.split('<svg class="pt-chart"')[3]
+    (line,) = EV_LINE.findall(per_mile)
+    assert len(line.split()) == 3 and "<title>Dec 2025: 28.33 p/mi</title>" in per_mile
+
+
+def test_the_day_count_of_the_first_day_of_a_month(december_car, owner):
+    settings = user_settings(user=owner)
+    summary = analytics.car_summary(car=december_car, settings=settings)
+    energy = month_charts(december_car, settings, summary, today=dt.date(2025, 12, 1))[0][1]
+    assert ">(so far, 1 day)</text>" in energy
+
+
+@pytest.fixture
+def flagged_car(owner, make_car, make_session):
+    """docs/analytics.md's worked example: the 25 Jan session's odometer flags it and the 20 Jan one."""
+    car = make_car(owner, name="Niro", battery_kwh=Decimal("60"))
+    make_session(car, "2025-01-01", 1000, "20", cost_per_kwh=Decimal("0.10"))
+    make_session(car, "2025-01-10", 1120, "30", cost_per_kwh=Decimal("0.10"))
+    make_session(car, "2025-01-20", 1240, "40", cost_per_kwh=Decimal("0.20"))
+    make_session(car, "2025-01-25", 1000, "10", cost_per_kwh=Decimal("0.10"))
+    return car
+
+
+def figure(html: str, label: str) -> tuple[str, str]:
+    """(value, note) of a headline figure."""
+    found = re.search(rf"<dt>{label}</dt><dd>([^<]*)</dd>(?:<dd class=\"pt-figure-note\">([^<]*)</dd>)?", html)
+    return found[1], found[2] or ""
+
+
+def test_the_headline_figures_say_what_they_include(owner_client, flagged_car):
+    html = page(owner_client, flagged_car).replace("&#x27;", "'")
+    assert figure(html, "Sessions") == ("4", "2 flagged to check")
+    assert figure(html, "Energy") == ("100.0 kWh", "all 4 sessions, the 2 flagged included")
+    assert figure(html, "Total cost") == ("£14.00", "all 4 sessions, all priced, the 2 flagged included")
+    assert figure(html, "Miles counted") == (
+        "120", "each since the session before; the first and the 2 flagged left out"
+    )
+    assert figure(html, "Efficiency") == ("4.00 mi/kWh (measured)", "the miles counted over their kWh")
+    assert figure(html, "EV cost per mile") == (
+        "2.50 p/mi", "the priced sessions' average price over the efficiency, flagged left out"
+    )
+    assert figure(html, "Petrol cost per mile") == ("9.77 p/mi", "128.9 p/litre at 60.0 mpg (your settings)")
+    assert figure(html, "Charged at home") == (
+        "0% of kWh",
+        "of the kWh of all 4 sessions, the 2 flagged included; home by your home words (home, house, garage)",
+    )
+    assert "2 sessions left out</strong> of miles, efficiency and cost per mile (their kWh and cost still count" in html
+
+
+def test_a_price_missing_is_said_beside_the_cost(owner_client, owner, make_car, make_session):
+    car = make_car(owner, name="Zoe")
+    make_session(car, "2025-01-01", 1000, "10")
+    make_session(car, "2025-01-05", 1120, "30", total_cost_gbp=Decimal("9.90"))
+    html = page(owner_client, car)
+    assert figure(html, "Total cost") == (
+        "£9.90 (1 of 2 sessions priced)", "the priced sessions; one without a price is unknown, not free"
+    )
+    assert figure(html, "Sessions") == ("2", "none flagged") and figure(html, "Energy")[1] == "all 2 sessions"
+
+
+def test_the_break_even_price_says_which_efficiency_it_is_at(owner_client, owner, flagged_car, make_car, make_session):
+    html = page(owner_client, flagged_car).replace("&#x27;", "'")
+    # 9.77 p/mi × 4.00 mi/kWh measured, against the settings page's 9.77 × 4.1 (the default)
+    assert figure(html, "Break-even electricity price") == (
+        "39.1 p/kWh", "at this car's 4.00 mi/kWh (measured); the settings' 40.0 p/kWh is at the default 4.1 mi/kWh"
+    )
+    nominal = make_car(owner, name="Nominal", efficiency_mpkwh=Decimal("3.5"))
+    make_session(nominal, "2025-01-01", 1000, "10")
+    html = page(owner_client, nominal).replace("&#x27;", "'")
+    assert figure(html, "Break-even electricity price") == (
+        "34.2 p/kWh", "at this car's own figure, 3.50 mi/kWh (not measured); the settings' 40.0 p/kWh is at the "
+        "default 4.1 mi/kWh"
+    )  # fmt: skip
+    new = make_car(owner, name="New")
+    make_session(new, "2025-01-01", 1000, "10")
+    html = page(owner_client, new)
+    assert figure(html, "Break-even electricity price") == (
+        "40.0 p/kWh", "at the default 4.1 mi/kWh, as on the settings page (too little measured for this car)"
+    )

@@ -42,7 +42,7 @@ def test_a_restore_confirmed_twice_runs_once_and_the_second_is_shown_the_first(o
     second = owner_client.post(confirm, follow=True).content.decode()
 
     assert Backup.objects.filter(kind="automatic").count() == 1
-    assert "Restored (replace): 1 cars added, 0 updated; 0 sessions added, 0 already there; 9 settings set." in first
+    assert "Restored (replace): 1 cars added, 0 updated; 0 sessions added, 0 already there; 10 settings set." in first
     assert "This was confirmed already" in second and "Restored (replace): 1 cars added" in second
     job = Job.objects.get()
     assert (job.status, job.phase) == (Job.Status.DONE, Job.Phase.RUN) and not Path(job.upload).exists()

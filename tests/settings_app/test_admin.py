@@ -126,3 +126,13 @@ def test_an_unreadable_secret_is_shown_as_such_with_what_to_do(owner_client, own
     assert response.status_code == 302
     html = owner_client.get(page_url(owner)).content.decode()
     assert "A value is stored (hidden)" in html and "can read it" not in html
+
+
+def test_the_preview_says_its_break_even_price_is_at_the_default_efficiency(owner_client, owner):
+    """A car's page works it out at the car's efficiency (tests/cars_app/test_analytics_page.py): say why."""
+    html = owner_client.get(page_url(owner)).content.decode().replace("&#x27;", "'").replace("’", "'")
+    assert 'at the default efficiency, <span id="pt-default-efficiency">4.1</span> mi/kWh, electricity below' in html
+    assert "A car's analytics page works its break-even price out at that car's own efficiency (measured" in html
+    settings_update(user=owner, values={"default_efficiency_mpkwh": Decimal("3.5")})
+    html = owner_client.get(page_url(owner)).content.decode()
+    assert '<span id="pt-default-efficiency">3.5</span>' in html and '<strong id="pt-pkwh">34.2</strong>' in html

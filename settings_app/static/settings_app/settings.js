@@ -20,7 +20,9 @@
     if (!isFinite(ppm) || ppm <= 0) return;
     document.getElementById("pt-petrol-ppm").textContent = ppm.toFixed(2);
     const pkwh = ppm * parseFloat(efficiency.value);
-    if (isFinite(pkwh)) document.getElementById("pt-pkwh").textContent = pkwh.toFixed(1);
+    if (!isFinite(pkwh)) return;
+    document.getElementById("pt-pkwh").textContent = pkwh.toFixed(1);
+    document.getElementById("pt-default-efficiency").textContent = parseFloat(efficiency.value).toFixed(1);
   }
   [price, mpg, efficiency].forEach(input => input && input.addEventListener("input", update));
 })();
