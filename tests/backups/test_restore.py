@@ -271,7 +271,7 @@ def test_a_replace_lists_the_changes_from_the_account_as_it_was(account, backup_
     settings_update(user=account, values={"petrol_mpg": Decimal("50")})
     report = backup_restore(user=account, source=backup_path, mode="replace")
     assert [change.text for change in report.setting_changes] == ["Petrol car economy (UK mpg): 50 → 45"]
-    assert report.settings.inserted == 9  # (a replace writes every setting again)
+    assert report.settings.inserted == 10  # (a replace writes every setting again)
     assert backup_restore(user=account, source=backup_path, mode="replace").setting_changes == []
 
 
