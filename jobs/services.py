@@ -157,9 +157,9 @@ def job_execute(token: str) -> None:
                 )
             )
             return
-        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
+        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", error.for_admin())]))
     except PlugTrackError as error:
-        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
+        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", error.for_admin())]))
     except BaseException:
         _finish_waiting(job, JobResult(False, {}, [("error", "This stopped unexpectedly; nothing was changed.")]))
         raise

@@ -130,7 +130,7 @@ class SessionsImportForm(forms.Form):
                 rate=cleaned.get("rate"), blank_odometer=cleaned.get("blank_odometer") or "error",
             )  # fmt: skip
         except CsvFileError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(error.for_admin()) from None
         return cleaned
 
 
@@ -182,7 +182,7 @@ class ColumnMappingForm(forms.Form):
         try:
             mapping.indexes(self.header, "The file", odometer_optional=self.odometer_optional)
         except CsvFileError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(error.for_admin()) from None
         if "charge_type" not in headings and "charge_type" not in fixed:
             raise ValidationError("Choose the AC/DC column, or say what every session is (AC at a home wallbox).")
         cleaned["mapping"] = mapping
@@ -221,7 +221,7 @@ class _JsonField(forms.JSONField):
         try:
             return mapping_json_checked(value, self.what)
         except CsvFileError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(error.for_admin()) from None
 
     def bound_data(self, data, initial):
         return InvalidJSONInput(data) if isinstance(data, str) else super().bound_data(data, initial)
@@ -274,11 +274,11 @@ class MappingProfileForm(forms.ModelForm):
         try:
             ColumnMapping.from_json(self.cleaned_data["mapping"])
         except CsvFileError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(error.for_admin()) from None
         return self.cleaned_data["mapping"]
 
     def clean_header(self):
         try:
             return mapping_header_checked(self.cleaned_data["header"] or [], "The list of headings")
         except CsvFileError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(error.for_admin()) from None

@@ -68,7 +68,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
             try:
                 report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
             except BatchNotFound as error:  # undone meanwhile (another tab)
-                self.message_user(request, str(error), messages.WARNING)
+                self.message_user(request, error.for_admin(), messages.WARNING)
             else:
                 self.message_user(request, report.text, messages.SUCCESS)
         return None
@@ -105,7 +105,7 @@ class MappingProfileAdmin(OwnedModelAdmin):
         try:
             exported = mapping_profile_export(profile)
         except PlugTrackError as error:
-            self.message_user(request, str(error), messages.ERROR)
+            self.message_user(request, error.for_admin(), messages.ERROR)
             return None
         response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="{slugify(profile.name) or "mapping"}.json"'

@@ -158,7 +158,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
                 preview = self._file_preview(car, kept, options)
             except PlugTrackError as error:
                 kept.path.unlink(missing_ok=True)
-                form.add_error("import_file", str(error))
+                form.add_error("import_file", error.for_admin())
             else:
                 if preview.mapping is None:  # PlugTrack's own file, TeslaFi's polls: no columns to choose
                     return self._import_check_start(request, kept, options | {"file_format": preview.file_format})
@@ -185,7 +185,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         try:
             preview = self._file_preview(car, kept, options)
         except PlugTrackError as error:  # (read a moment ago: e.g. a saved mapping since changed)
-            messages.error(request, str(error))
+            messages.error(request, error.for_admin())
             return redirect("admin:sessions_app_chargingsession_import")
         form = ColumnMappingForm(
             request.POST or None, header=preview.header, proposal=preview.mapping,
@@ -234,7 +234,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             try:
                 lines = charging_sessions_csv(user=car.user, car=car, **dates)
             except PlugTrackError as error:
-                form.add_error(None, str(error))
+                form.add_error(None, error.for_admin())
             else:
                 response = StreamingHttpResponse(_blocks(lines), content_type="text/csv; charset=utf-8")
                 name = f"plugtrack_sessions_{car.user.username}_{slugify(car.name)}_{timezone.localdate():%Y-%m-%d}.csv"
