@@ -12,7 +12,7 @@ TIME_ZONE = Ask("--timezone Europe/London", "Time zone", "time_zone")
 CURRENCY = Ask("--currency EUR --rate 0.86", "Currency of its costs", "currency")
 CURRENCY_EXAMPLE = Ask(
     "--currency EUR --rate 0.86", "Currency of its costs", "currency",
-    said="EUR and 0.86 as its “Currency of its costs” and “Exchange rate”",
+    said="EUR and 0.86 in “Currency of its costs” and “Exchange rate”",
 )  # fmt: skip
 POUNDS = Ask("--currency GBP", "Currency of its costs", "currency", said="GBP")
 NO_COSTS = Ask("--currency none", "Currency of its costs", "currency", said="none")

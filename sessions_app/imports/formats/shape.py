@@ -271,7 +271,7 @@ def _questions(shape: FileShape, evidence: _Evidence, name: str, choices: "Impor
         questions.append(
             ShapeQuestion(
                 f"{name}: {where}. PlugTrack keeps pounds: give their currency and its rate in pounds, e.g. ",
-                CURRENCY_EXAMPLE, " (0.86 pounds per euro); ", POUNDS, " if they are pounds, or ", NO_COSTS,
+                CURRENCY_EXAMPLE, " (pounds per euro); ", POUNDS, " if they are pounds, or ", NO_COSTS,
                 " to leave the costs out.",
             )  # fmt: skip
         )

@@ -226,9 +226,10 @@ def test_a_file_with_too_many_columns_for_the_columns_page_is_refused_before_it(
     assert not Job.objects.exists() and not any((settings.PLUGTRACK_DATA_DIR / "uploads").rglob("*.csv"))
 
 
-def test_the_import_form_refuses_money_it_cannot_convert(owner_client, owner, make_car):
-    response = upload(owner_client, make_car(owner), ODD, currency="EUR")
-    assert "Costs in EUR need the exchange rate" in response.content.decode() and not Job.objects.exists()
+def test_the_columns_page_refuses_money_it_cannot_convert(owner_client, owner, make_car):
+    response = upload(owner_client, make_car(owner), ODD)
+    refused = owner_client.post(response.request["PATH_INFO"], columns_form_data(response, currency="EUR"))
+    assert "Costs in EUR need the exchange rate" in refused.content.decode() and not Job.objects.exists()
 
 
 def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_json(owner_client, owner, other_owner):
@@ -280,10 +281,11 @@ def test_evccs_prices_ask_for_their_currency_through_the_admins_columns_page_too
     from .test_presets import EVCC_DE
 
     car = make_car(owner)
-    response = upload(owner_client, car, EVCC_DE, "evcc.csv")  # currency left blank
+    response = upload(owner_client, car, EVCC_DE, "evcc.csv")
+    assert "are in the currency the app was set to" in response.content.decode()  # asked before the check
     response = owner_client.post(response.request["PATH_INFO"], columns_form_data(response), follow=True)
-    assert "are in the currency the app was set to" in response.content.decode()
-    assert not car.sessions.exists()
+    assert "Answer this before the check." in response.content.decode()  # (left blank)
+    assert not Job.objects.exists() and not car.sessions.exists()
 
 
 def test_a_heading_written_twice_is_refused_not_read_from_the_wrong_column(owner, make_car, tmp_path):
