@@ -1,9 +1,7 @@
-import json
 from dataclasses import replace
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.fields import InvalidJSONInput
 
 from plugtrack_site.errors import PlugTrackError
 
@@ -11,8 +9,9 @@ from .imports import asks
 from .imports.choices import ImportChoices
 from .imports.csv_format import HEADER, CsvFileError
 from .imports.formats.mapping import UNIT_NAMES, UNITS, ColumnMapping
-from .imports.formats.mapping_json import mapping_data_check, mapping_header_checked, mapping_json_checked
-from .models import DUPLICATE_KEY, ChargingSession, MappingProfile
+from .imports.formats.mapping_json import MAX_MAPPING_BYTES, mapping_header_checked, mapping_json_checked
+from .imports.mapping_profiles import profile_mapping
+from .models import DUPLICATE_KEY, SESSION_FIELD_LABELS, ChargingSession, MappingProfile
 from .plausibility import session_problems
 
 
@@ -229,7 +228,7 @@ class _MappingRows:
             self.fields[f"column_{column}"] = field
             if column in UNITS:
                 self.fields[f"unit_{column}"] = forms.ChoiceField(
-                    label=f"{label}: unit", initial=proposal.unit(column),
+                    label=f"{label}: unit", initial=proposal.unit(column), required=False,  # (left out: its first)
                     choices=[(choice, UNIT_NAMES[choice]) for choice in UNITS[column]],
                 )  # fmt: skip
             self.rows.append((self[f"column_{column}"], self[f"unit_{column}"] if column in UNITS else None))
@@ -312,58 +311,50 @@ class SessionsExportForm(forms.Form):
         )
 
 
-class _JsonField(forms.JSONField):
-    """JSON typed in a box, read within the bounds of a mapping's JSON (mapping_json.py: 64 KB, no NaN,
-    no 5,000-digit number, no text PostgreSQL cannot store, not nested deep) and refused with a
-    message however it breaks them; shown again as it was typed. A value stored before those bounds
-    were kept is shown in a form a page can carry, to be replaced."""
+class MappingProfileForm(_MappingRows, forms.ModelForm):
+    """A saved mapping as a form: one row per PlugTrack field with the heading of the file that feeds
+    it (a select of the headings it is offered for, or typed when it has none) and its unit; or a
+    mapping's JSON file (as downloaded from the list) uploaded instead. Whatever is saved keeps the
+    bounds of a mapping's JSON (mapping_json.py), as `mapping_profiles --import` does."""
 
-    def __init__(self, *, what: str, **kwargs):
-        self.what = what  # what the messages call it: "The mapping"
-        super().__init__(**kwargs)
-
-    def to_python(self, value):
-        if value in self.empty_values or not isinstance(value, str):
-            return super().to_python(value)
-        try:
-            return mapping_json_checked(value, self.what)
-        except CsvFileError as error:
-            raise ValidationError(error.for_admin()) from None
-
-    def bound_data(self, data, initial):
-        return InvalidJSONInput(data) if isinstance(data, str) else super().bound_data(data, initial)
-
-    def prepare_value(self, value):
-        if isinstance(value, str):  # as typed; or as stored, too deep to read back (models.ReadBackJSONField)
-            return value
-        try:
-            mapping_data_check(value, self.what)
-            return json.dumps(value, ensure_ascii=False)
-        except CsvFileError:  # stored before the checks: half a character written as \ud800, NaN as NaN
-            try:
-                return json.dumps(value)
-            except (RecursionError, ValueError):
-                return ""
-
-    def has_changed(self, initial, data):
-        try:
-            return super().has_changed(initial, data)
-        except (RecursionError, ValueError):  # a stored value json.dumps cannot write: replaced
-            return True
-
-
-class MappingProfileForm(forms.ModelForm):
-    """A saved mapping edited as its JSON (what `mapping_profiles --export` writes), checked as an import would."""
-
-    mapping = _JsonField(what="The mapping", help_text=MappingProfile._meta.get_field("mapping").help_text)
-    header = _JsonField(
-        what="The list of headings", label="headings of the file", required=False,
-        help_text='The file\'s headings it is offered for, e.g. ["Date", "Mileage"]; [] to use it by name only.',
+    json_file = forms.FileField(
+        label="Or a mapping's JSON file", required=False,
+        help_text="A mapping downloaded from here (the list's action “Download the selected mapping as JSON”): its "
+        "columns and headings replace those above.",
     )  # fmt: skip
 
     class Meta:
         model = MappingProfile
-        fields = ["user", "name", "mapping", "header"]
+        fields = ["user", "name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        proposal, header = _profile_stored(self.instance)
+        keys = {heading.strip().lower() for heading in header}
+        # A select of the headings when they hold every one it reads (else typed: a profile used by name only).
+        self.header_fixed = header if header and all(
+            heading.lower() in keys for heading in proposal.headings.values()
+        ) else None  # fmt: skip
+        self.mapping_rows_add(proposal, self.header_fixed)
+        if self.header_fixed is None:
+            self.fields["headings"] = forms.CharField(
+                label="headings of the file", required=False, initial="\n".join(header), widget=forms.Textarea(
+                    attrs={"rows": 4}),
+                help_text="The file's headings it is offered for, one per line; blank: it is used by name only.",
+            )  # fmt: skip
+
+    # The fields its page (mappingprofile/change_form.html) lays out itself, beside the admin's fieldsets
+    @property
+    def headings_field(self) -> list:
+        return [self["headings"]] if "headings" in self.fields else []
+
+    @property
+    def fixed_field(self) -> list:
+        return [self["charge_type_fixed"]]
+
+    @property
+    def file_field(self) -> list:
+        return [self["json_file"]]
 
     def clean(self):
         cleaned = super().clean()
@@ -375,17 +366,55 @@ class MappingProfileForm(forms.ModelForm):
             and MappingProfile.objects.filter(user=owner, name=name).exclude(pk=self.instance.pk).exists()
         ):
             self.add_error("name", f'{owner} has a saved mapping "{name}" already: choose another name.')
+        uploaded = cleaned.get("json_file")
+        try:
+            mapping, header = self._uploaded(uploaded) if uploaded else self._from_rows(cleaned)
+        except CsvFileError as error:
+            self.add_error("json_file" if uploaded else None, error.for_admin())
+            return cleaned
+        mapping.name = name or ""
+        self.instance.mapping, self.instance.header = mapping.to_json(), header
         return cleaned
 
-    def clean_mapping(self):
-        try:
-            ColumnMapping.from_json(self.cleaned_data["mapping"])
-        except CsvFileError as error:
-            raise ValidationError(error.for_admin()) from None
-        return self.cleaned_data["mapping"]
+    @staticmethod
+    def _uploaded(uploaded) -> tuple[ColumnMapping, list[str]]:
+        """A mapping's JSON file, as `mapping_profiles --import` reads one: within its bounds, or refused."""
+        data = mapping_json_checked(uploaded.read(MAX_MAPPING_BYTES + 1), uploaded.name)
+        mapping = ColumnMapping.from_json(data, uploaded.name)
+        header = data.get("header") or [] if isinstance(data, dict) else []
+        return mapping, [h.strip() for h in mapping_header_checked(header, f'The "header" of {uploaded.name}')]
 
-    def clean_header(self):
+    def _from_rows(self, cleaned: dict) -> tuple[ColumnMapping, list[str]]:
+        mapping = self.mapping_cleaned(cleaned, cleaned.get("name") or "")
+        typed = [line.strip() for line in (cleaned.get("headings") or "").splitlines() if line.strip()]
+        header = mapping_header_checked(self.header_fixed or typed, "The headings of the file")
+        ColumnMapping.from_json(mapping.to_json())  # the bounds of a mapping's JSON: a heading of 5,000 characters
+        if missing := [column for column in ("date", "charge_delivered_kwh") if column not in mapping.headings]:
+            said = " and the ".join(SESSION_FIELD_LABELS[column] for column in missing)
+            raise CsvFileError(f"Choose the column of the {said}, which every session needs.")
+        keys = {heading.lower() for heading in header}
+        if header and (unknown := [h for h in mapping.headings.values() if h.lower() not in keys]):
+            raise CsvFileError(
+                f"The headings of the file have no {', '.join(repr(h) for h in unknown)}, which the mapping reads: add "
+                "it to them, or choose another."
+            )
         try:
-            return mapping_header_checked(self.cleaned_data["header"] or [], "The list of headings")
-        except CsvFileError as error:
-            raise ValidationError(error.for_admin()) from None
+            self.charge_type_check(mapping)
+        except ValidationError as error:
+            raise CsvFileError(error.messages[0]) from None
+        return mapping, header
+
+
+def _profile_stored(profile: MappingProfile) -> tuple[ColumnMapping, list[str]]:
+    """A profile's mapping and headings, to be edited; nothing of what is stored that is not a mapping's
+    (saved before mappings were checked: its page says why, to replace it)."""
+    if profile.pk is None:
+        return ColumnMapping(headings={}), []
+    try:
+        return profile_mapping(profile), [heading.strip() for heading in profile.header]
+    except CsvFileError:
+        try:
+            header = mapping_header_checked(profile.header, "The headings")
+        except (CsvFileError, RecursionError):
+            header = []
+        return ColumnMapping(headings={}), header

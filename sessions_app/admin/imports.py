@@ -76,11 +76,13 @@ class ImportBatchAdmin(OwnedModelAdmin):
 
 @admin.register(MappingProfile)
 class MappingProfileAdmin(OwnedModelAdmin):
-    """The owner's saved column mappings (offered again for files with the same headings): edited
-    as JSON, downloaded as JSON with an action; made from the import's "Which column is which"
-    page or added here from a JSON file's text."""
+    """The owner's saved column mappings (offered again for files with the same headings): made from
+    the import's "Which column is which" page or added here, edited as a form of the same rows
+    (mappingprofile/change_form.html), or replaced by a JSON file uploaded; downloaded as JSON with an
+    action."""
 
     form = MappingProfileForm
+    fieldsets = [(None, {"fields": ["name"]})]  # (the mapping's rows and its JSON file: the template's own)
     list_display = ["name", "headings", "updated_at"]
     search_fields = ["name"]
     actions = ["download_json"]

@@ -243,8 +243,8 @@ def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_js
     assert response["Content-Disposition"] == 'attachment; filename="mine.json"'
     assert json.loads(response.content)["columns"] == ODD_MAPPING["columns"]
     change = reverse("admin:sessions_app_mappingprofile_change", args=[mine.pk])
-    broken = {"name": "mine", "mapping": json.dumps({"plugtrack_mapping": 1, "columns": {"mileage": "Odo"}}),
-              "header": json.dumps(header)}  # fmt: skip
+    text = json.dumps({"plugtrack_mapping": 1, "columns": {"mileage": "Odo"}, "header": header})
+    broken = {"name": "mine", "json_file": SimpleUploadedFile("broken.json", text.encode())}
     assert "fields PlugTrack does not have: mileage" in owner_client.post(change, broken).content.decode()
     assert MappingProfile.objects.get(pk=mine.pk).mapping == ColumnMapping.from_json(ODD_MAPPING).to_json() | {
         "name": "mine"
@@ -350,9 +350,10 @@ def test_the_admin_refuses_a_second_mapping_of_the_same_name_and_a_double_submit
 ):
     mapping_profile_save(user=owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=[], name="mine")
     add = reverse("admin:sessions_app_mappingprofile_add")
-    response = owner_client.post(add, {"name": "mine", "mapping": json.dumps(ODD_MAPPING), "header": "[]"})
+    mapping = SimpleUploadedFile("mine.json", json.dumps(ODD_MAPPING).encode())
+    response = owner_client.post(add, {"name": "mine", "json_file": mapping})
     assert "has a saved mapping &quot;mine&quot; already: choose another name" in response.content.decode()
-    deep = owner_client.post(add, {"name": "deep", "mapping": "[" * 30_000, "header": "[]"})
+    deep = owner_client.post(add, {"name": "deep", "json_file": SimpleUploadedFile("deep.json", b"[" * 30_000)})
     assert "nested too deep" in deep.content.decode() and MappingProfile.objects.count() == 1
     car = make_car(owner)
     response = upload(owner_client, car, ODD)
