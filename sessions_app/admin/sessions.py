@@ -131,6 +131,11 @@ class ChargingSessionAdmin(OwnedModelAdmin):
                 name="sessions_app_chargingsession_import_columns",
             ),  # fmt: skip
             path(
+                "import/again/<int:job_id>/",
+                view(self.import_again_view),
+                name="sessions_app_chargingsession_import_again",
+            ),  # fmt: skip
+            path(
                 "import/answer/<int:job_id>/",
                 view(self.import_answer_view),
                 name="sessions_app_chargingsession_import_answer",
@@ -272,6 +277,19 @@ class ChargingSessionAdmin(OwnedModelAdmin):
                                    "upload): here is where it stands.")  # fmt: skip
         return redirect(job_page_url(job))
 
+    def import_again_view(self, request, job_id: int):
+        """An owner's file checked already, back on its columns page with the columns and answers
+        given, to change them: the same kept upload is then checked again, never uploaded twice."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(Job.objects.filter(kind=Job.Kind.SESSIONS_IMPORT, user=request.user), pk=job_id)
+        kept = _checked_again(job) and upload_kept(user=request.user, token=job.token.hex, name=job.upload_name)
+        if not kept:
+            messages.info(request, "This file can no longer be checked again (it was imported, or is over a day old).")
+            return redirect(job_page_url(job))
+        request.session[_IMPORT_WAITING.format(kept.token)] = {"name": kept.name, "options": job.options}
+        return redirect("admin:sessions_app_chargingsession_import_columns", token=kept.token)
+
     @staticmethod
     def _file_preview(car: Car, kept, options: dict):
         return owner_file_preview(
@@ -281,6 +299,12 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     @staticmethod
     def _import_check_start(request, kept, options: dict):
+        """The check of `kept`: a new job, or its job's check again (its columns or answers changed)."""
+        job = Job.objects.filter(user=request.user, token=kept.token, kind=Job.Kind.SESSIONS_IMPORT).first()
+        if job is not None:
+            if not job_check_again(job=job, options=options):
+                messages.info(request, "This file was checked again already, or imported: here is where it stands.")
+            return redirect(job_page_url(job))
         job = job_start(
             user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, options=options, uploaded=kept
         )
@@ -436,18 +460,32 @@ def _say_flagged(request, sessions: list[ChargingSession], named: int = 5) -> No
     )
 
 
+def _checked_again(job: Job) -> bool:
+    """Whether an import's check may run again on its upload (its columns or answers changed)."""
+    return (
+        job.phase == Job.Phase.CHECK and job.status in (Job.Status.CHECKED, Job.Status.FAILED)
+        and job.options.get("file_format") in ("spreadsheet", "evcc", "auto")
+        and bool(job.upload) and Path(job.upload).is_file()
+    )  # fmt: skip
+
+
 def _import_job_page(request, job: Job) -> dict:
     """An import's job page: the form that answers the question its check stopped at (or the rule its
-    rows without an odometer need), while its upload is kept to be checked again."""
+    rows without an odometer need), while its upload is kept to be checked again; and the way back to
+    its columns page, to change its columns or answers."""
+    again = (
+        {"again_url": reverse("admin:sessions_app_chargingsession_import_again", args=[job.pk])}
+        if job.user_id == request.user.pk and _checked_again(job) else {}
+    )  # fmt: skip
     question = (job.report or {}).get("question")
     if not question or not job.upload or not Path(job.upload).is_file():
-        return {}
+        return again
     form = ImportQuestionsForm(
         questions=[ShapeQuestion(question["message"], kind=question["kind"])],
         kept=ImportChoices.from_options(job.options),
     )  # fmt: skip
     answer_url = reverse("admin:sessions_app_chargingsession_import_answer", args=[job.pk])
-    return {"answer_form": form, "answer_url": answer_url}
+    return again | {"answer_form": form, "answer_url": answer_url}
 
 
 job_page_context_register(Job.Kind.SESSIONS_IMPORT, _import_job_page)

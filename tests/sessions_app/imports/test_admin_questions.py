@@ -257,6 +257,27 @@ def test_rows_without_an_odometer_found_by_the_check_offer_the_rule_on_the_jobs_
     assert car.sessions.count() == PREVIEW_ROWS
 
 
+def test_a_checked_file_goes_back_to_its_columns_page_to_change_them_and_is_checked_again(owner_client, owner,
+                                                                                           make_car):  # fmt: skip
+    car = make_car(owner, name="Model 3")
+    response = upload(owner_client, car, EVCC_DE, "evcc.csv")
+    answered = columns_form_data(response, currency="EUR", rate="0.86", blank_odometer="skip")
+    response = owner_client.post(response.request["PATH_INFO"], answered, follow=True)
+    assert "“Ladepunkt” → location" in no_option(response)
+    again = owner_client.get(response.context["again_url"], follow=True)
+    form = again.context["form"]
+    assert form.asked == [] and form["currency"].value() == "EUR" and form["blank_odometer"].value() == "skip"
+    assert form["column_location_label"].value() == "Ladepunkt"  # the columns as given
+    changed = columns_form_data(again, column_location_label="", column_notes="Ladepunkt")
+    response = owner_client.post(again.request["PATH_INFO"], changed, follow=True)
+    job = Job.objects.get()  # the same job, its file checked again
+    assert job.status == Job.Status.CHECKED and job.options["currency"] == "EUR"
+    assert "“Ladepunkt” → notes" in no_option(response) and "→ location" not in page_text(response)
+    confirm(owner_client, response)
+    assert car.sessions.count() == 2 and not owner_client.get(reverse(
+        "admin:sessions_app_chargingsession_import_again", args=[job.pk]), follow=True).context.get("form")
+
+
 # --- one message, two renderings -----------------------------------------------------------------
 
 
