@@ -264,9 +264,12 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             raise PermissionDenied
         jobs = Job.objects.filter(kind=Job.Kind.SESSIONS_IMPORT)
         job = get_object_or_404(jobs if sees_everything(request) else jobs.filter(user=request.user), pk=job_id)
-        question = (job.report or {}).get("question") or {}
+        question = (job.report or {}).get("question")
+        if not question:
+            messages.info(request, "This check asks nothing (any more): here is where it stands.")
+            return redirect(job_page_url(job))
         form = ImportQuestionsForm(
-            request.POST, questions=[ShapeQuestion(question.get("message", ""), kind=question.get("kind", ""))],
+            request.POST, questions=[ShapeQuestion(question["message"], kind=question["kind"])],
             kept=ImportChoices.from_options(job.options),
         )  # fmt: skip
         if not form.is_valid():

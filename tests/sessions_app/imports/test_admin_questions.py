@@ -238,7 +238,7 @@ def test_a_question_a_later_row_raises_is_asked_on_the_jobs_page_and_the_same_up
     confirm(owner_client, response)
     assert car.sessions.count() == PREVIEW_ROWS + 1 and car.sessions.filter(date=dt.date(2027, 4, 3)).exists()
     again = owner_client.post(answer_url, {"date_order": "mdy"}, follow=True)  # done: nothing to check again
-    assert "is no longer here" in no_option(again) and Job.objects.get().status == Job.Status.DONE
+    assert "This check asks nothing" in no_option(again) and Job.objects.get().status == Job.Status.DONE
 
 
 def test_rows_without_an_odometer_found_by_the_check_offer_the_rule_on_the_jobs_page(owner_client, owner, make_car):
@@ -255,6 +255,14 @@ def test_rows_without_an_odometer_found_by_the_check_offer_the_rule_on_the_jobs_
     assert job.options["blank_odometer"] == "skip" and job.report["error_count"] == 0 and "question" not in job.report
     confirm(owner_client, response)
     assert car.sessions.count() == PREVIEW_ROWS
+
+
+def test_a_file_imported_with_its_rows_without_an_odometer_left_out_asks_nothing_after(owner_client, owner, make_car):
+    car = make_car(owner)
+    response = upload(owner_client, car, later_question_file("2027-01-01,,AC,10"))
+    response = owner_client.post(response.request["PATH_INFO"], columns_form_data(response), follow=True)
+    done = confirm(owner_client, response, allow_partial="on")  # imported without them: nothing left to answer
+    assert car.sessions.count() == PREVIEW_ROWS and "A row without an odometer" not in page_text(done)
 
 
 def test_a_checked_file_goes_back_to_its_columns_page_to_change_them_and_is_checked_again(owner_client, owner,
