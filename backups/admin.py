@@ -6,9 +6,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
 from jobs.admin import job_page_url
 from jobs.models import Job
@@ -18,7 +16,7 @@ from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 from settings_app import crypto
 
-from .forms import BackupScheduleForm, RestoreUploadForm
+from .forms import BackupCreateForm, BackupScheduleForm, RestoreUploadForm
 from .models import Backup, BackupSchedule
 from .schedules import SchedulePlan, schedule_save
 from .services import RESTORE_PERMISSIONS, backups_delete
@@ -103,11 +101,28 @@ class BackupAdmin(OwnedModelAdmin):
     def _to_changelist():
         return redirect("admin:backups_backup_changelist")
 
-    @method_decorator(require_POST)
     def create_view(self, request):
+        """A backup now, plain or encrypted with the owner's backup passphrase: the worker writes it. A
+        passphrase typed here reaches the worker as the restore's does (encrypted with the settings'
+        keys, in the job), and the job drops it once the backup is written; the saved one is read there."""
         self._require(self.may_create(request))
-        job = job_start(user=request.user, kind=Job.Kind.BACKUP_CREATE, phase=Job.Phase.RUN)
-        return redirect(job_page_url(job))
+        schedule = BackupSchedule.objects.filter(user=request.user).first()
+        form = BackupCreateForm(request.POST or None, schedule=schedule)
+        if request.method == "POST" and form.is_valid():
+            options = {"encrypt": form.cleaned_data["encryption"]}
+            try:
+                if options["encrypt"] == BackupCreateForm.TYPED:  # for the worker, never in clear in the database
+                    options["passphrase"] = crypto.encrypt(form.cleaned_data["passphrase"])
+            except PlugTrackError as error:  # no key to keep it with
+                form.add_error(None, str(error))
+            else:
+                job = job_start(user=request.user, kind=Job.Kind.BACKUP_CREATE, phase=Job.Phase.RUN, options=options)
+                return redirect(job_page_url(job))
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Create a backup now",
+            "form": form, "submit": "Create the backup",
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/backups/backup/create.html", context)
 
     def download_view(self, request, pk: int):
         self._require(self.has_view_permission(request))

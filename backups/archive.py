@@ -340,10 +340,11 @@ def _scan_sessions(archive: pyzipper.AESZipFile, version: int, claimed: int) -> 
         try:
             records = csv_records(text, schema.SESSIONS)
             header = [column.strip() for column in next(records, (0, []))[1]]
-            if Counter(header) != Counter(schema.SESSIONS_COLUMNS):
+            expected = schema.SESSIONS_COLUMNS_BY_VERSION[version]
+            if Counter(header) != Counter(expected):
                 raise BackupRefused(
                     f"{schema.SESSIONS} has the columns {excerpt(','.join(header), 300) or '(none)'}; "
-                    f"expected {','.join(schema.SESSIONS_COLUMNS)}."
+                    f"expected {','.join(expected)}."
                 )
             car_column = header.index("car_id")
             count, car_ids, current = 0, set(), None

@@ -1,7 +1,60 @@
 from django import forms
 
+from plugtrack_site.errors import PlugTrackError
+from settings_app import crypto
+
 from .models import BackupSchedule
-from .services import MODES
+from .services import MODES, PASSPHRASE_MIN_CHARS, passphrase_check
+
+
+class BackupCreateForm(forms.Form):
+    """A backup made now: a plain ZIP, or encrypted with the owner's backup passphrase (the one saved for
+    their scheduled backups, when there is one, or one typed here twice, used once and never kept)."""
+
+    PLAIN, SAVED, TYPED = "plain", "saved", "typed"
+
+    encryption = forms.ChoiceField(label="Encrypt it?", widget=forms.RadioSelect)
+    _OPENED = (
+        "Encrypted, 7-Zip, WinZip or PlugTrack's restore open it with the passphrase, and nothing opens it without: "
+        "keep the passphrase somewhere other than this machine. A plain ZIP is read by anyone who has the file."
+    )
+    passphrase = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput,
+        help_text=f"Only to encrypt with a passphrase typed here: at least {PASSPHRASE_MIN_CHARS} characters. It is "
+        "used for this backup and not kept.",
+    )  # fmt: skip
+    passphrase_again = forms.CharField(required=False, strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, schedule: BackupSchedule | None = None, **kwargs):
+        """`schedule`: the owner's, whose saved passphrase is offered (read here, never shown)."""
+        super().__init__(*args, **kwargs)
+        self.saved = schedule.passphrase if schedule and schedule.passphrase else ""
+        choices = [(self.PLAIN, "No: a plain ZIP")]
+        if self.saved:
+            choices.append((self.SAVED, "Yes, with my backup passphrase"))
+        choices.append((self.TYPED, "Yes, with a passphrase typed below"))
+        self.fields["encryption"].choices = choices
+        saved = "Your backup passphrase is the one saved for your scheduled backups. " if self.saved else ""
+        self.fields["encryption"].help_text = saved + self._OPENED
+        self.fields["encryption"].initial = self.SAVED if self.saved and schedule.encrypt else self.PLAIN
+
+    def clean(self):
+        cleaned = super().clean()
+        encryption = cleaned.get("encryption")
+        if encryption == self.SAVED and not crypto.readable(self.saved):
+            self.add_error(
+                "encryption", "The saved passphrase cannot be read with the keys this installation has: type one."
+            )
+        if encryption == self.TYPED:
+            passphrase = cleaned.get("passphrase") or ""
+            try:
+                passphrase_check(passphrase)
+            except PlugTrackError as error:
+                self.add_error("passphrase", str(error))
+            else:
+                if passphrase != cleaned.get("passphrase_again"):
+                    self.add_error("passphrase_again", "The two passphrases differ.")
+        return cleaned
 
 
 class RestoreUploadForm(forms.Form):

@@ -7,10 +7,12 @@ from django.contrib.auth.models import User
 
 from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
 from jobs.models import Job
+from plugtrack_site.errors import PlugTrackError
 from sessions_app.imports import issues_labelled
 from settings_app import crypto
 
 from .archive import backup_session_count
+from .models import BackupSchedule
 from .services import RESTORE_PERMISSIONS, RestoreOptions, backup_create, backup_restore
 
 
@@ -46,11 +48,37 @@ def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRes
     return JobResult(ok=True, report=data, outcome=[("success", done), *(("warning", w) for w in report.warnings)])
 
 
+# How an on-demand backup is encrypted (the create form's choice, in the job's options).
+ENCRYPTED_WITH = {"saved": "your backup passphrase (the one saved for your scheduled backups)",
+                  "typed": "the passphrase you typed"}  # fmt: skip
+
+
+def _create_passphrase(job: Job) -> str | None:
+    """The passphrase the owner chose for a backup made now: the one saved for their scheduled backups
+    (read when the job runs), or the one typed on the form (as the restore's, `_passphrase`)."""
+    if job.options.get("encrypt") != "saved":
+        return _passphrase(job)
+    schedule = BackupSchedule.objects.filter(user=job.user).exclude(passphrase="").first()
+    if schedule is None:
+        raise PlugTrackError("Your backup passphrase was removed meanwhile, so no backup was written. Create it again.")
+    return crypto.decrypt(schedule.passphrase)
+
+
 def backup_create_run(job: Job, *, dry_run: bool, progress: Progress) -> JobResult:
-    backup = backup_create(user=job.user)
+    try:
+        backup = backup_create(user=job.user, passphrase=_create_passphrase(job))
+    except PlugTrackError as error:
+        return JobResult(ok=False, report={}, outcome=[("error", str(error))])
+    finally:  # the typed passphrase has done its work: not kept in the job, even encrypted
+        if "passphrase" in job.options:
+            job.options.pop("passphrase")
+            Job.objects.filter(pk=job.pk).update(options=job.options)
     counts = {"cars": backup.cars, "sessions": backup.sessions, "settings": backup.settings}
-    done = f"Backup written: {backup.cars} cars, {backup.sessions} sessions, {backup.settings} settings."
-    return JobResult(ok=True, report=counts | {"file": Path(backup.path).name}, outcome=[("success", done)])
+    encrypted = ENCRYPTED_WITH.get(job.options.get("encrypt", "")) if backup.encrypted else None
+    said = f"Backup written{', encrypted' if encrypted else ''}: "
+    done = f"{said}{backup.cars} cars, {backup.sessions} sessions, {backup.settings} settings."
+    report = counts | {"file": Path(backup.path).name, "encrypted_with": encrypted}
+    return JobResult(ok=True, report=report, outcome=[("success", done)])
 
 
 def _may_restore(user: User, job: Job) -> bool:

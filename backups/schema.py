@@ -7,14 +7,14 @@ backup of the previous version onto the new one. Newer backups than this code ar
 
 from collections.abc import Callable
 
-from sessions_app.imports import HEADER as SESSION_COLUMNS
-from sessions_app.imports import MAX_ROWS
+from sessions_app.imports import FIELDS as SESSION_COLUMNS
+from sessions_app.imports import HEADER, MAX_ROWS
 
 APP_NAME = "PlugTrack"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Field names and types of Car, ChargingSession and Setting that a backup carries (the editable ones;
 # what PlugTrack maintains itself is recomputed by a restore); see tests/backups/test_schema.py.
-SCHEMA_FINGERPRINT = "b5775ba9d302b9c5"
+SCHEMA_FINGERPRINT = "c34bfaf8e864f745"
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION_FILE = "schema_version.txt"
@@ -37,7 +37,8 @@ CARS_COLUMNS = (
     "notes",
     "active",
 )
-# The session columns of the CSV import, after the id of the session's car in cars.csv.
+# The session columns of the CSV import, after the id of the session's car in cars.csv: the 14, and
+# from schema 4 each session's start and end.
 SESSIONS_COLUMNS = ("car_id", *SESSION_COLUMNS)
 
 # Limits for an untrusted ZIP (documented in docs/backups.md), each checked while reading, before
@@ -71,7 +72,16 @@ def _upgrade_2_to_3(cars_rows: list[dict]) -> None:
     backup is reported as an invalid row, never cut."""
 
 
+def _upgrade_3_to_4(cars_rows: list[dict]) -> None:
+    """Schema 4 gives sessions a start and an end (started_at, ended_at). Its cars are alike; an older
+    sessions.csv has the 14 columns only (SESSIONS_COLUMNS_BY_VERSION), and the import engine takes a
+    row without the times as a session without them: nothing to map."""
+
+
 # version -> the step that turns the cars rows of a backup of that version into those of version + 1.
-# (No change has touched sessions.csv or settings.json yet; a step that must will widen this.)
-UPGRADES: dict[int, Callable[[list[dict]], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
-CARS_COLUMNS_BY_VERSION = {1: CARS_COLUMNS[:-1], 2: CARS_COLUMNS, 3: CARS_COLUMNS}
+# (sessions.csv of every version is read by the import engine, which takes the 14 columns with or
+# without the times; settings.json has not changed.)
+UPGRADES: dict[int, Callable[[list[dict]], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3, 3: _upgrade_3_to_4}
+CARS_COLUMNS_BY_VERSION = {1: CARS_COLUMNS[:-1], 2: CARS_COLUMNS, 3: CARS_COLUMNS, 4: CARS_COLUMNS}
+SESSIONS_COLUMNS_BY_VERSION = {1: ("car_id", *HEADER), 2: ("car_id", *HEADER), 3: ("car_id", *HEADER),
+                               4: SESSIONS_COLUMNS}  # fmt: skip

@@ -7,7 +7,7 @@ from plugtrack_site.errors import PlugTrackError
 
 from .imports import asks
 from .imports.choices import ImportChoices
-from .imports.csv_format import HEADER, CsvFileError
+from .imports.csv_format import FIELDS, HEADER, CsvFileError
 from .imports.formats.mapping import UNIT_NAMES, UNITS, ColumnMapping
 from .imports.formats.mapping_json import MAX_MAPPING_BYTES, mapping_header_checked, mapping_json_checked
 from .imports.mapping_profiles import profile_mapping
@@ -33,7 +33,7 @@ class ChargingSessionForm(forms.ModelForm):
 
     class Meta:
         model = ChargingSession
-        fields = ["car", *HEADER]  # not the user: always the car's owner
+        fields = ["car", *FIELDS]  # not the user: always the car's owner
 
     def clean(self):
         cleaned = super().clean()

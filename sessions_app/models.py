@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models import F, Q
 from django.db.models.functions import Substr, Trunc
+from django.utils import timezone
 
 from cars_app.models import notes_field
 from settings_app.services import user_settings
@@ -136,7 +137,13 @@ class ImportBatch(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.source_name} ({self.created_at:%Y-%m-%d %H:%M}, {self.inserted} new)"
+        when = f"{timezone.localtime(self.created_at):%d %b %Y %H:%M}, " if self.created_at else ""
+        return f"{self.source_name} ({when}{self.inserted} new)"
+
+    def may_be_deleted(self) -> bool:
+        """Only once none of its sessions are left: undo is how they go (sessions_app/imports/batches.py),
+        and a record deleted before could no longer undo them."""
+        return not self.sessions.exists()
 
 
 def headings_key(header: list[str]) -> str:
@@ -235,6 +242,11 @@ class ChargingSession(models.Model):
         ],
     )
     notes = notes_field()
+    started_at = models.DateTimeField(
+        "started", null=True, blank=True,
+        help_text="When the charge began, if known (a wallbox or the API knows it): the date is its local date.",
+    )  # fmt: skip
+    ended_at = models.DateTimeField("ended", null=True, blank=True, help_text="When the charge ended, if known.")
     is_baseline = models.BooleanField(
         "baseline",
         default=False,
@@ -306,10 +318,30 @@ class ChargingSession(models.Model):
             models.CheckConstraint(
                 condition=Q(total_cost_gbp__isnull=True) | Q(total_cost_gbp__gte=0), name="session_cost_non_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(started_at__isnull=True) | Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="session_ended_not_before_started",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} · {self.odometer} mi · {self.charge_delivered_kwh} kWh"
+
+    def _times_errors(self) -> dict[str, ValidationError]:
+        """A start and an end, when known: the end not before the start, the date the start's local date
+        (sessions are kept, ordered and told apart by their local date)."""
+        errors = {}
+        if self.started_at and self.ended_at and self.ended_at < self.started_at:
+            errors["ended_at"] = ValidationError(
+                f"It ended ({timezone.localtime(self.ended_at):%d %b %Y %H:%M}) before it started "
+                f"({timezone.localtime(self.started_at):%d %b %Y %H:%M}).", code="ended before it started",
+            )  # fmt: skip
+        if self.started_at and self.date and timezone.localtime(self.started_at).date() != self.date:
+            errors["started_at"] = ValidationError(
+                f"It started on {timezone.localtime(self.started_at):%d %b %Y} (local time), not on the session's "
+                f"date, {self.date:%d %b %Y}: correct one of them.", code="start not on the session's date",
+            )  # fmt: skip
+        return errors
 
     @staticmethod
     def cost_of(total_cost_gbp: Decimal | None, cost_per_kwh: Decimal | None, kwh: Decimal) -> Decimal | None:
@@ -325,6 +357,7 @@ class ChargingSession(models.Model):
         errors = {}
         if self.car_id and self.user_id and self.car.user_id != self.user_id:
             errors["car"] = "This car belongs to another user."
+        errors |= self._times_errors()
         if self.soc_from is not None and self.soc_to is not None and self.soc_to < self.soc_from:
             errors["soc_to"] = ValidationError(
                 f"SoC to ({self.soc_to} %) cannot be below SoC from ({self.soc_from} %).", code="SoC to below SoC from"

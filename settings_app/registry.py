@@ -60,6 +60,18 @@ class SettingDefinition:
             return text == "1"
         return text
 
+    def shown(self, text: str) -> str:
+        """Stored text as a person reads it ("on", "home, house, garage"); never for a secret's value."""
+        try:
+            value = self.parse(text)
+        except ValidationError:
+            return text.strip()
+        if self.kind is Kind.BOOL:
+            return "on" if value else "off"
+        if self.kind is Kind.WORD_LIST:
+            return ", ".join(value) or "none"
+        return str(value) or "blank"
+
     def serialize(self, value) -> str:
         """The stored text for a typed value (the inverse of `parse`)."""
         if self.kind is Kind.WORD_LIST:

@@ -27,7 +27,7 @@ from sessions_app.models import ChargingSession, ImportBatch
 from sessions_app.services import car_save
 from settings_app import crypto
 from settings_app.models import Setting
-from settings_app.registry import SETTINGS
+from settings_app.registry import SETTINGS, Kind, SettingDefinition
 from settings_app.services import settings_changed
 
 from .. import schema
@@ -74,6 +74,23 @@ class EntityCounts:
 
 
 @dataclass
+class SettingChange:
+    """A setting a restore changes, in people's words: its label, and its value before and after;
+    a secret's values never, only that it changes."""
+
+    label: str
+    before: str = ""
+    after: str = ""
+    secret: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.secret:
+            return f"{self.label}: changed (a secret: its values are not shown)"
+        return f"{self.label}: {self.before} → {self.after}"
+
+
+@dataclass
 class RestoreReport:
     source: str
     mode: str
@@ -83,6 +100,7 @@ class RestoreReport:
     schema_version: int = schema.SCHEMA_VERSION
     cars: EntityCounts = field(default_factory=EntityCounts)
     settings: EntityCounts = field(default_factory=EntityCounts)
+    setting_changes: list[SettingChange] = field(default_factory=list)  # which, from what to what
     sessions: ImportReport | None = None
     deleted: dict[str, int] = field(default_factory=dict)
     automatic_backup: str | None = None
@@ -186,10 +204,11 @@ def _restore_all(user: User, contents: BackupContents, report: RestoreReport, so
     replace, dry_run = report.mode == "replace", options.dry_run
     if replace and not dry_run:
         report.automatic_backup = backup_create(user=user, kind=Backup.Kind.AUTOMATIC).path
+    current = {setting.key: setting for setting in Setting.objects.filter(user=user)}  # (before a replace's wipe)
     if replace:
         report.deleted = _account_wipe(user, dry_run)
     cars = _restore_cars(user, contents, report, dry_run, replace)
-    _restore_settings(user, contents, report, dry_run, replace)
+    _restore_settings(user, contents, report, dry_run, current=current)
     # A merge is an import of the backup's sessions: recorded, so that it can be undone.
     report.sessions = ImportReport(source=schema.SESSIONS, car="the backup's cars", dry_run=dry_run)
     recording = import_recorded(
@@ -269,11 +288,14 @@ def _price_ceiling(contents: BackupContents) -> Decimal | None:
         return None
 
 
-def _restore_settings(user, contents: BackupContents, report, dry_run: bool, replace: bool) -> None:
-    existing = {} if replace else {s.key: s for s in Setting.objects.filter(user=user)}
+def _restore_settings(user, contents: BackupContents, report, dry_run: bool, current: dict[str, Setting]) -> None:
+    """Upsert the backup's settings (a replace: into the account its wipe emptied), listing each that
+    changes from `current`, the owner's settings as they were before the restore."""
+    existing = {} if report.mode == "replace" else current
     unreadable = []  # restored secrets that no configured key can read
     changed = []
-    for key, restored in contents.settings.items():
+    order = list(SETTINGS)  # as the settings page lists them
+    for key, restored in sorted(contents.settings.items(), key=lambda item: order.index(item[0])):
         setting = existing.get(key)
         if setting is not None and (setting.value, setting.encrypted) == (restored.value, restored.encrypted):
             report.settings.unchanged += 1
@@ -292,11 +314,17 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, rep
             report.settings.inserted += 1
         else:
             report.settings.updated += 1
+        if change := _setting_change(key, current.get(key), restored.value, restored.encrypted):
+            report.setting_changes.append(change)
         # Ciphertext is copied as it is: a backup never decrypts a secret.
         setting.value, setting.encrypted = restored.value, restored.encrypted
         if not dry_run:
             setting.save()
             changed.append(key)
+    if report.mode == "replace":  # what the backup lacks goes with the wipe: its default is what is left
+        for key in (key for key in order if key in current and key not in contents.settings):
+            if change := _setting_change(key, current[key], SETTINGS[key].default, False):
+                report.setting_changes.append(change)
     if changed:  # what follows from a setting (the sessions above the price ceiling) follows it, as after a save
         settings_changed.send(sender=backup_restore, user=user, keys=changed)
     if unreadable:
@@ -305,6 +333,48 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, rep
             "have. They are kept encrypted; add that old key to PLUGTRACK_ENCRYPTION_KEYS (after the current one) "
             "to use them, or enter them again on your settings page."
         )
+
+
+def _setting_change(key: str, before: Setting | None, value: str, encrypted: bool) -> SettingChange | None:
+    """What a person reads of `key` going from `before` (None: never set, so its default) to `value`;
+    None when nothing changes. A secret (or any value stored encrypted) is only said to change."""
+    definition = SETTINGS.get(key)
+    if definition is None:
+        return None
+    old_value, old_encrypted = (before.value, before.encrypted) if before else (definition.default, False)
+    if (old_value, old_encrypted) == (value, encrypted):
+        return None
+    if definition.secret or encrypted or old_encrypted:
+        return SettingChange(label=definition.label, secret=True)
+    if definition.kind is Kind.WORD_LIST:
+        return _words_change(definition, old_value, value)
+    before, after = excerpt(definition.shown(old_value), 80), excerpt(definition.shown(value), 80)
+    return SettingChange(label=definition.label, before=before, after=after)
+
+
+def _words_change(definition: SettingDefinition, old_value: str, value: str, named: int = 5) -> SettingChange:
+    """A word list in full when short, else its counts and the words added and left out."""
+    before, after = definition.shown(old_value), definition.shown(value)
+    if len(before) + len(after) <= 120:
+        return SettingChange(label=definition.label, before=before, after=after)
+    old_words, new_words = _words(definition, old_value), _words(definition, value)
+    parts = []
+    for verb, words in (("adds", [w for w in new_words if w not in old_words]),
+                        ("leaves out", [w for w in old_words if w not in new_words])):  # fmt: skip
+        if words:
+            more = f" and {len(words) - named:,} more" if len(words) > named else ""
+            parts.append(f"{verb} " + ", ".join(f"“{excerpt(word)}”" for word in words[:named]) + more)
+    said = f" ({'; '.join(parts)})" if parts else " (the same words, in another order)"
+    return SettingChange(
+        label=definition.label, before=f"{len(old_words):,} words", after=f"{len(new_words):,} words{said}"
+    )
+
+
+def _words(definition: SettingDefinition, text: str) -> list[str]:
+    try:
+        return definition.parse(text)
+    except ValidationError:
+        return [text]
 
 
 def _readable_value(setting: Setting) -> bool:

@@ -41,6 +41,7 @@ from ..imports.preview import owner_file_preview, owner_file_questions
 from ..models import ChargingSession
 from ..plausibility import checks_summary, newly_flagged
 from ..services import charging_session_save, charging_sessions_delete
+from .imports import ImportFilter
 
 
 class HomeOrPublicFilter(admin.SimpleListFilter):
@@ -108,7 +109,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         "baseline",
         "check_badge",
     ]
-    list_filter = [("car", CarFilter), "charge_type", HomeOrPublicFilter, CheckFilter]
+    list_filter = [("car", CarFilter), "charge_type", HomeOrPublicFilter, CheckFilter, ImportFilter]
     list_select_related = ["car"]
     # About two months of a daily driver's charging; each row has 13 computed cells, and at Django's
     # 100 rows a page spent most of its time rendering them.

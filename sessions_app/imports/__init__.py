@@ -13,7 +13,7 @@ the API to come) is named here; the modules behind it are this package's own.
 """
 
 from .batches import ImportSource, import_recorded
-from .csv_format import HEADER, CsvFileError, csv_records, width_problem
+from .csv_format import FIELDS, HEADER, CsvFileError, csv_records, width_problem
 from .importer import (
     MAX_ROWS,
     EngineOptions,
@@ -25,6 +25,7 @@ from .importer import (
 from .resources import ChargingSessionResource
 
 __all__ = [
-    "HEADER", "MAX_ROWS", "ChargingSessionResource", "CsvFileError", "EngineOptions", "ImportReport", "ImportSource",
-    "RowIssue", "charging_sessions_rows_import", "csv_records", "import_recorded", "issues_labelled", "width_problem",
+    "FIELDS", "HEADER", "MAX_ROWS", "ChargingSessionResource", "CsvFileError", "EngineOptions", "ImportReport",
+    "ImportSource", "RowIssue", "charging_sessions_rows_import", "csv_records", "import_recorded", "issues_labelled",
+    "width_problem",
 ]  # fmt: skip

@@ -33,6 +33,10 @@ HEADER = (
     "ambient_temp_c",
     "notes",
 )
+# A session's start and end (time-zone aware, ISO 8601 with their offset): after the 14, only when asked
+# for (an export `--with-times`); a file may have them or not.
+TIME_COLUMNS = ("started_at", "ended_at")
+FIELDS = (*HEADER, *TIME_COLUMNS)  # every column a sessions CSV may hold, in this order
 
 # The longest record read: the longest note (NOTES_MAX_CHARS, each character possibly a quote
 # written twice) and every other cell fit with room to spare. Below the csv module's own cell limit
@@ -52,8 +56,8 @@ def header_check(header: list[str], source_name: str) -> None:
     """Refuse a header with missing, unknown or repeated columns (order and blanks are free)."""
     counts = Counter(name.strip() for name in header)
     missing = [name for name in HEADER if name not in counts]
-    unknown = [name for name in counts if name not in HEADER]
-    repeated = [name for name, count in counts.items() if count > 1 and name in HEADER]
+    unknown = [name for name in counts if name not in FIELDS]
+    repeated = [name for name, count in counts.items() if count > 1 and name in FIELDS]
     problems = []
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")
@@ -64,7 +68,8 @@ def header_check(header: list[str], source_name: str) -> None:
     if problems:
         raise CsvFileError(
             f"{source_name}: the header has {'; '.join(problems)}. "
-            f"The first line must name these 14 columns: {','.join(HEADER)}", *_resaved_hint(header),
+            f"The first line must name these 14 columns: {','.join(HEADER)} (and may add {','.join(TIME_COLUMNS)})",
+            *_resaved_hint(header),
         )  # fmt: skip
 
 
@@ -80,8 +85,9 @@ def _resaved_hint(header: list[str]) -> tuple:
 
 
 def own_columns(header: list[str]) -> bool:
-    """PlugTrack's 14 columns, in any order and case."""
-    return sorted(heading.strip().lower() for heading in header) == sorted(HEADER)
+    """PlugTrack's 14 columns (and its start and end, if any), each once, in any order and case."""
+    names = [heading.strip().lower() for heading in header]
+    return len(set(names)) == len(names) and set(HEADER) <= set(names) <= set(FIELDS)
 
 
 def _names_excerpt(names: list[str], shown: int = 5) -> str:

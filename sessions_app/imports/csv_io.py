@@ -28,6 +28,7 @@ from .asks import FORMAT_OTHER
 from .batches import ImportSource, import_recorded
 from .choices import ImportChoices
 from .csv_format import (
+    FIELDS,
     HEADER,
     CsvFileError,
     formula_escape,
@@ -335,12 +336,14 @@ def charging_sessions_export(
     car: Car | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    with_times: bool = False,
 ) -> int:
-    """Write the user's sessions (one car, or all; dates inclusive) as the sessions CSV.
+    """Write the user's sessions (one car, or all; dates inclusive) as the sessions CSV, with the
+    columns started_at and ended_at after the 14 when `with_times`.
 
     Sorted by date, odometer, id. A file path is written whole or not at all. Returns the count.
     """
-    lines = charging_sessions_csv(user=user, car=car, date_from=date_from, date_to=date_to)
+    lines = charging_sessions_csv(user=user, car=car, date_from=date_from, date_to=date_to, with_times=with_times)
     with _open_for_writing(target) as handle:
         handle.writelines(lines)
     return lines.count
@@ -350,16 +353,17 @@ class _SessionLines:
     """The lines of a sessions CSV (the header first), made as they are read, so that a file or
     a download of any size streams; `count` is the sessions written so far."""
 
-    def __init__(self, sessions, *, user: User, car: Car | None):
-        self.sessions, self.user, self.car = sessions, user, car
+    def __init__(self, sessions, *, user: User, car: Car | None, columns: tuple[str, ...]):
+        self.sessions, self.user, self.car, self.columns = sessions, user, car, columns
         self.count = 0
 
     def __iter__(self) -> Iterator[str]:
         resource = ChargingSessionResource()
         writer = csv.writer(_LineOut())
-        yield writer.writerow(HEADER)
+        yield writer.writerow(self.columns)
+        width = len(self.columns)  # (the resource's own order: the 14, then the times)
         for session in resource.filter_export(self.sessions).iterator(chunk_size=CHUNK_ROWS):
-            yield writer.writerow(resource.export_resource(session))
+            yield writer.writerow(resource.export_resource(session)[:width])
             self.count += 1
         car_id = self.car.pk if self.car else "all"
         logger.info("sessions_export user=%s car_id=%s rows=%d", self.user.username, car_id, self.count)
@@ -373,10 +377,12 @@ class _LineOut:
 
 
 def charging_sessions_csv(
-    *, user: User, car: Car | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None
-) -> _SessionLines:
-    """The user's sessions (one car, or all; dates inclusive) as the lines of the sessions CSV,
-    sorted by date, odometer, id. Checks its arguments at once; reads the sessions as iterated."""
+    *, user: User, car: Car | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
+    with_times: bool = False,
+) -> _SessionLines:  # fmt: skip
+    """The user's sessions (one car, or all; dates inclusive) as the lines of the sessions CSV (the
+    14 columns, and the times after them when `with_times`), sorted by date, odometer, id. Checks its
+    arguments at once; reads the sessions as iterated."""
     if date_from and date_to and date_from > date_to:
         raise CsvFileError(f"The date range is empty: {date_from} is after {date_to}.")
     if car is not None and car.user_id != user.pk:
@@ -388,7 +394,7 @@ def charging_sessions_csv(
         sessions = sessions.filter(date__gte=date_from)
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
-    return _SessionLines(sessions, user=user, car=car)
+    return _SessionLines(sessions, user=user, car=car, columns=FIELDS if with_times else HEADER)
 
 
 @contextmanager

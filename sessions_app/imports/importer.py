@@ -30,7 +30,7 @@ from ..bounds import BoundedValues, BoundsTally
 from ..models import DUPLICATE_KEY, SESSION_FIELD_LABELS, ChargingSession, ImportBatch
 from ..plausibility import CHECK_TEXTS, Check, problem_messages
 from ..services import sessions_sequence_recompute
-from .csv_format import HEADER, WIDTH_KIND, CsvFileError, width_problem
+from .csv_format import FIELDS, WIDTH_KIND, CsvFileError, width_problem
 from .resources import ChargingSessionResource
 from .seen_keys import SeenKeys
 
@@ -412,7 +412,7 @@ class _Importer:
         resource.warnings = [warning for warning in resource.warnings if warning[0] not in dropped_warnings]
         sessions = [instance for _, instance in new]
         self._seen.add(((_key(session), lines[number - 1]) for number, session in new), scope=scope)
-        values = [[getattr(session, name) for name in HEADER] for session in sessions]
+        values = [[getattr(session, name) for name in FIELDS] for session in sessions]
         if self.options.checked_rows and values:
             pickle.dump(values, self.options.checked_rows)
         if values and not self.dry_run:
@@ -488,7 +488,7 @@ class _CheckedRowsInsert:
         # The connection itself, not django.db.connection: that proxy looks it up again on every use,
         # and preparing the values uses it once per value (half the time of the insert).
         self.db = db = connections[DEFAULT_DB_ALIAS]
-        self.fields = [ChargingSession._meta.get_field(name) for name in HEADER]
+        self.fields = [ChargingSession._meta.get_field(name) for name in FIELDS]
         created_at = ChargingSession._meta.get_field("created_at")
         self.fixed = [user.pk, car.pk, False, 0, created_at.get_db_prep_save(timezone.now(), db), batch and batch.pk]
         columns = [field.column for field in self.fields]
@@ -514,11 +514,11 @@ class _CheckedRowsInsert:
                 cursor.executemany(self.sql, prepared)
 
 
-_KEY_INDEXES = [HEADER.index(name) for name in DUPLICATE_KEY]
+_KEY_INDEXES = [FIELDS.index(name) for name in DUPLICATE_KEY]
 
 
 def _row_key(values: list) -> tuple:
-    """The duplicate key of a row of checked values (in HEADER order)."""
+    """The duplicate key of a row of checked values (in FIELDS order)."""
     return tuple(values[index] for index in _KEY_INDEXES)
 
 

@@ -16,8 +16,8 @@ from settings_app.services import user_settings
 
 from ..bounds import BOUND_CODES
 from ..models import CHRONOLOGICAL, ChargingSession
-from .csv_format import HEADER
-from .widgets import ChargeTypeWidget, DateWidget, DecimalWidget, IntegerWidget, TextWidget
+from .csv_format import FIELDS
+from .widgets import ChargeTypeWidget, DateTimeWidget, DateWidget, DecimalWidget, IntegerWidget, TextWidget
 
 PENNY = Decimal("0.01")
 COST_DIFFERS = "a total cost that differs from price × energy"
@@ -44,11 +44,13 @@ class ChargingSessionResource(resources.ModelResource):
     soc_to = _column("soc_to", IntegerWidget())
     ambient_temp_c = _column("ambient_temp_c", DecimalWidget())
     notes = _column("notes", TextWidget())
+    started_at = _column("started_at", DateTimeWidget())
+    ended_at = _column("ended_at", DateTimeWidget())
 
     class Meta:
         model = ChargingSession
-        fields = HEADER
-        export_order = HEADER
+        fields = FIELDS
+        export_order = FIELDS
 
     def __init__(self, *, user=None, car=None, as_stored: bool = False, price_ceiling: Decimal | None = None,
                  **kwargs):  # fmt: skip
@@ -63,8 +65,8 @@ class ChargingSessionResource(resources.ModelResource):
         self.price_ceiling = price_ceiling
         self.warnings: list[tuple[int, str, str, str]] = []  # (row number in the dataset, field, message, kind)
         # Looked up once, not per row: the widget of each column, and the model fields to check.
-        self._widgets = [(name, self.fields[name].widget) for name in HEADER]
-        self._model_fields = [ChargingSession._meta.get_field(name) for name in HEADER]
+        self._widgets = [(name, self.fields[name].widget) for name in FIELDS]
+        self._model_fields = [ChargingSession._meta.get_field(name) for name in FIELDS]
 
     # --- export -------------------------------------------------------------------------
 
@@ -81,7 +83,7 @@ class ChargingSessionResource(resources.ModelResource):
         errors = {}
         for name, widget in self._widgets:
             try:
-                setattr(instance, name, widget.clean(row[name]))
+                setattr(instance, name, widget.clean(row.get(name, "")))  # (a file without times: blank)
             except ValueError as error:
                 errors[name] = ValidationError(str(error), code=getattr(error, "kind", "invalid"))
         if errors:

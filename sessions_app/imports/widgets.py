@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from django.utils import timezone
 from import_export import widgets
 
 from plugtrack_site.errors import excerpt
@@ -18,6 +19,9 @@ from .csv_format import formula_escape, formula_unescape
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # longer is no count of miles, and int() refuses 4,300 digits
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
 
 
 class CellError(ValueError):
@@ -95,6 +99,25 @@ class DateWidget(CellWidget):
 
     def render(self, value, obj=None, **kwargs):
         return "" if value is None else value.isoformat()
+
+
+class DateTimeWidget(CellWidget):
+    """A moment as ISO 8601: with its offset an instant ("2026-03-28T22:30:00+00:00", "…Z"); without one,
+    the site's local time. Written back in the site's zone, with its offset, to the second."""
+
+    def parse(self, text: str) -> dt.datetime:
+        try:
+            if _ISO_DATE_TIME.fullmatch(text):
+                moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
+                return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+        except (ValueError, OverflowError):
+            pass
+        raise CellError(
+            f'"{excerpt(text)}" is not a date and time in the form 2026-03-28T22:30:00+00:00.', "not a date and time"
+        )
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else timezone.localtime(value).replace(microsecond=0).isoformat()
 
 
 class ChargeTypeWidget(CellWidget):

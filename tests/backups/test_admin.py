@@ -27,7 +27,7 @@ def zip_upload(path) -> SimpleUploadedFile:
 
 
 def test_create_list_and_download(owner_client, account):
-    response = owner_client.post(reverse("admin:backups_backup_create"), follow=True)
+    response = owner_client.post(reverse("admin:backups_backup_create"), {"encryption": "plain"}, follow=True)
     assert "Backup written: 2 cars, 3 sessions, 9 settings." in response.content.decode()
     backup = Backup.objects.get()
     html = owner_client.get(reverse(CHANGELIST)).content.decode()
@@ -242,3 +242,22 @@ def test_an_encrypted_backup_is_restored_in_the_admin_with_its_passphrase_kept_e
     assert "correct horse" not in str(job.options) and job.options["passphrase"]  # kept encrypted
     owner_client.post(response.context["confirm_url"], follow=True)
     assert dump(account) == expected
+
+
+def test_the_restores_check_lists_the_settings_that_change_and_never_a_secret(owner_client, account, backup_path):
+    from decimal import Decimal
+
+    from settings_app.models import Setting
+    from settings_app.services import settings_update
+
+    settings_update(user=account, values={"petrol_mpg": Decimal("50"), "notification_url": "https://new.example/x"})
+    html = checked_restore(owner_client, backup_path, "merge").content.decode()
+    assert "Settings that would change" in html
+    assert "<tr><td>Petrol car economy (UK mpg)</td><td>50</td><td>45</td></tr>" in html
+    assert (
+        "<tr><td>Notification URL (secret)</td><td colspan=\"2\">changed (a secret: its values are not shown)</td></tr>"
+        in html
+    )
+    ciphertexts = list(Setting.objects.filter(user=account, encrypted=True).values_list("value", flat=True))
+    assert not any(secret in html for secret in ("https://hooks.example/s", "https://new.example/x", *ciphertexts))
+    assert "petrol_mpg" not in html and "notification_url" not in html

@@ -12,10 +12,14 @@ import pytest
 import pyzipper
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from backups.archive import BackupRefused, PassphraseRefused, backup_encrypted
-from backups.models import Backup
+from backups.models import Backup, BackupSchedule
+from backups.schedules import SchedulePlan, schedule_save
 from backups.services import RestoreOptions, backup_create, backup_restore
+from jobs.models import Job
+from jobs.services import job_execute
 from plugtrack_site.errors import PlugTrackError
 
 from .conftest import dump
@@ -138,3 +142,96 @@ def test_an_encrypted_zip_with_an_unknown_aes_strength_is_refused_with_a_message
     odd.write_bytes(bytes(data))
     with pytest.raises(BackupRefused, match="odd.zip cannot be read as a ZIP file"):
         backup_restore(user=account, source=odd, mode="merge", options=RestoreOptions(passphrase=PASSPHRASE))
+
+
+# A backup made now in the admin, encrypted with the owner's backup passphrase (issue 22, point 5).
+
+
+def create_now(client, **form):
+    """The admin's "Create a backup now", sent with `form`; the job page it lands on (jobs run at once in tests)."""
+    return client.post(reverse("admin:backups_backup_create"), form, follow=True)
+
+
+def seven_zip(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SEVEN_ZIP, *arguments], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.skipif(SEVEN_ZIP is None, reason="7-Zip is not installed (apt-get install 7zip)")
+def test_a_backup_made_now_with_the_schedules_passphrase_is_opened_by_7_zip_with_it_and_refused_without(
+    owner_client, account, tmp_path
+):
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True),
+                  passphrase=PASSPHRASE)  # fmt: skip
+    page = owner_client.get(reverse("admin:backups_backup_create"))
+    html = page.content.decode()
+    assert "Yes, with my backup passphrase" in html and "the one saved for your scheduled backups" in html
+    assert PASSPHRASE not in html
+    assert page.context["form"]["encryption"].value() == "saved"  # the schedule encrypts: so does this, unasked
+
+    response = create_now(owner_client, encryption="saved")
+    html = response.content.decode()
+    assert "Backup written, encrypted: 2 cars, 3 sessions, 9 settings." in html
+    assert "Encrypted with your backup passphrase" in html and PASSPHRASE not in html
+    backup = Backup.objects.get()
+    assert backup.encrypted and backup_encrypted(backup.path)
+    assert seven_zip("l", "-slt", f"-p{PASSPHRASE}", backup.path).stdout.count("Method = AES-256 Deflate") == 5
+    out = tmp_path / "opened"
+    assert seven_zip("x", f"-p{PASSPHRASE}", f"-o{out}", backup.path).returncode == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"] == {"cars": 2, "sessions": 3, "settings": 9}
+    wrong = seven_zip("t", "-pnot-the-passphrase", backup.path)
+    assert wrong.returncode != 0 and "Wrong password" in wrong.stdout + wrong.stderr
+    without = seven_zip("x", f"-o{tmp_path / 'without'}", backup.path)  # no passphrase, nothing to type it on
+    assert without.returncode != 0 and "Enter password" in without.stdout + without.stderr
+    assert not any(path.stat().st_size for path in (tmp_path / "without").rglob("*"))  # (7-Zip may leave it empty)
+
+
+@pytest.mark.skipif(SEVEN_ZIP is None, reason="7-Zip is not installed (apt-get install 7zip)")
+def test_a_backup_made_now_with_a_passphrase_typed_twice_uses_it_once_and_keeps_it_nowhere(
+    owner_client, account, tmp_path
+):
+    typed = "a passphrase typed twice"
+    assert "my backup passphrase" not in owner_client.get(reverse("admin:backups_backup_create")).content.decode()
+    refused = [
+        ({"encryption": "typed", "passphrase": "short", "passphrase_again": "short"}, "at least 8 characters"),
+        ({"encryption": "typed", "passphrase": typed, "passphrase_again": typed + "!"}, "The two passphrases differ."),
+        ({"encryption": "saved"}, "Select a valid choice"),  # no schedule's passphrase to use
+    ]
+    for form, said in refused:
+        response = create_now(owner_client, **form)
+        assert said in response.content.decode() and typed not in response.content.decode()
+    assert not Job.objects.exists() and not Backup.objects.exists()
+
+    response = create_now(owner_client, encryption="typed", passphrase=typed, passphrase_again=typed)
+    assert "Backup written, encrypted" in response.content.decode()
+    assert "Encrypted with the passphrase you typed" in response.content.decode()
+    backup = Backup.objects.get()
+    assert backup.encrypted and seven_zip("t", f"-p{typed}", backup.path).returncode == 0
+    assert seven_zip("t", "-pnot-it", backup.path).returncode != 0
+    job = Job.objects.get()
+    assert job.options == {"encrypt": "typed"}  # the passphrase's ciphertext went once the backup was written
+    assert typed not in str([job.options, job.report, job.outcome])
+    assert not BackupSchedule.objects.filter(user=account).exclude(passphrase="").exists()  # not kept as the schedule's
+
+
+def test_a_plain_backup_made_now_is_a_plain_zip(owner_client, account):
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=False),
+                  passphrase=PASSPHRASE)  # fmt: skip
+    page = owner_client.get(reverse("admin:backups_backup_create"))
+    assert page.context["form"]["encryption"].value() == "plain"  # the schedule does not encrypt: nor does this
+    response = create_now(owner_client, encryption="plain")
+    assert "Backup written: 2 cars, 3 sessions, 9 settings." in response.content.decode()
+    backup = Backup.objects.get()
+    assert not backup.encrypted and "manifest.json" in zipfile.ZipFile(backup.path).namelist()
+
+
+def test_a_schedules_passphrase_removed_before_the_job_runs_fails_it_with_nothing_written(owner_client, account):
+    schedule_save(user=account, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True),
+                  passphrase=PASSPHRASE)  # fmt: skip
+    job = Job.objects.create(
+        user=account, kind=Job.Kind.BACKUP_CREATE, phase=Job.Phase.RUN, options={"encrypt": "saved"}
+    )
+    BackupSchedule.objects.filter(user=account).update(passphrase="", encrypt=False)
+    job_execute(str(job.token))
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "passphrase was removed meanwhile" in job.outcome[0][1]
+    assert not Backup.objects.exists()

@@ -50,7 +50,7 @@ def cars_csv(count: int) -> bytes:
 def sessions_csv(rows: list[tuple[int, int]]) -> bytes:
     """(car id, odometer) per row."""
     lines = [",".join(schema.SESSIONS_COLUMNS)]
-    lines += [f"{car},2025-01-01,{odometer},AC,,,,20,,,,,,," for car, odometer in rows]
+    lines += [f"{car},2025-01-01,{odometer},AC,,,,20,,,,,,,,," for car, odometer in rows]  # (times blank)
     return ("\n".join(lines) + "\n").encode()
 
 

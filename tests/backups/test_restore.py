@@ -233,3 +233,68 @@ def test_the_longest_notes_survive_a_backup(account, make_car, make_session, tmp
     wipe(account)
     assert backup_restore(user=account, source=path).ok
     assert dump(account) == before
+
+
+# The restore's report says which settings change, from what to what; a secret only that it changes
+# (issue 22, point 5).
+
+SECRETS = ("https://hooks.example/s", "https://other.example/new")
+
+
+def settings_changed_since_the_backup(user):
+    """The account after its backup: four settings changed (one of them the secret), the others as backed up."""
+    networks = Setting.objects.get(user=user, key="public_networks_csv").value.split(",")
+    settings_update(user=user, values={
+        "petrol_mpg": Decimal("50"), "allow_efficiency_fallback": False, "home_aliases_csv": ["home", "driveway"],
+        "notification_url": SECRETS[1], "public_networks_csv": [*networks, "Carport Power"],
+    })  # fmt: skip
+
+
+def test_a_dry_run_lists_each_setting_it_changes_from_what_to_what_and_never_a_secrets_value(account, backup_path):
+    settings_changed_since_the_backup(account)
+    before = dump(account)
+    report = backup_restore(user=account, source=backup_path, options=RestoreOptions(dry_run=True))
+    assert [change.text for change in report.setting_changes] == [
+        "Home location words: home, driveway → home, house, garage",
+        "Public charging networks: 23 words → 22 words (leaves out “Carport Power”)",
+        "Petrol car economy (UK mpg): 50 → 45",
+        "Allow efficiency fallback: off → on",
+        "Notification URL (secret): changed (a secret: its values are not shown)",
+    ]
+    assert report.settings.updated == len(report.setting_changes) == 5 and dump(account) == before
+    shown = str(report.to_dict())
+    ciphertexts = Setting.objects.filter(user=account, encrypted=True).values_list("value", flat=True)
+    assert not any(secret in shown for secret in (*SECRETS, *ciphertexts))
+
+
+def test_a_replace_lists_the_changes_from_the_account_as_it_was(account, backup_path):
+    settings_update(user=account, values={"petrol_mpg": Decimal("50")})
+    report = backup_restore(user=account, source=backup_path, mode="replace")
+    assert [change.text for change in report.setting_changes] == ["Petrol car economy (UK mpg): 50 → 45"]
+    assert report.settings.inserted == 9  # (a replace writes every setting again)
+    assert backup_restore(user=account, source=backup_path, mode="replace").setting_changes == []
+
+
+def test_a_replace_says_a_setting_the_backup_lacks_goes_back_to_its_default(account, backup_path, tmp_path):
+    import json
+
+    settings = json.loads(read_members(Path(backup_path))["settings.json"])
+    del settings["petrol_mpg"]  # (an older backup, say): the account is left with the default
+    lacking = altered(Path(backup_path), tmp_path / "lacking.zip", {"settings.json": json.dumps(settings).encode()})
+    report = backup_restore(user=account, source=lacking, mode="replace", options=RestoreOptions(dry_run=True))
+    assert [change.text for change in report.setting_changes] == ["Petrol car economy (UK mpg): 45 → 60.0"]
+
+
+def test_the_command_prints_the_settings_that_change_and_no_secret(account, backup_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings_changed_since_the_backup(account)
+    out = StringIO()
+    call_command("backup_restore", "--from", str(backup_path), "--dry-run", stdout=out)
+    text = out.getvalue()
+    assert "  settings that would change:\n" in text
+    assert "    Petrol car economy (UK mpg): 50 → 45\n" in text and "    Allow efficiency fallback: off → on\n" in text
+    assert "    Notification URL (secret): changed (a secret: its values are not shown)\n" in text
+    assert not any(secret in text for secret in SECRETS) and "notification_url" not in text

@@ -176,6 +176,8 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
     )  # fmt: skip
     page.goto(f"{page.base}/admin/backups/backup/")
     page.click("text=Create a backup now")
+    expect(page.locator("input[name=encryption][value=plain]")).to_be_checked()  # no schedule encrypts
+    page.click("input[value='Create the backup']")
     expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 9 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
@@ -255,6 +257,7 @@ def test_every_admin_page_works_under_the_content_security_policy(page, owner, m
         "/admin/sessions_app/mappingprofile/",
         "/admin/sessions_app/mappingprofile/add/",
         "/admin/backups/backup/",
+        "/admin/backups/backup/create/",
         "/admin/backups/backup/restore/",
         "/admin/backups/backup/schedule/",
         "/admin/jobs/job/",
@@ -384,3 +387,55 @@ def test_a_schedule_is_set_and_a_failed_verification_is_shown_until_a_backup_suc
     expect(page.locator("#pt-backup-failure")).to_have_count(0)
     # (made the same day, the failed one is no longer kept: the newest of each day is)
     expect(page.locator("td.field-verified")).to_have_text(["yes"])
+
+
+def test_an_imports_own_page_links_to_its_sessions_and_undoes_it_after_a_confirmation(
+    page, owner, make_car, make_session, tmp_path
+):
+    car = make_car(owner, name="Niro")
+    make_session(car, "2025-01-01", 1000, "20")
+    rows = [session_row(date=f"2025-03-0{day}", odometer=str(1100 + 20 * day), charge_delivered_kwh="30")
+            for day in (1, 2)]  # fmt: skip
+    report = charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows, name="march.csv"))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{page.base}/admin/sessions_app/importbatch/{report.batch_id}/change/")
+    expect(page.locator("h1")).to_have_text("The import of march.csv")
+    expect(page.locator("#content")).to_contain_text("Read as PlugTrack's own CSV file")
+    expect(page.locator(".deletelink")).to_have_count(0)  # undo is how its sessions go
+    screenshot(page, "import-page")
+    page.click("#pt-import-sessions")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)  # exactly the sessions it added
+    screenshot(page, "import-sessions")
+    page.go_back()
+    page.click("#pt-undo >> text=Undo this import")
+    expect(page.locator("#pt-undo-previews")).to_contain_text("removes 2 sessions")
+    screenshot(page, "import-page-undo-confirm")
+    assert car.sessions.count() == 3  # asked first: nothing changed yet
+    page.click("input[value='Yes, undo']")
+    expect(page.locator(".messagelist")).to_contain_text("Import of march.csv undone: removed 2 session(s).")
+    expect(page.locator("h1")).to_have_text("The import of march.csv")  # back on its page, which says so
+    expect(page.locator("#content")).to_contain_text("None left: the undo removed them.")
+    expect(page.locator("#pt-undo")).to_have_count(0)
+    screenshot(page, "import-page-undone")
+    assert car.sessions.count() == 1
+
+
+def test_a_backup_made_now_is_encrypted_with_the_backup_passphrase(page, worker, owner, make_car, make_session):
+    from backups.schedules import SchedulePlan, schedule_save
+
+    car = make_car(owner, name="Niro")
+    make_session(car, "2025-01-01", 1000, "20")
+    schedule_save(user=owner, plan=SchedulePlan(frequency="daily", hour=3, weekday=0, encrypt=True),
+                  passphrase="correct horse battery")  # fmt: skip
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{page.base}/admin/backups/backup/")
+    page.click("text=Create a backup now")
+    expect(page.locator("input[name=encryption][value=saved]")).to_be_checked()  # the schedule encrypts
+    screenshot(page, "backup-create")
+    page.click("input[value='Create the backup']")
+    expect(page.get_by_text("Backup written, encrypted: 1 cars, 1 sessions, 9 settings.")).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.locator("#pt-encrypted")).to_contain_text("Encrypted with your backup passphrase")
+    screenshot(page, "backup-created-encrypted")
+    assert Backup.objects.get().encrypted

@@ -87,6 +87,9 @@ def report_text(report: RestoreReport) -> str:
             if issues:
                 lines.append(f"  sessions.csv {label} (first {min(len(issues), 10)} of {total:,}):")
                 lines += [f"    row {issue.row}, {issue.field or 'row'}: {issue.message}" for issue in issues[:10]]
+    if report.setting_changes:
+        lines.append(f"  settings that {'would change' if report.dry_run else 'changed'}:")
+        lines += [f"    {change.text}" for change in report.setting_changes]
     if report.automatic_backup:
         lines.append(f"Your data before the restore was saved to {report.automatic_backup}")
     lines += [f"Warning: {warning}" for warning in report.warnings]

@@ -5,7 +5,7 @@ evcc's or TeslaFi's own headings, else a spreadsheet of one's own."""
 from itertools import islice
 from pathlib import Path
 
-from ..csv_format import HEADER, csv_records, own_columns
+from ..csv_format import FIELDS, csv_records, own_columns
 from .evcc import EVCC_ONLY
 from .mapped import ISO_DAY, text_open
 from .presets import heading_key
@@ -47,7 +47,7 @@ def format_detect(*, path: Path, shape: FileShape, header: list[str], has_mappin
 
 
 def _as_plugtrack_writes(path: Path, shape: FileShape, header: list[str]) -> bool:
-    if shape.delimiter != "," or shape.encoding != "utf-8" or [h.strip() for h in header if h.strip() not in HEADER]:
+    if shape.delimiter != "," or shape.encoding != "utf-8" or [h.strip() for h in header if h.strip() not in FIELDS]:
         return False
     date = header.index("date")
     with text_open(path, shape.encoding) as text:

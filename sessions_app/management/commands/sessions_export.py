@@ -24,6 +24,10 @@ class Command(PlugTrackCommand):
         add_car_argument(parser)
         parser.add_argument("--date-from", metavar="YYYY-MM-DD", help="First day to include.")
         parser.add_argument("--date-to", metavar="YYYY-MM-DD", help="Last day to include.")
+        parser.add_argument(
+            "--with-times", action="store_true",
+            help="Add the columns started_at and ended_at (ISO 8601 with their offset) after the 14.",
+        )  # fmt: skip
 
     def run(self, **options):
         user = resolve_user(options["user"])
@@ -31,6 +35,7 @@ class Command(PlugTrackCommand):
         date_from = iso_date(options["date_from"]) if options["date_from"] else None
         date_to = iso_date(options["date_to"]) if options["date_to"] else None
         count = charging_sessions_export(
-            user=user, car=car, target=options["target"], date_from=date_from, date_to=date_to
-        )
+            user=user, car=car, target=options["target"], date_from=date_from, date_to=date_to,
+            with_times=options["with_times"],
+        )  # fmt: skip
         self.stdout.write(self.style.SUCCESS(f"Exported {count} session(s) of {car} to {options['target']}."))
