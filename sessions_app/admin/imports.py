@@ -266,7 +266,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
             self.message_user(request, f"The import of {batch.source_name} was undone already.", messages.WARNING)
             return redirect(page)
         except PlugTrackError as error:  # e.g. another import still running on the account
-            self.message_user(request, str(error), messages.ERROR)
+            self.message_user(request, error.for_admin(), messages.ERROR)
             return redirect(page)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta,
