@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "cars_app",
     "sessions_app",
     "settings_app",
+    "tariffs",
     "backups",
     "jobs",  # before django_tasks_db: its db_worker command is PlugTrack's (jobs/management/commands)
     "django_tasks",

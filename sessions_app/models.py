@@ -191,6 +191,16 @@ class MappingProfile(models.Model):
         super().save(*args, **kwargs)
 
 
+class CostSource(models.TextChoices):
+    """Where a session's cost comes from: the owner's record (typed, a file, a receipt), else the
+    estimate by their tariffs, from its times or from its date only; none without either."""
+
+    RECORDED = "recorded", "recorded"
+    TIMES = "times", "estimated from times"
+    DATE = "date", "estimated from the date"
+    NONE = "none", "none"
+
+
 class ChargingSession(models.Model):
     class ChargeType(models.TextChoices):
         AC = "AC", "AC"
@@ -277,6 +287,24 @@ class ChargingSession(models.Model):
         null=True, blank=True, editable=False, help_text="When a person last changed it (an undo keeps it then)."
     )
 
+    # What the session cost by its owner's tariffs (the tariffs app works it out and writes it through
+    # services.charging_session_costs_write): kept beside the recorded cost, never over it.
+    estimated_cost_gbp = models.DecimalField(
+        "estimated cost (£)", max_digits=10, decimal_places=2, null=True, blank=True, editable=False,
+        help_text="What the session cost by your tariffs; a cost you recorded wins over it.",
+    )  # fmt: skip
+    # (Defaults in the database too: the imports' insert names its columns, these not among them.)
+    cost_source = models.CharField(
+        "cost source", max_length=8, choices=CostSource.choices, default=CostSource.NONE,
+        db_default=CostSource.NONE, editable=False,
+    )  # fmt: skip
+    cost_breakdown = models.JSONField(
+        "cost by band", null=True, blank=True, editable=False,
+        help_text="The estimate's kWh and pence by band, the tariff, and how it was worked out.",
+    )  # fmt: skip
+    off_peak_kwh = models.DecimalField(max_digits=9, decimal_places=3, null=True, blank=True, editable=False)
+    off_peak_cost_gbp = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True, editable=False)
+
     objects = ChargingSessionQuerySet.as_manager()
 
     class Meta:
@@ -351,6 +379,14 @@ class ChargingSession(models.Model):
             return total_cost_gbp
         return None if cost_per_kwh is None else cost_per_kwh * kwh
 
+    @property
+    def cost_source_now(self) -> str:
+        """The source of the cost the figures use: recorded whenever the owner recorded one (also
+        one typed since the estimate was worked out), else the estimate's."""
+        if self.total_cost_gbp is not None or self.cost_per_kwh is not None:
+            return CostSource.RECORDED
+        return CostSource.NONE if self.cost_source == CostSource.RECORDED else self.cost_source
+
     def clean(self, *, price_ceiling: Decimal | None = None):
         """The rules across fields, and the hard bounds (bounds.py). `price_ceiling`: the owner's
         most a kWh can cost, when the caller has it already (an import checks thousands of rows)."""
@@ -393,7 +429,8 @@ class MonthLabelTotal(models.Model):
     sessions = models.PositiveIntegerField()
     kwh_units = models.BigIntegerField()
     cost_units = models.BigIntegerField()
-    priced_sessions = models.PositiveIntegerField()  # the sessions that have a price or a cost ...
+    # Costs are those recorded, else estimated by a tariff (totals.Units.COST_USED).
+    priced_sessions = models.PositiveIntegerField()  # the sessions that have a cost, recorded or estimated ...
     priced_kwh_units = models.BigIntegerField()  # ... and their kWh
     # The miles and kWh of the sessions counted for efficiency (not flagged, not the baseline), and of
     # those the ones with a cost.
@@ -401,6 +438,13 @@ class MonthLabelTotal(models.Model):
     efficiency_kwh_units = models.BigIntegerField()
     costed_miles = models.BigIntegerField()
     costed_cost_units = models.BigIntegerField()
+    # Of the sessions' costs above, those estimated by a tariff (no cost recorded): how many and how much;
+    # the kWh split by band (sessions with an estimate), of which off-peak, and the cost of those off-peak kWh.
+    estimated_sessions = models.PositiveIntegerField(default=0)
+    estimated_cost_units = models.BigIntegerField(default=0)
+    banded_kwh_units = models.BigIntegerField(default=0)
+    off_peak_kwh_units = models.BigIntegerField(default=0)
+    off_peak_cost_units = models.BigIntegerField(default=0)
     last_full_charge = models.DateField(null=True)  # the latest of these sessions that charged to FULL_CHARGE_SOC
 
     class Meta:

@@ -2,8 +2,11 @@
 of each car it touched (`sessions_sequence_recompute`: the baseline, each session's previous
 odometer, the car's month totals), so those hold whoever wrote."""
 
+import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
@@ -14,7 +17,7 @@ from plugtrack_site.errors import PlugTrackError
 from settings_app.services import settings_update, user_settings, user_settings_many
 
 from .analytics import home_word_candidate
-from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, price_units
+from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, CostSource, price_units
 from .plausibility import CHECKS_SQL
 from .totals import month_label_totals_rebuild
 
@@ -134,3 +137,54 @@ def home_question_answer(*, car: Car, label: str, at_home: bool) -> None:
         else:
             settings_update(user=car.user, values={"not_home_places_csv": [*settings.not_home_places_csv, label]})
     logger.info("home_question_answered user_id=%d car_id=%d at_home=%s", car.user_id, car.pk, at_home)
+
+
+@dataclass(frozen=True)
+class SessionCost:
+    """A session's worked-out cost, as the tariffs app gives it: the estimate (pounds, to the penny),
+    where the cost the figures use comes from, the estimate's kWh and pence by band, and its
+    off-peak kWh and their cost."""
+
+    session_id: int
+    car_id: int
+    estimated_cost_gbp: Decimal | None
+    cost_source: str
+    breakdown: dict | None
+    off_peak_kwh: Decimal | None = None
+    off_peak_cost_gbp: Decimal | None = None
+
+
+COSTS_WRITTEN_AT_ONCE = 2_000
+
+
+def charging_session_costs_write(*, user_id: int, costs: Iterable[SessionCost]) -> int:
+    """Write sessions' worked-out costs (never the recorded ones: `total_cost_gbp` and the price are
+    not touched), `COSTS_WRITTEN_AT_ONCE` at a time, then the month totals of the cars written to.
+    Under the owner's lock; `costs` may be a generator, read once. Returns how many were written."""
+    table = connection.ops.quote_name(ChargingSession._meta.db_table)
+    breakdown = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    sql = (
+        f"UPDATE {table} SET estimated_cost_gbp = %s, cost_source = %s, cost_breakdown = {breakdown}, "
+        "off_peak_kwh = %s, off_peak_cost_gbp = %s WHERE id = %s AND user_id = %s"
+    )
+    sources = set(CostSource.values)
+    written, car_ids, chunk = 0, set(), []
+    with account_write_lock(user_id), connection.cursor() as cursor:
+        for cost in costs:
+            if cost.cost_source not in sources:
+                raise ValueError(f"Not a cost source: {cost.cost_source!r}")
+            breakdown_json = None if cost.breakdown is None else json.dumps(cost.breakdown)
+            chunk.append((
+                cost.estimated_cost_gbp, cost.cost_source, breakdown_json, cost.off_peak_kwh, cost.off_peak_cost_gbp,
+                cost.session_id, user_id,
+            ))  # fmt: skip
+            car_ids.add(cost.car_id)
+            if len(chunk) >= COSTS_WRITTEN_AT_ONCE:
+                cursor.executemany(sql, chunk)
+                written, chunk = written + len(chunk), []
+        if chunk:
+            cursor.executemany(sql, chunk)
+            written += len(chunk)
+        month_label_totals_rebuild(car_ids=car_ids)
+    logger.info("session_costs_written user_id=%d sessions=%d cars=%d", user_id, written, len(car_ids))
+    return written

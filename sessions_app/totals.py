@@ -37,8 +37,8 @@ class Units:
     price times a kWh)."""
 
     KWH = Cast(Round(F("charge_delivered_kwh") * KWH_UNITS), BigIntegerField())
-    PRICED = Q(total_cost_gbp__isnull=False) | Q(cost_per_kwh__isnull=False)
-    # A session's cost: its total when given, else price × kWh (ChargingSession.cost_of); none without either.
+    PRICED = Q(total_cost_gbp__isnull=False) | Q(cost_per_kwh__isnull=False)  # a cost recorded
+    # A session's recorded cost: its total when given, else price × kWh (ChargingSession.cost_of); none without either.
     COST = Case(
         When(
             total_cost_gbp__isnull=False,
@@ -47,6 +47,24 @@ class Units:
         When(cost_per_kwh__isnull=False, then=Cast(Round(F("cost_per_kwh") * PRICE_UNITS), BigIntegerField()) * KWH),
         output_field=BigIntegerField(),
     )
+    # No cost recorded, but one estimated by the owner's tariffs (the tariffs app writes it).
+    ESTIMATED = Q(total_cost_gbp__isnull=True, cost_per_kwh__isnull=True, estimated_cost_gbp__isnull=False)
+    COSTED = PRICED | ESTIMATED
+    ESTIMATED_COST = Cast(Round(F("estimated_cost_gbp") * COST_UNITS), BigIntegerField()) * _COST_TO_UNITS
+    # The cost the figures use: the recorded one, else the estimate.
+    COST_USED = Case(*COST.cases, When(estimated_cost_gbp__isnull=False, then=ESTIMATED_COST),
+                     output_field=BigIntegerField())  # fmt: skip
+    BANDED = Q(off_peak_kwh__isnull=False)
+    OFF_PEAK_KWH = Cast(Round(F("off_peak_kwh") * KWH_UNITS), BigIntegerField())
+    # The cost of the off-peak kWh: the estimate's, or a recorded cost's share as the estimate shares it.
+    OFF_PEAK_COST = Case(
+        When(ESTIMATED, then=Cast(Round(F("off_peak_cost_gbp") * KWH_UNITS * PRICE_UNITS), BigIntegerField())),
+        When(
+            Q(off_peak_cost_gbp__isnull=False, estimated_cost_gbp__gt=0),
+            then=Cast(Round(COST * F("off_peak_cost_gbp") / F("estimated_cost_gbp")), BigIntegerField()),
+        ),  # fmt: skip
+        default=Value(0), output_field=BigIntegerField(),
+    )  # fmt: skip
 
     @staticmethod
     def kwh(units: int | None) -> Decimal:
@@ -74,19 +92,30 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
     miles = Cast(F("odometer"), BigIntegerField()) - F("odometer_before")
     counted = Q(odometer_before__isnull=False, checks=0)
     car_ids = list(car_ids)
+    # Costs recorded, else estimated: a migration's older models have no estimates (nor totals of them).
+    estimates = any(field.name == "estimated_cost_gbp" for field in session_model._meta.fields)
+    costed, cost = (Units.COSTED, Units.COST_USED) if estimates else (Units.PRICED, Units.COST)
+    estimated_sums = {
+        "estimated_sessions": Count("id", filter=Units.ESTIMATED),
+        "estimated_cost": _sum_where(Units.ESTIMATED, Units.ESTIMATED_COST),
+        "banded_kwh": _sum_where(Units.BANDED, Units.KWH),
+        "off_peak_kwh": _sum_where(Units.BANDED, Units.OFF_PEAK_KWH),
+        "off_peak_cost": Sum(Units.OFF_PEAK_COST),
+    } if estimates else {}  # fmt: skip
     rows = (
         session_model.objects.filter(car_id__in=car_ids).order_by()
         .annotate(month=date_truncated("date", "month", connection.vendor), flagged=Q(checks__gt=0))
         .values("car_id", "month", "location_label", "charge_network", "flagged")
         .annotate(
-            sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(Units.COST),
-            priced_sessions=Count("id", filter=Units.PRICED),
-            priced_kwh=_sum_where(Units.PRICED, Units.KWH),
+            sessions=Count("id"), kwh=Sum(Units.KWH), cost=Sum(cost),
+            priced_sessions=Count("id", filter=costed),
+            priced_kwh=_sum_where(costed, Units.KWH),
             efficiency_miles=_sum_where(counted, miles),
             efficiency_kwh=_sum_where(counted, Units.KWH),
-            costed_miles=_sum_where(counted & Units.PRICED, miles),
-            costed_cost=_sum_where(counted & Units.PRICED, Units.COST),
+            costed_miles=_sum_where(counted & costed, miles),
+            costed_cost=_sum_where(counted & costed, cost),
             last_full_charge=Max("date", filter=Q(soc_to__gte=FULL_CHARGE_SOC)),
+            **estimated_sums,
         )
     )  # fmt: skip
     totals = [
@@ -106,6 +135,7 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
             costed_miles=row["costed_miles"] or 0,
             costed_cost_units=row["costed_cost"] or 0,
             last_full_charge=row["last_full_charge"],
+            **({name + ("" if name == "estimated_sessions" else "_units"): row[name] or 0 for name in estimated_sums}),
         )
         for row in rows
     ]
