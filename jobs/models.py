@@ -13,6 +13,7 @@ class Job(models.Model):
         SESSIONS_IMPORT = "sessions_import", "sessions import"
         BACKUP_RESTORE = "backup_restore", "backup restore"
         BACKUP_CREATE = "backup_create", "backup"
+        COSTS_RECOMPUTE = "costs_recompute", "costs recompute"
 
     class Phase(models.TextChoices):
         CHECK = "check", "check (dry run)"

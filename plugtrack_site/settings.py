@@ -111,6 +111,10 @@ PLUGTRACK_JOB_STALE_SECONDS = env.float("PLUGTRACK_JOB_STALE_SECONDS", default=3
 PLUGTRACK_MAX_UPLOAD_MB = env.int("PLUGTRACK_MAX_UPLOAD_MB", default=200)
 FILE_UPLOAD_HANDLERS = ["plugtrack_site.uploads.LimitedUploadHandler"]
 
+# Octopus Energy's public API, from which `tariff_prices_fetch` (and the daily fetch) read half-hourly
+# prices (tariffs/octopus.py); the tests point it at a server of their own on 127.0.0.1.
+PLUGTRACK_OCTOPUS_API_URL = env.str("PLUGTRACK_OCTOPUS_API_URL", default="https://api.octopus.energy/v1")
+
 # How long an operation waits for another one on the same account (an import, a restore, a
 # backup) before it gives up with a message (plugtrack_site.account_lock).
 PLUGTRACK_LOCK_WAIT_SECONDS = env.float("PLUGTRACK_LOCK_WAIT_SECONDS", default=30)

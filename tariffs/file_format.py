@@ -38,7 +38,7 @@ MAX_TEXT = {"name": 80, "band": 40, "location": 120, "product": 64, "car": 100}
 MAX_PRICE_LENGTH = dt.timedelta(days=1)
 SHOWN_PROBLEMS = 20
 REGIONS = "ABCDEFGHJKLMNP"
-_PRODUCT = re.compile(r"[A-Z0-9][A-Z0-9-]*")
+PRODUCT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]*")
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -312,7 +312,7 @@ def _tariff(reader: _Reader, value, where: str) -> TariffData | None:
         octopus = reader.keys(item["octopus"], f"{where}.octopus", {"product", "region"}, {"fetch_daily"})
         if octopus is not None:
             product = reader.text(octopus.get("product", _MISSING), f"{where}.octopus.product", MAX_TEXT["product"])
-            if product and not _PRODUCT.fullmatch(product):
+            if product and not PRODUCT_CODE.fullmatch(product):
                 reader.problem(f"{where}.octopus.product", "is not an Octopus product code (e.g. AGILE-24-10-01).")
             region = octopus.get("region")
             if not isinstance(region, str) or len(region) != 1 or region not in REGIONS:
