@@ -155,6 +155,22 @@ class CarSummary:
     home_kwh: Decimal
     left_out: int = 0  # flagged sessions, left out of miles, efficiency and cost per mile
     efficiency_note: str = ""  # why the measured figure was not used, when it was not plausible
+    # Of cost_gbp, the part estimated by the owner's tariffs (sessions without a recorded cost), and how many
+    # sessions that is; of the home kWh, those split by a tariff's bands, and of them the off-peak ones.
+    estimated_sessions: int = 0
+    estimated_cost_gbp: Decimal = Decimal(0)
+    home_banded_kwh: Decimal = Decimal(0)
+    home_off_peak_kwh: Decimal = Decimal(0)
+
+    @property
+    def estimated_percent(self) -> Decimal | None:
+        """The share of the cost that is estimated, in percent (None with no cost at all)."""
+        return 100 * self.estimated_cost_gbp / self.cost_gbp if self.cost_gbp else None
+
+    @property
+    def home_off_peak_percent(self) -> Decimal | None:
+        """The share of the home kWh (those whose band is known) charged off-peak, in percent."""
+        return 100 * self.home_off_peak_kwh / self.home_banded_kwh if self.home_banded_kwh else None
 
     @property
     def cheaper_than_petrol(self) -> bool | None:
@@ -208,6 +224,8 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
             sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"),
             priced_sessions=Sum("priced_sessions"), priced=Sum("priced_kwh_units"),
             miles=Sum("efficiency_miles"), counted_kwh=Sum("efficiency_kwh_units"),
+            estimated_sessions=Sum("estimated_sessions"), estimated_cost=Sum("estimated_cost_units"),
+            banded=Sum("banded_kwh_units"), off_peak=Sum("off_peak_kwh_units"),
         )
     )  # fmt: skip
     for row in rows:
@@ -218,6 +236,8 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
         car_totals.priced_sessions += row["priced_sessions"]
         car_totals.miles += row["miles"]
         car_totals.counted_kwh += row["counted_kwh"]
+        car_totals.estimated_sessions += row["estimated_sessions"]
+        car_totals.estimated_cost += row["estimated_cost"]
         if row["flagged"]:
             car_totals.left_out += row["sessions"]
         else:  # a flagged session's price is left out of the average too (its kWh may be the mistake)
@@ -225,6 +245,8 @@ def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettin
             car_totals.unflagged_priced_kwh += row["priced"]
         if is_home(row["location_label"], row["charge_network"], settings_by_user[row["car__user_id"]]):
             car_totals.home_kwh += row["kwh"]
+            car_totals.home_banded_kwh += row["banded"]
+            car_totals.home_off_peak_kwh += row["off_peak"]
     return {car.pk: _summary(car, totals[car.pk], settings_by_user[car.user_id]) for car in cars}
 
 
@@ -242,6 +264,10 @@ class _CarTotals:
     counted_kwh: int = 0  # ... and their kWh
     unflagged_cost: int = 0  # the cost of the sessions not flagged ...
     unflagged_priced_kwh: int = 0  # ... and the kWh of those with a price
+    estimated_sessions: int = 0
+    estimated_cost: int = 0
+    home_banded_kwh: int = 0
+    home_off_peak_kwh: int = 0
 
 
 def _summary(car, totals: _CarTotals, settings: UserSettings) -> CarSummary:
@@ -268,6 +294,10 @@ def _summary(car, totals: _CarTotals, settings: UserSettings) -> CarSummary:
         home_kwh=Units.kwh(totals.home_kwh),
         left_out=totals.left_out,
         efficiency_note=note,
+        estimated_sessions=totals.estimated_sessions,
+        estimated_cost_gbp=Units.cost(totals.estimated_cost),
+        home_banded_kwh=Units.kwh(totals.home_banded_kwh),
+        home_off_peak_kwh=Units.kwh(totals.home_off_peak_kwh),
     )
 
 
@@ -284,6 +314,11 @@ class MonthFigures:
     efficiency_kwh: Decimal = Decimal(0)  # ... and their kWh
     costed_miles: int = 0  # miles of those sessions that also have a cost ...
     costed_gbp: Decimal = Decimal(0)  # ... and that cost
+    home_off_peak_cost_gbp: Decimal = Decimal(0)  # of home_cost_gbp, the cost of the kWh in off-peak bands
+
+    @property
+    def home_peak_cost_gbp(self) -> Decimal:
+        return self.home_cost_gbp - self.home_off_peak_cost_gbp
 
     @property
     def efficiency_mpkwh(self) -> Decimal | None:
@@ -304,6 +339,7 @@ def car_months(*, car, settings: UserSettings) -> list[MonthFigures]:
         if is_home(total.location_label, total.charge_network, settings):
             month.home_kwh += kwh
             month.home_cost_gbp += cost
+            month.home_off_peak_cost_gbp += Units.cost(total.off_peak_cost_units)
         else:
             month.public_kwh += kwh
             month.public_cost_gbp += cost

@@ -47,6 +47,8 @@ def _cost_text(summary: CarSummary, sign: str = "") -> str:
     if not summary.priced_sessions:
         return "no prices recorded"
     cost = f"{sign}{summary.cost_gbp:,.2f}"
+    if summary.estimated_cost_gbp:  # some of it worked out by the owner's tariffs, not recorded
+        cost = f"≈ {cost}, {summary.estimated_percent:.0f}% estimated"
     if summary.priced_sessions < summary.sessions:
         return f"{cost} ({summary.priced_sessions:,} of {summary.sessions:,} sessions priced)"
     return cost
@@ -256,6 +258,10 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[Figure
         priced = f"{every}, all priced"
     else:  # the value says how many are priced
         priced = "the priced sessions; one without a price is unknown, not free"
+    if summary.estimated_sessions:
+        priced += (f"; the cost recorded, else estimated by your tariffs ({summary.estimated_sessions:,} "
+                   "session(s) estimated)")  # fmt: skip
+    about = "≈ " if summary.estimated_cost_gbp else ""  # a figure that rests on estimated costs
     measured = summary.efficiency_source is EfficiencySource.MEASURED
     efficiency = summary.efficiency_mpkwh
     equivalence = None if efficiency is None else pence_per_kwh_equivalence(summary.petrol_ppm, efficiency)
@@ -272,7 +278,7 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[Figure
         ),
         Figure(
             "EV cost per mile",
-            "not enough data" if summary.ev_ppm is None else f"{summary.ev_ppm:.2f} p/mi",
+            "not enough data" if summary.ev_ppm is None else f"{about}{summary.ev_ppm:.2f} p/mi",
             "" if summary.ev_ppm is None
             else "the priced sessions' average price over the efficiency" + (", flagged left out" if flagged else ""),
         ),
@@ -288,7 +294,7 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[Figure
         ),
         Figure(
             "Saved against petrol",
-            "not enough data" if summary.savings_gbp is None else f"£{summary.savings_gbp:,.2f}",
+            "not enough data" if summary.savings_gbp is None else f"{about}£{summary.savings_gbp:,.2f}",
             "" if summary.savings_gbp is None else f"over the {summary.miles:,} miles counted",
         ),
         Figure(
@@ -296,6 +302,21 @@ def headline_figures(summary: CarSummary, settings: UserSettings) -> list[Figure
             f"{summary.home_share_percent:.0f}% of kWh",
             f"of the kWh of {every}{flagged_in}; home by your home words ({home_words})",
         ),
+        *_off_peak_figure(summary),
+    ]
+
+
+def _off_peak_figure(summary: CarSummary) -> list[Figure]:
+    """The share of the home kWh charged in off-peak bands, once a tariff's bands split any of them."""
+    if summary.home_off_peak_percent is None:
+        return []
+    return [
+        Figure(
+            "Off-peak at home",
+            f"{summary.home_off_peak_percent:.0f}% of home kWh",
+            f"of the {summary.home_banded_kwh:,.1f} kWh charged at home that your tariffs split into bands "
+            "(off-peak: cheaper than the tariff's default price)",
+        )
     ]
 
 
@@ -314,7 +335,7 @@ def _figures_without_sessions(summary: CarSummary) -> list[Figure]:
     ]
 
 
-HOME, PUBLIC, EV, PETROL = "#2e7d32", "#1565c0", "#6a1b9a", "#c62828"
+HOME, PUBLIC, EV, PETROL, OFF_PEAK = "#2e7d32", "#1565c0", "#6a1b9a", "#c62828", "#00897b"
 
 
 def month_charts(
@@ -341,6 +362,12 @@ def month_charts(
             series=[series("home", HOME, "home_cost_gbp"), series("public", PUBLIC, "public_cost_gbp")],
             so_far=so_far,
         ),
+        "Cost per month by band": lambda title: charts.stacked_bars(
+            title=title, months=dates, unit="£",
+            series=[series("off-peak (home)", OFF_PEAK, "home_off_peak_cost_gbp"),
+                    series("peak (home)", HOME, "home_peak_cost_gbp"), series("public", PUBLIC, "public_cost_gbp")],
+            so_far=so_far,
+        ),
         "Cost per mile: electric against petrol": lambda title: charts.lines(
             title=title, months=dates, unit="p/mi", series=[series("electric", EV, "ev_ppm")], reference=petrol,
             so_far=so_far,
@@ -350,4 +377,6 @@ def month_charts(
             so_far=so_far,
         ),
     }  # fmt: skip
+    if not summary.home_banded_kwh:  # no tariff has split any home charging into bands yet
+        del drawn["Cost per month by band"]
     return [(title, draw(title)) for title, draw in drawn.items()]

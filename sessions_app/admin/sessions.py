@@ -413,6 +413,9 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     @admin.display(description="cost")
     def cost_gbp(self, session):
         cost = ChargingSession.cost_of(session.total_cost_gbp, session.cost_per_kwh, session.charge_delivered_kwh)
+        if cost is None and session.estimated_cost_gbp is not None:  # worked out by a tariff, not recorded
+            return format_html('<span title="{}">≈ £{}</span>', session.get_cost_source_display(),
+                               f"{session.estimated_cost_gbp:,.2f}")  # fmt: skip
         return "–" if cost is None else f"£{cost:,.2f}"
 
     # A badge where the answer is yes, and nothing where it is no (a column of red crosses reads as errors).
