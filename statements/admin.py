@@ -16,7 +16,7 @@ from plugtrack_site.errors import PlugTrackError
 
 from .compute import statement_compute
 from .forms import StatementForm
-from .models import Rate, ReimbursementProfile, Statement
+from .models import BusinessMark, Rate, ReimbursementProfile, Statement
 from .render import PdfUnavailableError, statement_context, statement_csv, statement_pdf
 from .services import statement_content, statement_finalise
 
@@ -68,6 +68,16 @@ class ReimbursementProfileAdmin(OwnedModelAdmin):
         ("The month's figures", {"fields": ["business_miles", "german_price"]}),
         ("Made and sent each month", {"fields": ["monthly", "email_to"]}),
     ]
+
+
+@admin.register(BusinessMark)
+class BusinessMarkAdmin(OwnedModelAdmin):
+    """Sessions marked as charged for business miles (their miles are the business miles of a car whose
+    profile says "the sessions marked business")."""
+
+    list_display = ["session", "marked_at"]
+    raw_id_fields = ["session"]
+    fields = ["session"]
 
 
 @admin.register(Statement)

@@ -180,6 +180,10 @@ class BusinessMark(models.Model):
     def __str__(self) -> str:
         return f"session {self.session_id} marked business"
 
+    def clean(self):
+        if self.session_id and self.user_id and self.session.user_id != self.user_id:
+            raise ValidationError({"session": "Choose one of your own sessions."})
+
 
 class Statement(models.Model):
     """One finalised version of a car's statement for a month under a scheme: its content (canonical

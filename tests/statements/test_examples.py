@@ -97,3 +97,16 @@ def test_sessions_say_where_their_cost_comes_from(may):
         ("2026-05-03", "home", "60.000", "4.20", "recorded"),
         ("2026-05-10", "public", "40.000", "18.00", "recorded"),
     ]
+
+
+def test_business_miles_from_the_sessions_marked_business(owner, may_car, may):
+    from sessions_app.models import ChargingSession
+    from statements.models import BusinessMark
+
+    ReimbursementProfile.objects.create(user=owner, car=may_car, scheme="uk-aer", employer="Acme",
+                                        business_miles=ReimbursementProfile.BusinessMiles.MARKED)  # fmt: skip
+    for day in (10, 24):
+        BusinessMark.objects.create(user=owner, session=ChargingSession.objects.get(car=may_car, date=f"2026-05-{day}"))
+    content = statement_compute(may(scheme=None))
+    assert content["business_miles"] == {"miles": "300", "source": "marked"}  # 200 + 100 miles
+    assert [s["business"] for s in content["sessions"]] == [False, True, False, True, False]
