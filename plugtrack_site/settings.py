@@ -174,6 +174,13 @@ if OFFSITE_BUCKET := env.str("PLUGTRACK_OFFSITE_S3_BUCKET", default=""):
         },
     }
 
+# E-mail (finalised statements sent to the addresses of a car's reimbursement profile): the SMTP server as
+# a URL, e.g. smtp+tls://user:password@mail.example.org:587 (django-environ's forms). Unset: nothing is e-mailed.
+if EMAIL_URL := env.str("EMAIL_URL", default=""):
+    globals().update(environ.Env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PlugTrack <plugtrack@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 

@@ -15,8 +15,9 @@ from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from plugtrack_site.errors import PlugTrackError
 
 from .compute import statement_compute
+from .delivery import statement_delivery_retry
 from .forms import StatementForm
-from .models import BusinessMark, Rate, ReimbursementProfile, Statement
+from .models import BusinessMark, Rate, ReimbursementProfile, Statement, StatementDelivery
 from .render import PdfUnavailableError, statement_context, statement_csv, statement_pdf
 from .services import statement_content, statement_finalise
 
@@ -88,6 +89,7 @@ class StatementAdmin(OwnedModelAdmin):
     list_filter = ["scheme", "made_by"]
     search_fields = ["car_name"]
     change_list_template = "admin/statements/statement/change_list.html"
+    actions = ["send_again"]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -110,6 +112,15 @@ class StatementAdmin(OwnedModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Send their given-up deliveries again")
+    def send_again(self, request, queryset):
+        deliveries = StatementDelivery.objects.filter(statement__in=queryset, status=StatementDelivery.Status.FAILED)
+        count = 0
+        for delivery in deliveries:
+            statement_delivery_retry(delivery=delivery)
+            count += 1
+        messages.success(request, f"{count} delivery(ies) will be sent again by the worker within the hour.")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         statement = get_object_or_404(self.get_queryset(request), pk=object_id)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .compute import StatementRequest, canonical_json, statement_compute
+from .delivery import statement_deliveries_record
 from .models import Statement, month_last_day
 from .render import PdfUnavailableError, statement_csv, statement_html, statement_pdf
 
@@ -62,6 +63,7 @@ def statement_finalise(*, request: StatementRequest, made_by: str = Statement.Ma
             figures_sha256=figures_sha, csv=csv_bytes, csv_sha256=sha256(csv_bytes), html=html_bytes,
             html_sha256=sha256(html_bytes), pdf=pdf_bytes, pdf_sha256=sha256(pdf_bytes) if pdf_bytes else "",
         )  # fmt: skip
+        statement_deliveries_record(statement=statement)
     logger.info("statement_finalised id=%s car=%s month=%s scheme=%s version=%s claim=%s", statement.pk,
                 request.car.pk, request.month, content["scheme"], version, content["claim"])  # fmt: skip
     return Finalised(statement, created=True, pdf_missing=pdf_missing)
