@@ -23,6 +23,7 @@ TABLES = {
     "bench_hostile.py": ["outcome", "ZIP with 1,000 cars (the limit), dry run", "Stored before and after: unchanged"],
     "bench_pages.py": ["queries s/l/f", "car analytics"],
     "bench_served.py": ["pages served:", "import 2: imported 100"],
+    "bench_statements.py": ["figure", "month of sessions as PDF (finalised)", "a year of twelve statements"],
 }  # fmt: skip
 
 
