@@ -3,6 +3,17 @@ import datetime as dt
 import pytest
 
 from statements.compute import StatementRequest
+from statements.models import Rate
+from statements.seed import RATES_2026, rates_add
+
+
+@pytest.fixture(autouse=True)
+def seeded_rates(request):
+    """The rate table as the migrations leave it: a transactional test elsewhere in the run empties
+    every table when it ends, the migrations' rows with them."""
+    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("db")
+        rates_add(Rate, RATES_2026)
 
 
 @pytest.fixture
