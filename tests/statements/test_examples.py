@@ -110,3 +110,19 @@ def test_business_miles_from_the_sessions_marked_business(owner, may_car, may):
     content = statement_compute(may(scheme=None))
     assert content["business_miles"] == {"miles": "300", "source": "marked"}  # 200 + 100 miles
     assert [s["business"] for s in content["sessions"]] == [False, True, False, True, False]
+
+
+def test_a_sessions_time_when_known_and_an_estimated_cost_said_so(owner, may_car, may):
+    from sessions_app.models import ChargingSession
+
+    ChargingSession.objects.filter(car=may_car, date="2026-05-03").update(
+        started_at=dt.datetime(2026, 5, 2, 23, 45, tzinfo=dt.UTC), total_cost_gbp=None,
+        estimated_cost_gbp=Decimal("4.05"), cost_source="date",
+    )  # fmt: skip
+    content = statement_compute(may(scheme="actual"))
+    first = content["sessions"][0]
+    assert (first["time"], first["cost"], first["cost_source"], first["estimated"]) == (
+        "00:45", "4.05", "estimated from the date", True)  # London summer time
+    assert content["actual_cost"] == {"gbp": "46.25", "estimated_gbp": "4.05", "sessions_without_cost": 0}
+    assert any("estimate by your tariffs" in note for note in content["notes"])
+    assert content["claim_lines"][0]["estimate"]
