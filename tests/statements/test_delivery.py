@@ -118,3 +118,32 @@ def test_the_monthly_run_waits_for_entered_business_miles(owner, may_car):
     ReimbursementProfile.objects.create(user=owner, car=may_car, scheme="uk-aer", employer="Acme",
                                         business_miles=ReimbursementProfile.BusinessMiles.ENTERED)  # fmt: skip
     assert statements_monthly_make(today=dt.date(2026, 6, 1)) == []
+
+
+def test_the_hourly_task_makes_the_month_befores_statements(owner, may_car, monkeypatch):
+    from statements import tasks
+
+    ReimbursementProfile.objects.create(user=owner, car=may_car, scheme="uk-aer", employer="Acme")
+    monkeypatch.setattr(tasks.timezone, "localdate", lambda: dt.date(2026, 6, 1))
+    monkeypatch.setattr(tasks, "close_old_connections", lambda: None)  # (it would close the test's connection)
+    tasks.statements_hourly.enqueue()  # (the tests' backend runs it at once)
+    statement = Statement.objects.get()
+    assert statement.month == dt.date(2026, 5, 1) and statement.made_by == "worker"
+    assert statement.claim == Decimal("73.08")  # all May's 812 miles, as the profile says
+
+
+def test_send_again_from_the_statements_list(owner_client, email_to, may, smtp, settings):
+    from django.urls import reverse
+
+    settings.EMAIL_PORT = free_port()
+    statement = statement_finalise(request=may(scheme=None)).statement
+    delivery = StatementDelivery.objects.get()
+    statement_deliveries_send(now=delivery.created_at + dt.timedelta(days=8))
+    page = owner_client.get(reverse("admin:statements_statement_change", args=[statement.pk]))
+    assert "given up" in page.content.decode()
+    owner_client.post(reverse("admin:statements_statement_changelist"),
+                      {"action": "send_again", "_selected_action": [statement.pk]})  # fmt: skip
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    settings.EMAIL_PORT = smtp.port
+    assert statement_deliveries_send().delivered == 1
