@@ -51,3 +51,21 @@ def test_a_statement_is_shown_downloaded_as_pdf_and_finalised(page, owner, make_
     statement = Statement.objects.get()
     expect(page.locator("body")).to_contain_text(statement.content_sha256)
     screenshot(page, "statement-finalised")
+
+
+def test_every_statements_page_works_under_the_content_security_policy(page, owner, make_car):
+    rates_add(Rate, RATES_2026)
+    make_car(owner, name="Company Niro")
+    for path in [
+        "/admin/statements/statement/",
+        "/admin/statements/statement/make/",
+        "/admin/statements/reimbursementprofile/",
+        "/admin/statements/reimbursementprofile/add/",
+        "/admin/statements/rate/",
+        "/admin/statements/businessmark/",
+        "/admin/statements/businessmark/add/",
+    ]:
+        response = page.goto(page.base + path)
+        assert response.status == 200, path
+        expect(page.locator("#content")).to_be_visible()
+    screenshot(page, "statements-business-mark")
