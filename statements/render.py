@@ -52,9 +52,39 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# The sessions' lines: (heading, width, right-aligned); the cost's source in a word or two.
+LEDGER = [("Date       Time", 16, False), ("Where", 6, False), ("Location", 30, False), ("kWh", 9, True),
+          ("Miles", 6, True), ("Cost", 10, True), ("Source", 10, False)]  # fmt: skip
+SOURCE_SHORT = {"recorded": "recorded", "estimated from times": "from times", "estimated from the date": "from date"}
+
+
+def ledger_lines(content: dict) -> tuple[str, list[str]]:
+    """The sessions as lines of fixed-width columns, and their heading."""
+
+    def line(cells) -> str:
+        columns = zip(cells, LEDGER, strict=True)
+        parts = [cell.rjust(width) if right else cell.ljust(width) for cell, (_, width, right) in columns]
+        return "  ".join(parts).rstrip()
+
+    lines = []
+    for session in content["sessions"]:
+        location = session["location"] + (" (business)" if session["business"] else "")
+        if len(location) > 30:
+            location = location[:29] + "…"
+        cost = f"{'≈ ' if session['estimated'] else ''}£{session['cost']}" if session["cost"] else "none"
+        lines.append(line([
+            f"{session['date']} {session['time']}", session["where"], location, session["kwh"], str(session["miles"]),
+            cost, SOURCE_SHORT.get(session["cost_source"], ""),
+        ]))  # fmt: skip
+    return line([heading for heading, _, _ in LEDGER]), lines
+
+
 def statement_context(content: dict, details: dict | None = None) -> dict:
     symbol = SYMBOL.get(content["currency"], content["currency"] + " ")
+    ledger_header, ledger = ledger_lines(content)
     return {
+        "ledger_header": ledger_header,
+        "ledger": ledger,
         "s": content,
         "details": details or content.get("finalised") or {},
         "symbol": symbol,

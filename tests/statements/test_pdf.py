@@ -49,7 +49,7 @@ def test_a_long_month_repeats_the_header_on_every_page(owner, make_car, make_ses
     pages = [page for page in pages if page.strip()]
     assert len(pages) >= 3
     assert f"page {len(pages)} of {len(pages)}" in pages[-1]
-    assert all("Date, time" in page and "Cost (source)" in page for page in pages[1:])  # the header, repeated
+    assert all("Date       Time" in page and "Source" in page for page in pages[1:])  # the header, repeated
 
 
 def test_without_weasyprint_the_pdf_says_what_to_install(may, monkeypatch):
