@@ -117,14 +117,16 @@ class _Version:
     default: Decimal
     bands: list[Band]
     times: tuple[dt.time, ...] = field(init=False)
+    priced: list[tuple[Band, tuple[Decimal, str, bool]]] = field(init=False)
 
     def __post_init__(self):
         self.times = tuple(sorted({band.start for band in self.bands} | {band.end for band in self.bands}))
+        self.priced = [(band, (band.p_per_kwh, band.label, band.p_per_kwh < self.default)) for band in self.bands]
 
     def price_at(self, local: dt.datetime) -> tuple[Decimal, str, bool]:
-        for band in self.bands:
+        for band, price in self.priced:
             if band.applies_at(local):
-                return band.p_per_kwh, band.label, band.p_per_kwh < self.default
+                return price
         return self.default, DEFAULT_LABEL, False
 
 
@@ -168,6 +170,8 @@ class TariffPrices:
     def day_schedule(self, day: dt.date) -> list[Period]:
         """The local day's periods of one price each, in UTC, from its midnight to the next."""
         if day not in self._days:
+            if len(self._days) >= 1024:  # sessions come in date order: the days before are done with
+                self._days.clear()
             self._days[day] = self._schedule(day)
         return self._days[day]
 
@@ -242,15 +246,20 @@ class TariffPrices:
         return _profile_slots(self.zone, day)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _profile_slots(zone: ZoneInfo, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-    instants, latest = [], None
-    for slot in range(PROFILE_SLOTS + 1):
-        local_day = day + dt.timedelta(days=slot // 48)
-        time = dt.time((slot % 48) // 2, 30 * (slot % 2))
-        instant = dt.datetime.combine(local_day, time, tzinfo=zone).astimezone(UTC)
-        latest = instant if latest is None else max(latest, instant)
-        instants.append(latest)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    end = start + dt.timedelta(days=2)  # (wall clock: what `+` means for an aware datetime)
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    if last - first == SLOT * PROFILE_SLOTS:  # the clocks do not change: 96 even half hours
+        instants = [first + SLOT * slot for slot in range(PROFILE_SLOTS + 1)]
+    else:
+        instants, latest = [], first
+        for slot in range(PROFILE_SLOTS + 1):
+            local_day = day + dt.timedelta(days=slot // 48)
+            time = dt.time((slot % 48) // 2, 30 * (slot % 2))
+            latest = max(latest, dt.datetime.combine(local_day, time, tzinfo=zone).astimezone(UTC))
+            instants.append(latest)
     return list(zip(instants, instants[1:], strict=False))
 
 
@@ -306,17 +315,26 @@ def profile_of(
     the estimates of sessions with a date only: (its local date, the 96 amounts)."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     day = start.astimezone(prices.zone).date()
+    slots = prices.profile_slots(day)
     amounts = [0] * PROFILE_SLOTS
-    total = (end - start).total_seconds()
-    for slot, (slot_start, slot_end) in enumerate(prices.profile_slots(day)):
-        if total <= 0:
+    first = max(bisect.bisect_right(slots, (start, _LATEST)) - 1, 0)
+    total = (end - start) // dt.timedelta(microseconds=1)  # (whole numbers: the same split everywhere)
+    for slot in range(first, PROFILE_SLOTS):
+        slot_start, slot_end = slots[slot]
+        if slot_start >= end and total > 0:
+            break
+        if total <= 0:  # an instant: its kWh in its half hour
             if slot_start <= start < slot_end:
                 amounts[slot] = kwh_units
+                break
             continue
-        overlap = (min(end, slot_end) - max(start, slot_start)).total_seconds()
+        overlap = (min(end, slot_end) - max(start, slot_start)) // dt.timedelta(microseconds=1)
         if overlap > 0:
-            amounts[slot] = int(kwh_units * overlap // total)
+            amounts[slot] = kwh_units * overlap // total
     return day, amounts
+
+
+_LATEST = dt.datetime.max.replace(tzinfo=UTC)
 
 
 def estimate_from_profile(
@@ -335,28 +353,39 @@ def estimate_from_profile(
 
 
 def _day_weights(prices: TariffPrices, day: dt.date, profile: tuple[int, ...] | None):
-    """[((label, price, off-peak), weight)] of a day under a profile (or the whole day's hours)."""
+    """[((label, price, off-peak), weight)] of a day under a profile (or the whole day's hours): the
+    day's periods walked beside its half hours, each half hour's amount shared by the time each
+    period takes of it. None when part of it has no price."""
     cache = prices.__dict__.setdefault("_weights", {})
     key = (day, profile)
     if key in cache:
         return cache[key]
-    weights: dict[tuple[str, Decimal, bool], int] = {}
     slots = prices.profile_slots(day)
     amounts = profile if profile else [1] * 48 + [0] * 48
-    for (slot_start, slot_end), amount in zip(slots, amounts, strict=True):
+    used = [index for index, amount in enumerate(amounts) if amount]
+    periods = prices.periods(slots[used[0]][0], slots[used[-1]][1]) if used else []
+    weights: dict[tuple[str, Decimal, bool], int] = {}
+    found = None if any(period.p_per_kwh is None for period in periods) else weights
+    position = 0
+    for slot in used if found is not None else ():
+        slot_start, slot_end = slots[slot]
         length = (slot_end - slot_start) // dt.timedelta(microseconds=1)
-        if not amount or length <= 0:
+        if length <= 0:
             continue
-        for period in prices.periods(slot_start, slot_end):
-            if period.p_per_kwh is None:
-                cache[key] = None
-                return None
+        while periods[position].end <= slot_start:
+            position += 1
+        index = position
+        while index < len(periods) and periods[index].start < slot_end:
+            period = periods[index]
+            inside = (min(slot_end, period.end) - max(slot_start, period.start)) // dt.timedelta(microseconds=1)
             # Without a profile every second of the day weighs the same; with one, each half hour's amount.
-            weight = period.length if not profile else amount * period.length // length
+            weight = inside if not profile else amounts[slot] * inside // length
             bucket = (period.label, period.p_per_kwh, period.off_peak)
             weights[bucket] = weights.get(bucket, 0) + weight
-    found = [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
-    if len(cache) > 20_000:
+            index += 1
+    if found is not None:
+        found = [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
+    if len(cache) > 256:  # (sessions come in date order)
         cache.clear()
     cache[key] = found
     return found

@@ -74,7 +74,7 @@ def test_recompute_preview_apply_and_undo(owner_client, owner, make_car, make_ta
     response = owner_client.post(reverse("admin:tariffs_costrecompute_recompute"), blank, follow=True)
     html = response.content.decode()
     assert "What recomputing the costs would do (nothing has been written yet)" in html
-    assert "£0 before, £6.37 after" in html
+    assert "£0.00 before, £6.37 after" in html
     assert ChargingSession.objects.get().estimated_cost_gbp is None
 
     html = owner_client.post(response.context["confirm_url"], follow=True).content.decode()
