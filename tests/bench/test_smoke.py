@@ -23,6 +23,7 @@ TABLES = {
     "bench_hostile.py": ["outcome", "ZIP with 1,000 cars (the limit), dry run", "Stored before and after: unchanged"],
     "bench_pages.py": ["queries s/l/f", "car analytics"],
     "bench_served.py": ["pages served:", "import 2: imported 100"],
+    "bench_tariffs.py": ["peak MB", "recompute preview (600 sessions)", "fetched again (0 stored; 672 kept)"],
 }  # fmt: skip
 
 
