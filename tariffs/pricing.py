@@ -146,6 +146,7 @@ class TariffPrices:
         self._half_hours = sorted(half_hours)
         self._half_hour_starts = [start for start, _end, _p in self._half_hours]
         self._days: dict[dt.date, list[Period]] = {}
+        self._coverage: dict[tuple, list] = {}  # (see day_coverage)
 
     @classmethod
     def of(cls, tariff, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> "TariffPrices":
@@ -244,6 +245,31 @@ class TariffPrices:
         """The half hours of a local day and the next, as instants (UTC): the slots of a profile.
         A half hour the clocks skip is empty; one they pass twice is long."""
         return _profile_slots(self.zone, day)
+
+    def day_coverage(self, day: dt.date) -> list[tuple[int, tuple[str, Decimal, bool], int, int]] | None:
+        """How the periods price the 96 half hours of an ordinary day and the next (no clock change,
+        no half-hourly price, a version on both): (slot, (label, price, off-peak), microseconds, the
+        slot's length) in time order. Such windows price alike whenever their versions, weekday and
+        months (the day before's too: a band from the night before) are alike, so it is worked out
+        once for each. None for any other day."""
+        start, middle, end = (self.local_midnight(day + dt.timedelta(days=days)) for days in (0, 1, 2))
+        if middle - start != dt.timedelta(days=1) or end - middle != dt.timedelta(days=1):
+            return None  # the clocks change
+        first, second = self.version_on(day), self.version_on(day + dt.timedelta(days=1))
+        if first is None or second is None:
+            return None
+        index = max(bisect.bisect_right(self._half_hour_starts, start) - 1, 0)
+        for half_start, half_end, _price in self._half_hours[index:]:
+            if half_start >= end:
+                break
+            if half_end > start:
+                return None  # half-hourly prices
+        before = day - dt.timedelta(days=1)
+        key = (id(first), id(second), day.weekday(), before.month, day.month, (day + dt.timedelta(days=1)).month)
+        coverage = self._coverage.get(key)
+        if coverage is None:
+            coverage = self._coverage[key] = _slot_pieces(self, day, list(range(PROFILE_SLOTS)))
+        return coverage
 
 
 @lru_cache(maxsize=256)
@@ -353,21 +379,36 @@ def estimate_from_profile(
 
 
 def _day_weights(prices: TariffPrices, day: dt.date, profile: tuple[int, ...] | None):
-    """[((label, price, off-peak), weight)] of a day under a profile (or the whole day's hours): the
-    day's periods walked beside its half hours, each half hour's amount shared by the time each
-    period takes of it. None when part of it has no price."""
-    cache = prices.__dict__.setdefault("_weights", {})
-    key = (day, profile)
-    if key in cache:
-        return cache[key]
-    slots = prices.profile_slots(day)
-    amounts = profile if profile else [1] * 48 + [0] * 48
-    used = [index for index, amount in enumerate(amounts) if amount]
-    periods = prices.periods(slots[used[0]][0], slots[used[-1]][1]) if used else []
+    """[((label, price, off-peak), weight)] of a day under a profile (or the whole day's hours), each
+    half hour's amount shared by the time each period takes of it. None when part of it has no price.
+    On an ordinary day (no clock change, no half-hourly price) from the day's coverage, shared by
+    every day that prices the same; otherwise worked out for the day alone."""
+    coverage = prices.day_coverage(day)
+    if coverage is None:
+        return _day_weights_walked(prices, day, profile)
     weights: dict[tuple[str, Decimal, bool], int] = {}
-    found = None if any(period.p_per_kwh is None for period in periods) else weights
-    position = 0
-    for slot in used if found is not None else ():
+    if profile:
+        for slot, bucket, inside, length in coverage:
+            amount = profile[slot]
+            if amount:
+                weights[bucket] = weights.get(bucket, 0) + amount * inside // length
+    else:
+        for slot, bucket, inside, _length in coverage:
+            if slot < 48:  # without a profile every second of the day weighs the same
+                weights[bucket] = weights.get(bucket, 0) + inside
+    return [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
+
+
+def _slot_pieces(prices: TariffPrices, day: dt.date, used: list[int]):
+    """The used half hours of a day and the next, walked beside the periods that price them: for each,
+    (slot, (label, price, off-peak), microseconds of the slot at that price, the slot's length); None
+    when part of it has no price."""
+    slots = prices.profile_slots(day)
+    periods = prices.periods(slots[used[0]][0], slots[used[-1]][1]) if used else []
+    if any(period.p_per_kwh is None for period in periods):
+        return None
+    pieces, position = [], 0
+    for slot in used:
         slot_start, slot_end = slots[slot]
         length = (slot_end - slot_start) // dt.timedelta(microseconds=1)
         if length <= 0:
@@ -378,12 +419,26 @@ def _day_weights(prices: TariffPrices, day: dt.date, profile: tuple[int, ...] | 
         while index < len(periods) and periods[index].start < slot_end:
             period = periods[index]
             inside = (min(slot_end, period.end) - max(slot_start, period.start)) // dt.timedelta(microseconds=1)
+            pieces.append((slot, (period.label, period.p_per_kwh, period.off_peak), inside, length))
+            index += 1
+    return pieces
+
+
+def _day_weights_walked(prices: TariffPrices, day: dt.date, profile: tuple[int, ...] | None):
+    """_day_weights for a day of its own (the clocks change, half-hourly prices, no price)."""
+    cache = prices.__dict__.setdefault("_weights", {})
+    key = (day, profile)
+    if key in cache:
+        return cache[key]
+    amounts = profile if profile else [1] * 48 + [0] * 48
+    pieces = _slot_pieces(prices, day, [index for index, amount in enumerate(amounts) if amount])
+    found = None
+    if pieces is not None:
+        weights: dict[tuple[str, Decimal, bool], int] = {}
+        for slot, bucket, inside, length in pieces:
             # Without a profile every second of the day weighs the same; with one, each half hour's amount.
             weight = inside if not profile else amounts[slot] * inside // length
-            bucket = (period.label, period.p_per_kwh, period.off_peak)
             weights[bucket] = weights.get(bucket, 0) + weight
-            index += 1
-    if found is not None:
         found = [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
     if len(cache) > 256:  # (sessions come in date order)
         cache.clear()
