@@ -147,6 +147,7 @@ class TariffPrices:
         self._half_hour_starts = [start for start, _end, _p in self._half_hours]
         self._days: dict[dt.date, list[Period]] = {}
         self._coverage: dict[tuple, list] = {}  # (see day_coverage)
+        self._templates: dict[tuple, list] = {}  # (see _schedule)
 
     @classmethod
     def of(cls, tariff, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> "TariffPrices":
@@ -177,10 +178,26 @@ class TariffPrices:
         return self._days[day]
 
     def _schedule(self, day: dt.date) -> list[Period]:
+        """A day without a clock change is priced as every such day of its version, weekday and months
+        (the day before's too: a band from the night before), so its periods are those of a template
+        worked out once for them, moved to its midnight; a day when the clocks change is worked out alone."""
         start, end = self.local_midnight(day), self.local_midnight(day + dt.timedelta(days=1))
         version = self.version_on(day)
         if version is None:
             return [Period(start, end, None, "no price")]
+        if end - start != dt.timedelta(days=1):
+            return self._schedule_built(day, start, end, version)
+        key = (id(version), day.weekday(), (day - dt.timedelta(days=1)).month, day.month)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = [
+                (period.start - start, period.end - start, period.p_per_kwh, period.label, period.off_peak)
+                for period in self._schedule_built(day, start, end, version)
+            ]
+        return [Period(start + first, start + second, price, label, off_peak)
+                for first, second, price, label, off_peak in template]  # fmt: skip
+
+    def _schedule_built(self, day: dt.date, start: dt.datetime, end: dt.datetime, version: _Version) -> list[Period]:
         instants = {start, end, *_clock_changes(self.zone, start, end)}
         for time in version.times:
             for fold in (0, 1):  # a time the clocks pass twice, and one they skip
