@@ -207,8 +207,10 @@ def main() -> None:
 def report(built: dict, preview: dict, applied: dict, fetched: dict, url: str, *, smoke: bool) -> bool:
     engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
-    print(f"Tariffs on {engine}, {machine}: {built['sessions']:,} sessions ({built['home']:,} at home without a "
-          f"recorded cost, {built['timed']:,} of them timed)")
+    print(
+        f"Tariffs on {engine}, {machine}: {built['sessions']:,} sessions ({built['home']:,} at home without a "
+        f"recorded cost, {built['timed']:,} of them timed)"
+    )
     sources = preview["by_source"]
     print(
         f"  worked out: {sources['times']:,} from times, {sources['date']:,} from the date, "
@@ -242,8 +244,10 @@ def report(built: dict, preview: dict, applied: dict, fetched: dict, url: str, *
         verdict = ("ok" if ok else "MISS") if target else ""
         ratio = f"{seconds / base:.2f}" if base > 0 else ""
         print(f"{name:<52}{seconds:>9.2f}{ratio:>8}{'' if mb is None else f'{mb:.0f}':>9}  {target} {verdict}".rstrip())
-    print(f"  memory: {fifth['mb']:.0f} MB for {fifth['sessions']:,} sessions, {preview['mb']:.0f} MB for "
-          f"{preview['sessions']:,} ({'flat' if flat else 'NOT FLAT'}); × base: seconds over the baseline above it")
+    print(
+        f"  memory: {fifth['mb']:.0f} MB for {fifth['sessions']:,} sessions, {preview['mb']:.0f} MB for "
+        f"{preview['sessions']:,} ({'flat' if flat else 'NOT FLAT'}); × base: seconds over the baseline above it"
+    )
     if smoke:
         print("Smoke run: every step ran; at this size the figures and targets say nothing."
               if fetch_ok else "SMOKE RUN FAILED: the second fetch stored prices again.")  # fmt: skip
