@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -39,6 +40,13 @@ class Backup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} backup of {self.created_at:%Y-%m-%d %H:%M} UTC"
+
+    def event_data(self) -> dict:
+        """The backup as its events tell it (plugtrack_site.events): its file's name, never the server's folders."""
+        return {
+            "id": self.pk, "kind": self.kind, "file": Path(self.path).name, "created_at": self.created_at.isoformat(),
+            "size_bytes": self.size_bytes, "cars": self.cars, "sessions": self.sessions, "encrypted": self.encrypted,
+        }  # fmt: skip
 
 
 class BackupSchedule(models.Model):
