@@ -175,7 +175,7 @@ def test_no_key_configured_refuses_to_store_a_secret(owner, settings):
 def test_a_malformed_key_is_named(owner, settings):
     settings.PLUGTRACK_ENCRYPTION_KEYS = ["not-a-key"]
     with pytest.raises(EncryptionKeyError, match="not a Fernet key"):
-        settings_update(user=owner, values={"notification_url": "x"})
+        settings_update(user=owner, values={"notification_url": "https://hooks.example/a"})
 
 
 @pytest.mark.slow
