@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "jobs",  # before django_tasks_db: its db_worker command is PlugTrack's (jobs/management/commands)
     "django_tasks",
     "django_tasks_db",
+    "api",
 ]
 
 MIDDLEWARE = [
