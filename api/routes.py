@@ -25,7 +25,7 @@ from ninja.security import HttpBearer
 from backups.models import BackupSchedule
 from jobs.models import Job
 from jobs.services import job_start, job_state
-from plugtrack_site.account_lock import AccountBusy
+from plugtrack_site.account_lock import AccountBusy, sqlite_busy
 from plugtrack_site.errors import Ask, PlugTrackError, excerpt
 from plugtrack_site.numbers import decimal_text
 from plugtrack_site.security import client_ip
@@ -187,6 +187,8 @@ def _plugtrack_error(request, error: PlugTrackError):
 
 @api.exception_handler(Exception)
 def _unexpected(request, error: Exception):
+    if sqlite_busy(error):  # SQLite's one writer held past the wait (an import writing): as the admin's busy page
+        return _busy(request, AccountBusy())
     logger.exception("api_error path=%s", request.path)
     return json_response(500, {"message": "Something went wrong in PlugTrack; the server's log says what."})
 

@@ -1,6 +1,7 @@
 """API tokens in the admin: made by their owner with the password entered again, the token shown once on
 the page that follows and never again; each owner sees, and revokes, only their own."""
 
+from axes.models import AccessAttempt
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
@@ -78,3 +79,13 @@ def test_a_token_cannot_be_changed_only_revoked(owner_client, owner, make_token)
     response = owner_client.post(CHANGELIST, {"action": "revoke", ACTION_CHECKBOX_NAME: [token.pk]}, follow=True)
     assert "Revoked 1 token(s)" in response.content.decode()
     assert "revoked" in owner_client.get(CHANGELIST).content.decode()
+
+
+def test_wrong_passwords_count_towards_the_logins_lockout(owner_client):
+    for _ in range(5):
+        owner_client.post(ADD, form(password="not-it"), REMOTE_ADDR="192.0.2.1")
+    attempt = AccessAttempt.objects.get(username="alice")
+    assert attempt.failures_since_start == 5
+    response = owner_client.post(ADD, form(), REMOTE_ADDR="192.0.2.1")  # the right one, now locked out
+    assert response.status_code == 429  # django-axes' lockout page
+    assert not ApiToken.objects.exists()

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -285,6 +286,26 @@ def test_a_car_removed_meanwhile_is_404(api, niro, monkeypatch):
     Car.objects.filter(pk=niro.pk).delete()
     response = api.post("/sessions", session_json(niro))
     assert response.status_code == 404 and "no longer exists" in response.json()["message"]
+
+
+def test_sqlites_writer_held_too_long_is_503_as_the_admins_busy_page(api, niro, monkeypatch):
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("api.routes.posting.session_post", locked)
+    response = api.post("/sessions", session_json(niro))
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert "did not finish within" in response.json()["message"]
+
+
+def test_an_unexpected_error_is_500_with_a_message_and_logged(api, niro, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.routes.posting.session_post", broken)
+    response = api.post("/sessions", session_json(niro))
+    assert response.status_code == 500 and response.json() == {"message": response.json()["message"]}
+    assert "a bug" not in response.content.decode() and "api_error" in caplog.text
 
 
 def test_unknown_addresses_and_methods_answer_json(api):
