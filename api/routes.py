@@ -48,7 +48,15 @@ from .schemas import (
     SessionPage,
     SummaryOut,
 )
-from .selectors import Period, analytics_summary, session_data, sessions_of, sessions_page, token_car
+from .selectors import (
+    Period,
+    analytics_summary,
+    session_data,
+    sessions_of,
+    sessions_page,
+    token_car,
+    where_filter,
+)
 from .services import TokenRefused, api_token_authenticate, token_cars
 from .throttling import auth_failure_count, auth_failures_wait, rate_wait
 
@@ -303,8 +311,7 @@ def sessions_list(
     token = _scope(request, Scope.SESSIONS_READ)
     chosen = token_car(token, car) if car is not None else None
     settings_now = user_settings(user=token.user_id)
-    sessions, _ = sessions_of(token, car=chosen, date_from=date_from, date_to=date_to, where=where,
-                              settings=settings_now)  # fmt: skip
+    sessions = sessions_of(token, car=chosen, date_from=date_from, date_to=date_to, where=where)
     page, next_cursor = sessions_page(sessions, limit=limit, cursor=cursor)
     return {"sessions": [session_data(session, settings_now) for session in page], "next_cursor": next_cursor}
 
@@ -327,10 +334,8 @@ def sessions_csv(
     """One car's sessions as `sessions_export` writes them, streamed as they are read. Needs sessions:read."""
     token = _scope(request, Scope.SESSIONS_READ)
     chosen = token_car(token, car)
-    _, where_filter = sessions_of(token, car=chosen, date_from=None, date_to=None, where=where,
-                                  settings=user_settings(user=token.user_id))  # fmt: skip
     lines = charging_sessions_csv(user=token.user, car=chosen, date_from=date_from, date_to=date_to,
-                                  with_times=with_times, only=where_filter)  # fmt: skip
+                                  with_times=with_times, only=where_filter(token, where))  # fmt: skip
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     name = f"plugtrack_sessions_{token.user.username}_{slugify(chosen.name)}_{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

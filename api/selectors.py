@@ -35,12 +35,18 @@ def token_car(token: ApiToken, car_id: int | None) -> Car:
     return car
 
 
+def where_filter(token: ApiToken, where: str | None) -> Q | None:
+    """The owner's home sessions ("home"), or the others ("public"), by their home words and public networks."""
+    if not where:
+        return None
+    home = home_sessions({token.user_id: user_settings(user=token.user_id)})
+    return home if where == "home" else ~home
+
+
 def sessions_of(
-    token: ApiToken, *, car: Car | None, date_from: dt.date | None, date_to: dt.date | None, where: str | None,
-    settings: UserSettings,
-) -> tuple[QuerySet[ChargingSession], Q | None]:  # fmt: skip
-    """The token's sessions that match (one car or all it may use; dates inclusive; "home" or "public"), and
-    the home-or-public filter alone (for the CSV, which takes it apart)."""
+    token: ApiToken, *, car: Car | None, date_from: dt.date | None, date_to: dt.date | None, where: str | None
+) -> QuerySet[ChargingSession]:
+    """The token's sessions that match: one car or all it may use, dates inclusive, home or public."""
     sessions = ChargingSession.objects.filter(user_id=token.user_id)
     if car is not None:
         sessions = sessions.filter(car=car)
@@ -50,12 +56,9 @@ def sessions_of(
         sessions = sessions.filter(date__gte=date_from)
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
-    where_filter = None
-    if where:
-        home = home_sessions({token.user_id: settings})
-        where_filter = home if where == "home" else ~home
-        sessions = sessions.filter(where_filter)
-    return sessions, where_filter
+    if (only := where_filter(token, where)) is not None:
+        sessions = sessions.filter(only)
+    return sessions
 
 
 def cursor_of(session: ChargingSession) -> str:
