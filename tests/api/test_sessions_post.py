@@ -5,8 +5,10 @@ message (bad JSON, hostile sizes, fields that are not a session's)."""
 import datetime as dt
 import json
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import OperationalError
 from django.test import RequestFactory
 from django.utils import timezone
@@ -62,6 +64,17 @@ def test_the_sessions_a_token_posts_in_a_day_are_one_import_that_undo_removes(ow
     # after the undo, the day's next session starts a new import
     assert api.post("/sessions", session_json(niro, date="2026-03-05", odometer=12700), key="k5").status_code == 201
     assert ImportBatch.objects.filter(undone_at__isnull=True).count() == 2
+
+
+def test_a_day_of_sessions_for_two_cars_is_one_import_naming_neither(owner, api, niro, make_car):
+    ioniq = make_car(owner, name="Ioniq")
+    assert api.post("/sessions", session_json(niro), key="a").status_code == 201
+    assert api.post("/sessions", session_json(ioniq), key="b").status_code == 201
+    batch = ImportBatch.objects.get()
+    assert batch.car is None and batch.inserted == 2
+    out = StringIO()
+    call_command("import_batches", "--user", "alice", stdout=out)
+    assert "(several cars)" in out.getvalue()
 
 
 def test_the_next_day_starts_another_import(api, niro, monkeypatch):
