@@ -13,7 +13,7 @@ from django.dispatch import Signal
 
 logger = logging.getLogger("plugtrack.events")
 
-SESSION_CREATED = "session.created"  # one per session saved in the admin, one per import (with counts)
+SESSION_CREATED = "session.created"  # one per session added (admin, API), one per import (with counts)
 IMPORT_FINISHED = "import.finished"
 BACKUP_FAILED = "backup.failed"  # a scheduled backup that could not be written or failed its verification
 BACKUP_VERIFIED = "backup.verified"

@@ -57,10 +57,13 @@ INSTALLED_APPS = [
     "jobs",  # before django_tasks_db: its db_worker command is PlugTrack's (jobs/management/commands)
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its Swagger UI page and files, served from PlugTrack's own static files (no CDN)
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ApiMiddleware",  # /api/ only: a body's size before anything reads it; errors as JSON
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that would touch the session
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +108,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # progress for this long is taken to have died (its transaction never committed).
 TASKS = {"default": {"BACKEND": env.str("PLUGTRACK_TASK_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 PLUGTRACK_JOB_STALE_SECONDS = env.float("PLUGTRACK_JOB_STALE_SECONDS", default=30)
+
+# A cache every web worker shares (docs/deployment.md): a table in the database, made by
+# `manage.py createcachetable`, so that the API's per-token limits hold across gunicorn's workers with
+# no server beyond the database.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "plugtrack_cache"}}
+
+# The HTTP API (docs/api.md): requests a token may make a minute, writes (POST) and reads (GET).
+PLUGTRACK_API_WRITES_PER_MINUTE = env.int("PLUGTRACK_API_WRITES_PER_MINUTE", default=60)
+PLUGTRACK_API_READS_PER_MINUTE = env.int("PLUGTRACK_API_READS_PER_MINUTE", default=600)
 
 # Uploads (a sessions CSV or a backup ZIP in the admin) go to a temporary file, never memory, and
 # one larger than this is refused as it arrives (plugtrack_site.uploads).

@@ -8,6 +8,7 @@ echo "Setting up PlugTrack (database, static files, demo data)..."
 .venv/bin/python -m plugtrack_site.envfile
 # The set-up's own log lines (INFO) would bury the block below; warnings and errors still show.
 LOG_LEVEL=WARNING .venv/bin/python manage.py migrate --no-input -v0
+.venv/bin/python manage.py createcachetable  # the cache every web worker shares (the API's limits)
 .venv/bin/python manage.py collectstatic --no-input -v0
 demo=$(LOG_LEVEL=WARNING .venv/bin/python manage.py demo_load --no-color --url "$url")
 

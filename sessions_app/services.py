@@ -111,13 +111,19 @@ def charging_session_save(*, session: ChargingSession, previous_car_id: int | No
         session.save()
         sessions_sequence_recompute(car_ids=car_ids)
         session.refresh_from_db(fields=["is_baseline", "checks"])
-        if created:  # told once committed, as stored
-            stored = ChargingSession.objects.select_related("car").get(pk=session.pk)
-            event_on_commit(
-                user=session.user_id, kind=SESSION_CREATED,
-                data={"count": 1, "car": car_event_data(stored.car), "session": stored.event_data()},
-            )  # fmt: skip
+        if created:
+            session_created_event(session.pk)
     return session
+
+
+def session_created_event(session_id: int) -> None:
+    """Tell one new session (the admin's, the API's) as a `session.created` event once committed, as
+    stored (its baseline and checks recomputed)."""
+    stored = ChargingSession.objects.select_related("car").get(pk=session_id)
+    event_on_commit(
+        user=stored.user_id, kind=SESSION_CREATED,
+        data={"count": 1, "car": car_event_data(stored.car), "session": stored.event_data()},
+    )  # fmt: skip
 
 
 def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:

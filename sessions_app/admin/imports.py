@@ -73,6 +73,7 @@ _FORMATS = {
     "spreadsheet": "your own spreadsheet",
     "evcc": "evcc's sessions file",
     "teslafi": "TeslaFi's log, its readings rebuilt into charging sessions",
+    "api": "sessions posted to PlugTrack's API, one at a time, by one token in one day",
 }
 _BLANK_ODOMETER = {
     "error": "a row without an odometer reading is an error",

@@ -58,23 +58,33 @@ class ImportSource:
 @contextmanager
 def import_recorded(
     *, user: User, car: Car | None, source: ImportSource, report: ImportReport, recorded: bool = True,
-    kind: str = ImportBatch.Kind.IMPORT,
+    kind: str = ImportBatch.Kind.IMPORT, adding_to: ImportBatch | None = None, announced: bool = True,
 ) -> Iterator[ImportBatch | None]:  # fmt: skip
     """The record of an import (the command's, the admin's, a merge restore's), so that exactly what it
     inserted can be undone: made as the import starts, in the caller's transaction (an import undone
     takes its record along), and given `report`'s counts as the block ends without an error; the
     report then names it (`batch_id`). None when not `recorded` (a dry run, a replace restore).
+    `adding_to`: a record of this owner to add the counts to instead of a new one (the API's sessions,
+    one record for those a token posts in a day); the caller holds the owner's lock.
 
     An import (not a restore) tells its events once its transaction commits: `import.finished`, and
-    `session.created` once for all the sessions it inserted (plugtrack_site.events)."""
-    batch = _batch_start(user=user, car=car, source=source, kind=kind) if recorded else None
+    `session.created` once for all the sessions it inserted (plugtrack_site.events); not when
+    `announced` is False (the API tells each session it stores as the admin does)."""
+    if adding_to is not None and (adding_to.user_id != user.pk or adding_to.undone_at):
+        raise ValueError("an import adds to a record of its own owner that is not undone")
+    if not recorded:
+        batch = None
+    else:
+        batch = adding_to if adding_to is not None else _batch_start(user=user, car=car, source=source, kind=kind)
     yield batch
     if batch:
-        batch.rows_read, batch.inserted = report.rows_read, report.inserted
-        batch.skipped_duplicates, batch.errors = report.skipped_duplicates, report.error_count
+        batch.rows_read += report.rows_read
+        batch.inserted += report.inserted
+        batch.skipped_duplicates += report.skipped_duplicates
+        batch.errors += report.error_count
         batch.save(update_fields=["rows_read", "inserted", "skipped_duplicates", "errors"])
         report.batch_id = batch.pk
-        if kind == ImportBatch.Kind.IMPORT:
+        if kind == ImportBatch.Kind.IMPORT and announced:
             _import_events(batch)
 
 

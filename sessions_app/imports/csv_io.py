@@ -1,4 +1,4 @@
-"""Sessions CSV import and export: the service behind the CLI, the admin and a future API.
+"""Sessions CSV import and export: the service behind the CLI, the admin and the API.
 
 Import streams the file through the import engine (`importer.py`), so memory does not grow with
 the file; only the first errors are kept in the report, and all of them go to
@@ -17,6 +17,7 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError
+from django.db.models import Q
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
@@ -378,11 +379,12 @@ class _LineOut:
 
 def charging_sessions_csv(
     *, user: User, car: Car | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
-    with_times: bool = False,
+    with_times: bool = False, only: Q | None = None,
 ) -> _SessionLines:  # fmt: skip
-    """The user's sessions (one car, or all; dates inclusive) as the lines of the sessions CSV (the
-    14 columns, and the times after them when `with_times`), sorted by date, odometer, id. Checks its
-    arguments at once; reads the sessions as iterated."""
+    """The user's sessions (one car, or all; dates inclusive; `only`: those this filter keeps, e.g. the
+    home ones) as the lines of the sessions CSV (the 14 columns, and the times after them when
+    `with_times`), sorted by date, odometer, id. Checks its arguments at once; reads the sessions as
+    iterated."""
     if date_from and date_to and date_from > date_to:
         raise CsvFileError(f"The date range is empty: {date_from} is after {date_to}.")
     if car is not None and car.user_id != user.pk:
@@ -394,6 +396,8 @@ def charging_sessions_csv(
         sessions = sessions.filter(date__gte=date_from)
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
+    if only is not None:
+        sessions = sessions.filter(only)
     return _SessionLines(sessions, user=user, car=car, columns=FIELDS if with_times else HEADER)
 
 

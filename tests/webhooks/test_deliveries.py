@@ -5,9 +5,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.services import api_token_create
 from backups.schedules import SchedulePlan, backups_run_due, schedule_save
 from sessions_app.imports.csv_io import ImportOptions, charging_sessions_import
 from settings_app.services import settings_update
@@ -274,3 +276,24 @@ def test_the_kwh_in_a_payload_is_text_as_the_csv_writes_it(hooked, make_car, own
     [event] = receiver.verified(signing_secret_of(hooked))
     assert event["data"]["session"]["kwh"] == "30.5" and event["data"]["session"]["total_cost_gbp"] == "2.29"
     assert Decimal(event["data"]["session"]["kwh"]) == Decimal("30.5")
+
+
+def test_each_session_posted_to_the_api_is_told_as_one_session_created(
+    hooked, make_car, receiver, django_capture_on_commit_callbacks
+):
+    car = make_car(hooked, name="Niro")
+    secret = api_token_create(user=hooked, name="Wallbox", scopes=["sessions:write"], car_ids=[], expires_days=9).secret
+    client = Client(REMOTE_ADDR="192.0.2.10")
+    for key, odometer in (("a", 12480), ("b", 12610)):
+        body = {"car": car.pk, "date": "2026-03-01", "odometer": odometer, "charge_type": "AC",
+                "charge_delivered_kwh": 30.5, "cost_per_kwh": 0.075}  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/v1/sessions", body, content_type="application/json",
+                                   headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": key})  # fmt: skip
+        assert response.status_code == 201, response.content
+
+    events = receiver.verified(signing_secret_of(hooked))
+    assert [event["type"] for event in events] == ["session.created", "session.created"]  # no import.finished
+    assert [(event["data"]["count"], event["data"]["session"]["odometer"]) for event in events] == [
+        (1, 12480), (1, 12610)
+    ]  # fmt: skip
