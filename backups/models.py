@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
+from plugtrack_site.dates import moment_text
 from plugtrack_site.files import STALE_AFTER_SECONDS
 
 
@@ -38,7 +39,7 @@ class Backup(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} backup of {self.created_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.get_kind_display()} backup of {moment_text(self.created_at)}"
 
 
 class BackupSchedule(models.Model):

@@ -38,6 +38,7 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 from settings_app import crypto
 
@@ -209,7 +210,7 @@ def _named(slot: dt.datetime, now: dt.datetime, redone: bool) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
+    return moment_text(moment)
 
 
 def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:

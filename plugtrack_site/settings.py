@@ -141,6 +141,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True
+# Dates and times written one way on every page, "7 Dec 2026 17:11" (plugtrack_site/formats, plugtrack_site/dates.py).
+FORMAT_MODULE_PATH = ["plugtrack_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"

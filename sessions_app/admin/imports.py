@@ -11,13 +11,13 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 
 from ..forms import MappingProfileForm
@@ -61,11 +61,6 @@ class ImportFilter(admin.SimpleListFilter):
 def import_sessions_url(batch: ImportBatch) -> str:
     """The sessions list showing exactly the sessions `batch` added."""
     return f"{reverse('admin:sessions_app_chargingsession_changelist')}?{urlencode({IMPORT_PARAMETER: batch.pk})}"
-
-
-def _moment(when, zone: bool = False) -> str:
-    local = timezone.localtime(when)
-    return f"{local:%d %b %Y %H:%M}" + (f" ({local:%Z})" if zone else "")
 
 
 _FORMATS = {
@@ -182,13 +177,13 @@ class ImportBatchAdmin(OwnedModelAdmin):
 
     @admin.display(description="imported")
     def imported(self, batch):
-        return _moment(batch.created_at, zone=True)
+        return moment_text(batch.created_at)
 
-    @admin.display(description="new")
+    @admin.display(description="new", ordering="inserted")
     def new(self, batch):
         return f"{batch.inserted:,}"
 
-    @admin.display(description="already there (skipped)")
+    @admin.display(description="already there (skipped)", ordering="skipped_duplicates")
     def already_there(self, batch):
         return f"{batch.skipped_duplicates:,}"
 
@@ -213,7 +208,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
     def status(self, batch):
         if batch.undone_at:
             kept = f", {batch.kept_edited} edited kept" if batch.kept_edited else ""
-            return f"undone {_moment(batch.undone_at)} ({batch.removed} removed{kept})"
+            return f"undone {moment_text(batch.undone_at)} ({batch.removed} removed{kept})"
         return "imported"
 
     def get_actions(self, request):

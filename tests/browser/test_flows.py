@@ -98,7 +98,7 @@ def test_a_session_that_looks_wrong_is_asked_about_then_marked_and_left_out(page
 
     page.check("#id_save_despite_checks")
     page.click("input[name=_save]")
-    expect(page.get_by_text('Now marked "check": 2025-01-20 · 1240 mi')).to_be_visible()
+    expect(page.get_by_text('Now marked "check": 20 Jan 2025 · 1,240 mi')).to_be_visible()
     expect(page.locator("td.field-check_badge .pt-check")).to_have_count(2)  # it, and the 1,240 before it
     page.click("#changelist-filter >> text=To check")
     expect(page.locator("td.field-odometer_miles")).to_have_text(["1,000 mi", "1,240 mi"])
@@ -354,7 +354,7 @@ def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_importe
     taken = car.sessions.get(date="2026-11-05")
     assert taken.odometer == 12500 and taken.notes.startswith("Model 3 · PlugTrack: price per kWh 0.3 EUR → £0.2580")
     assert taken.notes.endswith(
-        "odometer blank in the file: 12,500 mi taken from the session of 02 Nov 2026 (on line 2), the latest before "
+        "odometer blank in the file: 12,500 mi taken from the session of 2 Nov 2026 (on line 2), the latest before "
         "it (0 miles driven)"
     )
     page.goto(f"{page.base}/admin/sessions_app/mappingprofile/")
