@@ -146,6 +146,9 @@ FORMAT_MODULE_PATH = ["plugtrack_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "plugtrack_site" / "static"]  # what every page shares (the favicon)
+# Files served at the site's root as they are, by WhiteNoise: /favicon.ico, which browsers ask for by that name.
+WHITENOISE_ROOT = BASE_DIR / "plugtrack_site" / "root"
 # Served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`): compressed (gzip, Brotli) and named
 # by their content's hash, so browsers may keep them for ever. With DEBUG on, files are served as they are.
 STORAGES = {
