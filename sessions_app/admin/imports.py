@@ -83,7 +83,8 @@ def _field_label(column: str) -> str:
         return column.replace("_", " ")
 
 
-def _columns_said(columns: dict) -> str:
+def columns_said(columns: dict) -> str:
+    """A file's columns as the import read them, in people's words: "energy (kWh) from “Energie (kWh)”"."""
     said = []
     for column, heading in columns.items():
         heading = str(heading)
@@ -112,7 +113,7 @@ def import_read_said(batch: ImportBatch) -> list[str]:
     proposed = not name or name.endswith(" preset") or name in ("PlugTrack's own columns", "TeslaFi polls → sessions")
     whose = "as PlugTrack proposed for this kind of file" if proposed else f"with your mapping “{name}”"
     if isinstance(read.get("columns"), dict) and read["columns"]:
-        lines.append(f"Columns, {whose}: {_columns_said(read['columns'])}.")
+        lines.append(f"Columns, {whose}: {columns_said(read['columns'])}.")
     if read.get("ignored_columns"):
         lines.append("Left out: " + ", ".join(f"“{heading}”" for heading in read["ignored_columns"]) + ".")
     if read.get("money"):
@@ -287,8 +288,8 @@ class ImportBatchAdmin(OwnedModelAdmin):
         for batch in batches:
             try:
                 report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
-            except BatchNotFound as error:  # undone meanwhile (another tab)
-                self.message_user(request, str(error), messages.WARNING)
+            except BatchNotFound:  # undone meanwhile (another tab); the error's words are the command's
+                self.message_user(request, f"The import of {batch.source_name} was undone already.", messages.WARNING)
             else:
                 self.message_user(request, undo_said(batch, report), messages.SUCCESS)
         return None

@@ -346,7 +346,7 @@ def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_importe
     screenshot(page, "import-columns")
     page.click("input[value='Check the file with these columns']")
     expect(page.locator("#pt-detected")).to_contain_text("costs: EUR, converted at £0.86 per EUR", timeout=30_000)
-    expect(page.locator("#pt-detected")).to_contain_text("“Fahrzeug” → notes")
+    expect(page.locator("#pt-detected")).to_contain_text("notes from “Fahrzeug”")
     expect(page.locator("#pt-new")).to_have_text("3")
     screenshot(page, "import-columns-checked")
     page.click("input[value='Confirm import']")
