@@ -39,7 +39,7 @@ class Backup(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} backup of {moment_text(self.created_at)}"
+        return f"Backup of {moment_text(self.created_at)} ({self.get_kind_display()})"
 
 
 class BackupSchedule(models.Model):

@@ -141,8 +141,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
     while its sessions are there: undo is how they go (sessions_app/imports/batches.py does the work,
     as the command does)."""
 
-    list_display = ["created_at", "source_name", "car", "kind", "rows_read", "inserted", "skipped_duplicates",
-                    "status"]  # fmt: skip
+    list_display = ["created_at", "source_name", "car", "kind", "rows_read", "new", "already_there", "status"]
     list_filter = ["kind"]
     list_select_related = ["car", "user"]
     actions = ["undo_selected"]

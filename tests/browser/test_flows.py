@@ -182,7 +182,7 @@ def test_backup_create_download_then_restore_merge_and_replace(page, worker, own
     expect(page.get_by_text(f"Backup written: 1 cars, {SESSIONS} sessions, 10 settings.")).to_be_visible(timeout=30_000)
     page.click("text=Back to your backups")
     with page.expect_download() as download_info:
-        page.click("text=Download plugtrack_backup_alice_")
+        page.click("td.field-download >> text=Download")
     zip_path = tmp_path / "mine.zip"
     download_info.value.save_as(zip_path)
     assert "manifest.json" in zipfile.ZipFile(zip_path).namelist()
@@ -401,7 +401,7 @@ def test_a_schedule_is_set_and_a_failed_verification_is_shown_until_a_backup_suc
     page.reload()
     expect(page.locator("#pt-backup-failure")).to_have_count(0)
     # (made the same day, the failed one is no longer kept: the newest of each day is)
-    expect(page.locator("td.field-verified")).to_have_text(["yes"])
+    expect(page.locator("td.field-verified")).to_have_text(["verified"])
 
 
 def test_an_imports_own_page_links_to_its_sessions_and_undoes_it_after_a_confirmation(
