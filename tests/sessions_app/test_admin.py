@@ -256,3 +256,23 @@ def test_a_house_on_a_public_network_is_public_in_the_filter_and_the_home_share(
     settings_update(user=owner, values={"public_networks_csv": []})  # the owner knows no public network
     assert home_shown() == ["Dundee House", "Home"]
     assert car_summary(car=car, settings=user_settings(user=owner)).home_kwh == Decimal("40")
+
+
+def test_a_sessions_form_shows_its_figures_as_the_list_does(owner_client, owner, make_car, make_session):
+    """24.5 kWh and £0.79, not the 24.500 and 0.7900 their columns keep; 17:11, not 17:11:00."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    car = make_car(owner)
+    session = make_session(
+        car, "2026-11-20", 20100, "24.5", cost_per_kwh=Decimal("0.79"), total_cost_gbp=Decimal("19.36"),
+        started_at=timezone.make_aware(dt.datetime(2026, 11, 20, 17, 11)),
+    )  # fmt: skip
+    html = owner_client.get(reverse("admin:sessions_app_chargingsession_change", args=[session.pk])).content.decode()
+    assert 'name="charge_delivered_kwh" value="24.5" step="0.001"' in html
+    assert 'name="cost_per_kwh" value="0.79"' in html and 'name="total_cost_gbp" value="19.36"' in html
+    assert 'name="started_at_1" value="17:11"' in html
+    assert "<h2>20 Nov 2026 · 20,100 mi · 24.5 kWh</h2>" in html  # its title, as the list writes it
+    car_page = owner_client.get(reverse("admin:cars_app_car_change", args=[car.pk])).content.decode()
+    assert 'name="battery_kwh" value="64.8"' in car_page
