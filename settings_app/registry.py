@@ -39,6 +39,9 @@ class SettingDefinition:
     step: Decimal | None = None
     secret: bool = False
     may_be_empty: bool = False  # a word list that may have no words at all
+    # False: stored, backed up and restored, but not on the settings page until something uses it (an
+    # integration to come): a setting that does nothing yet is not offered to an owner.
+    offered: bool = True
 
     def parse(self, text: str):
         """Turn stored or submitted text into a typed value, or raise ValidationError."""
@@ -214,6 +217,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             help_text="Webhook for a future notifications integration. Stored encrypted; never shown again.",
             tab=Tab.ADVANCED,
             secret=True,
+            offered=False,  # until the API's notifications give it a use
         ),
     ]
 }
