@@ -171,14 +171,15 @@ class BackupAdmin(OwnedModelAdmin):
         if request.method == "POST" and form.is_valid():
             values = {name: form.cleaned_data[name] for name in BackupScheduleForm.Meta.fields}
             try:
-                schedule = schedule_save(
+                schedule_save(
                     user=request.user, plan=SchedulePlan(**values), passphrase=form.cleaned_data["passphrase"]
                 )
             except (PlugTrackError, ValidationError) as error:
                 form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
             else:
                 backups_tick_ensure()  # the worker's hourly run, queued if it is not yet
-                messages.success(request, _schedule_said(schedule))
+                # (the list says what the schedule is, once, above the backups: the banner only says it is saved)
+                messages.success(request, "Schedule saved.")
                 return self._to_changelist()
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Scheduled backups",
