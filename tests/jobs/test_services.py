@@ -82,6 +82,7 @@ def test_the_jobs_list_and_page_say_a_check_expired(owner_client, owner, make_ca
     assert "expired (not confirmed within a day)" in listed
     page = owner_client.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
     assert "expired (not confirmed within a day)" in page and "Confirm import" not in page
+    assert "there is nothing to import" not in page  # (it had something to import: it was not confirmed in time)
     response = owner_client.post(reverse("admin:jobs_job_confirm", args=[job.pk]), follow=True)
     assert "This check has expired, so nothing was run" in response.content.decode()
     assert not car.sessions.exists()
