@@ -92,7 +92,8 @@ KNOWN = {
     # (the import flow: issue 22 points 1 and 3, in progress)
     "sessions-import": ["(2026-11-25T23:30:00Z)"],  # the time zone's question, on the columns page to come
     "column-mapping-add": ["'null'", "e.g. [\"Date\", \"Mileage\"]"],  # a mapping edited as JSON, to be a form
-    "column-mapping": ['{"plugtrack_mapping": 1', '["Date", "Mileage", "kWh", "Cost"]', 'e.g. ["Date", "Mileage"]'],
+    # (its JSON in the order the database keeps it: jsonb's on PostgreSQL)
+    "column-mapping": ['"columns": {"', '["Date", "Mileage", "kWh", "Cost"]', 'e.g. ["Date", "Mileage"]'],
 }
 
 
