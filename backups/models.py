@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -40,6 +41,13 @@ class Backup(models.Model):
 
     def __str__(self) -> str:
         return f"Backup of {moment_text(self.created_at)} ({self.get_kind_display()})"
+
+    def event_data(self) -> dict:
+        """The backup as its events tell it (plugtrack_site.events): its file's name, never the server's folders."""
+        return {
+            "id": self.pk, "kind": self.kind, "file": Path(self.path).name, "created_at": self.created_at.isoformat(),
+            "size_bytes": self.size_bytes, "cars": self.cars, "sessions": self.sessions, "encrypted": self.encrypted,
+        }  # fmt: skip
 
 
 class BackupSchedule(models.Model):

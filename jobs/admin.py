@@ -1,8 +1,9 @@
+from collections.abc import Callable
 from pathlib import Path
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +21,15 @@ from .services import job_confirm, job_error_file, job_state, jobs_unconfirmed_e
 
 def job_page_url(job: Job) -> str:
     return reverse("admin:jobs_job_change", args=[job.pk])
+
+
+# What a kind's job page shows besides its report (e.g. a form to answer the question its check
+# stopped at): context for its report template, registered by the admin of the app that owns the kind.
+PAGE_CONTEXT: dict[str, Callable[[HttpRequest, Job], dict]] = {}
+
+
+def job_page_context_register(kind: str, context: Callable[[HttpRequest, Job], dict]) -> None:
+    PAGE_CONTEXT[kind] = context
 
 
 @admin.register(Job)
@@ -80,6 +90,7 @@ class JobAdmin(OwnedModelAdmin):
             "report_template": KINDS[job.kind].report_template,
             "confirm_url": reverse("admin:jobs_job_confirm", args=[job.pk]),
             "progress_url": reverse("admin:jobs_job_progress", args=[job.pk]),
+            **(PAGE_CONTEXT[job.kind](request, job) if job.kind in PAGE_CONTEXT and job.finished else {}),
         }
         return TemplateResponse(request, "admin/jobs/job/job.html", context)
 

@@ -18,6 +18,9 @@ class JobResult:
     report: dict  # the service's report, as data, for the job page
     outcome: Outcome = field(default_factory=list)  # what to tell the owner, in a sentence or two
     confirmable: bool = False  # a check whose run the owner may now confirm
+    # A check stopped by a question the owner may answer on the job's page (job_check_again): its upload
+    # is kept for that, as long as a checked job's (UNCONFIRMED_LIFETIME).
+    answerable: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ confirms it, run. Each step is claimed with one committed UPDATE before it start
 runs twice: two submits of one confirmation (two tabs, a double click) queue the run once, and
 a task that a worker picks up twice finds the job claimed. An owner's second and later waiting jobs
 are queued behind every other owner's first. A job checked but never confirmed within a day expires:
-its file is deleted and the job stays, saying so, as jobs that ran stay with their outcome.
+its file is deleted and the job stays, saying so, as jobs that ran stay with their outcome. A check
+that stopped at a question the owner may answer (a date order, say) keeps its file, to be checked
+again with the answer (job_check_again), for a day too.
 """
 
 import datetime as dt
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import TASK_MIN_PRIORITY
 
@@ -108,6 +111,24 @@ def job_confirm(*, job: Job, options: dict) -> bool:
     return claimed == 1
 
 
+def job_check_again(*, job: Job, options: dict) -> bool:
+    """Queue the check of a job again, on the upload it kept, with `options` added (the answer to a
+    question its check stopped at). Only a finished check whose upload is still here is checked again,
+    and only by the first of two such calls: returns whether this one did."""
+    if job.phase != Job.Phase.CHECK or not job.upload or not Path(job.upload).is_file():
+        return False
+    claimed = Job.objects.filter(
+        pk=job.pk, phase=Job.Phase.CHECK, status__in=(Job.Status.CHECKED, Job.Status.FAILED)
+    ).update(
+        status=Job.Status.QUEUED, options=job.options | options, report=None, outcome=[], started_at=None,
+        finished_at=None,
+    )  # fmt: skip
+    if claimed:
+        job.refresh_from_db()
+        _enqueue(job)
+    return claimed == 1
+
+
 def _enqueue(job: Job) -> None:
     """Queue the job's task, one step lower for each other job of its owner waiting or running: the
     worker takes the highest first, so an owner's second and later jobs wait behind every other
@@ -136,6 +157,7 @@ def job_execute(token: str) -> None:
     job = Job.objects.get(token=token)
     kind = KINDS[job.kind]
     dry_run = job.phase == Job.Phase.CHECK
+    answerable = False  # (its upload kept for the answer)
     try:
         with (
             ProgressWriter(job, total=kind.total(job)) as progress,
@@ -143,6 +165,7 @@ def job_execute(token: str) -> None:
             nullcontext() if dry_run else account_write_lock(),
         ):
             result = kind.run(job, dry_run=dry_run, progress=progress)
+            answerable = dry_run and result.answerable
             if not job_outcome_record(job, result, checked=dry_run and result.confirmable) and not dry_run:
                 # Marked stopped meanwhile (its heartbeat looked dead): it says "nothing was changed", so undo.
                 raise _MarkedStopped
@@ -157,14 +180,15 @@ def job_execute(token: str) -> None:
                 )
             )
             return
-        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
+        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", error.for_admin())]))
     except PlugTrackError as error:
-        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", str(error))]))
+        _finish_waiting(job, JobResult(ok=False, report={}, outcome=[("error", error.for_admin())]))
     except BaseException:
         _finish_waiting(job, JobResult(False, {}, [("error", "This stopped unexpectedly; nothing was changed.")]))
         raise
     finally:
-        _upload_remove_once_finished(job)
+        if not answerable:
+            _upload_remove_once_finished(job)
 
 
 class _MarkedStopped(Exception):
@@ -278,7 +302,8 @@ EXPIRED_OUTCOME = (
 def jobs_unconfirmed_expire(*, user: User) -> None:
     """The user's checks never confirmed within UNCONFIRMED_LIFETIME are marked expired and their files
     deleted, with what the check kept beside them (the sweep of leftovers below), as are upload files
-    whose job is gone (a crash between the two). Run at each new job and when the owner looks at their
+    whose job is gone (a crash between the two) or finished a day ago (a check's, kept for an answer to
+    its question). Run at each new job and when the owner looks at their
     jobs, so a page never offers to confirm what has expired."""
     cutoff = timezone.now() - UNCONFIRMED_LIFETIME
     for job in Job.objects.filter(user=user, status=Job.Status.CHECKED, finished_at__lt=cutoff):
@@ -289,7 +314,10 @@ def jobs_unconfirmed_expire(*, user: User) -> None:
             if job.upload:
                 Path(job.upload).unlink(missing_ok=True)
             logger.info("job_expired user_id=%s kind=%s token=%s", job.user_id, job.kind, job.token)
-    known = set(Job.objects.filter(user=user).exclude(status=Job.Status.EXPIRED).values_list("upload", flat=True))
+    # An upload stays while its job may use it: not once it has expired, nor a day after its job finished (a
+    # check's kept for the answer to its question).
+    gone = Q(status=Job.Status.EXPIRED) | Q(status__in=(Job.Status.DONE, Job.Status.FAILED), finished_at__lt=cutoff)
+    known = set(Job.objects.filter(user=user).exclude(gone).values_list("upload", flat=True))
     for leftover in uploads_dir(user).glob("*"):
         try:
             if str(leftover) not in known and leftover.stat().st_mtime < cutoff.timestamp():

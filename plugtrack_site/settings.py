@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "settings_app",
     "backups",
+    "webhooks",
     "jobs",  # before django_tasks_db: its db_worker command is PlugTrack's (jobs/management/commands)
     "django_tasks",
     "django_tasks_db",

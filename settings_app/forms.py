@@ -31,8 +31,9 @@ def _form_field(definition: SettingDefinition) -> forms.Field:
         return RegistryField(definition=definition, widget=forms.NumberInput(attrs=bounds), **common)
     if definition.kind is Kind.BOOL:
         return forms.BooleanField(required=False, **common)
-    if definition.secret:
-        return forms.CharField(
+    if definition.secret:  # (blank: keep the stored value)
+        return RegistryField(
+            definition=definition,
             required=False,
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
             **common,
@@ -41,18 +42,12 @@ def _form_field(definition: SettingDefinition) -> forms.Field:
     return RegistryField(definition=definition, required=not definition.may_be_empty, widget=widget, **common)
 
 
-def offered_settings() -> dict[str, SettingDefinition]:
-    """The registry's keys an owner sets on their page (not those kept for what is still to come)."""
-    return {key: definition for key, definition in SETTINGS.items() if definition.offered}
-
-
 class UserSettingsForm(forms.Form):
-    """Every offered registry key of one user, grouped by tab. Secrets are write-only: blank keeps them.
-    A key not offered (registry: `offered`) is not on the form, and its stored value stays as it is."""
+    """Every registry key of one user, grouped by tab. Secrets are write-only: blank keeps them."""
 
     def __init__(self, *args, stored: dict[str, Setting], **kwargs):
         initial = {}
-        for key, definition in offered_settings().items():
+        for key, definition in SETTINGS.items():
             if definition.secret:
                 continue  # never sent back to the browser
             text = stored[key].value if key in stored else definition.default
@@ -64,7 +59,7 @@ class UserSettingsForm(forms.Form):
                 initial[key] = definition.serialize(initial[key])
         super().__init__(*args, initial=initial, **kwargs)
         self.secrets_set = {key for key, setting in stored.items() if setting.encrypted and setting.value}
-        for key, definition in offered_settings().items():
+        for key, definition in SETTINGS.items():
             self.fields[key] = _form_field(definition)
             if definition.secret:
                 if key not in self.secrets_set:
@@ -88,7 +83,7 @@ class UserSettingsForm(forms.Form):
     def values(self) -> dict[str, object]:
         """Typed values for `settings_update`: a secret left blank is None (keep the stored one)."""
         values = {}
-        for key, definition in offered_settings().items():
+        for key, definition in SETTINGS.items():
             value = self.cleaned_data[key]
             if definition.secret:
                 value = "" if self.cleaned_data.get(f"{key}__clear") else (value or None)

@@ -218,6 +218,8 @@ NOT_PAGES = {
     "jobs_job_progress": "the job page's progress, as JSON for its script",
     "jobs_job_confirm": "a job's confirmation (a form's POST), then back to its page",
     "jobs_job_errors": "a check's error file",
+    "sessions_app_chargingsession_import_again": "an import's way back to its columns page (a redirect there)",
+    "sessions_app_chargingsession_import_answer": "the answer to a check's question (a form's POST), then its job page",
 }
 STANDARD_VIEWS = ("changelist", "add", "change", "delete", "history")
 # Models whose list, change and history pages all lead an owner to one page of their own (its custom page).

@@ -261,7 +261,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
             self.message_user(request, f"The import of {batch.source_name} was undone already.", messages.WARNING)
             return redirect(page)
         except PlugTrackError as error:  # e.g. another import still running on the account
-            self.message_user(request, str(error), messages.ERROR)
+            self.message_user(request, error.for_admin(), messages.ERROR)
             return redirect(page)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta,
@@ -287,8 +287,8 @@ class ImportBatchAdmin(OwnedModelAdmin):
         for batch in batches:
             try:
                 report = import_batch_undo(user=batch.user, batch_id=batch.pk, include_edited=include_edited)
-            except BatchNotFound:  # undone meanwhile (another tab); the error's words are the command's
-                self.message_user(request, f"The import of {batch.source_name} was undone already.", messages.WARNING)
+            except BatchNotFound as error:  # undone meanwhile (another tab)
+                self.message_user(request, error.for_admin(), messages.WARNING)
             else:
                 self.message_user(request, undo_said(batch, report), messages.SUCCESS)
         return None
@@ -296,11 +296,13 @@ class ImportBatchAdmin(OwnedModelAdmin):
 
 @admin.register(MappingProfile)
 class MappingProfileAdmin(OwnedModelAdmin):
-    """The owner's saved column mappings (offered again for files with the same headings): edited
-    as JSON, downloaded as JSON with an action; made from the import's "Which column is which"
-    page or added here from a JSON file's text."""
+    """The owner's saved column mappings (offered again for files with the same headings): made from
+    the import's "Which column is which" page or added here, edited as a form of the same rows
+    (mappingprofile/change_form.html), or replaced by a JSON file uploaded; downloaded as JSON with an
+    action."""
 
     form = MappingProfileForm
+    fieldsets = [(None, {"fields": ["name"]})]  # (the mapping's rows and its JSON file: the template's own)
     list_display = ["name", "headings", "updated_at"]
     search_fields = ["name"]
     actions = ["download_json"]
@@ -325,7 +327,7 @@ class MappingProfileAdmin(OwnedModelAdmin):
         try:
             exported = mapping_profile_export(profile)
         except PlugTrackError as error:
-            self.message_user(request, str(error), messages.ERROR)
+            self.message_user(request, error.for_admin(), messages.ERROR)
             return None
         response = JsonResponse(exported, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="{slugify(profile.name) or "mapping"}.json"'

@@ -1,4 +1,6 @@
+import dataclasses
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -6,16 +8,16 @@ from django.db.models import Count
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
 
 from cars_app.models import Car
-from jobs.admin import job_page_url
+from jobs.admin import job_page_context_register, job_page_url
 from jobs.models import Job
-from jobs.services import job_start, upload_keep, upload_kept
+from jobs.services import job_check_again, job_start, upload_keep, upload_kept
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.numbers import decimal_text
@@ -24,11 +26,18 @@ from plugtrack_site.uploads import upload_form_valid
 from settings_app.services import user_settings_many
 
 from .. import analytics
-from ..forms import ChargingSessionForm, ColumnMappingForm, SessionsExportForm, SessionsImportForm
+from ..forms import (
+    ChargingSessionForm,
+    ColumnMappingForm,
+    ImportQuestionsForm,
+    SessionsExportForm,
+    SessionsImportForm,
+)
 from ..imports.choices import ImportChoices
 from ..imports.csv_io import charging_sessions_csv
+from ..imports.formats.shape import ShapeQuestion
 from ..imports.mapping_profiles import mapping_profile_save
-from ..imports.preview import owner_file_preview
+from ..imports.preview import owner_file_preview, owner_file_questions
 from ..models import ChargingSession
 from ..plausibility import checks_summary, newly_flagged
 from ..services import charging_session_save, charging_sessions_delete
@@ -124,6 +133,16 @@ class ChargingSessionAdmin(OwnedModelAdmin):
                 view(self.import_columns_view),
                 name="sessions_app_chargingsession_import_columns",
             ),  # fmt: skip
+            path(
+                "import/again/<int:job_id>/",
+                view(self.import_again_view),
+                name="sessions_app_chargingsession_import_again",
+            ),  # fmt: skip
+            path(
+                "import/answer/<int:job_id>/",
+                view(self.import_answer_view),
+                name="sessions_app_chargingsession_import_answer",
+            ),  # fmt: skip
             path("export/", view(self.export_view), name="sessions_app_chargingsession_export"),
             *super().get_urls(),
         ]
@@ -146,14 +165,13 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     def import_view(self, request):
         """Upload a CSV for a car: the worker checks it (the import's dry run, shown on the job's
         page) and writes nothing until the person confirms there. An owner's own file shows its
-        columns first ("Which column is which"), to confirm or change."""
+        columns first ("Which column is which"), to confirm or change, with what its check would ask."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = SessionsImportForm(request.POST or None, request.FILES or None, cars=self.selectable_cars(request))
         if request.method == "POST" and upload_form_valid(form, request, "import_file"):
             car = form.cleaned_data["car"]
             options = {"car_id": car.pk, "file_format": form.cleaned_data["file_format"] or "plugtrack"}
-            options |= form.cleaned_data["choices"].to_options()
             kept = upload_keep(user=request.user, uploaded=form.cleaned_data["import_file"])
             if options["file_format"] == "plugtrack":  # read as it is: the check says all there is to say
                 return self._import_check_start(request, kept, options)
@@ -161,9 +179,9 @@ class ChargingSessionAdmin(OwnedModelAdmin):
                 preview = self._file_preview(car, kept, options)
             except PlugTrackError as error:
                 kept.path.unlink(missing_ok=True)
-                form.add_error("import_file", str(error))
+                form.add_error("import_file", error.for_admin())
             else:
-                if preview.mapping is None:  # PlugTrack's own file, TeslaFi's polls: no columns to choose
+                if preview.mapping is None and not preview.questions:  # PlugTrack's own, TeslaFi's: nothing to ask
                     return self._import_check_start(request, kept, options | {"file_format": preview.file_format})
                 request.session[_IMPORT_WAITING.format(kept.token)] = {"name": kept.name, "options": options}
                 return redirect("admin:sessions_app_chargingsession_import_columns", token=kept.token)
@@ -174,8 +192,10 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         return TemplateResponse(request, "admin/sessions_app/chargingsession/import.html", context)
 
     def import_columns_view(self, request, token: str):
-        """An owner's file between upload and check: its shape and the proposed mapping, to confirm
-        or change (and save by name); then the check runs with it."""
+        """An owner's file between upload and check: its shape, the proposed mapping (each heading
+        with its first values) and what its check would ask, to confirm, change and answer (and save
+        the mapping by name); then the check runs with it all. Columns changed so that they raise a
+        question not asked yet (a date column of dates that could be either) show the page again with it."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         waiting = request.session.get(_IMPORT_WAITING.format(token))
@@ -188,28 +208,93 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         try:
             preview = self._file_preview(car, kept, options)
         except PlugTrackError as error:  # (read a moment ago: e.g. a saved mapping since changed)
-            messages.error(request, str(error))
+            messages.error(request, error.for_admin())
             return redirect("admin:sessions_app_chargingsession_import")
-        form = ColumnMappingForm(
-            request.POST or None, header=preview.header, proposal=preview.mapping,
-            odometer_optional=options.get("blank_odometer") == "previous",
-        )  # fmt: skip
-        if request.method == "POST" and form.is_valid():
-            mapping = form.cleaned_data["mapping"]
-            try:
-                if form.cleaned_data["save_as"]:
-                    mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
-            except PlugTrackError as error:  # (e.g. a heading of the file longer than a saved one may be)
-                form.add_error("save_as", f"{error} Leave the name blank to import without saving it.")
-            else:
-                request.session.pop(_IMPORT_WAITING.format(token), None)
-                options |= {"file_format": preview.file_format, "mapping": mapping.to_json()}
-                return self._import_check_start(request, kept, options)
+        form = self._columns_form(request.POST or None, kept, preview, options, preview.questions)
+        if request.method == "POST":
+            valid = form.is_valid()
+            if more := self._questions_raised(car, kept, preview, form):
+                form = self._columns_form(request.POST, kept, preview, options, [*preview.questions, *more])
+                valid = form.is_valid() and False  # (its errors shown: the new question is not answered yet)
+            if valid and (started := self._columns_confirmed(request, car, kept, preview, form, options)):
+                return started
         context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Which column is which",
-            "form": form, "preview": preview, "source": kept.name, "car": car,
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "preview": preview,
+            "title": "Which column is which" if preview.mapping else "Before the check", "source": kept.name,
+            "car": car,
         }  # fmt: skip
         return TemplateResponse(request, "admin/sessions_app/chargingsession/import_columns.html", context)
+
+    @staticmethod
+    def _columns_form(data, kept, preview, options: dict, questions) -> ColumnMappingForm:
+        return ColumnMappingForm(
+            data, name=kept.name, header=preview.header, proposal=preview.mapping, samples=preview.samples,
+            questions=questions, offered=("currency", "blank_odometer") if preview.mapping else (),
+            kept=ImportChoices.from_options(options),
+        )  # fmt: skip
+
+    @staticmethod
+    def _questions_raised(car: Car, kept, preview, form: ColumnMappingForm) -> list:
+        """The questions the check would ask with the columns and answers given that were not asked."""
+        choices = form.cleaned_data.get("choices")
+        if choices is None:
+            return []
+        if form.mapping_chosen is not None:
+            choices = dataclasses.replace(choices, mapping=form.mapping_chosen)
+        found = owner_file_questions(
+            user=car.user, path=kept.path, name=kept.name, file_format=preview.file_format, choices=choices
+        )
+        return [question for question in found if question.kind not in form.asked]
+
+    def _columns_confirmed(self, request, car: Car, kept, preview, form: ColumnMappingForm, options: dict):
+        """The check started with the columns and answers of `form` (the mapping saved first, if named);
+        None when the mapping cannot be saved (the form then says why)."""
+        choices, mapping = form.cleaned_data["choices"], form.cleaned_data.get("mapping")
+        if mapping is not None and form.cleaned_data["save_as"]:
+            try:
+                mapping_profile_save(user=car.user, mapping=mapping, header=preview.header, name=mapping.name)
+            except PlugTrackError as error:  # (e.g. a heading of the file longer than a saved one may be)
+                form.add_error("save_as", f"{error.for_admin()} Leave the name blank to import without saving it.")
+                return None
+        request.session.pop(_IMPORT_WAITING.format(kept.token), None)
+        options |= {"file_format": preview.file_format} | dataclasses.replace(choices, mapping=mapping).to_options()
+        return self._import_check_start(request, kept, options)
+
+    def import_answer_view(self, request, job_id: int):
+        """The answer to the question an import's check stopped at (given on its job's page): the same
+        kept upload is checked again with it."""
+        if not self.has_import_permission(request) or request.method != "POST":
+            raise PermissionDenied
+        jobs = Job.objects.filter(kind=Job.Kind.SESSIONS_IMPORT)
+        job = get_object_or_404(jobs if sees_everything(request) else jobs.filter(user=request.user), pk=job_id)
+        question = (job.report or {}).get("question")
+        if not question:
+            messages.info(request, "This check asks nothing (any more): here is where it stands.")
+            return redirect(job_page_url(job))
+        form = ImportQuestionsForm(
+            request.POST, questions=[ShapeQuestion(question["message"], kind=question["kind"])],
+            kept=ImportChoices.from_options(job.options),
+        )  # fmt: skip
+        if not form.is_valid():
+            errors = [error for errors in form.errors.values() for error in errors]
+            messages.error(request, f"Not checked again: {' '.join(errors)}")
+        elif not job_check_again(job=job, options=form.cleaned_data["choices"].to_options()):
+            messages.info(request, "This file is being checked again already, or is no longer here (a day after its "
+                                   "upload): here is where it stands.")  # fmt: skip
+        return redirect(job_page_url(job))
+
+    def import_again_view(self, request, job_id: int):
+        """An owner's file checked already, back on its columns page with the columns and answers
+        given, to change them: the same kept upload is then checked again, never uploaded twice."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(Job.objects.filter(kind=Job.Kind.SESSIONS_IMPORT, user=request.user), pk=job_id)
+        kept = _checked_again(job) and upload_kept(user=request.user, token=job.token.hex, name=job.upload_name)
+        if not kept:
+            messages.info(request, "This file can no longer be checked again (it was imported, or is over a day old).")
+            return redirect(job_page_url(job))
+        request.session[_IMPORT_WAITING.format(kept.token)] = {"name": kept.name, "options": job.options}
+        return redirect("admin:sessions_app_chargingsession_import_columns", token=kept.token)
 
     @staticmethod
     def _file_preview(car: Car, kept, options: dict):
@@ -220,6 +305,12 @@ class ChargingSessionAdmin(OwnedModelAdmin):
 
     @staticmethod
     def _import_check_start(request, kept, options: dict):
+        """The check of `kept`: a new job, or its job's check again (its columns or answers changed)."""
+        job = Job.objects.filter(user=request.user, token=kept.token, kind=Job.Kind.SESSIONS_IMPORT).first()
+        if job is not None:
+            if not job_check_again(job=job, options=options):
+                messages.info(request, "This file was checked again already, or imported: here is where it stands.")
+            return redirect(job_page_url(job))
         job = job_start(
             user=request.user, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, options=options, uploaded=kept
         )
@@ -237,7 +328,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
             try:
                 lines = charging_sessions_csv(user=car.user, car=car, **dates)
             except PlugTrackError as error:
-                form.add_error(None, str(error))
+                form.add_error(None, error.for_admin())
             else:
                 response = StreamingHttpResponse(_blocks(lines), content_type="text/csv; charset=utf-8")
                 name = f"plugtrack_sessions_{car.user.username}_{slugify(car.name)}_{timezone.localdate():%Y-%m-%d}.csv"
@@ -377,6 +468,37 @@ def _say_flagged(request, sessions: list[ChargingSession], named: int = 5) -> No
     messages.warning(
         request, f'Now marked "check": {names}{more}. Left out of efficiency and cost per mile until corrected.'
     )
+
+
+def _checked_again(job: Job) -> bool:
+    """Whether an import's check may run again on its upload (its columns or answers changed)."""
+    return (
+        job.phase == Job.Phase.CHECK and job.status in (Job.Status.CHECKED, Job.Status.FAILED)
+        and job.options.get("file_format") in ("spreadsheet", "evcc", "auto")
+        and bool(job.upload) and Path(job.upload).is_file()
+    )  # fmt: skip
+
+
+def _import_job_page(request, job: Job) -> dict:
+    """An import's job page: the form that answers the question its check stopped at (or the rule its
+    rows without an odometer need), while its upload is kept to be checked again; and the way back to
+    its columns page, to change its columns or answers."""
+    again = (
+        {"again_url": reverse("admin:sessions_app_chargingsession_import_again", args=[job.pk])}
+        if job.user_id == request.user.pk and _checked_again(job) else {}
+    )  # fmt: skip
+    question = (job.report or {}).get("question")
+    if not question or not job.upload or not Path(job.upload).is_file():
+        return again
+    form = ImportQuestionsForm(
+        questions=[ShapeQuestion(question["message"], kind=question["kind"])],
+        kept=ImportChoices.from_options(job.options),
+    )  # fmt: skip
+    answer_url = reverse("admin:sessions_app_chargingsession_import_answer", args=[job.pk])
+    return again | {"answer_form": form, "answer_url": answer_url}
+
+
+job_page_context_register(Job.Kind.SESSIONS_IMPORT, _import_job_page)
 
 
 def _blocks(lines: Iterable[str], size: int = 1 << 16) -> Iterator[str]:

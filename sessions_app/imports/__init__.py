@@ -7,7 +7,8 @@ the API to come) is named here; the modules behind it are this package's own.
   as a file: header, bounded records, formula escaping).
 - Files: `csv_io.py` (import and export of a file), `formats/` (how each kind of file is read:
   PlugTrack's own, a spreadsheet, evcc's, TeslaFi's), `choices.py` (the person's answers to a
-  file's questions), `mapping_profiles.py` (saved mappings), `preview.py` (the admin's first look),
+  file's questions), `asks.py` (the choices its messages ask for, named for the command line and for
+  the admin), `mapping_profiles.py` (saved mappings), `preview.py` (the admin's first look),
   `jobs.py` (an import as a background job).
 """
 

@@ -19,9 +19,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cars_app.models import Car
+from plugtrack_site import events
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.events import event_on_commit
 
 from ..models import CHRONOLOGICAL, ChargingSession, ImportBatch
 from ..services import sessions_sequence_recompute
@@ -62,7 +64,10 @@ def import_recorded(
     """The record of an import (the command's, the admin's, a merge restore's), so that exactly what it
     inserted can be undone: made as the import starts, in the caller's transaction (an import undone
     takes its record along), and given `report`'s counts as the block ends without an error; the
-    report then names it (`batch_id`). None when not `recorded` (a dry run, a replace restore)."""
+    report then names it (`batch_id`). None when not `recorded` (a dry run, a replace restore).
+
+    An import (not a restore) tells its events once its transaction commits: `import.finished`, and
+    `session.created` once for all the sessions it inserted (plugtrack_site.events)."""
     batch = _batch_start(user=user, car=car, source=source, kind=kind) if recorded else None
     yield batch
     if batch:
@@ -70,6 +75,18 @@ def import_recorded(
         batch.skipped_duplicates, batch.errors = report.skipped_duplicates, report.error_count
         batch.save(update_fields=["rows_read", "inserted", "skipped_duplicates", "errors"])
         report.batch_id = batch.pk
+        if kind == ImportBatch.Kind.IMPORT:
+            _import_events(batch)
+
+
+def _import_events(batch: ImportBatch) -> None:
+    data = batch.event_data()
+    if batch.inserted:
+        event_on_commit(
+            user=batch.user_id, kind=events.SESSION_CREATED,
+            data={"count": batch.inserted, "car": data["car"], "import": data},
+        )  # fmt: skip
+    event_on_commit(user=batch.user_id, kind=events.IMPORT_FINISHED, data={"import": data})
 
 
 def _batch_start(*, user: User, car: Car | None, source: ImportSource, kind: str) -> ImportBatch:

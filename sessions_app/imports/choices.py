@@ -7,6 +7,7 @@ import zoneinfo
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 
+from .asks import CURRENCY, NO_COSTS_NAMED, rate_example
 from .csv_format import CsvFileError
 from .formats.mapping import ColumnMapping
 from .formats.shape import DATE_ORDERS, ENCODINGS
@@ -48,7 +49,7 @@ class ImportChoices:
     def _money_check(self) -> None:
         if self.currency is None:
             if self.rate is not None:
-                raise CsvFileError("An exchange rate needs the currency it converts from (--currency EUR --rate 0.86).")
+                raise CsvFileError("An exchange rate needs the currency it converts from (", CURRENCY, ").")
             return
         self.currency = self.currency.strip().upper() if self.currency.lower() != NO_COSTS else NO_COSTS
         if self.currency == NO_COSTS:
@@ -70,9 +71,9 @@ class ImportChoices:
             self.rate = Decimal(1)
         elif self.rate is None or not Decimal("0.0001") <= self.rate <= Decimal(10000):
             raise CsvFileError(
-                f"Costs in {self.currency} need the exchange rate: how many pounds one {self.currency} was "
-                f"(e.g. --currency {self.currency} --rate 0.86), or --currency none to leave costs out."
-            )
+                f"Costs in {self.currency} need the exchange rate: how many pounds one {self.currency} was (",
+                rate_example(self.currency), "), or ", NO_COSTS_NAMED, " to leave the costs out.",
+            )  # fmt: skip
 
     def to_options(self) -> dict:
         """As a job keeps them (JSON)."""

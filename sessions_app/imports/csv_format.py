@@ -15,6 +15,8 @@ from typing import IO
 from cars_app.models import NOTES_MAX_CHARS
 from plugtrack_site.errors import PlugTrackError, excerpt
 
+from .asks import FORMAT_AUTO
+
 HEADER = (
     "date",
     "odometer",
@@ -66,20 +68,20 @@ def header_check(header: list[str], source_name: str) -> None:
     if problems:
         raise CsvFileError(
             f"{source_name}: the header has {'; '.join(problems)}. "
-            f"The first line must name these 14 columns: {','.join(HEADER)} (and may add {','.join(TIME_COLUMNS)})"
-            f"{_resaved_hint(header)}"
-        )
+            f"The first line must name these 14 columns: {','.join(HEADER)} (and may add {','.join(TIME_COLUMNS)})",
+            *_resaved_hint(header),
+        )  # fmt: skip
 
 
-def _resaved_hint(header: list[str]) -> str:
+def _resaved_hint(header: list[str]) -> tuple:
     """What to do with PlugTrack's own columns as a spreadsheet saves them (semicolons, tabs, other case)."""
     for delimiter, said in ((";", "separated by semicolons"), ("\t", "separated by tabs"), (",", "in other case")):
         if own_columns([name for cell in header for name in cell.split(delimiter)]):
             return (
-                f". This is PlugTrack's own columns {said}, as a spreadsheet saves them: import it with --format "
-                "auto (in the admin: Detect it), which reads that shape."
-            )
-    return ""
+                f". This is PlugTrack's own columns {said}, as a spreadsheet saves them: import it with ", FORMAT_AUTO,
+                ", which reads that shape.",
+            )  # fmt: skip
+    return ()
 
 
 def own_columns(header: list[str]) -> bool:

@@ -24,6 +24,7 @@ from plugtrack_site.files import file_written_whole
 
 from ..models import ChargingSession
 from . import importer
+from .asks import FORMAT_OTHER
 from .batches import ImportSource, import_recorded
 from .choices import ImportChoices
 from .csv_format import (
@@ -257,8 +258,8 @@ def _unused_choices_refuse(file_format: str, choices: ImportChoices, name: str) 
     if unused := [choice for choice in unusable if given[choice]]:
         raise CsvFileError(
             f"{name} {what}: the {', '.join(unused)} you gave would not be used. Leave them out, or give the file's "
-            "format if it is another (--format spreadsheet, evcc)."
-        )
+            "format if it is another (", FORMAT_OTHER, ").",
+        )  # fmt: skip
 
 
 def _for_car(record: tuple[int, list[str]] | RowIssue, car: Car):

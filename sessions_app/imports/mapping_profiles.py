@@ -32,7 +32,7 @@ def profile_mapping(profile: MappingProfile) -> ColumnMapping:
         mapping_header_checked(_stored(profile.header, headings), headings)
     except CsvFileError as error:
         raise CsvFileError(
-            f"{error} Replace it with one that works (Column mappings, in the admin), or delete it."
+            *error.parts, " Replace it with one that works (Column mappings, in the admin), or delete it."
         ) from None
     mapping.name = profile.name
     return mapping
@@ -48,7 +48,7 @@ def mapping_profile_problem(profile: MappingProfile) -> str:
     try:
         profile_mapping(profile)
     except CsvFileError as error:
-        return str(error)
+        return error.for_admin()
     return ""
 
 

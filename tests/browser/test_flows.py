@@ -325,30 +325,43 @@ def test_an_import_is_undone_from_the_admin_after_a_confirmation(page, owner, ma
     assert car.sessions.count() == 1
 
 
-def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_imported(page, worker, owner, make_car,
-                                                                                 tmp_path):  # fmt: skip
+def test_an_evcc_file_is_imported_in_one_upload_asked_its_questions_on_its_columns_page(
+    page, worker, owner, make_car, tmp_path
+):
+    """evcc's file does not say its costs' currency, and one of its rows has no odometer: both are asked
+    on its columns page, in words (no command-line option), beside its columns; the check runs with the
+    answers, and the file is imported without being uploaded again."""
     from tests.sessions_app.imports.formats.test_presets import EVCC_DE
 
     car = make_car(owner, name="Model 3")
     path = tmp_path / "evcc-sessions.csv"
     path.write_text(EVCC_DE, encoding="utf-8")
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{page.base}/admin/sessions_app/chargingsession/import/")
+    expect(page.locator("#id_currency")).to_have_count(0)  # nothing to ask before the file is read
     page.set_input_files("#id_import_file", str(path))
+    page.click("input[value='Check the file']")
+    expect(page.locator("#pt-file-read")).to_contain_text("read as evcc's sessions CSV, UTF-8, semicolon-separated")
+    questions = page.locator("#pt-questions")
+    expect(questions).to_contain_text("its costs (line 2) are in the currency the app was set to")
+    expect(questions).to_contain_text("“Currency of its costs” and “Exchange rate”")
+    expect(questions).to_contain_text("line 3 has no odometer")
+    expect(page.locator("#content")).not_to_contain_text("--")
+    expect(page.locator("#id_column_odometer")).to_have_value("Kilometerstand (km)")
+    expect(page.locator("#id_column_odometer option:checked")).to_have_text("Kilometerstand (km) — 20117 · 20480")
+    expect(page.locator("#id_unit_odometer")).to_have_value("km")
     page.fill("#id_currency", "EUR")
     page.fill("#id_rate", "0.86")
     page.select_option("#id_blank_odometer", "previous")
-    page.click("input[value='Check the file']")
-    expect(page.locator("#pt-file-read")).to_contain_text("read as evcc's sessions CSV, UTF-8, semicolon-separated")
-    expect(page.locator("#id_column_odometer")).to_have_value("Kilometerstand (km)")
-    expect(page.locator("#id_unit_odometer")).to_have_value("km")
     page.select_option("#id_column_notes", "Fahrzeug")  # a change of the person's own: the car's name as the note
     page.fill("#id_save_as", "evcc garage")
-    screenshot(page, "import-columns")
+    page.locator("#pt-questions").scroll_into_view_if_needed()
+    screenshot(page, "import-evcc-columns")
     page.click("input[value='Check the file with these columns']")
     expect(page.locator("#pt-detected")).to_contain_text("costs: EUR, converted at £0.86 per EUR", timeout=30_000)
     expect(page.locator("#pt-detected")).to_contain_text("notes from “Fahrzeug”")
     expect(page.locator("#pt-new")).to_have_text("3")
-    screenshot(page, "import-columns-checked")
+    screenshot(page, "import-evcc-checked")
     page.click("input[value='Confirm import']")
     expect(page.get_by_text("Imported 3 session(s) into Model 3")).to_be_visible(timeout=30_000)
     taken = car.sessions.get(date="2026-11-05")
@@ -359,6 +372,10 @@ def test_an_owners_file_shows_its_columns_to_confirm_then_is_checked_and_importe
     )
     page.goto(f"{page.base}/admin/sessions_app/mappingprofile/")
     expect(page.locator("th.field-name")).to_have_text(["evcc garage"])
+    page.click("th.field-name a")
+    expect(page.locator("#id_column_notes")).to_have_value("Fahrzeug")  # the saved mapping, as a form
+    expect(page.locator("#id_unit_odometer")).to_have_value("km")
+    screenshot(page, "mapping-profile-form")
 
 
 def test_a_schedule_is_set_and_a_failed_verification_is_shown_until_a_backup_succeeds(page, owner, make_car,

@@ -88,6 +88,29 @@ def test_the_jobs_list_and_page_say_a_check_expired(owner_client, owner, make_ca
     assert not car.sessions.exists()
 
 
+def test_a_check_stopped_by_a_question_keeps_its_file_a_day_to_be_checked_again(owner, make_car, settings, tmp_path):
+    settings.PLUGTRACK_DATA_DIR = tmp_path
+    car = make_car(owner)
+    (tmp_path / "log.csv").write_text("Date,Mileage,Type,kWh\n03/04/2026,12480,AC,30\n")  # day/month or month/day?
+    upload = SimpleUploadedFile("log.csv", (tmp_path / "log.csv").read_bytes())
+    options = {"car_id": car.pk, "file_format": "spreadsheet"}
+    job = job_start(user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload, options=options)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.report["question"]["kind"] == "date_order"
+    assert Path(job.upload).is_file()  # (a failure that is no question removes it: see above)
+    assert services.job_check_again(job=job, options={"date_order": "dmy"})
+    job.refresh_from_db()
+    assert (job.status, job.report["inserted"], job.options["date_order"]) == (Job.Status.CHECKED, 1, "dmy")
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, report={"question": {}})  # asked again, say
+    job.refresh_from_db()
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(days=2))
+    old = timezone.now().timestamp() - 2 * 86400
+    os.utime(job.upload, (old, old))
+    jobs_unconfirmed_expire(user=owner)  # a day later: the file goes, the job's outcome stays
+    assert not Path(job.upload).exists() and Job.objects.filter(pk=job.pk).exists()
+    assert not services.job_check_again(job=job, options={"date_order": "mdy"})  # nothing left to check
+
+
 def test_a_running_job_whose_worker_stopped_beating_is_marked_failed(owner, settings, tmp_path):
     settings.PLUGTRACK_DATA_DIR = tmp_path
     settings.PLUGTRACK_JOB_STALE_SECONDS = 5

@@ -1,13 +1,10 @@
-import dataclasses
 import re
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 
 from settings_app.models import Setting
-from settings_app.registry import SETTINGS
-from settings_app.services import setting_secret_read, settings_update, user_settings
+from settings_app.services import settings_update, user_settings
 
 
 def page_url(user) -> str:
@@ -23,23 +20,9 @@ def form_data(**changes) -> dict:
         "petrol_mpg": "60.0",
         "allow_efficiency_fallback": "on",
         "max_price_per_kwh": "2.00",
+        "notification_url": "",
     }
     return {key: value for key, value in (values | changes).items() if value is not None}
-
-
-@pytest.fixture
-def secret_offered(monkeypatch):
-    """The notification URL offered on the page, as a secret setting will be once one is used: the page's
-    handling of secrets, tested with it."""
-    monkeypatch.setitem(SETTINGS, "notification_url", dataclasses.replace(SETTINGS["notification_url"], offered=True))
-
-
-def test_a_setting_nothing_uses_yet_is_not_offered_and_keeps_its_value(owner_client, owner):
-    settings_update(user=owner, values={"notification_url": "https://hooks.example/secret-token"})
-    html = owner_client.get(page_url(owner)).content.decode()
-    assert "notification" not in html.lower()
-    assert owner_client.post(page_url(owner), form_data(petrol_mpg="50")).status_code == 302
-    assert setting_secret_read(user=owner, key="notification_url") == "https://hooks.example/secret-token"
 
 
 def test_the_page_has_four_tabs_typed_inputs_and_the_petrol_preview(owner_client, owner):
@@ -92,7 +75,7 @@ def test_each_mistake_gets_one_message_and_each_tab_with_one_is_marked(owner_cli
     assert html.count('class="pt-tab-errors"') == 3
 
 
-def test_a_secret_is_write_only_in_the_page(owner_client, owner, secret_offered):
+def test_a_secret_is_write_only_in_the_page(owner_client, owner):
     owner_client.post(page_url(owner), form_data(notification_url="https://hooks.example/secret-token"))
     row = Setting.objects.get(user=owner, key="notification_url")
     assert row.encrypted and "secret-token" not in row.value
@@ -129,7 +112,7 @@ def test_a_superuser_lists_everyones_settings_with_secrets_masked(admin_client, 
     assert admin_client.get(page_url(other_owner)).status_code == 200
 
 
-def test_an_unreadable_secret_is_shown_as_such_with_what_to_do(owner_client, owner, settings, secret_offered):
+def test_an_unreadable_secret_is_shown_as_such_with_what_to_do(owner_client, owner, settings):
     from cryptography.fernet import Fernet
 
     settings_update(user=owner, values={"notification_url": "https://hooks.example/a"})

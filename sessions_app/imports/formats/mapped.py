@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -23,10 +24,10 @@ from cars_app.models import Car
 from plugtrack_site.numbers import decimal_parsed
 
 from ..choices import NO_COSTS, ImportChoices
-from ..csv_format import HEADER, WIDTH_KIND, csv_records, first_line, width_problem
+from ..csv_format import HEADER, WIDTH_KIND, CsvFileError, csv_records, first_line, width_problem
 from ..importer import RowIssue, RowLeftOut
 from . import OpenedRows
-from .mapping import ColumnMapping, value_in_unit
+from .mapping import ColumnMapping, odometer_missing, value_in_unit
 from .odometer_history import OdometerHistory
 from .presets import preset_mapping
 from .shape import (
@@ -34,10 +35,12 @@ from .shape import (
     SLASHED_DATE,
     ZONED_DATE_TIME,
     FileShape,
+    ShapeQuestion,
     currency_marks,
     delimiter_detect,
     encoding_detect,
     scanned_rows,
+    values_questions,
     values_scan,
 )
 
@@ -252,7 +255,8 @@ class MappedRows:
     at a time: once to decide the shape (shape.values_scan), once more for the odometers known by
     date when a blank one takes the previous session's (with `car`'s stored sessions,
     odometer_history.py), once to import. `shape`: its encoding and delimiter, when found already
-    (shape_start's pass over the bytes is not made twice)."""
+    (shape_start's pass over the bytes is not made twice). `questions` reads its first rows only, for
+    what the check would ask, before it runs."""
 
     path: Path
     preset: str
@@ -271,11 +275,9 @@ class MappedRows:
             header = next(records, (0, None))[1] or []
             mapping, ignored = _mapping_for(header, name, self.preset, choices, self.saved_mapping)
             columns = mapping.indexes(header, name, odometer_optional=odometer_optional)
-            numbers = [columns[column] for column in NUMBER_COLUMNS if column in columns]
-            costs = [columns[column] for column in MONEY_COLUMNS if column in columns]
-            scanned = scanned_rows(records, len(header), columns.get("date"), numbers, costs)
             # (evcc never says its costs' currency, whatever the mapping)
-            values_scan(shape, scanned, name, choices, costs_currency_unknown=self.preset == "evcc")
+            values_scan(shape, _scanned(records, header, columns), name, choices,
+                        costs_currency_unknown=self.preset == "evcc")  # fmt: skip
         converter = RowConverter(shape, mapping, columns, choices)  # (once the scan has decided the shape)
         detected = {"format": self.preset, **shape.describe(), **converter.describe(header, ignored)}
         if odometer_optional:
@@ -292,6 +294,35 @@ class MappedRows:
         finally:
             if converter.history:
                 converter.history.close()
+
+    def questions(self, name: str, *, rows: int) -> list[ShapeQuestion]:
+        """What the check would ask, read from the file's first `rows` rows: every question of
+        shape.values_questions, returned, not raised, and the rule for blank odometers when the mapping
+        has no odometer column. Empty when the mapping cannot read the file (the check says why)."""
+        shape = self.shape or shape_start(self.path, name, self.choices)
+        with text_open(self.path, shape.encoding) as text:
+            records = csv_records(text, name, delimiter=shape.delimiter)
+            header = next(records, (0, None))[1] or []
+            try:
+                mapping, _ = _mapping_for(header, name, self.preset, self.choices, self.saved_mapping)
+                columns = mapping.indexes(header, name, odometer_optional=True)
+            except CsvFileError:
+                return []
+            questions = values_questions(
+                shape, _scanned(islice(records, rows), header, columns, odometers=True), name, self.choices,
+                costs_currency_unknown=self.preset == "evcc",
+            )  # fmt: skip
+        if "odometer" not in columns and self.choices.blank_odometer != "previous":
+            questions.append(ShapeQuestion(*odometer_missing(name), kind="blank_odometer"))
+        return questions
+
+
+def _scanned(records, header: list[str], columns: dict[str, int], *, odometers: bool = False):
+    """The records as shape.py scans them, through the mapping's columns (`odometers`: with the odometer's)."""
+    numbers = [columns[column] for column in NUMBER_COLUMNS if column in columns]
+    costs = [columns[column] for column in MONEY_COLUMNS if column in columns]
+    odometer = columns.get("odometer") if odometers else None
+    return scanned_rows(records, len(header), columns.get("date"), numbers, costs, odometer)
 
 
 def _odometers_known(records: Iterator[tuple[int, list[str]]], width: int, converter: RowConverter) -> None:

@@ -21,6 +21,7 @@ from plugtrack_site.errors import excerpt
 from plugtrack_site.numbers import decimal_parsed, decimal_text
 
 from ...models import SESSION_FIELD_LABELS
+from ..asks import BLANK_ODOMETER_PREVIOUS, MAPPING
 from ..csv_format import HEADER, CsvFileError
 from .mapping_json import MAX_HEADING_CHARS, mapping_data_check
 
@@ -91,7 +92,7 @@ class ColumnMapping:
             )
         absent = [column for column in REQUIRED if column not in self.headings and column not in self.fixed]
         if "odometer" in absent and not odometer_optional:
-            raise CsvFileError(odometer_missing(name))
+            raise CsvFileError(*odometer_missing(name))
         if absent := [column for column in absent if column != "odometer"]:
             said = " and the ".join(SESSION_FIELD_LABELS[column] for column in absent)
             raise CsvFileError(f"{name}: no column is chosen for the {said}, which every session needs.")
@@ -146,16 +147,17 @@ class ColumnMapping:
         return cls(headings=headings, units=units, fixed=fixed, name=str(name)[:80])
 
 
-def odometer_missing(name: str) -> str:
-    """Why a file needs an odometer, and what to do when it has none (Tesla's charging report, a wallbox's log)."""
+def odometer_missing(name: str) -> tuple:
+    """Why a file needs an odometer, and what to do when it has none (Tesla's charging report, a wallbox's
+    log): a message's parts, for CsvFileError(*parts) or ShapeQuestion(*parts)."""
     return (
         f"{name} has no column for the odometer. PlugTrack needs each session's odometer: the miles between two "
         "charges give the car's efficiency and cost per mile, and the date, odometer and energy together tell one "
-        "session from another, so that a file imported twice adds nothing twice. Choose the column that holds it "
-        "(--mapping; in the admin: Which column is which); or, if the file has none, choose the rule for blank "
-        "odometers \"take the previous session's\" (--blank-odometer previous; in the admin: A row without an "
-        "odometer): each session then takes the last odometer known before it, 0 miles driven, said in its notes."
-    )
+        "session from another, so that a file imported twice adds nothing twice. Choose the column that holds it (",
+        MAPPING, "); or, if the file has none, choose the rule for blank odometers \"take the previous session's\" (",
+        BLANK_ODOMETER_PREVIOUS, "): each session then takes the last odometer known before it, 0 miles driven, said "
+        "in its notes.",
+    )  # fmt: skip
 
 
 _CONVERTED = ("km", "wh", "hours", "hms", "seconds", "pence")  # the units not PlugTrack's own

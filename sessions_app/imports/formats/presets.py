@@ -6,6 +6,7 @@ without case, brackets or punctuation ("Energy [kWh]" is "energy kwh").
 
 import re
 
+from ..asks import MAPPING
 from ..csv_format import CsvFileError
 from .evcc import EVCC_HEADINGS, evcc_column
 from .mapping import REQUIRED, ColumnMapping, odometer_missing
@@ -46,8 +47,8 @@ def preset_mapping(
         if column in found:
             raise CsvFileError(
                 f'{name}: two columns mean {column}: "{header[found[column][0]].strip()}" and "{heading.strip()}". '
-                "Remove or rename one of them, or give a mapping (--mapping)."
-            )
+                "Remove or rename one of them, or give a mapping (", MAPPING, ").",
+            )  # fmt: skip
         found[column] = (index, unit)
     if fallback_date is not None:
         if "date" in found:
@@ -71,7 +72,7 @@ def _required_check(preset: str, header: list[str], name: str, found: dict, odom
     """Refuse a header that gives no column for a field every session needs, saying the headings understood."""
     missing = [column for column in REQUIRED if column not in found]
     if missing == ["odometer"] and not odometer_optional:
-        raise CsvFileError(odometer_missing(name))
+        raise CsvFileError(*odometer_missing(name))
     missing = [column for column in missing if column != "odometer" or not odometer_optional]
     if missing:
         understood = _EVCC_BY_COLUMN if preset == "evcc" else SPREADSHEET_HEADINGS
@@ -79,8 +80,8 @@ def _required_check(preset: str, header: list[str], name: str, found: dict, odom
         raise CsvFileError(
             f"{name}: no column for {', '.join(missing)}. Headings understood ({accepted}); the file's headings: "
             f"{', '.join(repr(heading.strip()) for heading in header[:20])}. Rename the column, or give a "
-            "mapping (--mapping)."
-        )
+            "mapping (", MAPPING, ").",
+        )  # fmt: skip
 
 
 def _column_of(preset: str, key: str) -> tuple[str | None, str]:

@@ -3,9 +3,14 @@ encoding, delimiter, decimal mark and date order; and the questions the file rai
 answer: the local zone of date-times with an offset, the currency of costs not in pounds.
 
 Nothing is guessed silently: a file that is not UTF-8 but reads as Windows-1252 is recognised and
-offered (the person chooses `--encoding cp1252`), and dates that could be day/month or month/day
+offered (the person chooses that encoding), and dates that could be day/month or month/day
 (03/04/2025 and nothing to tell them apart) stop the import with the question; a value such as
-25/11/2026 decides it. The whole file is scanned for that proof, a row at a time.
+25/11/2026 decides it. The whole file is scanned for that proof, a row at a time (values_scan, which
+raises the first question). The admin asks before the check: values_questions reads the first rows
+the same way and returns every question they raise, the blank-odometer rule's too.
+
+A question's message names the choice it asks for (asks.py): its option on the command line, its
+field in the admin.
 """
 
 import codecs
@@ -16,6 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..asks import (
+    BLANK_ODOMETER,
+    CURRENCY_EXAMPLE,
+    DATE_ORDER,
+    ENCODING,
+    NO_COSTS,
+    POUNDS,
+    TIME_ZONE,
+)
 from ..csv_format import CsvFileError
 
 if TYPE_CHECKING:
@@ -34,7 +48,12 @@ _DECIMAL_POINT = re.compile(r"^\s*-?(?:\d{1,3}(?:,\d{3})+\.\d+|\d+\.(?:\d{1,2}|\
 
 
 class ShapeQuestion(CsvFileError):
-    """The file's shape needs the person's choice (an encoding, a date order)."""
+    """The file's shape needs the person's choice (an encoding, a date order). `kind`: which of
+    ImportChoices' answers it asks for ("date_order"), by default that of the first choice it names."""
+
+    def __init__(self, *parts, kind: str = ""):
+        super().__init__(*parts)
+        self.kind = kind or next((ask.choice for ask in self.asks if ask.choice), "")
 
 
 @dataclass
@@ -66,8 +85,7 @@ def encoding_detect(path: Path, name: str, chosen: str | None) -> str:
         raise CsvFileError(f'{name} is not UTF-8 text (line {line}), nor Windows-1252. Save it as "CSV UTF-8".')
     raise ShapeQuestion(
         f"{name} is not UTF-8 text (line {line} has a byte that is not); it reads as Windows-1252, "
-        'what Excel saves as "CSV" on Windows. Import it as that with --encoding cp1252 (the admin: choose it), '
-        'or save it as "CSV UTF-8".'
+        'what Excel saves as "CSV" on Windows. Read it as Windows-1252 (', ENCODING, '), or save it as "CSV UTF-8".'
     )
 
 
@@ -142,18 +160,21 @@ class ScannedRow:
     date: str
     numbers: list[str]  # every number cell, for the decimal mark
     costs: list[str]  # the cost cells, for their currency
+    odometer: str | None = None  # its odometer cell (None: not looked at), for the blank-odometer rule
 
 
 def scanned_rows(
     records: Iterable[tuple[int, list[str]]], width: int, date_index: int | None, number_indexes: list[int],
-    money_indexes: list[int] = (),
+    money_indexes: list[int] = (), odometer_index: int | None = None,
 ) -> Iterator[ScannedRow]:  # fmt: skip
     """A file's records as values_scan reads them: each row as wide as the header (another is refused
-    later, and its shifted cells prove nothing), its date, number and cost cells."""
+    later, and its shifted cells prove nothing), its date, number, cost and odometer cells."""
     for line, cells in records:
         if len(cells) == width:
             date = cells[date_index] if date_index is not None else ""
-            yield ScannedRow(line, date, [cells[i] for i in number_indexes], [cells[i] for i in money_indexes])
+            odometer = cells[odometer_index] if odometer_index is not None else None
+            numbers, costs = [cells[i] for i in number_indexes], [cells[i] for i in money_indexes]
+            yield ScannedRow(line, date, numbers, costs, odometer)
 
 
 @dataclass
@@ -166,13 +187,39 @@ class _Evidence:
     zoned_line: int | None = None  # a line whose date-time carries a zone offset
     cost_line: int | None = None  # a line with a cost
     foreign_money_line: int | None = None  # a line with a cost that is not in pounds
+    blank_odometer_line: int | None = None  # a line whose odometer is blank
 
 
 def values_scan(shape: FileShape, rows: Iterable[ScannedRow], name: str, choices: "ImportChoices", *,
                 costs_currency_unknown: bool = False) -> None:  # fmt: skip
     """Decide the decimal mark and the date order from the rows, and ask what they cannot tell: the
     local zone of zoned date-times, the currency of costs not in pounds (`costs_currency_unknown`:
-    the file's costs are in a currency it does not say, as evcc's are)."""
+    the file's costs are in a currency it does not say, as evcc's are). Raises the first question."""
+    evidence = _evidence(rows)
+    shape.decimal_comma = _decimal_comma(shape, evidence, name)
+    if questions := _questions(shape, evidence, name, choices, costs_currency_unknown):
+        raise questions[0]
+
+
+def values_questions(shape: FileShape, rows: Iterable[ScannedRow], name: str, choices: "ImportChoices", *,
+                     costs_currency_unknown: bool = False) -> list[ShapeQuestion]:  # fmt: skip
+    """values_scan's questions, every one returned, not raised (the admin asks them before its check
+    runs): with the rule for a blank odometer when a row has one (the rows scanned with their
+    odometer) and the rule chosen is the default, an error. The decimal mark is left to the check."""
+    evidence = _evidence(rows)
+    questions = _questions(shape, evidence, name, choices, costs_currency_unknown)
+    if evidence.blank_odometer_line and choices.blank_odometer == "error":
+        questions.append(
+            ShapeQuestion(
+                f"{name}: line {evidence.blank_odometer_line} has no odometer (evcc leaves it blank when it could not "
+                "read the car). Such a row is an error, unless you choose to leave it out or to give it the "
+                "previous session's odometer (", BLANK_ODOMETER, ")."
+            )  # fmt: skip
+        )
+    return questions
+
+
+def _evidence(rows: Iterable[ScannedRow]) -> _Evidence:
     evidence = _Evidence()
     for row in rows:
         line, date = row.line, row.date
@@ -194,12 +241,25 @@ def values_scan(shape: FileShape, rows: Iterable[ScannedRow], name: str, choices
                 evidence.month_first_line = line
             elif first != second and evidence.ambiguous_line is None:
                 evidence.ambiguous_line = line
-    shape.decimal_comma = _decimal_comma(shape, evidence, name)
-    shape.date_order = choices.date_order or _date_order(evidence, name)
+        if evidence.blank_odometer_line is None and row.odometer is not None and not row.odometer.strip():
+            evidence.blank_odometer_line = line
+    return evidence
+
+
+def _questions(shape: FileShape, evidence: _Evidence, name: str, choices: "ImportChoices",
+               costs_currency_unknown: bool) -> list[ShapeQuestion]:  # fmt: skip
+    """The date order decided on `shape` (and the local zone), and the questions the evidence raises."""
+    questions = []
+    try:
+        shape.date_order = choices.date_order or _date_order(evidence, name)
+    except ShapeQuestion as question:
+        questions.append(question)
     if evidence.zoned_line and not choices.time_zone:
-        raise ShapeQuestion(
-            f"{name}: line {evidence.zoned_line} has a date-time with a time zone offset, and sessions are kept by "
-            "their local date. Say which zone is yours: --timezone Europe/London (the admin: Time zone)."
+        questions.append(
+            ShapeQuestion(
+                f"{name}: line {evidence.zoned_line} has a date-time with a time zone offset, and sessions are kept by "
+                "their local date. Say which zone is yours (", TIME_ZONE, ")."
+            )  # fmt: skip
         )
     shape.time_zone = choices.time_zone if evidence.zoned_line else None
     unsaid = costs_currency_unknown and evidence.cost_line
@@ -208,10 +268,14 @@ def values_scan(shape: FileShape, rows: Iterable[ScannedRow], name: str, choices
             f"line {evidence.foreign_money_line} has a cost that is not in pounds" if evidence.foreign_money_line
             else f"its costs (line {evidence.cost_line}) are in the currency the app was set to, which it does not say"
         )  # fmt: skip
-        raise ShapeQuestion(
-            f"{name}: {where}. PlugTrack keeps pounds: give the currency and its rate, e.g. --currency EUR --rate 0.86 "
-            "(pounds per euro), or --currency GBP if they are pounds, or --currency none to leave costs out."
+        questions.append(
+            ShapeQuestion(
+                f"{name}: {where}. PlugTrack keeps pounds: give their currency and its rate in pounds, e.g. ",
+                CURRENCY_EXAMPLE, " (pounds per euro); ", POUNDS, " if they are pounds, or ", NO_COSTS,
+                " to leave the costs out.",
+            )  # fmt: skip
         )
+    return questions
 
 
 def _decimal_comma(shape: FileShape, evidence: _Evidence, name: str) -> bool:
@@ -231,7 +295,7 @@ def _date_order(evidence: _Evidence, name: str) -> str:
     if evidence.day_first_line and evidence.month_first_line:
         raise ShapeQuestion(
             f"{name}: the dates disagree: line {evidence.day_first_line} can only be day/month, line "
-            f"{evidence.month_first_line} only month/day. Correct the file, or choose the order with --date-order."
+            f"{evidence.month_first_line} only month/day. Correct the file, or choose the order (", DATE_ORDER, ")."
         )
     if evidence.day_first_line:
         return "dmy"
@@ -240,6 +304,7 @@ def _date_order(evidence: _Evidence, name: str) -> str:
     if evidence.ambiguous_line:
         raise ShapeQuestion(
             f"{name}: the dates could be day/month or month/day (line {evidence.ambiguous_line}, and no date in the "
-            "file tells them apart). Choose the order: --date-order dmy (25/11/2026) or mdy (11/25/2026)."
-        )
+            "file tells them apart). Choose the order, day/month/year (25/11/2026) or month/day/year (11/25/2026): ",
+            DATE_ORDER, ".",
+        )  # fmt: skip
     return "ymd"

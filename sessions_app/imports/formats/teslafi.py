@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import islice
 from pathlib import Path
 
 from plugtrack_site.numbers import decimal_parsed, decimal_text
@@ -47,7 +48,7 @@ from ..importer import RowIssue
 from ..seen_keys import temporary_database
 from . import OpenedRows
 from .mapped import date_iso, number_plain, shape_start, text_open
-from .shape import FileShape, scanned_rows, values_scan
+from .shape import FileShape, ShapeQuestion, scanned_rows, values_questions, values_scan
 
 # TeslaFi's poll columns that make a file TeslaFi's.
 TESLAFI_COLUMNS = ("date", "charging_state", "charge_energy_added", "battery_level", "odometer")
@@ -173,6 +174,22 @@ class TeslafiRows:
             # (closed however the import ends: a sort's temporary store with it)
             with closing(_sessions(records, name, header, columns, shape, sort=not order.in_order)) as rows:
                 yield OpenedRows(list(HEADER), rows, detected)
+
+
+    def questions(self, name: str, *, rows: int) -> list[ShapeQuestion]:
+        """What the check would ask, read from the file's first `rows` polls (shape.values_questions);
+        none when it is no TeslaFi export (the check says why)."""
+        shape = self.shape or shape_start(self.path, name, self.choices)
+        with text_open(self.path, shape.encoding) as text:
+            records = csv_records(text, name, delimiter=shape.delimiter)
+            header = next(records, (0, None))[1] or []
+            try:
+                columns = _columns(header, name)
+            except CsvFileError:
+                return []
+            numbers = [columns[column] for column in _NUMBERS if column in columns]
+            scanned = scanned_rows(islice(records, rows), len(header), columns["date"], numbers)
+            return values_questions(shape, scanned, name, self.choices)
 
 
 def _columns(header: list[str], name: str) -> dict[str, int]:

@@ -1,13 +1,15 @@
 """A mapping's JSON within bounds (issue 20, point 8): whichever way it comes in (the admin's Column
-mappings form, `mapping_profiles --import`, the columns page's "save as", ColumnMapping.from_json
-itself), a huge number, NaN, a text PostgreSQL cannot store, deep nesting, an overlong heading or
-too many of them is refused with a message, never a 500 or a traceback, and nothing is saved. A
-profile stored before these checks that breaks them is shown, with what to do, not a 500."""
+mappings form, its rows or a JSON file uploaded, `mapping_profiles --import`, the columns page's "save
+as", ColumnMapping.from_json itself), a huge number, NaN, a text PostgreSQL cannot store, deep
+nesting, an overlong heading or too many of them is refused with a message, never a 500 or a
+traceback, and nothing is saved. A profile stored before these checks that breaks them is shown, with
+what to do, not a 500."""
 
 import json
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -77,6 +79,11 @@ HOSTILE = {
 }  # fmt: skip
 
 
+def json_file(mapping: str, header: str = "[]") -> SimpleUploadedFile:
+    """A mapping's JSON file as `mapping_profiles --export` writes one: the mapping, with its header."""
+    return SimpleUploadedFile("m.json", f'{mapping[:-1]}, "header": {header}}}'.encode())
+
+
 def field_errors(response) -> dict[str, str]:
     assert response.status_code == 200
     response.content.decode()  # the page itself carries what was typed (no half characters)
@@ -86,13 +93,12 @@ def field_errors(response) -> dict[str, str]:
 @pytest.mark.parametrize("case", HOSTILE)
 def test_the_admin_refuses_each_hostile_mapping_with_a_field_error(owner_client, owner, case):
     mapping, header, message = HOSTILE[case]
-    field = "header" if case.startswith("headings") else "mapping"
-    added = field_errors(owner_client.post(reverse(ADD), {"name": "new", "mapping": mapping, "header": header}))
-    assert message in added[field] and not MappingProfile.objects.exists()
+    added = field_errors(owner_client.post(reverse(ADD), {"name": "new", "json_file": json_file(mapping, header)}))
+    assert message in added["json_file"] and not MappingProfile.objects.exists()
     mine = mapping_profile_save(user=owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=["When"], name="mine")
     change = reverse("admin:sessions_app_mappingprofile_change", args=[mine.pk])
-    changed = field_errors(owner_client.post(change, {"name": "mine", "mapping": mapping, "header": header}))
-    assert message in changed[field]
+    changed = field_errors(owner_client.post(change, {"name": "mine", "json_file": json_file(mapping, header)}))
+    assert message in changed["json_file"]
     kept = MappingProfile.objects.get()
     assert (kept.mapping, kept.header) == (mine.mapping, ["When"])
 
@@ -118,7 +124,7 @@ def test_sessions_import_refuses_a_hostile_mapping_file_too(owner, make_car, tmp
 
 def test_the_form_and_the_command_take_a_mapping_just_under_the_cap(owner_client, owner, tmp_path):
     text = json.dumps(ODD_MAPPING | {"name": "x" * 60 * 1024})
-    response = owner_client.post(reverse(ADD), {"name": "big", "mapping": text, "header": "[]"})
+    response = owner_client.post(reverse(ADD), {"name": "big", "json_file": json_file(text)})
     assert response.status_code == 302 and MappingProfile.objects.get().name == "big"
     (tmp_path / "big.json").write_text(text, encoding="utf-8")
     call_command("mapping_profiles", "--user", "alice", "--import", str(tmp_path / "big.json"), "--name", "big too")
@@ -127,7 +133,7 @@ def test_the_form_and_the_command_take_a_mapping_just_under_the_cap(owner_client
 
 def test_the_admin_refuses_a_name_it_cannot_store_or_too_long(owner_client):
     for name, message in [("a\x00b", "Null characters are not allowed"), ("x" * 81, "at most 80 characters")]:
-        errors = field_errors(owner_client.post(reverse(ADD), {"name": name, "mapping": GOOD, "header": "[]"}))
+        errors = field_errors(owner_client.post(reverse(ADD), {"name": name, "json_file": json_file(GOOD)}))
         assert message in errors["name"]
     assert not MappingProfile.objects.exists()
 
@@ -220,8 +226,8 @@ def test_a_profile_stored_before_the_checks_is_shown_to_be_replaced_not_a_500(ow
         call_command("mapping_profiles", "--user", "alice", "--export", "old", "--to", str(tmp_path / "old.json"))
     assert no.value.returncode == 2 and not (tmp_path / "old.json").exists()
     # Replaced in its form, it works again.
-    replaced = owner_client.post(change, {"name": "old", "mapping": GOOD, "header": '["When"]'})
+    replaced = owner_client.post(change, {"name": "old", "json_file": json_file(GOOD, '["When"]')})
     assert replaced.status_code == 302
     profile.refresh_from_db()
-    assert (profile.mapping, profile.header) == (ODD_MAPPING, ["When"])
+    assert (profile.mapping, profile.header) == (ODD_MAPPING | {"name": "old"}, ["When"])
     assert "cannot be used" not in owner_client.get(reverse(CHANGELIST)).content.decode()

@@ -226,9 +226,10 @@ def test_a_file_with_too_many_columns_for_the_columns_page_is_refused_before_it(
     assert not Job.objects.exists() and not any((settings.PLUGTRACK_DATA_DIR / "uploads").rglob("*.csv"))
 
 
-def test_the_import_form_refuses_money_it_cannot_convert(owner_client, owner, make_car):
-    response = upload(owner_client, make_car(owner), ODD, currency="EUR")
-    assert "Costs in EUR need the exchange rate" in response.content.decode() and not Job.objects.exists()
+def test_the_columns_page_refuses_money_it_cannot_convert(owner_client, owner, make_car):
+    response = upload(owner_client, make_car(owner), ODD)
+    refused = owner_client.post(response.request["PATH_INFO"], columns_form_data(response, currency="EUR"))
+    assert "Costs in EUR need the exchange rate" in refused.content.decode() and not Job.objects.exists()
 
 
 def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_json(owner_client, owner, other_owner):
@@ -242,8 +243,8 @@ def test_saved_mappings_in_the_admin_are_the_owners_checked_and_downloaded_as_js
     assert response["Content-Disposition"] == 'attachment; filename="mine.json"'
     assert json.loads(response.content)["columns"] == ODD_MAPPING["columns"]
     change = reverse("admin:sessions_app_mappingprofile_change", args=[mine.pk])
-    broken = {"name": "mine", "mapping": json.dumps({"plugtrack_mapping": 1, "columns": {"mileage": "Odo"}}),
-              "header": json.dumps(header)}  # fmt: skip
+    text = json.dumps({"plugtrack_mapping": 1, "columns": {"mileage": "Odo"}, "header": header})
+    broken = {"name": "mine", "json_file": SimpleUploadedFile("broken.json", text.encode())}
     assert "fields PlugTrack does not have: mileage" in owner_client.post(change, broken).content.decode()
     assert MappingProfile.objects.get(pk=mine.pk).mapping == ColumnMapping.from_json(ODD_MAPPING).to_json() | {
         "name": "mine"
@@ -280,10 +281,11 @@ def test_evccs_prices_ask_for_their_currency_through_the_admins_columns_page_too
     from .test_presets import EVCC_DE
 
     car = make_car(owner)
-    response = upload(owner_client, car, EVCC_DE, "evcc.csv")  # currency left blank
+    response = upload(owner_client, car, EVCC_DE, "evcc.csv")
+    assert "are in the currency the app was set to" in response.content.decode()  # asked before the check
     response = owner_client.post(response.request["PATH_INFO"], columns_form_data(response), follow=True)
-    assert "are in the currency the app was set to" in response.content.decode()
-    assert not car.sessions.exists()
+    assert "Answer this before the check." in response.content.decode()  # (left blank)
+    assert not Job.objects.exists() and not car.sessions.exists()
 
 
 def test_a_heading_written_twice_is_refused_not_read_from_the_wrong_column(owner, make_car, tmp_path):
@@ -348,9 +350,10 @@ def test_the_admin_refuses_a_second_mapping_of_the_same_name_and_a_double_submit
 ):
     mapping_profile_save(user=owner, mapping=ColumnMapping.from_json(ODD_MAPPING), header=[], name="mine")
     add = reverse("admin:sessions_app_mappingprofile_add")
-    response = owner_client.post(add, {"name": "mine", "mapping": json.dumps(ODD_MAPPING), "header": "[]"})
+    mapping = SimpleUploadedFile("mine.json", json.dumps(ODD_MAPPING).encode())
+    response = owner_client.post(add, {"name": "mine", "json_file": mapping})
     assert "has a saved mapping &quot;mine&quot; already: choose another name" in response.content.decode()
-    deep = owner_client.post(add, {"name": "deep", "mapping": "[" * 30_000, "header": "[]"})
+    deep = owner_client.post(add, {"name": "deep", "json_file": SimpleUploadedFile("deep.json", b"[" * 30_000)})
     assert "nested too deep" in deep.content.decode() and MappingProfile.objects.count() == 1
     car = make_car(owner)
     response = upload(owner_client, car, ODD)
