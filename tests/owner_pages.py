@@ -83,6 +83,9 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
     )  # fmt: skip
     zoe = Car.objects.create(user=owner, name="Zoe", make="Renault", model="Zoe", battery_kwh=Decimal("52"))
     seed = Seed(owner=owner, niro=niro, zoe=zoe)
+    # Webhooks to an address where nothing listens: each event's delivery is listed on the settings page,
+    # waiting for its retry (and no test sends anything anywhere).
+    settings_update(user=owner, values={"notification_url": "http://127.0.0.1:9/plugtrack-events"})
 
     demo = charging_sessions_import(user=owner, car=niro, source=demo_sessions_csv())
     evcc = folder / "evcc-sessions.csv"
@@ -122,6 +125,13 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
     jobs["sessions-import-checked"] = job_start(
         user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK,
         options={"car_id": niro.pk, "file_format": "plugtrack"}, uploaded=_uploaded(_import_check_file(folder)),
+    )  # fmt: skip
+    # A check stopped at a question its owner answers on the job's page (day/month or month/day?).
+    asking = folder / "log.csv"
+    asking.write_text("Date,Mileage,Type,kWh\n03/04/2026,12480,AC,30\n", encoding="utf-8")
+    jobs["sessions-import-question"] = job_start(
+        user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK,
+        options={"car_id": niro.pk, "file_format": "spreadsheet"}, uploaded=_uploaded(asking),
     )  # fmt: skip
     # An owner's own file checked: how it was read (its shape, its columns) above the report.
     jobs["sessions-import-evcc-checked"] = job_start(
