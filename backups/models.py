@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
+from plugtrack_site.dates import moment_text
 from plugtrack_site.files import STALE_AFTER_SECONDS
 
 
@@ -39,7 +40,7 @@ class Backup(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} backup of {self.created_at:%Y-%m-%d %H:%M} UTC"
+        return f"Backup of {moment_text(self.created_at)} ({self.get_kind_display()})"
 
     def event_data(self) -> dict:
         """The backup as its events tell it (plugtrack_site.events): its file's name, never the server's folders."""

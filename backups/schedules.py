@@ -40,6 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from plugtrack_site import events
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.events import event_on_commit
 from settings_app import crypto
@@ -216,7 +217,7 @@ def _named(slot: dt.datetime, now: dt.datetime, redone: bool) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
+    return moment_text(moment)
 
 
 def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:

@@ -154,9 +154,14 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True
+# Dates and times written one way on every page, "7 Dec 2026 17:11" (plugtrack_site/formats, plugtrack_site/dates.py).
+FORMAT_MODULE_PATH = ["plugtrack_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "plugtrack_site" / "static"]  # what every page shares (the favicon)
+# Files served at the site's root as they are, by WhiteNoise: /favicon.ico, which browsers ask for by that name.
+WHITENOISE_ROOT = BASE_DIR / "plugtrack_site" / "root"
 # Served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`): compressed (gzip, Brotli) and named
 # by their content's hash, so browsers may keep them for ever. With DEBUG on, files are served as they are.
 STORAGES = {

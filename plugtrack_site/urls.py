@@ -7,6 +7,7 @@ from .health import healthz
 admin.site.site_header = "PlugTrack"
 admin.site.site_title = "PlugTrack"
 admin.site.index_title = "Your charging, costs and settings"
+admin.site.site_url = None  # no "View site": the admin is the whole site ("/" leads back to it)
 # The sidebar takes a third of a laptop screen from the analytics columns; the breadcrumbs suffice.
 admin.site.enable_nav_sidebar = False
 

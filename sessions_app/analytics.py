@@ -17,6 +17,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from cars_app.models import Car
+from plugtrack_site.dates import date_text
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
@@ -345,10 +346,10 @@ class FullChargeStatus:
     def text(self) -> str:
         if self.last_full_charge is None:
             return f"No full charge (SoC ≥ {FULL_CHARGE_SOC}%) recorded yet: one is due."
-        since = f"Last full charge {self.last_full_charge:%d %b %Y}, {self.days_since} days ago"
+        since = f"Last full charge {date_text(self.last_full_charge)}, {self.days_since} days ago"
         if self.overdue_days:
             return f"{since}: overdue by {self.overdue_days} days."
-        return f"{since}: next due by {self.due:%d %b %Y}."
+        return f"{since}: next due by {date_text(self.due)}."
 
 
 def full_charge_status(*, car, today: dt.date | None = None) -> FullChargeStatus | None:

@@ -12,6 +12,7 @@ from django.db.models.functions import Substr, Trunc
 from django.utils import timezone
 
 from cars_app.models import notes_field
+from plugtrack_site.dates import date_text, moment_text
 from plugtrack_site.numbers import decimal_text
 from settings_app.services import user_settings
 
@@ -138,7 +139,7 @@ class ImportBatch(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        when = f"{timezone.localtime(self.created_at):%d %b %Y %H:%M}, " if self.created_at else ""
+        when = f"{moment_text(self.created_at)}, " if self.created_at else ""
         return f"{self.source_name} ({when}{self.inserted} new)"
 
     def event_data(self) -> dict:
@@ -338,7 +339,7 @@ class ChargingSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} · {self.odometer} mi · {self.charge_delivered_kwh} kWh"
+        return f"{date_text(self.date)} · {self.odometer:,} mi · {Decimal(self.charge_delivered_kwh):,.1f} kWh"
 
     def event_data(self) -> dict:
         """The session as its events tell it (plugtrack_site.events): its fields, decimals as text as the
@@ -367,13 +368,13 @@ class ChargingSession(models.Model):
         errors = {}
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
             errors["ended_at"] = ValidationError(
-                f"It ended ({timezone.localtime(self.ended_at):%d %b %Y %H:%M}) before it started "
-                f"({timezone.localtime(self.started_at):%d %b %Y %H:%M}).", code="ended before it started",
+                f"It ended ({moment_text(self.ended_at)}) before it started ({moment_text(self.started_at)}).",
+                code="ended before it started",
             )  # fmt: skip
         if self.started_at and self.date and timezone.localtime(self.started_at).date() != self.date:
             errors["started_at"] = ValidationError(
-                f"It started on {timezone.localtime(self.started_at):%d %b %Y} (local time), not on the session's "
-                f"date, {self.date:%d %b %Y}: correct one of them.", code="start not on the session's date",
+                f"It started on {date_text(timezone.localtime(self.started_at).date())} (local time), not on the "
+                f"session's date, {date_text(self.date)}: correct one of them.", code="start not on the session's date",
             )  # fmt: skip
         return errors
 

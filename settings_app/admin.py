@@ -47,6 +47,15 @@ class SettingAdmin(OwnedModelAdmin):
     def has_add_permission(self, request):
         return False  # every key exists already: seeded for every user
 
+    def has_delete_permission(self, request, obj=None):
+        # An owner's settings are changed on their page, never deleted (each goes with its owner).
+        return sees_everything(request) and super().has_delete_permission(request, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not sees_everything(request):  # an owner's settings have one page, where each is changed
+            return redirect("admin:settings_app_setting_user", request.user.pk)
+        return super().history_view(request, object_id, extra_context)
+
     def get_urls(self):
         page = path(
             "user/<int:user_id>/",

@@ -21,6 +21,7 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site import events
 from plugtrack_site.account_lock import account_write_lock
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.events import event_on_commit
 
@@ -149,7 +150,7 @@ def import_batch_undo(*, user: User, batch_id: int, dry_run: bool = False, inclu
             raise BatchNotFound(f"{user} has no import {batch_id}. `manage.py import_batches` lists them.")
         if batch.undone_at:
             raise BatchNotFound(
-                f"Import {batch_id} ({batch.source_name}) was undone already, on {batch.undone_at:%Y-%m-%d %H:%M}."
+                f"Import {batch_id} ({batch.source_name}) was undone already, on {moment_text(batch.undone_at)}."
             )
         sessions = batch.sessions.filter(user=user).order_by(*CHRONOLOGICAL)  # (one moved to another owner stays)
         edited = sessions.filter(edited_at__isnull=False)

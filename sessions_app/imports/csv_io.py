@@ -63,7 +63,7 @@ def charging_sessions_checked_import(
     as an import (`source.path`: the checked file, for its SHA-256). `check`: the dry run's report,
     whose rows read, errors and duplicates the returned report (and the record) count too."""
     report = ImportReport(
-        source=source.name, car=f"{car} (id {car.pk})", dry_run=False, rows_read=check["rows_read"],
+        source=source.name, car=str(car), car_id=car.pk, dry_run=False, rows_read=check["rows_read"],
         skipped_duplicates=check["skipped_duplicates"], error_count=check["error_count"],
     )  # fmt: skip
     source = ImportSource(source.name, source.path, check.get("detected", {}))
@@ -95,7 +95,7 @@ def _database_refusal() -> Iterator[None]:
 def _car_still_there(user: User, car: Car) -> None:
     if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
         raise CsvFileError(
-            f"{car} (id {car.pk}) no longer exists: another operation removed it while this import waited. "
+            f"{car} no longer exists: another operation removed it while this import waited. "
             "Nothing was written; choose a car and import again."
         )
 
@@ -188,7 +188,7 @@ def _import_file(
     *, user: User, car: Car, source, name: str, checked_rows, row_source: RowSource, options: ImportOptions
 ) -> ImportReport:
     dry_run = options.dry_run
-    report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
+    report = ImportReport(source=name, car=str(car), car_id=car.pk, dry_run=dry_run)
     path = source if isinstance(source, str | Path) else None  # the file itself, for the batch's SHA-256
     errors_to = _ErrorFile(source, report) if options.error_file else nullcontext()
     with row_source.open(name) as (columns, records, detected), errors_to as error_sink:

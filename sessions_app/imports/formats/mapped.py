@@ -129,9 +129,9 @@ class RowConverter:
             return value  # not a number: the row's error where it is checked
         pounds = (amount * rate).quantize(MONEY_PLACES[column], ROUND_HALF_EVEN)
         if self.money:
-            derived.append(f"{MONEY_COLUMNS[column]} {value} {currency} → £{pounds} at {rate}")
+            derived.append(f"{MONEY_COLUMNS[column]} {value} {currency} → £{pounds:,} at {rate}")
         elif pounds != amount:
-            derived.append(f"{MONEY_COLUMNS[column]} {value} → £{pounds}")
+            derived.append(f"{MONEY_COLUMNS[column]} {value} → £{pounds:,}")
         return str(pounds)
 
     def dated_odometer(self, cells: list[str]) -> tuple[dt.date, str, int] | None:
