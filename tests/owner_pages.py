@@ -23,6 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from api.models import ApiToken
+from api.services import api_token_create, api_token_revoke
 from backups.models import Backup, BackupSchedule
 from backups.schedules import SchedulePlan, schedule_save
 from backups.services import backup_create
@@ -182,6 +184,11 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
         upload_name="big.csv", options={"car_id": niro.pk}, started_at=timezone.now(),
     )  # fmt: skip
 
+    # An API token for Home Assistant, on one car, and one revoked.
+    home_assistant = api_token_create(user=owner, name="Home Assistant", scopes=["sessions:write"], car_ids=[zoe.pk])
+    api_token_create(user=owner, name="Old script", scopes=["sessions:read"], expires_days=30)
+    revoked = api_token_revoke(user=owner, name="Old script")
+
     baseline = niro.sessions.get(is_baseline=True)
     seed.objects = {
         Car: {"niro": niro, "zoe": zoe},
@@ -196,6 +203,7 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
         BackupSchedule: {"": BackupSchedule.objects.get(user=owner)},
         Job: {name: Job.objects.get(pk=job.pk) for name, job in jobs.items()},
         Setting: {"": Setting.objects.get(user=owner, key="petrol_mpg")},
+        ApiToken: {"home-assistant": home_assistant.token, "revoked": revoked},
     }
     return seed
 

@@ -47,7 +47,7 @@ def test_the_previous_rule_takes_the_stored_odometer_before_it(owner, make_car, 
     make_session(car, "2026-11-01", 12480)
     fields = {"date": "2026-11-02", "charge_type": "AC", "charge_delivered_kwh": "30"}
     cells = cells_of(OneSession(fields=fields, car=car, choices=ImportChoices(blank_odometer="previous")))
-    assert cells["odometer"] == "12480" and "12,480 mi taken from the session of 01 Nov 2026" in cells["notes"]
+    assert cells["odometer"] == "12480" and "12,480 mi taken from the session of 1 Nov 2026" in cells["notes"]
     issue = cells_of(OneSession(fields=fields | {"date": "2026-10-01"}, car=car,
                                 choices=ImportChoices(blank_odometer="previous")))  # fmt: skip
     assert isinstance(issue, RowIssue) and issue.field == "odometer"
