@@ -47,9 +47,13 @@ def evcc_sessions(evcc_url: str) -> list[dict]:
         data = data["result"]
     if data is None:  # an evcc without sessions may say null
         return []
-    if not isinstance(data, list) or not all(isinstance(item, dict) and "id" in item for item in data):
+    if not isinstance(data, list) or not all(isinstance(item, dict) and _is_id(item.get("id")) for item in data):
         raise Failed(f"evcc's {evcc_url}/api/sessions did not give a list of sessions: is that evcc's address?")
     return data
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def evcc_currency(evcc_url: str) -> str:
@@ -222,7 +226,7 @@ def idempotency_key(body: dict) -> str:
 
 def run(options: argparse.Namespace, token: str) -> int:
     out = sys.stdout
-    sessions = sorted(evcc_sessions(options.evcc.rstrip("/")), key=lambda session: int(session["id"]))
+    sessions = sorted(evcc_sessions(options.evcc.rstrip("/")), key=lambda session: session["id"])
     plugtrack = PlugTrack(options.plugtrack, token)
     by_title, default = cars_mapping(options.car, plugtrack.cars())
     currency = options.currency or None
@@ -234,7 +238,7 @@ def run(options: argparse.Namespace, token: str) -> int:
     counts = {"sent": 0, "stored already": 0, "refused": 0, "no car": 0, "still charging": 0}
     settled_up_to, settled = state.get("last_id", 0), True
     for session in sessions:
-        evcc_id = int(session["id"])
+        evcc_id = session["id"]
         if evcc_id <= state.get("last_id", 0):
             continue
         started, ended = moment(session.get("created")), moment(session.get("finished"))

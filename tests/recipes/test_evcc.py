@@ -199,6 +199,17 @@ def test_failures_say_what_to_do(live_server, evcc, niro, token, tmp_path):
     assert not_evcc.returncode == 1
     assert "is that its address?" in not_evcc.stderr
 
+    strange = run("--evcc", evcc([{"id": "311", "created": "2026-03-27"}]).url, "--plugtrack", live_server.url,
+                  token=token)  # fmt: skip
+    assert strange.returncode == 1
+    assert "/api/sessions did not give a list of sessions: is that evcc's address?" in strange.stderr
+    for nothing_yet in ([], None):
+        empty = run("--evcc", evcc(nothing_yet, wrapped=True).url, "--plugtrack", live_server.url, token=token)
+        assert (empty.returncode, empty.stdout) == (
+            0,
+            "0 sent, 0 stored already, 0 refused, 0 no car, 0 still charging.\n",
+        )
+
     euros = run("--evcc", server.url, "--plugtrack", live_server.url, "--car", "Guest=skip", token=token)
     assert euros.returncode == 1
     assert "evcc's prices are in EUR: give --rate (pounds per EUR, e.g. 0.86)" in euros.stderr
