@@ -16,6 +16,7 @@ from jobs.admin import job_page_url
 from jobs.models import Job
 from jobs.services import job_start
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.dates import date_text, moment_text
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 
@@ -179,6 +180,9 @@ class CostRecomputeAdmin(OwnedModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # its record is what an undo writes back from: undo it instead
+
     def may_recompute(self, request) -> bool:
         return request.user.has_perm("tariffs.add_costrecompute")
 
@@ -193,13 +197,13 @@ class CostRecomputeAdmin(OwnedModelAdmin):
     @admin.display(description="sessions")
     def what(self, recompute):
         car = f"{recompute.car}" if recompute.car_id else "every car"
-        period = " to ".join(f"{day:%d %b %Y}" for day in (recompute.date_from, recompute.date_to) if day)
+        period = " to ".join(date_text(day) for day in (recompute.date_from, recompute.date_to) if day)
         return f"{car}{', ' + period if period else ''}"
 
     @admin.display(description="")
     def undo(self, recompute):
         if recompute.undone_at:
-            return f"undone {recompute.undone_at:%d %b %Y %H:%M}"
+            return f"undone {moment_text(recompute.undone_at)}"
         latest = CostRecompute.objects.filter(user_id=recompute.user_id, undone_at__isnull=True).first()
         if latest is None or latest.pk != recompute.pk:
             return ""

@@ -41,11 +41,20 @@ from sessions_app.models import ChargingSession, ImportBatch, MappingProfile
 from sessions_app.services import charging_session_save
 from settings_app.models import Setting
 from settings_app.services import settings_update
+from tariffs.costs import Selection
+from tariffs.models import Assignment, CostRecompute, Tariff, TariffVersion
+from tariffs.services import costs_recompute, tariffs_import
 
 from .sessions_app.csv_helpers import session_row, write_csv
 from .sessions_app.imports.formats.test_presets import EVCC_DE
 
 PASSPHRASE = "correct horse battery"
+OCTOPUS_GO = """{"plugtrack_tariffs": 1, "tariffs": [{"name": "Intelligent Octopus Go", "time_zone": "Europe/London",
+  "versions": [{"valid_from": "2025-01-01", "default_p_per_kwh": "28.00", "standing_p_per_day": "45.00",
+    "bands": [{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "23:30", "end": "05:30",
+               "p_per_kwh": "7.00"}]}]}],
+  "assignments": [{"tariff": "Intelligent Octopus Go", "car": null, "where": "home", "location": null,
+                   "valid_from": "2025-01-01"}]}"""
 
 
 @dataclass
@@ -184,6 +193,12 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
         upload_name="big.csv", options={"car_id": niro.pk}, started_at=timezone.now(),
     )  # fmt: skip
 
+    # An Intelligent Octopus Go tariff for home charging, its costs worked out (applied), and a preview.
+    tariffs_import(user=owner, data=OCTOPUS_GO.encode(), source="tariffs.json")
+    recompute = costs_recompute(selection=Selection(user=owner), apply=True).recompute_id
+    jobs["costs-recompute-checked"] = job_start(user=owner, kind=Job.Kind.COSTS_RECOMPUTE, phase=Job.Phase.CHECK,
+                                                options={"car_id": niro.pk})  # fmt: skip
+
     # An API token for Home Assistant, on one car, and one revoked.
     home_assistant = api_token_create(user=owner, name="Home Assistant", scopes=["sessions:write"], car_ids=[zoe.pk])
     api_token_create(user=owner, name="Old script", scopes=["sessions:read"], expires_days=30)
@@ -203,6 +218,10 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
         BackupSchedule: {"": BackupSchedule.objects.get(user=owner)},
         Job: {name: Job.objects.get(pk=job.pk) for name, job in jobs.items()},
         Setting: {"": Setting.objects.get(user=owner, key="petrol_mpg")},
+        Tariff: {"go": Tariff.objects.get(user=owner)},
+        TariffVersion: {"go": TariffVersion.objects.get(tariff__user=owner)},
+        Assignment: {"home": Assignment.objects.get(tariff__user=owner)},
+        CostRecompute: {"applied": CostRecompute.objects.get(pk=recompute)},
         ApiToken: {"home-assistant": home_assistant.token, "revoked": revoked},
     }
     return seed
@@ -224,6 +243,9 @@ CUSTOM_PAGES = {
     "backups_backup_restore": ("backup-restore", None),
     "backups_backup_schedule": ("backup-schedule", None),
     "settings_app_setting_user": ("settings", User),
+    "tariffs_tariff_import": ("tariffs-import", None),
+    "tariffs_costrecompute_recompute": ("costs-recompute", None),
+    "tariffs_costrecompute_undo": ("cost-recompute-undo", CostRecompute),
 }
 # ... reached only by sending a form (the tests send it) ...
 FORM_PAGES = {
@@ -233,6 +255,7 @@ FORM_PAGES = {
 NOT_PAGES = {
     "cars_app_car_home_question": "the answer to the home question (a form's POST), then back",
     "backups_backup_download": "a backup's file",
+    "tariffs_tariff_export": "the tariffs' file",
     "jobs_job_progress": "the job page's progress, as JSON for its script",
     "jobs_job_confirm": "a job's confirmation (a form's POST), then back to its page",
     "jobs_job_errors": "a check's error file",
