@@ -22,12 +22,16 @@ def sees_everything(request: HttpRequest) -> bool:
     return request.user.is_superuser
 
 
+# Every admin form's decimals as a person writes them: 24.5, not 24.5000 (inlines too).
+DECIMALS_AS_WRITTEN = {DecimalField: {"widget": DecimalInput}}
+
+
 class OwnedModelAdmin(admin.ModelAdmin):
     """For models with a `user` owner. The owner is set from the request for non-superusers."""
 
     # Foreign keys to other owned models, whose choices are limited to the request user's rows.
     owned_foreign_keys: tuple[str, ...] = ()
-    formfield_overrides = {DecimalField: {"widget": DecimalInput}}  # 24.5, not 24.5000
+    formfield_overrides = DECIMALS_AS_WRITTEN
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """A save is checked (natural keys, duplicates) and written under the owner's write lock, so

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from jobs.admin import job_page_url
 from jobs.models import Job
 from jobs.services import job_start
-from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.admin_scoping import DECIMALS_AS_WRITTEN, OwnedModelAdmin, sees_everything
 from plugtrack_site.dates import date_text, moment_text
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
@@ -30,6 +30,7 @@ from .services import costs_recompute_undo, tariffs_import
 
 class VersionInline(admin.TabularInline):
     model = TariffVersion
+    formfield_overrides = DECIMALS_AS_WRITTEN
     fields = ["valid_from", "default_p_per_kwh", "standing_p_per_day", "bands_link"]
     readonly_fields = ["bands_link"]
     extra = 0
@@ -127,11 +128,13 @@ class TariffVersionAdmin(admin.ModelAdmin):
     """A version's page: its prices and its bands (checked together: no overlap)."""
 
     fields = ["tariff", "valid_from", "default_p_per_kwh", "standing_p_per_day"]
+    formfield_overrides = DECIMALS_AS_WRITTEN
     list_display = ["__str__", "default_p_per_kwh", "standing_p_per_day"]
 
     class BandInline(admin.TabularInline):
         model = Band
         form = BandForm
+        formfield_overrides = DECIMALS_AS_WRITTEN
         formset = BandsFormSet
         extra = 1
 
