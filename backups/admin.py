@@ -12,6 +12,7 @@ from jobs.admin import job_page_url
 from jobs.models import Job
 from jobs.services import job_start
 from plugtrack_site.admin_scoping import OwnedModelAdmin
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 from settings_app import crypto
@@ -28,10 +29,12 @@ class BackupAdmin(OwnedModelAdmin):
     """Lists the backups PlugTrack wrote; creates, downloads and restores them for the logged-in user."""
 
     change_list_template = "admin/backups/backup/change_list.html"
-    list_display = [
-        "created_at", "kind", "size", "cars", "sessions", "settings", "encrypted", "verified", "offsite", "download",
-    ]  # fmt: skip
+    # What each backup holds in one column, and its file as a link: the list fits a laptop's 1366 px.
+    list_display = ["created_at", "kind", "size", "contents", "encrypted_badge", "verified", "offsite", "download"]
     list_filter = ["kind"]
+    # A backup's own page: what a person wants to know of it, not where the server keeps it.
+    fields = ["created_at", "kind", "download", "size", "contents", "encryption", "verification", "offsite_copy"]
+    readonly_fields = ["download", "size", "contents", "encryption", "verification", "offsite_copy"]
 
     def has_add_permission(self, request):
         return False  # a backup is made with the "Create backup" button, not typed in
@@ -45,17 +48,46 @@ class BackupAdmin(OwnedModelAdmin):
     def delete_queryset(self, request, queryset):
         backups_delete(queryset)
 
+    @admin.display(description="contents")
+    def contents(self, backup):
+        return f"{backup.cars:,} cars, {backup.sessions:,} sessions, {backup.settings:,} settings"
+
+    # A badge for an encrypted backup and nothing for a plain one: a column of red crosses reads as errors.
+    @admin.display(description="encrypted", ordering="encrypted", empty_value="")
+    def encrypted_badge(self, backup):
+        return format_html('<span class="pt-badge">{}</span>', "encrypted") if backup.encrypted else ""
+
+    @admin.display(description="encrypted")
+    def encryption(self, backup):
+        if backup.encrypted:
+            return "Yes, with a passphrase: 7-Zip, WinZip or PlugTrack's restore open it with that passphrase."
+        return "No: a plain ZIP, which anyone who has the file can read."
+
     @admin.display(description="verified")
+    def verification(self, backup):
+        if backup.verification_error:
+            return f"No: {backup.verification_error}"
+        if backup.verified_at:
+            return f"Yes: read back and checked as a restore would, {moment_text(backup.verified_at)}."
+        return "Only scheduled backups are read back to check them."
+
+    @admin.display(description="off-site copy")
+    def offsite_copy(self, backup):
+        if backup.offsite_at:
+            return f"Copied {moment_text(backup.offsite_at)}."
+        return f"Not yet: {backup.offsite_error}" if backup.offsite_error else "None."
+
+    @admin.display(description="verified", empty_value="")
     def verified(self, backup):
         if backup.verification_error:
             return format_html('<strong title="{}">failed</strong>', backup.verification_error)
-        return "yes" if backup.verified_at else ""
+        return format_html('<span class="pt-badge">{}</span>', "verified") if backup.verified_at else ""
 
-    @admin.display(description="off-site")
+    @admin.display(description="off-site", empty_value="")
     def offsite(self, backup):
         if backup.offsite_error and not backup.offsite_at:
             return format_html('<strong title="{}">not yet</strong>', backup.offsite_error)
-        return "copied" if backup.offsite_at else ""
+        return format_html('<span class="pt-badge">{}</span>', "copied") if backup.offsite_at else ""
 
     @admin.display(description="size")
     def size(self, backup):
@@ -66,7 +98,7 @@ class BackupAdmin(OwnedModelAdmin):
         if not Path(backup.path).is_file():
             return "no longer on disk"
         url = reverse("admin:backups_backup_download", args=[backup.pk])
-        return format_html('<a href="{}">Download {}</a>', url, Path(backup.path).name)
+        return format_html('<a href="{}" title="{}">Download</a>', url, Path(backup.path).name)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -139,14 +171,15 @@ class BackupAdmin(OwnedModelAdmin):
         if request.method == "POST" and form.is_valid():
             values = {name: form.cleaned_data[name] for name in BackupScheduleForm.Meta.fields}
             try:
-                schedule = schedule_save(
+                schedule_save(
                     user=request.user, plan=SchedulePlan(**values), passphrase=form.cleaned_data["passphrase"]
                 )
             except (PlugTrackError, ValidationError) as error:
                 form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
             else:
                 backups_tick_ensure()  # the worker's hourly run, queued if it is not yet
-                messages.success(request, _schedule_said(schedule))
+                # (the list says what the schedule is, once, above the backups: the banner only says it is saved)
+                messages.success(request, "Schedule saved.")
                 return self._to_changelist()
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Scheduled backups",

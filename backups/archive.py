@@ -409,9 +409,9 @@ def _schema_version(manifest: dict, version_file: bytes) -> int:
     if version_file.decode("utf-8", "replace").strip() != str(version):
         raise BackupRefused(f"{schema.SCHEMA_VERSION_FILE} and {schema.MANIFEST} disagree on the schema version.")
     if version > schema.SCHEMA_VERSION:
-        raise BackupRefused(
-            f"This backup has schema version {version}, newer than this PlugTrack understands "
-            f"({schema.SCHEMA_VERSION}). Upgrade PlugTrack, then restore it."
+        raise BackupRefused(  # (what an owner may well meet: said without the format's number first)
+            "This backup was made by a newer PlugTrack than this one, which cannot read it: upgrade PlugTrack, "
+            f"then restore it (the backup's format is {version}; this PlugTrack reads up to {schema.SCHEMA_VERSION})."
         )
     if version < min(schema.UPGRADES, default=schema.SCHEMA_VERSION):
         raise BackupRefused(f"Schema version {version} is not one PlugTrack ever wrote.")

@@ -4,9 +4,11 @@ confirmed; a backup is written at once."""
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.utils.dateparse import parse_datetime
 
 from jobs.kinds import JobKind, JobResult, Progress, job_kind_register
 from jobs.models import Job
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 from sessions_app.imports import issues_labelled
 from settings_app import crypto
@@ -32,7 +34,7 @@ def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRes
             passphrase=_passphrase(job),
         ),
     )  # fmt: skip
-    data = report.to_dict()
+    data = report.to_dict() | {"backup_made": _made(report.backup_created_at)}
     if report.sessions:
         data["sessions"]["errors"] = issues_labelled(data["sessions"]["errors"])
     if dry_run:
@@ -46,6 +48,15 @@ def backup_restore_run(job: Job, *, dry_run: bool, progress: Progress) -> JobRes
         f"{report.settings.inserted + report.settings.updated} settings set."
     )
     return JobResult(ok=True, report=data, outcome=[("success", done), *(("warning", w) for w in report.warnings)])
+
+
+def _made(created_at: str) -> str:
+    """When the backup was made, as every page writes a moment ("" when its manifest says nothing readable)."""
+    try:
+        when = parse_datetime(created_at)
+    except ValueError:
+        return ""
+    return moment_text(when) if when and when.tzinfo else ""
 
 
 # How an on-demand backup is encrypted (the create form's choice, in the job's options).

@@ -1,10 +1,12 @@
 import datetime as dt
+from pathlib import Path
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
+from plugtrack_site.dates import moment_text
 from plugtrack_site.files import STALE_AFTER_SECONDS
 
 
@@ -38,7 +40,14 @@ class Backup(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} backup of {self.created_at:%Y-%m-%d %H:%M} UTC"
+        return f"Backup of {moment_text(self.created_at)} ({self.get_kind_display()})"
+
+    def event_data(self) -> dict:
+        """The backup as its events tell it (plugtrack_site.events): its file's name, never the server's folders."""
+        return {
+            "id": self.pk, "kind": self.kind, "file": Path(self.path).name, "created_at": self.created_at.isoformat(),
+            "size_bytes": self.size_bytes, "cars": self.cars, "sessions": self.sessions, "encrypted": self.encrypted,
+        }  # fmt: skip
 
 
 class BackupSchedule(models.Model):

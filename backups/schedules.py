@@ -17,7 +17,8 @@ what it was writing.
 
 Each scheduled backup is then verified: reopened, every member checked against the manifest's
 checksum, and restored as a dry run (which writes nothing). A failed backup or verification is
-kept on the schedule (and logged as an error) until a later one succeeds.
+kept on the schedule (and logged as an error) until a later one succeeds. Each run is told as an
+event, `backup.verified` or `backup.failed` (plugtrack_site.events: the owner's webhook).
 
 Then the backups are copied off the machine, when that is configured (offsite.py); a copy that
 failed before is tried again.
@@ -38,7 +39,10 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
+from plugtrack_site import events
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.events import event_on_commit
 from settings_app import crypto
 
 from .models import Backup, BackupSchedule
@@ -122,6 +126,7 @@ def backups_run_due(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
             logger.exception("backup_scheduled_crashed user=%s", schedule.user.username)
             message = f"{_named(slot, now, redone)} stopped unexpectedly ({type(error).__name__})."
             _said(schedule, now, message)
+            _told(schedule, slot, redone, None, message)
             runs.append(
                 ScheduledRun(
                     user=schedule.user.username, slot=slot.isoformat(), user_id=schedule.user_id, redone=redone,
@@ -179,15 +184,18 @@ def _run(
     except PlugTrackError as error:
         run.error = f"{named} could not be written: {error}"
         _said(schedule, now, run.error)
+        _told(schedule, slot, redone, None, run.error)
         return run
     run.backup_id, run.path = backup.pk, backup.path
     problem = backup_verify(backup, passphrase)
     if problem:
         run.error = f"{named} failed its verification: {problem}"
         _said(schedule, now, run.error)
+        _told(schedule, slot, redone, backup, run.error)
         return run
     run.verified = True
     _said(schedule, now, "")
+    _told(schedule, slot, redone, backup, "")
     try:
         pruned = backups_prune(user=schedule.user)
     except (PlugTrackError, DatabaseError) as error:  # e.g. the account busy: pruned at the next run
@@ -209,7 +217,7 @@ def _named(slot: dt.datetime, now: dt.datetime, redone: bool) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
+    return moment_text(moment)
 
 
 def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:
@@ -221,6 +229,16 @@ def _said(schedule: BackupSchedule, now: dt.datetime, failure: str) -> None:
         logger.warning("backup_scheduled_taken_over user=%s claimed_at=%s", schedule.user.username, now.isoformat())
     if failure:
         logger.error("backup_scheduled_failed user=%s message=%s", schedule.user.username, failure)
+
+
+def _told(schedule: BackupSchedule, slot: dt.datetime, redone: bool, backup: Backup | None, failure: str) -> None:
+    """Tell how the run went as an event (plugtrack_site.events): `backup.verified`, or `backup.failed`
+    with what the schedule says (the backup, when one was written)."""
+    data = {"slot": slot.isoformat(), "redone": redone, "backup": backup.event_data() if backup else None}
+    if failure:
+        event_on_commit(user=schedule.user_id, kind=events.BACKUP_FAILED, data={**data, "error": failure})
+    else:
+        event_on_commit(user=schedule.user_id, kind=events.BACKUP_VERIFIED, data=data)
 
 
 def _interrupted_backups_delete(schedule: BackupSchedule, started: dt.datetime) -> None:

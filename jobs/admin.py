@@ -9,14 +9,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin
+from plugtrack_site.dates import moment_text
 
 from .kinds import KINDS
 from .models import Job
-from .services import job_confirm, job_error_file, job_state
+from .services import job_confirm, job_error_file, job_state, jobs_unconfirmed_expire
 
 
 def job_page_url(job: Job) -> str:
@@ -54,6 +54,7 @@ class JobAdmin(OwnedModelAdmin):
         return " ".join(text for _level, text in job.outcome[:1])
 
     def changelist_view(self, request, extra_context=None):
+        jobs_unconfirmed_expire(user=request.user)  # a check left unconfirmed for a day is listed as expired
         for job in self.get_queryset(request).filter(status=Job.Status.RUNNING):
             job_state(job)  # a job whose worker died is listed as failed, not running for ever
         return super().changelist_view(request, extra_context)
@@ -76,6 +77,9 @@ class JobAdmin(OwnedModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The job page: progress while it runs (updated live with JavaScript), then its report."""
         job = self._job(request, object_id)
+        if job.status == Job.Status.CHECKED:
+            jobs_unconfirmed_expire(user=job.user)  # never offered for confirmation once it has expired
+            job.refresh_from_db()
         state = job_state(job)  # marks a job whose worker died as stopped
         context = {
             **self.admin_site.each_context(request),
@@ -108,6 +112,9 @@ class JobAdmin(OwnedModelAdmin):
         choices = {name: name in request.POST for name in KINDS[job.kind].confirm_options}
         if not job_confirm(job=job, options=choices):
             job.refresh_from_db()
-            when = f" at {localtime(job.started_at):%H:%M:%S}" if job.started_at else ""
-            messages.info(request, f"This was confirmed already{when}: it runs once. Here is where it stands.")
+            if job.status == Job.Status.EXPIRED:
+                messages.warning(request, "This check has expired, so nothing was run: upload the file again.")
+            else:
+                when = f" at {moment_text(job.started_at)}" if job.started_at else ""
+                messages.info(request, f"This was confirmed already{when}: it runs once. Here is where it stands.")
         return redirect(job_page_url(job))

@@ -25,6 +25,7 @@ class Job(models.Model):
         CHECKED = "checked", "checked, waiting for your confirmation"
         DONE = "done", "done"
         FAILED = "failed", "failed"
+        EXPIRED = "expired", "expired (not confirmed within a day)"
 
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
@@ -49,4 +50,4 @@ class Job(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in (self.Status.CHECKED, self.Status.DONE, self.Status.FAILED)
+        return self.status in (self.Status.CHECKED, self.Status.DONE, self.Status.FAILED, self.Status.EXPIRED)

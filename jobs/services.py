@@ -4,10 +4,10 @@ A job on an uploaded file is first checked (a dry run, in the worker), then, onc
 confirms it, run. Each step is claimed with one committed UPDATE before it starts, so nothing
 runs twice: two submits of one confirmation (two tabs, a double click) queue the run once, and
 a task that a worker picks up twice finds the job claimed. An owner's second and later waiting jobs
-are queued behind every other owner's first. A job checked but never confirmed goes with its file
-at the owner's first upload a day later; jobs that ran stay, with their outcome. A check that stopped
-at a question the owner may answer (a date order, say) keeps its file, to be checked again with the
-answer (job_check_again), for a day too.
+are queued behind every other owner's first. A job checked but never confirmed within a day expires:
+its file is deleted and the job stays, saying so, as jobs that ran stay with their outcome. A check
+that stopped at a question the owner may answer (a date order, say) keeps its file, to be checked
+again with the answer (job_check_again), for a day too.
 """
 
 import datetime as dt
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import TASK_MIN_PRIORITY
 
@@ -56,8 +57,8 @@ class KeptUpload:
 
 def upload_keep(*, user: User, uploaded: UploadedFile) -> KeptUpload:
     """Keep `uploaded` in the user's uploads folder, streamed chunk by chunk. A file no job takes
-    within UNCONFIRMED_LIFETIME goes at the user's next job (jobs_expired_remove)."""
-    jobs_expired_remove(user=user)
+    within UNCONFIRMED_LIFETIME goes at the user's next job (jobs_unconfirmed_expire)."""
+    jobs_unconfirmed_expire(user=user)
     token = uuid.uuid4().hex
     folder = uploads_dir(user)
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def job_start(
     if isinstance(uploaded, UploadedFile):
         uploaded = upload_keep(user=user, uploaded=uploaded)
     else:
-        jobs_expired_remove(user=user)
+        jobs_unconfirmed_expire(user=user)
     token = uuid.UUID(uploaded.token) if uploaded else uuid.uuid4()  # a kept upload makes one job, however sent
     try:
         with transaction.atomic():
@@ -292,16 +293,31 @@ def job_error_file(job: Job) -> Path | None:
     return path if path.parent == uploads_dir(job.user) and path.is_file() else None
 
 
-def jobs_expired_remove(*, user: User) -> None:
-    """At each new job: the user's checks never confirmed within UNCONFIRMED_LIFETIME go with
-    their files, as do upload files whose job is gone (a crash between the two) or finished before
-    then (a check's, kept for an answer to its question)."""
+EXPIRED_OUTCOME = (
+    "Not confirmed within a day, so this check expired and its file was deleted: nothing was written. Upload "
+    "the file again to check it afresh."
+)
+
+
+def jobs_unconfirmed_expire(*, user: User) -> None:
+    """The user's checks never confirmed within UNCONFIRMED_LIFETIME are marked expired and their files
+    deleted, with what the check kept beside them (the sweep of leftovers below), as are upload files
+    whose job is gone (a crash between the two) or finished a day ago (a check's, kept for an answer to
+    its question). Run at each new job and when the owner looks at their
+    jobs, so a page never offers to confirm what has expired."""
     cutoff = timezone.now() - UNCONFIRMED_LIFETIME
     for job in Job.objects.filter(user=user, status=Job.Status.CHECKED, finished_at__lt=cutoff):
-        Path(job.upload).unlink(missing_ok=True)
-        job.delete()
-    finished_before = {"status__in": (Job.Status.DONE, Job.Status.FAILED), "finished_at__lt": cutoff}
-    known = set(Job.objects.filter(user=user).exclude(**finished_before).values_list("upload", flat=True))
+        # Claimed with one UPDATE, as a confirmation is: a confirmation sent meanwhile wins, and runs.
+        if Job.objects.filter(pk=job.pk, status=Job.Status.CHECKED).update(
+            status=Job.Status.EXPIRED, outcome=[("warning", EXPIRED_OUTCOME)]
+        ):
+            if job.upload:
+                Path(job.upload).unlink(missing_ok=True)
+            logger.info("job_expired user_id=%s kind=%s token=%s", job.user_id, job.kind, job.token)
+    # An upload stays while its job may use it: not once it has expired, nor a day after its job finished (a
+    # check's kept for the answer to its question).
+    gone = Q(status=Job.Status.EXPIRED) | Q(status__in=(Job.Status.DONE, Job.Status.FAILED), finished_at__lt=cutoff)
+    known = set(Job.objects.filter(user=user).exclude(gone).values_list("upload", flat=True))
     for leftover in uploads_dir(user).glob("*"):
         try:
             if str(leftover) not in known and leftover.stat().st_mtime < cutoff.timestamp():

@@ -4,7 +4,7 @@
 from django.contrib.auth.models import Group, Permission, User
 
 OWNERS_GROUP = "PlugTrack owners"
-OWNED_APPS = ("cars_app", "sessions_app", "settings_app", "tariffs", "statements", "backups", "jobs")
+OWNED_APPS = ("cars_app", "sessions_app", "settings_app", "tariffs", "statements", "backups", "jobs", "api")
 
 
 def owner_account_ensure(*, username: str, password: str) -> tuple[User, bool]:

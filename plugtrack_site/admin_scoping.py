@@ -5,13 +5,14 @@ pages that would otherwise grow with an owner's history (the row checkbox, delet
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
-from django.db.models import CASCADE, Count
+from django.db.models import CASCADE, Count, DecimalField
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from .account_lock import account_write_lock
+from .widgets import DecimalInput
 
 # A delete's confirmation page names this many rows; the rest are counted.
 NAMED_ON_DELETE = 100
@@ -21,11 +22,16 @@ def sees_everything(request: HttpRequest) -> bool:
     return request.user.is_superuser
 
 
+# Every admin form's decimals as a person writes them: 24.5, not 24.5000 (inlines too).
+DECIMALS_AS_WRITTEN = {DecimalField: {"widget": DecimalInput}}
+
+
 class OwnedModelAdmin(admin.ModelAdmin):
     """For models with a `user` owner. The owner is set from the request for non-superusers."""
 
     # Foreign keys to other owned models, whose choices are limited to the request user's rows.
     owned_foreign_keys: tuple[str, ...] = ()
+    formfield_overrides = DECIMALS_AS_WRITTEN
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """A save is checked (natural keys, duplicates) and written under the owner's write lock, so

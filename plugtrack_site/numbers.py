@@ -21,6 +21,13 @@ def decimal_text(value: Decimal | None) -> str:
     return "0" if text == "-0" else text
 
 
+def decimal_grouped(value: Decimal) -> str:
+    """As `decimal_text`, with thousands separators, for a person to read: "2,770,200", "0.075"."""
+    whole, point, fraction = decimal_text(value).partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.removeprefix('-')):,}{point}{fraction}"
+
+
 def decimal_parsed(text: str) -> Decimal | None:
     """A plain number's Decimal (`_PLAIN`, at most MAX_NUMBER_CHARS), else None: for the caller to
     leave the text as it is, to be that row's error where it is checked."""

@@ -55,13 +55,17 @@ INSTALLED_APPS = [
     "tariffs",
     "statements",
     "backups",
+    "webhooks",
     "jobs",  # before django_tasks_db: its db_worker command is PlugTrack's (jobs/management/commands)
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its Swagger UI page and files, served from PlugTrack's own static files (no CDN)
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ApiMiddleware",  # /api/ only: a body's size before anything reads it; errors as JSON
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that would touch the session
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,6 +111,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 TASKS = {"default": {"BACKEND": env.str("PLUGTRACK_TASK_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 PLUGTRACK_JOB_STALE_SECONDS = env.float("PLUGTRACK_JOB_STALE_SECONDS", default=30)
 
+# A cache every web worker shares (docs/deployment.md): a table in the database, made by
+# `manage.py createcachetable`, so that the API's per-token limits hold across gunicorn's workers with
+# no server beyond the database.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "plugtrack_cache"}}
+
+# The HTTP API (docs/api.md): requests a token may make a minute, writes (POST) and reads (GET).
+PLUGTRACK_API_WRITES_PER_MINUTE = env.int("PLUGTRACK_API_WRITES_PER_MINUTE", default=60)
+PLUGTRACK_API_READS_PER_MINUTE = env.int("PLUGTRACK_API_READS_PER_MINUTE", default=600)
+
 # Uploads (a sessions CSV or a backup ZIP in the admin) go to a temporary file, never memory, and
 # one larger than this is refused as it arrives (plugtrack_site.uploads).
 PLUGTRACK_MAX_UPLOAD_MB = env.int("PLUGTRACK_MAX_UPLOAD_MB", default=200)
@@ -147,9 +160,14 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True
+# Dates and times written one way on every page, "7 Dec 2026 17:11" (plugtrack_site/formats, plugtrack_site/dates.py).
+FORMAT_MODULE_PATH = ["plugtrack_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = PLUGTRACK_DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "plugtrack_site" / "static"]  # what every page shares (the favicon)
+# Files served at the site's root as they are, by WhiteNoise: /favicon.ico, which browsers ask for by that name.
+WHITENOISE_ROOT = BASE_DIR / "plugtrack_site" / "root"
 # Served by WhiteNoise from STATIC_ROOT (`manage.py collectstatic`): compressed (gzip, Brotli) and named
 # by their content's hash, so browsers may keep them for ever. With DEBUG on, files are served as they are.
 STORAGES = {

@@ -17,6 +17,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from cars_app.models import Car
+from plugtrack_site.dates import date_text
 from settings_app.petrol import petrol_pence_per_mile
 from settings_app.services import UserSettings
 
@@ -207,18 +208,24 @@ def car_efficiency(
     return settings.default_efficiency_mpkwh, EfficiencySource.DEFAULT_SETTING, note
 
 
-def car_summary(*, car, settings: UserSettings) -> CarSummary:
+def car_summary(*, car, settings: UserSettings, months: tuple[dt.date, dt.date] | None = None) -> CarSummary:
     """Totals, efficiency, cost per mile and savings of one car (see car_summaries)."""
-    return car_summaries(cars=[car], settings_by_user={car.user_id: settings})[car.pk]
+    return car_summaries(cars=[car], settings_by_user={car.user_id: settings}, months=months)[car.pk]
 
 
-def car_summaries(*, cars: Iterable[Car], settings_by_user: dict[int, UserSettings]) -> dict[int, CarSummary]:
+def car_summaries(
+    *, cars: Iterable[Car], settings_by_user: dict[int, UserSettings], months: tuple[dt.date, dt.date] | None = None
+) -> dict[int, CarSummary]:
     """The summary of each car (by its id), each by its owner's settings: read from the cars' month
-    totals (sessions_app/totals.py), in one query however many cars and sessions there are."""
+    totals (sessions_app/totals.py), in one query however many cars and sessions there are. `months`:
+    only those from the first to the last given (each a month's first day), e.g. this year's."""
     cars = list(cars)
     totals = {car.pk: _CarTotals() for car in cars}
+    month_totals = MonthLabelTotal.objects.filter(car__in=cars)
+    if months is not None:
+        month_totals = month_totals.filter(month__gte=months[0], month__lte=months[1])
     rows = (
-        MonthLabelTotal.objects.filter(car__in=cars)
+        month_totals
         .values("car_id", "car__user_id", "location_label", "charge_network", "flagged")
         .annotate(
             sessions=Sum("sessions"), kwh=Sum("kwh_units"), cost=Sum("cost_units"),
@@ -375,10 +382,10 @@ class FullChargeStatus:
     def text(self) -> str:
         if self.last_full_charge is None:
             return f"No full charge (SoC ≥ {FULL_CHARGE_SOC}%) recorded yet: one is due."
-        since = f"Last full charge {self.last_full_charge:%d %b %Y}, {self.days_since} days ago"
+        since = f"Last full charge {date_text(self.last_full_charge)}, {self.days_since} days ago"
         if self.overdue_days:
             return f"{since}: overdue by {self.overdue_days} days."
-        return f"{since}: next due by {self.due:%d %b %Y}."
+        return f"{since}: next due by {date_text(self.due)}."
 
 
 def full_charge_status(*, car, today: dt.date | None = None) -> FullChargeStatus | None:

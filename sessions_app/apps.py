@@ -17,6 +17,6 @@ class SessionsAppConfig(AppConfig):
 
         settings_changed.connect(sessions_reflagged_for_settings, dispatch_uid="plugtrack_sessions_price_ceiling")
 
-        # After the migrations of the last PlugTrack app (jobs), whose models' permissions Django has made by
-        # then: the owners may use a model an upgrade added (import batches).
-        post_migrate.connect(owners_group_permissions_refresh, sender=self.apps.get_app_config("jobs"))
+        # After the migrations of the last PlugTrack app (api, last in INSTALLED_APPS), whose models' permissions
+        # Django has made by then: the owners may use a model an upgrade added (import batches, API tokens).
+        post_migrate.connect(owners_group_permissions_refresh, sender=self.apps.get_app_config("api"))

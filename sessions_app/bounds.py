@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 
-from plugtrack_site.numbers import decimal_text
+from plugtrack_site.numbers import decimal_grouped, decimal_text
 
 # What one session may charge: the battery, what the car used while charging, and losses, never
 # half a battery more. With no battery known, more than the largest battery on sale (about 200 kWh).
@@ -53,7 +53,7 @@ def bounds_broken(
     if price is not None and price > price_ceiling:
         errors[BOUND_FIELDS[Bound.PRICE]] = _error(
             Bound.PRICE,
-            f"{decimal_text(price)} £/kWh is above the most a kWh costs (£{price_ceiling:.2f}): "
+            f"{decimal_grouped(price)} £/kWh is above the most a kWh costs (£{price_ceiling:,.2f}): "
             "was it typed in pence?",
         )
     # (a total worked out from a price in pence, or for energy beyond the bound, is their mistake: said once)
@@ -61,7 +61,7 @@ def bounds_broken(
         errors[BOUND_FIELDS[Bound.COST]] = _error(
             Bound.COST,
             f"£{total:,.2f} is more than {decimal_text(kwh)} kWh cost at the most a kWh costs "
-            f"(£{price_ceiling:.2f}), £{most_cost(kwh, price_ceiling):,.2f}: was it typed in pence, or is the energy "
+            f"(£{price_ceiling:,.2f}), £{most_cost(kwh, price_ceiling):,.2f}: was it typed in pence, or is the energy "
             "wrong?",
         )
     return errors

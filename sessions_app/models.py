@@ -12,6 +12,8 @@ from django.db.models.functions import Substr, Trunc
 from django.utils import timezone
 
 from cars_app.models import notes_field
+from plugtrack_site.dates import date_text, moment_text
+from plugtrack_site.numbers import decimal_text
 from settings_app.services import user_settings
 
 from .bounds import BOUND_FIELDS, bounds_broken
@@ -137,13 +139,25 @@ class ImportBatch(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        when = f"{timezone.localtime(self.created_at):%d %b %Y %H:%M}, " if self.created_at else ""
+        when = f"{moment_text(self.created_at)}, " if self.created_at else ""
         return f"{self.source_name} ({when}{self.inserted} new)"
+
+    def event_data(self) -> dict:
+        """The import as its events tell it (plugtrack_site.events): what came from which file, counted."""
+        return {
+            "id": self.pk, "file": self.source_name, "format": self.format, "car": car_event_data(self.car),
+            "rows_read": self.rows_read, "inserted": self.inserted, "skipped_duplicates": self.skipped_duplicates,
+            "errors": self.errors,
+        }  # fmt: skip
 
     def may_be_deleted(self) -> bool:
         """Only once none of its sessions are left: undo is how they go (sessions_app/imports/batches.py),
         and a record deleted before could no longer undo them."""
         return not self.sessions.exists()
+
+
+def car_event_data(car) -> dict | None:
+    return None if car is None else {"id": car.pk, "name": str(car)}
 
 
 def headings_key(header: list[str]) -> str:
@@ -353,7 +367,28 @@ class ChargingSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} · {self.odometer} mi · {self.charge_delivered_kwh} kWh"
+        return f"{date_text(self.date)} · {self.odometer:,} mi · {Decimal(self.charge_delivered_kwh):,.1f} kWh"
+
+    def event_data(self) -> dict:
+        """The session as its events tell it (plugtrack_site.events): its fields, decimals as text as the
+        CSV writes them (nothing rounded), times in ISO 8601 with their offset, blanks as null."""
+
+        def number(value):
+            return None if value is None else decimal_text(value)
+
+        def moment(value):
+            return None if value is None else value.isoformat()
+
+        return {
+            "id": self.pk, "car": car_event_data(self.car), "date": self.date.isoformat(), "odometer": self.odometer,
+            "charge_type": self.charge_type, "charge_power_kw": number(self.charge_power_kw),
+            "location": self.location_label, "network": self.charge_network,
+            "kwh": number(self.charge_delivered_kwh), "duration_mins": self.duration_mins,
+            "cost_per_kwh": number(self.cost_per_kwh), "total_cost_gbp": number(self.total_cost_gbp),
+            "soc_from": self.soc_from, "soc_to": self.soc_to, "ambient_temp_c": number(self.ambient_temp_c),
+            "notes": self.notes, "started_at": moment(self.started_at), "ended_at": moment(self.ended_at),
+            "flagged": bool(self.checks),
+        }  # fmt: skip
 
     def _times_errors(self) -> dict[str, ValidationError]:
         """A start and an end, when known: the end not before the start, the date the start's local date
@@ -361,13 +396,13 @@ class ChargingSession(models.Model):
         errors = {}
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
             errors["ended_at"] = ValidationError(
-                f"It ended ({timezone.localtime(self.ended_at):%d %b %Y %H:%M}) before it started "
-                f"({timezone.localtime(self.started_at):%d %b %Y %H:%M}).", code="ended before it started",
+                f"It ended ({moment_text(self.ended_at)}) before it started ({moment_text(self.started_at)}).",
+                code="ended before it started",
             )  # fmt: skip
         if self.started_at and self.date and timezone.localtime(self.started_at).date() != self.date:
             errors["started_at"] = ValidationError(
-                f"It started on {timezone.localtime(self.started_at):%d %b %Y} (local time), not on the session's "
-                f"date, {self.date:%d %b %Y}: correct one of them.", code="start not on the session's date",
+                f"It started on {date_text(timezone.localtime(self.started_at).date())} (local time), not on the "
+                f"session's date, {date_text(self.date)}: correct one of them.", code="start not on the session's date",
             )  # fmt: skip
         return errors
 

@@ -21,6 +21,8 @@ from enum import IntFlag
 from django.db import connection
 from django.db.models import Q
 
+from plugtrack_site.dates import date_text
+
 from .bounds import ENERGY_PER_BATTERY
 from .models import CHRONOLOGICAL, COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, kwh_units
 
@@ -94,7 +96,7 @@ class Neighbour:
     kwh: Decimal
 
     def __str__(self) -> str:
-        return f"{self.date:%d %b %Y}, {self.odometer:,} mi, {kwh_text(self.kwh)} kWh"
+        return f"{date_text(self.date)}, {self.odometer:,} mi, {kwh_text(self.kwh)} kWh"
 
 
 def kwh_text(kwh: Decimal) -> str:

@@ -14,10 +14,11 @@ from django.utils import timezone
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.events import SESSION_CREATED, event_on_commit
 from settings_app.services import settings_update, user_settings, user_settings_many
 
 from .analytics import home_word_candidate
-from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, CostSource, price_units
+from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, CostSource, car_event_data, price_units
 from .plausibility import CHECKS_SQL
 from .totals import month_label_totals_rebuild
 
@@ -101,17 +102,31 @@ def car_save(*, car: Car) -> Car:
 
 
 def charging_session_save(*, session: ChargingSession, previous_car_id: int | None = None) -> ChargingSession:
-    """Save a new or edited session. `previous_car_id`: its car before the edit, if it moved."""
+    """Save a new or edited session. `previous_car_id`: its car before the edit, if it moved. A new one
+    is told as a `session.created` event once committed (plugtrack_site.events)."""
     session.user_id = session.car.user_id  # a session always belongs to its car's owner
     car_ids = [session.car_id] + ([previous_car_id] if previous_car_id else [])
     owners = Car.objects.filter(pk__in=car_ids).values_list("user_id", flat=True)  # a superuser may move it
-    if session.pk is not None:  # an edit: an undo of its import keeps it unless told otherwise
+    created = session.pk is None
+    if not created:  # an edit: an undo of its import keeps it unless told otherwise
         session.edited_at = timezone.now()
     with account_write_lock(session.user_id, *owners):
         session.save()
         sessions_sequence_recompute(car_ids=car_ids)
-    session.refresh_from_db(fields=["is_baseline", "checks"])
+        session.refresh_from_db(fields=["is_baseline", "checks"])
+        if created:
+            session_created_event(session.pk)
     return session
+
+
+def session_created_event(session_id: int) -> None:
+    """Tell one new session (the admin's, the API's) as a `session.created` event once committed, as
+    stored (its baseline and checks recomputed)."""
+    stored = ChargingSession.objects.select_related("car").get(pk=session_id)
+    event_on_commit(
+        user=stored.user_id, kind=SESSION_CREATED,
+        data={"count": 1, "car": car_event_data(stored.car), "session": stored.event_data()},
+    )  # fmt: skip
 
 
 def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:

@@ -12,6 +12,7 @@ from plugtrack_site.errors import PlugTrackError
 from .forms import UserSettingsForm
 from .models import Setting
 from .petrol import pence_per_kwh_equivalence, petrol_pence_per_mile
+from .sections import SECTIONS
 from .services import UserSettings, settings_update, user_settings
 
 
@@ -46,6 +47,15 @@ class SettingAdmin(OwnedModelAdmin):
     def has_add_permission(self, request):
         return False  # every key exists already: seeded for every user
 
+    def has_delete_permission(self, request, obj=None):
+        # An owner's settings are changed on their page, never deleted (each goes with its owner).
+        return sees_everything(request) and super().has_delete_permission(request, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not sees_everything(request):  # an owner's settings have one page, where each is changed
+            return redirect("admin:settings_app_setting_user", request.user.pk)
+        return super().history_view(request, object_id, extra_context)
+
     def get_urls(self):
         page = path(
             "user/<int:user_id>/",
@@ -69,9 +79,19 @@ class SettingAdmin(OwnedModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         owner = get_object_or_404(User, pk=user_id)
+        can_change = self.has_change_permission(request)
+        acting = next((section for section in SECTIONS.values() if request.POST.get(section.action)), None)
+        if request.method == "POST" and acting is not None:  # a section's own form (settings_app/sections.py)
+            if not can_change:
+                raise PermissionDenied
+            try:
+                messages.success(request, acting.act(request=request, owner=owner))
+            except PlugTrackError as error:
+                messages.error(request, str(error))
+            return redirect("admin:settings_app_setting_user", owner.pk)
+
         stored = {setting.key: setting for setting in Setting.objects.filter(user=owner)}
         form = UserSettingsForm(request.POST or None, stored=stored)
-        can_change = self.has_change_permission(request)
 
         if request.method == "POST" and can_change and form.is_valid():
             try:
@@ -90,5 +110,8 @@ class SettingAdmin(OwnedModelAdmin):
             "form": form,
             "can_change": can_change,
             "preview": petrol_preview(user_settings(user=owner)),
+            "sections": [
+                (section.template_name, section.context(request=request, owner=owner)) for section in SECTIONS.values()
+            ],
         }
         return TemplateResponse(request, "admin/settings_app/user_settings.html", context)

@@ -31,8 +31,9 @@ def _form_field(definition: SettingDefinition) -> forms.Field:
         return RegistryField(definition=definition, widget=forms.NumberInput(attrs=bounds), **common)
     if definition.kind is Kind.BOOL:
         return forms.BooleanField(required=False, **common)
-    if definition.secret:
-        return forms.CharField(
+    if definition.secret:  # (blank: keep the stored value)
+        return RegistryField(
+            definition=definition,
             required=False,
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
             **common,

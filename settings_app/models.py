@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from .registry import SETTINGS
+
 
 class Setting(models.Model):
     """One user's value for one key of the settings registry (`settings_app.registry`).
@@ -19,5 +21,7 @@ class Setting(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="setting_key_per_user")]
 
     def __str__(self) -> str:
-        shown = "••••••" if self.encrypted else self.value
-        return f"{self.key} = {shown}"
+        definition = SETTINGS.get(self.key)
+        if definition is None:  # a key this version does not know (kept from another one)
+            return f"{self.key} = {'••••••' if self.encrypted else self.value}"
+        return f"{definition.label} = {'••••••' if self.encrypted else definition.shown(self.value)}"

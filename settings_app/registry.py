@@ -8,8 +8,11 @@ any future API alike.
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+
+MAX_URL_CHARS = 2000
 
 
 class Tab(StrEnum):
@@ -24,6 +27,7 @@ class Kind(StrEnum):
     WORD_LIST = "word list"
     BOOL = "bool"
     TEXT = "text"
+    URL = "url"  # an http(s) address, or blank for none
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class SettingDefinition:
             if text not in ("0", "1"):
                 raise ValidationError(f'{self.label}: must be 1 (on) or 0 (off), not "{text}".')
             return text == "1"
+        if self.kind is Kind.URL:
+            return self._parse_url(text)
         return text
 
     def shown(self, text: str) -> str:
@@ -79,6 +85,26 @@ class SettingDefinition:
         if self.kind is Kind.BOOL:
             return "1" if value else "0"
         return str(value)
+
+    def _parse_url(self, text: str) -> str:
+        """An http:// or https:// address with a host, or "" (none). The message never repeats the value:
+        it may be a secret."""
+        if not text:
+            return ""
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not one
+        except ValueError:
+            parts = None
+        if (
+            parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or len(text) > MAX_URL_CHARS or any(character.isspace() for character in text)
+        ):  # fmt: skip
+            raise ValidationError(
+                f"{self.label}: give a web address starting with http:// or https:// and a host, at most "
+                f"{MAX_URL_CHARS} characters without spaces, e.g. https://homeassistant.local:8123/api/webhook/plugtrack."
+            )
+        return text
 
     def _parse_decimal(self, text: str) -> Decimal:
         """One message for one mistake: the first of not a number, out of bounds, finer than the step."""
@@ -208,10 +234,12 @@ SETTINGS: dict[str, SettingDefinition] = {
         ),
         SettingDefinition(
             key="notification_url",
-            kind=Kind.TEXT,
+            kind=Kind.URL,
             default="",
             label="Notification URL (secret)",
-            help_text="Webhook for a future notifications integration. Stored encrypted; never shown again.",
+            help_text="PlugTrack POSTs signed JSON events to this address (a webhook): sessions added, imports "
+            "finished, scheduled backups verified or failed; the signing secret and the last deliveries are below "
+            "the form (docs/webhooks.md). Blank: none are sent. Stored encrypted; never shown again.",
             tab=Tab.ADVANCED,
             secret=True,
         ),

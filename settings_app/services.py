@@ -88,8 +88,10 @@ def settings_seed(*, users=None) -> int:
     return created
 
 
-# Sent inside settings_update's transaction with the owner and the keys whose values changed: an app
-# whose stored figures follow from a setting (the sessions flagged above the price ceiling) updates them.
+# Sent inside settings_update's transaction with the owner and the keys whose values changed (a secret's
+# too: its clear text): an app whose stored figures follow from a setting (the sessions flagged above the
+# price ceiling) updates them, an integration that needs a setting of its own (the webhooks' signing secret
+# for a Notification URL) makes it.
 settings_changed = Signal()
 
 
@@ -107,8 +109,7 @@ def settings_update(*, user: User, values: dict[str, object]) -> None:
             text = definition.serialize(value)
             definition.parse(text)  # the same validation whatever the caller checked
             encrypted = definition.secret and text != ""
-            stored = Setting.objects.filter(user=user, key=key).values_list("value", flat=True).first()
-            if not encrypted and stored != text:
+            if _stored_text(user, key) != text:
                 changed.append(key)
             Setting.objects.update_or_create(
                 user=user,
@@ -118,6 +119,17 @@ def settings_update(*, user: User, values: dict[str, object]) -> None:
         if changed:
             settings_changed.send(sender=settings_update, user=user, keys=changed)
     logger.info("settings_updated user_id=%d keys=%s", user.pk, ",".join(sorted(values)))
+
+
+def _stored_text(user: User, key: str) -> str | None:
+    """A setting's stored value in clear (None: none, or a secret no configured key can read)."""
+    setting = Setting.objects.filter(user=user, key=key).first()
+    if setting is None or not setting.encrypted:
+        return None if setting is None else setting.value
+    try:
+        return crypto.decrypt(setting.value)
+    except crypto.EncryptionKeyError:
+        return None
 
 
 def setting_secret_read(*, user: User, key: str) -> str:
@@ -136,7 +148,8 @@ class KeyRotationReport:
 
 
 # Sent once every secret setting is re-encrypted under the newest key: an app that keeps its own
-# secrets with crypto.encrypt (a scheduled backup's passphrase) re-encrypts them on it.
+# secrets with crypto.encrypt (a scheduled backup's passphrase, a webhook signing secret) re-encrypts
+# them on it, and returns what it could not (see settings_rotate_key).
 keys_rotated = Signal()
 
 
@@ -169,9 +182,14 @@ def settings_rotate_key() -> KeyRotationReport:
             report.busy.append(owner.username)
         else:
             report.reencrypted += len(rotated)
-    # Other apps' secrets under these keys follow; each receiver returns the (username, what) it could not read.
-    for _receiver, unreadable in keys_rotated.send(sender=settings_rotate_key):
-        report.unreadable += unreadable or []
+    # Other apps' secrets under these keys follow; each receiver returns the (username, what) it could not read,
+    # or a KeyRotationReport of its own that also names the accounts it found busy.
+    for _receiver, theirs in keys_rotated.send(sender=settings_rotate_key):
+        if isinstance(theirs, KeyRotationReport):
+            report.unreadable += theirs.unreadable
+            report.busy += [username for username in theirs.busy if username not in report.busy]
+        else:
+            report.unreadable += theirs or []
     logger.info(
         "settings_key_rotated reencrypted=%d unreadable=%d busy=%d",
         report.reencrypted, len(report.unreadable), len(report.busy),

@@ -15,7 +15,8 @@ from django.utils.html import format_html
 from jobs.admin import job_page_url
 from jobs.models import Job
 from jobs.services import job_start
-from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.admin_scoping import DECIMALS_AS_WRITTEN, OwnedModelAdmin, sees_everything
+from plugtrack_site.dates import date_text, moment_text
 from plugtrack_site.errors import PlugTrackError
 from plugtrack_site.uploads import upload_form_valid
 
@@ -29,6 +30,7 @@ from .services import costs_recompute_undo, tariffs_import
 
 class VersionInline(admin.TabularInline):
     model = TariffVersion
+    formfield_overrides = DECIMALS_AS_WRITTEN
     fields = ["valid_from", "default_p_per_kwh", "standing_p_per_day", "bands_link"]
     readonly_fields = ["bands_link"]
     extra = 0
@@ -126,11 +128,13 @@ class TariffVersionAdmin(admin.ModelAdmin):
     """A version's page: its prices and its bands (checked together: no overlap)."""
 
     fields = ["tariff", "valid_from", "default_p_per_kwh", "standing_p_per_day"]
+    formfield_overrides = DECIMALS_AS_WRITTEN
     list_display = ["__str__", "default_p_per_kwh", "standing_p_per_day"]
 
     class BandInline(admin.TabularInline):
         model = Band
         form = BandForm
+        formfield_overrides = DECIMALS_AS_WRITTEN
         formset = BandsFormSet
         extra = 1
 
@@ -179,6 +183,9 @@ class CostRecomputeAdmin(OwnedModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # its record is what an undo writes back from: undo it instead
+
     def may_recompute(self, request) -> bool:
         return request.user.has_perm("tariffs.add_costrecompute")
 
@@ -193,13 +200,13 @@ class CostRecomputeAdmin(OwnedModelAdmin):
     @admin.display(description="sessions")
     def what(self, recompute):
         car = f"{recompute.car}" if recompute.car_id else "every car"
-        period = " to ".join(f"{day:%d %b %Y}" for day in (recompute.date_from, recompute.date_to) if day)
+        period = " to ".join(date_text(day) for day in (recompute.date_from, recompute.date_to) if day)
         return f"{car}{', ' + period if period else ''}"
 
     @admin.display(description="")
     def undo(self, recompute):
         if recompute.undone_at:
-            return f"undone {recompute.undone_at:%d %b %Y %H:%M}"
+            return f"undone {moment_text(recompute.undone_at)}"
         latest = CostRecompute.objects.filter(user_id=recompute.user_id, undone_at__isnull=True).first()
         if latest is None or latest.pk != recompute.pk:
             return ""

@@ -7,6 +7,7 @@ of the day and the night after), else by the whole day's hours. docs/tariffs.md 
 
 import datetime as dt
 import heapq
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -141,8 +142,8 @@ def session_costs_worked_out(*, selection: Selection, progress: Callable[[int], 
     done = 0
     # Timed sessions: each priced by its times, and each (of every car, from 90 days before the selection)
     # adds its half hours to its assignment's profile of that day.
-    profiles: dict[int, dict[dt.date, list[int]]] = {}
-    timed = ChargingSession.objects.filter(user=user).filter(_TIMED).order_by()
+    profiles: dict[int, dict[dt.date, array]] = {}
+    timed = ChargingSession.objects.filter(user=user).filter(_TIMED).order_by("date", "id")  # (days' caches)
     if selection.date_from is not None:
         timed = timed.filter(date__gte=selection.date_from - dt.timedelta(days=PROFILE_DAYS))
     if selection.date_to is not None:
@@ -157,9 +158,12 @@ def session_costs_worked_out(*, selection: Selection, progress: Callable[[int], 
             day, amounts = profile_of(tariff_prices, kwh_units=kwh_units(row["charge_delivered_kwh"]), start=window[0],
                                       end=window[1])  # fmt: skip
             by_day = profiles.setdefault(assignment.pk, {})
-            total = by_day.setdefault(day, [0] * PROFILE_SLOTS)
+            total = by_day.get(day)
+            if total is None:
+                total = by_day[day] = array("q", bytes(8 * PROFILE_SLOTS))
             for slot, amount in enumerate(amounts):
-                total[slot] += amount
+                if amount:
+                    total[slot] += amount
             if selection.contains(row["car_id"], row["date"]):
                 estimate = estimate_from_times(tariff_prices, kwh=row["charge_delivered_kwh"], start=window[0],
                                                end=window[1])  # fmt: skip
@@ -170,7 +174,7 @@ def session_costs_worked_out(*, selection: Selection, progress: Callable[[int], 
                 progress(done)
 
     windows = {assignment: _ProfileWindows(by_day) for assignment, by_day in profiles.items()}
-    for row in selection.sessions().exclude(_TIMED).values(*_FIELDS).iterator(chunk_size=2000):
+    for row in selection.sessions().exclude(_TIMED).order_by("date", "id").values(*_FIELDS).iterator(chunk_size=2000):
         assignment = assignment_of(row)
         estimate = None
         if assignment is not None:
@@ -186,23 +190,35 @@ def session_costs_worked_out(*, selection: Selection, progress: Callable[[int], 
 
 
 class _ProfileWindows:
-    """An assignment's timed sessions' half hours by day, summed over the 90 days to any date."""
+    """An assignment's timed sessions' half hours by day, summed over the 90 days to a date: a window
+    slid forward as the date-only sessions come in date order (computed afresh if one comes earlier)."""
 
-    def __init__(self, by_day: dict[dt.date, list[int]]):
+    def __init__(self, by_day: dict[dt.date, array]):
+        self.by_day = by_day
         self.days = sorted(by_day)
-        self.running = [[0] * PROFILE_SLOTS]  # running[i]: the sum of the first i days
-        for day in self.days:
-            self.running.append([a + b for a, b in zip(self.running[-1], by_day[day], strict=True)])
+        self.low = self.high = 0  # the window: days[low:high]
+        self.summed = array("q", bytes(8 * PROFILE_SLOTS))
+        self.last: dt.date | None = None
 
     def profile(self, day: dt.date) -> list[int] | None:
-        import bisect
+        if self.last is not None and day < self.last:
+            self.low = self.high = 0
+            self.summed = array("q", bytes(8 * PROFILE_SLOTS))
+        self.last = day
+        while self.high < len(self.days) and self.days[self.high] <= day:
+            self._add(self.days[self.high], 1)
+            self.high += 1
+        first = day - dt.timedelta(days=PROFILE_DAYS)
+        while self.low < self.high and self.days[self.low] < first:
+            self._add(self.days[self.low], -1)
+            self.low += 1
+        return list(self.summed) if any(self.summed) else None
 
-        first = bisect.bisect_left(self.days, day - dt.timedelta(days=PROFILE_DAYS))
-        last = bisect.bisect_right(self.days, day)
-        if last <= first:
-            return None
-        summed = [b - a for a, b in zip(self.running[first], self.running[last], strict=True)]
-        return summed if any(summed) else None
+    def _add(self, day: dt.date, sign: int) -> None:
+        amounts, summed = self.by_day[day], self.summed
+        for slot in range(PROFILE_SLOTS):
+            if amounts[slot]:
+                summed[slot] += sign * amounts[slot]
 
 
 def _worked_out(row: dict, estimate: Estimate | None) -> WorkedOut:
@@ -279,10 +295,10 @@ class RecomputeReport:
     def to_dict(self) -> dict:
         return {
             "sessions": self.sessions, "changed": self.changed, "by_source": self.by_source,
-            "recorded": self.recorded, "recorded_gbp": str(self.recorded_gbp),
-            "total_before_gbp": str(self.total_before_gbp), "total_after_gbp": str(self.total_after_gbp),
-            "estimated_before_gbp": str(self.estimated_before_gbp),
-            "estimated_after_gbp": str(self.estimated_after_gbp),
+            "recorded": self.recorded, "recorded_gbp": f"{self.recorded_gbp:.2f}",
+            "total_before_gbp": f"{self.total_before_gbp:.2f}", "total_after_gbp": f"{self.total_after_gbp:.2f}",
+            "estimated_before_gbp": f"{self.estimated_before_gbp:.2f}",
+            "estimated_after_gbp": f"{self.estimated_after_gbp:.2f}",
             "largest": self.largest, "applied": self.applied, "recompute_id": self.recompute_id,
         }  # fmt: skip
 

@@ -243,8 +243,11 @@ def tariffs_file_read(data: bytes, source: str) -> TariffsFile:
     try:
         parsed = json.loads(
             data.decode("utf-8"), parse_int=_Number, parse_float=_Number,
-            parse_constant=lambda name: _Number(name),
+            parse_constant=lambda name: _Number(name), object_pairs_hook=_object,
         )  # fmt: skip
+    except _KeyTwice as twice:
+        raise TariffFileError(source, [f"the key “{excerpt(twice.key)}” is given twice in one object: "
+                                       "which one is meant?"]) from None  # fmt: skip
     except UnicodeDecodeError:
         raise TariffFileError(source, ["it is not UTF-8 text."]) from None
     except json.JSONDecodeError as error:
@@ -271,6 +274,21 @@ def tariffs_file_read(data: bytes, source: str) -> TariffsFile:
     if reader.problems:
         raise TariffFileError(source, reader.problems)
     return TariffsFile(tariffs=tariffs, assignments=assignments)
+
+
+class _KeyTwice(ValueError):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refused when it gives a key twice (JSON keeps the last silently)."""
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise _KeyTwice(key)
+        found[key] = value
+    return found
 
 
 def _depth(value) -> int:

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from plugtrack_site.dates import date_text
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # bit 0 is Monday, as date.weekday()
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -117,7 +119,7 @@ class TariffVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["tariff", "valid_from"], name="tariff_version_unique_date")]
 
     def __str__(self) -> str:
-        return f"{self.tariff} from {self.valid_from:%d %b %Y}"
+        return f"{self.tariff} from {date_text(self.valid_from)}"
 
 
 class Band(models.Model):
@@ -279,7 +281,7 @@ class Assignment(models.Model):
         ordering = ["valid_from", "id"]
 
     def __str__(self) -> str:
-        return f"{self.tariff} for {self.scope_text} from {self.valid_from:%d %b %Y}"
+        return f"{self.tariff} for {self.scope_text} from {date_text(self.valid_from)}"
 
     @property
     def scope_text(self) -> str:

@@ -117,14 +117,16 @@ class _Version:
     default: Decimal
     bands: list[Band]
     times: tuple[dt.time, ...] = field(init=False)
+    priced: list[tuple[Band, tuple[Decimal, str, bool]]] = field(init=False)
 
     def __post_init__(self):
         self.times = tuple(sorted({band.start for band in self.bands} | {band.end for band in self.bands}))
+        self.priced = [(band, (band.p_per_kwh, band.label, band.p_per_kwh < self.default)) for band in self.bands]
 
     def price_at(self, local: dt.datetime) -> tuple[Decimal, str, bool]:
-        for band in self.bands:
+        for band, price in self.priced:
             if band.applies_at(local):
-                return band.p_per_kwh, band.label, band.p_per_kwh < self.default
+                return price
         return self.default, DEFAULT_LABEL, False
 
 
@@ -144,6 +146,8 @@ class TariffPrices:
         self._half_hours = sorted(half_hours)
         self._half_hour_starts = [start for start, _end, _p in self._half_hours]
         self._days: dict[dt.date, list[Period]] = {}
+        self._coverage: dict[tuple, list] = {}  # (see day_coverage)
+        self._templates: dict[tuple, list] = {}  # (see _schedule)
 
     @classmethod
     def of(cls, tariff, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> "TariffPrices":
@@ -168,14 +172,32 @@ class TariffPrices:
     def day_schedule(self, day: dt.date) -> list[Period]:
         """The local day's periods of one price each, in UTC, from its midnight to the next."""
         if day not in self._days:
+            if len(self._days) >= 1024:  # sessions come in date order: the days before are done with
+                self._days.clear()
             self._days[day] = self._schedule(day)
         return self._days[day]
 
     def _schedule(self, day: dt.date) -> list[Period]:
+        """A day without a clock change is priced as every such day of its version, weekday and months
+        (the day before's too: a band from the night before), so its periods are those of a template
+        worked out once for them, moved to its midnight; a day when the clocks change is worked out alone."""
         start, end = self.local_midnight(day), self.local_midnight(day + dt.timedelta(days=1))
         version = self.version_on(day)
         if version is None:
             return [Period(start, end, None, "no price")]
+        if end - start != dt.timedelta(days=1):
+            return self._schedule_built(day, start, end, version)
+        key = (id(version), day.weekday(), (day - dt.timedelta(days=1)).month, day.month)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = [
+                (period.start - start, period.end - start, period.p_per_kwh, period.label, period.off_peak)
+                for period in self._schedule_built(day, start, end, version)
+            ]
+        return [Period(start + first, start + second, price, label, off_peak)
+                for first, second, price, label, off_peak in template]  # fmt: skip
+
+    def _schedule_built(self, day: dt.date, start: dt.datetime, end: dt.datetime, version: _Version) -> list[Period]:
         instants = {start, end, *_clock_changes(self.zone, start, end)}
         for time in version.times:
             for fold in (0, 1):  # a time the clocks pass twice, and one they skip
@@ -241,16 +263,46 @@ class TariffPrices:
         A half hour the clocks skip is empty; one they pass twice is long."""
         return _profile_slots(self.zone, day)
 
+    def day_coverage(self, day: dt.date) -> list[tuple[int, tuple[str, Decimal, bool], int, int]] | None:
+        """How the periods price the 96 half hours of an ordinary day and the next (no clock change,
+        no half-hourly price, a version on both): (slot, (label, price, off-peak), microseconds, the
+        slot's length) in time order. Such windows price alike whenever their versions, weekday and
+        months (the day before's too: a band from the night before) are alike, so it is worked out
+        once for each. None for any other day."""
+        start, middle, end = (self.local_midnight(day + dt.timedelta(days=days)) for days in (0, 1, 2))
+        if middle - start != dt.timedelta(days=1) or end - middle != dt.timedelta(days=1):
+            return None  # the clocks change
+        first, second = self.version_on(day), self.version_on(day + dt.timedelta(days=1))
+        if first is None or second is None:
+            return None
+        index = max(bisect.bisect_right(self._half_hour_starts, start) - 1, 0)
+        for half_start, half_end, _price in self._half_hours[index:]:
+            if half_start >= end:
+                break
+            if half_end > start:
+                return None  # half-hourly prices
+        before = day - dt.timedelta(days=1)
+        key = (id(first), id(second), day.weekday(), before.month, day.month, (day + dt.timedelta(days=1)).month)
+        coverage = self._coverage.get(key)
+        if coverage is None:
+            coverage = self._coverage[key] = _slot_pieces(self, day, list(range(PROFILE_SLOTS)))
+        return coverage
 
-@lru_cache(maxsize=4096)
+
+@lru_cache(maxsize=256)
 def _profile_slots(zone: ZoneInfo, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-    instants, latest = [], None
-    for slot in range(PROFILE_SLOTS + 1):
-        local_day = day + dt.timedelta(days=slot // 48)
-        time = dt.time((slot % 48) // 2, 30 * (slot % 2))
-        instant = dt.datetime.combine(local_day, time, tzinfo=zone).astimezone(UTC)
-        latest = instant if latest is None else max(latest, instant)
-        instants.append(latest)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    end = start + dt.timedelta(days=2)  # (wall clock: what `+` means for an aware datetime)
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    if last - first == SLOT * PROFILE_SLOTS:  # the clocks do not change: 96 even half hours
+        instants = [first + SLOT * slot for slot in range(PROFILE_SLOTS + 1)]
+    else:
+        instants, latest = [], first
+        for slot in range(PROFILE_SLOTS + 1):
+            local_day = day + dt.timedelta(days=slot // 48)
+            time = dt.time((slot % 48) // 2, 30 * (slot % 2))
+            latest = max(latest, dt.datetime.combine(local_day, time, tzinfo=zone).astimezone(UTC))
+            instants.append(latest)
     return list(zip(instants, instants[1:], strict=False))
 
 
@@ -306,17 +358,26 @@ def profile_of(
     the estimates of sessions with a date only: (its local date, the 96 amounts)."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     day = start.astimezone(prices.zone).date()
+    slots = prices.profile_slots(day)
     amounts = [0] * PROFILE_SLOTS
-    total = (end - start).total_seconds()
-    for slot, (slot_start, slot_end) in enumerate(prices.profile_slots(day)):
-        if total <= 0:
+    first = max(bisect.bisect_right(slots, (start, _LATEST)) - 1, 0)
+    total = (end - start) // dt.timedelta(microseconds=1)  # (whole numbers: the same split everywhere)
+    for slot in range(first, PROFILE_SLOTS):
+        slot_start, slot_end = slots[slot]
+        if slot_start >= end and total > 0:
+            break
+        if total <= 0:  # an instant: its kWh in its half hour
             if slot_start <= start < slot_end:
                 amounts[slot] = kwh_units
+                break
             continue
-        overlap = (min(end, slot_end) - max(start, slot_start)).total_seconds()
+        overlap = (min(end, slot_end) - max(start, slot_start)) // dt.timedelta(microseconds=1)
         if overlap > 0:
-            amounts[slot] = int(kwh_units * overlap // total)
+            amounts[slot] = kwh_units * overlap // total
     return day, amounts
+
+
+_LATEST = dt.datetime.max.replace(tzinfo=UTC)
 
 
 def estimate_from_profile(
@@ -335,28 +396,68 @@ def estimate_from_profile(
 
 
 def _day_weights(prices: TariffPrices, day: dt.date, profile: tuple[int, ...] | None):
-    """[((label, price, off-peak), weight)] of a day under a profile (or the whole day's hours)."""
+    """[((label, price, off-peak), weight)] of a day under a profile (or the whole day's hours), each
+    half hour's amount shared by the time each period takes of it. None when part of it has no price.
+    On an ordinary day (no clock change, no half-hourly price) from the day's coverage, shared by
+    every day that prices the same; otherwise worked out for the day alone."""
+    coverage = prices.day_coverage(day)
+    if coverage is None:
+        return _day_weights_walked(prices, day, profile)
+    weights: dict[tuple[str, Decimal, bool], int] = {}
+    if profile:
+        for slot, bucket, inside, length in coverage:
+            amount = profile[slot]
+            if amount:
+                weights[bucket] = weights.get(bucket, 0) + amount * inside // length
+    else:
+        for slot, bucket, inside, _length in coverage:
+            if slot < 48:  # without a profile every second of the day weighs the same
+                weights[bucket] = weights.get(bucket, 0) + inside
+    return [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
+
+
+def _slot_pieces(prices: TariffPrices, day: dt.date, used: list[int]):
+    """The used half hours of a day and the next, walked beside the periods that price them: for each,
+    (slot, (label, price, off-peak), microseconds of the slot at that price, the slot's length); None
+    when part of it has no price."""
+    slots = prices.profile_slots(day)
+    periods = prices.periods(slots[used[0]][0], slots[used[-1]][1]) if used else []
+    if any(period.p_per_kwh is None for period in periods):
+        return None
+    pieces, position = [], 0
+    for slot in used:
+        slot_start, slot_end = slots[slot]
+        length = (slot_end - slot_start) // dt.timedelta(microseconds=1)
+        if length <= 0:
+            continue
+        while periods[position].end <= slot_start:
+            position += 1
+        index = position
+        while index < len(periods) and periods[index].start < slot_end:
+            period = periods[index]
+            inside = (min(slot_end, period.end) - max(slot_start, period.start)) // dt.timedelta(microseconds=1)
+            pieces.append((slot, (period.label, period.p_per_kwh, period.off_peak), inside, length))
+            index += 1
+    return pieces
+
+
+def _day_weights_walked(prices: TariffPrices, day: dt.date, profile: tuple[int, ...] | None):
+    """_day_weights for a day of its own (the clocks change, half-hourly prices, no price)."""
     cache = prices.__dict__.setdefault("_weights", {})
     key = (day, profile)
     if key in cache:
         return cache[key]
-    weights: dict[tuple[str, Decimal, bool], int] = {}
-    slots = prices.profile_slots(day)
     amounts = profile if profile else [1] * 48 + [0] * 48
-    for (slot_start, slot_end), amount in zip(slots, amounts, strict=True):
-        length = (slot_end - slot_start) // dt.timedelta(microseconds=1)
-        if not amount or length <= 0:
-            continue
-        for period in prices.periods(slot_start, slot_end):
-            if period.p_per_kwh is None:
-                cache[key] = None
-                return None
+    pieces = _slot_pieces(prices, day, [index for index, amount in enumerate(amounts) if amount])
+    found = None
+    if pieces is not None:
+        weights: dict[tuple[str, Decimal, bool], int] = {}
+        for slot, bucket, inside, length in pieces:
             # Without a profile every second of the day weighs the same; with one, each half hour's amount.
-            weight = period.length if not profile else amount * period.length // length
-            bucket = (period.label, period.p_per_kwh, period.off_peak)
+            weight = inside if not profile else amounts[slot] * inside // length
             weights[bucket] = weights.get(bucket, 0) + weight
-    found = [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
-    if len(cache) > 20_000:
+        found = [(bucket, weight) for bucket, weight in weights.items() if weight > 0] or None
+    if len(cache) > 256:  # (sessions come in date order)
         cache.clear()
     cache[key] = found
     return found

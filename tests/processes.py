@@ -53,6 +53,20 @@ def manage(*args: str, data_dir: Path, lock_wait_seconds: float = 60, **environm
     )
 
 
+def python_module(module: str, *args: str, data_dir: Path, **environment: str) -> subprocess.Popen:
+    """Start `python -m <module> <args>` in its own process against the test database, its stdin and
+    stdout piped (text), e.g. to start several at one signal; read its outcome with `finished`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=_environment(data_dir, lock_wait_seconds=60, **environment),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def finished(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of a process started by `manage`."""
     stdout, stderr = process.communicate(timeout=timeout)

@@ -304,8 +304,8 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, cur
             if setting is not None and _readable_value(setting):  # a merge never swaps it for an unreadable one
                 report.settings.unchanged += 1
                 report.warnings.append(
-                    f"The backup's {key} cannot be read with the keys this installation has, so your current "
-                    f"{key} was kept."
+                    f"The backup's “{SETTINGS[key].label}” cannot be read with the keys this installation has, so "
+                    "your current one was kept."
                 )
                 continue
             unreadable.append(key)
@@ -328,10 +328,11 @@ def _restore_settings(user, contents: BackupContents, report, dry_run: bool, cur
     if changed:  # what follows from a setting (the sessions above the price ceiling) follows it, as after a save
         settings_changed.send(sender=backup_restore, user=user, keys=changed)
     if unreadable:
+        labels = ", ".join(f"“{SETTINGS[key].label}”" for key in unreadable)
         report.warnings.append(
-            f"The secret setting(s) {', '.join(unreadable)} were encrypted with a key this installation does not "
-            "have. They are kept encrypted; add that old key to PLUGTRACK_ENCRYPTION_KEYS (after the current one) "
-            "to use them, or enter them again on your settings page."
+            f"The secret setting(s) {labels} were encrypted with a key this installation does not have. They are "
+            "kept encrypted: whoever runs this PlugTrack can add that old key to its encryption keys "
+            "(PLUGTRACK_ENCRYPTION_KEYS, after the current one) to use them, or you can enter them again."
         )
 
 

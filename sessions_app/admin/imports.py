@@ -11,13 +11,13 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
 
 from plugtrack_site.admin_scoping import OwnedModelAdmin, sees_everything
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
 
 from ..forms import MappingProfileForm
@@ -63,16 +63,12 @@ def import_sessions_url(batch: ImportBatch) -> str:
     return f"{reverse('admin:sessions_app_chargingsession_changelist')}?{urlencode({IMPORT_PARAMETER: batch.pk})}"
 
 
-def _moment(when, zone: bool = False) -> str:
-    local = timezone.localtime(when)
-    return f"{local:%d %b %Y %H:%M}" + (f" ({local:%Z})" if zone else "")
-
-
 _FORMATS = {
     "plugtrack": "PlugTrack's own CSV file (the columns PlugTrack's export writes)",
     "spreadsheet": "your own spreadsheet",
     "evcc": "evcc's sessions file",
     "teslafi": "TeslaFi's log, its readings rebuilt into charging sessions",
+    "api": "sessions posted to PlugTrack's API, one at a time, by one token in one day",
 }
 _BLANK_ODOMETER = {
     "error": "a row without an odometer reading is an error",
@@ -88,7 +84,8 @@ def _field_label(column: str) -> str:
         return column.replace("_", " ")
 
 
-def _columns_said(columns: dict) -> str:
+def columns_said(columns: dict) -> str:
+    """A file's columns as the import read them, in people's words: "energy (kWh) from “Energie (kWh)”"."""
     said = []
     for column, heading in columns.items():
         heading = str(heading)
@@ -117,7 +114,7 @@ def import_read_said(batch: ImportBatch) -> list[str]:
     proposed = not name or name.endswith(" preset") or name in ("PlugTrack's own columns", "TeslaFi polls → sessions")
     whose = "as PlugTrack proposed for this kind of file" if proposed else f"with your mapping “{name}”"
     if isinstance(read.get("columns"), dict) and read["columns"]:
-        lines.append(f"Columns, {whose}: {_columns_said(read['columns'])}.")
+        lines.append(f"Columns, {whose}: {columns_said(read['columns'])}.")
     if read.get("ignored_columns"):
         lines.append("Left out: " + ", ".join(f"“{heading}”" for heading in read["ignored_columns"]) + ".")
     if read.get("money"):
@@ -145,8 +142,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
     while its sessions are there: undo is how they go (sessions_app/imports/batches.py does the work,
     as the command does)."""
 
-    list_display = ["created_at", "source_name", "car", "kind", "rows_read", "inserted", "skipped_duplicates",
-                    "status"]  # fmt: skip
+    list_display = ["created_at", "source_name", "car", "kind", "rows_read", "new", "already_there", "status"]
     list_filter = ["kind"]
     list_select_related = ["car", "user"]
     actions = ["undo_selected"]
@@ -182,13 +178,13 @@ class ImportBatchAdmin(OwnedModelAdmin):
 
     @admin.display(description="imported")
     def imported(self, batch):
-        return _moment(batch.created_at, zone=True)
+        return moment_text(batch.created_at)
 
-    @admin.display(description="new")
+    @admin.display(description="new", ordering="inserted")
     def new(self, batch):
         return f"{batch.inserted:,}"
 
-    @admin.display(description="already there (skipped)")
+    @admin.display(description="already there (skipped)", ordering="skipped_duplicates")
     def already_there(self, batch):
         return f"{batch.skipped_duplicates:,}"
 
@@ -213,7 +209,7 @@ class ImportBatchAdmin(OwnedModelAdmin):
     def status(self, batch):
         if batch.undone_at:
             kept = f", {batch.kept_edited} edited kept" if batch.kept_edited else ""
-            return f"undone {_moment(batch.undone_at)} ({batch.removed} removed{kept})"
+            return f"undone {moment_text(batch.undone_at)} ({batch.removed} removed{kept})"
         return "imported"
 
     def get_actions(self, request):

@@ -79,7 +79,9 @@ class CheckFilter(admin.SimpleListFilter):
 
 _IMPORT_WAITING = "pt-import-{}"  # the session's key of an upload waiting for its columns (by its token)
 _BADGE_HOME = format_html('<span class="pt-badge">{}</span>', "home")
-_BADGE_BASELINE = format_html('<span class="pt-badge" title="{}">{}</span>', "The car's first session", "baseline")
+_BADGE_BASELINE = format_html(
+    '<span class="pt-badge" title="{}">{}</span>', "The car's first session: its miles count from here", "baseline"
+)
 
 
 class CarFilter(admin.RelatedFieldListFilter):
@@ -94,6 +96,8 @@ class CarFilter(admin.RelatedFieldListFilter):
 class ChargingSessionAdmin(OwnedModelAdmin):
     owned_foreign_keys = ("car",)
     exclude = ["user"]  # always the car's owner
+    # Eleven columns that fit a laptop's 1366 px beside the filters: the home badge goes with the place, and the
+    # baseline's with its miles (it has none: the car's miles start there).
     list_display = [
         "date",
         "car",
@@ -101,12 +105,10 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         "miles",
         "energy",
         "charge",
-        "location_label",
-        "home",
+        "location",
         "efficiency",
         "pence_per_mile",
         "cost_gbp",
-        "baseline",
         "check_badge",
     ]
     list_filter = [("car", CarFilter), "charge_type", HomeOrPublicFilter, CheckFilter, ImportFilter]
@@ -118,7 +120,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
     show_full_result_count = False  # a filtered list does not also count every session of the owner
     date_hierarchy = "date"
     search_fields = ["location_label", "charge_network", "notes"]
-    readonly_fields = ["is_baseline", "checks_text", "created_at"]
+    readonly_fields = ["baseline_text", "checks_text", "created_at"]
     form = ChargingSessionForm
     change_list_template = "admin/sessions_app/chargingsession/change_list.html"
 
@@ -351,7 +353,7 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         return (
             readonly
             if obj is not None
-            else [name for name in readonly if name not in ("is_baseline", "checks_text", "created_at")]
+            else [name for name in readonly if name not in ("baseline_text", "checks_text", "created_at")]
         )
 
     def get_list_display(self, request):
@@ -388,13 +390,20 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         power = analytics.effective_power_kw(session, session.owner_settings)
         if power is None:
             return session.charge_type
-        assumed = " (home, assumed)" if session.charge_power_kw is None else ""
-        return f"{session.charge_type} {decimal_text(power)} kW{assumed}"
+        assumed = " (home, assumed)" if session.charge_power_kw is None else ""  # (may wrap: the power may not)
+        return f"{session.charge_type} {decimal_text(power)}\u00a0kW{assumed}"
 
-    @admin.display(description="miles")
+    @admin.display(description="miles", empty_value="–")
     def miles(self, session):
+        if session.is_baseline:
+            return _BADGE_BASELINE
         miles = self._miles(session)
-        return "–" if miles is None else miles
+        return None if miles is None else f"{miles:,}"
+
+    @admin.display(description="location", ordering="location_label")
+    def location(self, session):
+        home = analytics.is_home(session.location_label, session.charge_network, session.owner_settings)
+        return format_html("{} {}", session.location_label, _BADGE_HOME) if home else session.location_label
 
     @admin.display(description="efficiency")
     def efficiency(self, session):
@@ -419,20 +428,17 @@ class ChargingSessionAdmin(OwnedModelAdmin):
         return "–" if cost is None else f"£{cost:,.2f}"
 
     # A badge where the answer is yes, and nothing where it is no (a column of red crosses reads as errors).
-    @admin.display(description="home", empty_value="")
-    def home(self, session):
-        home = analytics.is_home(session.location_label, session.charge_network, session.owner_settings)
-        return _BADGE_HOME if home else ""
-
-    @admin.display(description="baseline", ordering="is_baseline", empty_value="")
-    def baseline(self, session):
-        return _BADGE_BASELINE if session.is_baseline else ""
-
     @admin.display(description="check", ordering="checks", empty_value="")
     def check_badge(self, session):
         if not session.checks:
             return ""
         return format_html('<span class="pt-badge pt-check" title="{}">check</span>', checks_summary(session.checks))
+
+    @admin.display(description="baseline")
+    def baseline_text(self, session):
+        if session.is_baseline:
+            return "Yes: the car's first session, where its miles start (maintained by PlugTrack)."
+        return "No"
 
     @admin.display(description="checks")
     def checks_text(self, session):

@@ -19,8 +19,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cars_app.models import Car
+from plugtrack_site import events
 from plugtrack_site.account_lock import account_write_lock
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
+from plugtrack_site.events import event_on_commit
 
 from ..models import CHRONOLOGICAL, ChargingSession, ImportBatch
 from ..services import sessions_sequence_recompute
@@ -56,19 +59,44 @@ class ImportSource:
 @contextmanager
 def import_recorded(
     *, user: User, car: Car | None, source: ImportSource, report: ImportReport, recorded: bool = True,
-    kind: str = ImportBatch.Kind.IMPORT,
+    kind: str = ImportBatch.Kind.IMPORT, adding_to: ImportBatch | None = None, announced: bool = True,
 ) -> Iterator[ImportBatch | None]:  # fmt: skip
     """The record of an import (the command's, the admin's, a merge restore's), so that exactly what it
     inserted can be undone: made as the import starts, in the caller's transaction (an import undone
     takes its record along), and given `report`'s counts as the block ends without an error; the
-    report then names it (`batch_id`). None when not `recorded` (a dry run, a replace restore)."""
-    batch = _batch_start(user=user, car=car, source=source, kind=kind) if recorded else None
+    report then names it (`batch_id`). None when not `recorded` (a dry run, a replace restore).
+    `adding_to`: a record of this owner to add the counts to instead of a new one (the API's sessions,
+    one record for those a token posts in a day); the caller holds the owner's lock.
+
+    An import (not a restore) tells its events once its transaction commits: `import.finished`, and
+    `session.created` once for all the sessions it inserted (plugtrack_site.events); not when
+    `announced` is False (the API tells each session it stores as the admin does)."""
+    if adding_to is not None and (adding_to.user_id != user.pk or adding_to.undone_at):
+        raise ValueError("an import adds to a record of its own owner that is not undone")
+    if not recorded:
+        batch = None
+    else:
+        batch = adding_to if adding_to is not None else _batch_start(user=user, car=car, source=source, kind=kind)
     yield batch
     if batch:
-        batch.rows_read, batch.inserted = report.rows_read, report.inserted
-        batch.skipped_duplicates, batch.errors = report.skipped_duplicates, report.error_count
+        batch.rows_read += report.rows_read
+        batch.inserted += report.inserted
+        batch.skipped_duplicates += report.skipped_duplicates
+        batch.errors += report.error_count
         batch.save(update_fields=["rows_read", "inserted", "skipped_duplicates", "errors"])
         report.batch_id = batch.pk
+        if kind == ImportBatch.Kind.IMPORT and announced:
+            _import_events(batch)
+
+
+def _import_events(batch: ImportBatch) -> None:
+    data = batch.event_data()
+    if batch.inserted:
+        event_on_commit(
+            user=batch.user_id, kind=events.SESSION_CREATED,
+            data={"count": batch.inserted, "car": data["car"], "import": data},
+        )  # fmt: skip
+    event_on_commit(user=batch.user_id, kind=events.IMPORT_FINISHED, data={"import": data})
 
 
 def _batch_start(*, user: User, car: Car | None, source: ImportSource, kind: str) -> ImportBatch:
@@ -122,7 +150,7 @@ def import_batch_undo(*, user: User, batch_id: int, dry_run: bool = False, inclu
             raise BatchNotFound(f"{user} has no import {batch_id}. `manage.py import_batches` lists them.")
         if batch.undone_at:
             raise BatchNotFound(
-                f"Import {batch_id} ({batch.source_name}) was undone already, on {batch.undone_at:%Y-%m-%d %H:%M}."
+                f"Import {batch_id} ({batch.source_name}) was undone already, on {moment_text(batch.undone_at)}."
             )
         sessions = batch.sessions.filter(user=user).order_by(*CHRONOLOGICAL)  # (one moved to another owner stays)
         edited = sessions.filter(edited_at__isnull=False)

@@ -1,4 +1,4 @@
-"""Sessions CSV import and export: the service behind the CLI, the admin and a future API.
+"""Sessions CSV import and export: the service behind the CLI, the admin and the API.
 
 Import streams the file through the import engine (`importer.py`), so memory does not grow with
 the file; only the first errors are kept in the report, and all of them go to
@@ -17,6 +17,7 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError
+from django.db.models import Q
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
@@ -62,7 +63,7 @@ def charging_sessions_checked_import(
     as an import (`source.path`: the checked file, for its SHA-256). `check`: the dry run's report,
     whose rows read, errors and duplicates the returned report (and the record) count too."""
     report = ImportReport(
-        source=source.name, car=f"{car} (id {car.pk})", dry_run=False, rows_read=check["rows_read"],
+        source=source.name, car=str(car), car_id=car.pk, dry_run=False, rows_read=check["rows_read"],
         skipped_duplicates=check["skipped_duplicates"], error_count=check["error_count"],
     )  # fmt: skip
     source = ImportSource(source.name, source.path, check.get("detected", {}))
@@ -94,7 +95,7 @@ def _database_refusal() -> Iterator[None]:
 def _car_still_there(user: User, car: Car) -> None:
     if not Car.objects.filter(pk=car.pk, user=user).exists():  # e.g. a replace restore ran first
         raise CsvFileError(
-            f"{car} (id {car.pk}) no longer exists: another operation removed it while this import waited. "
+            f"{car} no longer exists: another operation removed it while this import waited. "
             "Nothing was written; choose a car and import again."
         )
 
@@ -187,7 +188,7 @@ def _import_file(
     *, user: User, car: Car, source, name: str, checked_rows, row_source: RowSource, options: ImportOptions
 ) -> ImportReport:
     dry_run = options.dry_run
-    report = ImportReport(source=name, car=f"{car} (id {car.pk})", dry_run=dry_run)
+    report = ImportReport(source=name, car=str(car), car_id=car.pk, dry_run=dry_run)
     path = source if isinstance(source, str | Path) else None  # the file itself, for the batch's SHA-256
     errors_to = _ErrorFile(source, report) if options.error_file else nullcontext()
     with row_source.open(name) as (columns, records, detected), errors_to as error_sink:
@@ -378,11 +379,12 @@ class _LineOut:
 
 def charging_sessions_csv(
     *, user: User, car: Car | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
-    with_times: bool = False,
+    with_times: bool = False, only: Q | None = None,
 ) -> _SessionLines:  # fmt: skip
-    """The user's sessions (one car, or all; dates inclusive) as the lines of the sessions CSV (the
-    14 columns, and the times after them when `with_times`), sorted by date, odometer, id. Checks its
-    arguments at once; reads the sessions as iterated."""
+    """The user's sessions (one car, or all; dates inclusive; `only`: those this filter keeps, e.g. the
+    home ones) as the lines of the sessions CSV (the 14 columns, and the times after them when
+    `with_times`), sorted by date, odometer, id. Checks its arguments at once; reads the sessions as
+    iterated."""
     if date_from and date_to and date_from > date_to:
         raise CsvFileError(f"The date range is empty: {date_from} is after {date_to}.")
     if car is not None and car.user_id != user.pk:
@@ -394,6 +396,8 @@ def charging_sessions_csv(
         sessions = sessions.filter(date__gte=date_from)
     if date_to:
         sessions = sessions.filter(date__lte=date_to)
+    if only is not None:
+        sessions = sessions.filter(only)
     return _SessionLines(sessions, user=user, car=car, columns=FIELDS if with_times else HEADER)
 
 

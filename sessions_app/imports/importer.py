@@ -75,8 +75,9 @@ class IssueGroup:
 @dataclass
 class ImportReport:
     source: str
-    car: str
+    car: str  # as people read it: its name (the command adds its id)
     dry_run: bool
+    car_id: int | None = None  # none for a restore's, which may fill several cars
     rows_read: int = 0
     ok_rows: int = 0
     inserted: int = 0

@@ -100,7 +100,7 @@ class ChargingSessionResource(resources.ModelResource):
                 instance.total_cost_gbp = expected
         elif abs(instance.total_cost_gbp - price * kwh) > PENNY:
             message = (
-                f"£{instance.total_cost_gbp} differs from cost_per_kwh × kWh = £{expected} by more than a "
+                f"£{instance.total_cost_gbp:,.2f} differs from price × energy, £{expected:,.2f}, by more than a "
                 "penny; kept as given."
             )
             self.warnings.append((kwargs.get("row_number", 0), "total_cost_gbp", message, COST_DIFFERS))

@@ -31,7 +31,7 @@ def test_create_list_and_download(owner_client, account):
     assert "Backup written: 2 cars, 3 sessions, 10 settings." in response.content.decode()
     backup = Backup.objects.get()
     html = owner_client.get(reverse(CHANGELIST)).content.decode()
-    assert "Download plugtrack_backup_alice_" in html and "manual" in html
+    assert 'title="plugtrack_backup_alice_' in html and ">Download</a>" in html and "manual" in html
 
     download = owner_client.get(reverse("admin:backups_backup_download", args=[backup.pk]))
     assert download.status_code == 200

@@ -176,7 +176,8 @@ def test_secrets_under_an_unknown_key_are_kept_encrypted_with_a_warning(account,
 
     assert Setting.objects.get(user=account, key="notification_url").value == ciphertext
     assert any(
-        "notification_url were encrypted with a key this installation does not have" in w for w in report.warnings
+        "“Notification URL (secret)” were encrypted with a key this installation does not have" in w
+        for w in report.warnings
     )
 
 
@@ -188,8 +189,8 @@ def test_a_merge_keeps_a_readable_secret_rather_than_an_unreadable_one(account, 
 
     assert setting_secret_read(user=account, key="notification_url") == "https://hooks.example/current"
     assert (
-        "The backup's notification_url cannot be read with the keys this installation has, so your current "
-        "notification_url was kept." in report.warnings
+        "The backup's “Notification URL (secret)” cannot be read with the keys this installation has, so your "
+        "current one was kept." in report.warnings
     )
     assert (report.settings.updated, report.settings.unchanged) == (0, 10)
 

@@ -97,7 +97,7 @@ def test_a_car_without_sessions_says_not_enough_data(owner_client, owner, make_c
 
 def test_the_full_charge_reminder(owner_client, known_car):
     html = page(owner_client, known_car)
-    assert "Last full charge 02 Jan 2025" in html and "overdue by" in html
+    assert "Last full charge 2 Jan 2025" in html and "overdue by" in html
 
 
 def test_full_charge_status_due_and_overdue(owner, make_car, make_session):

@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, OperationalError
+from django.urls import reverse
 from django.utils import timezone
 
 from jobs import services
 from jobs.models import Job
 from jobs.progress import ProgressWriter, progress_read
-from jobs.services import job_execute, job_start, job_state, jobs_expired_remove, uploads_dir
+from jobs.services import job_confirm, job_execute, job_start, job_state, jobs_unconfirmed_expire, uploads_dir
 from sessions_app.models import ChargingSession
 
 from ..sessions_app.csv_helpers import session_row, write_csv
@@ -40,7 +41,8 @@ def test_a_job_runs_its_phase_once(owner, make_car, settings, tmp_path):
     assert job.status == Job.Status.CHECKED
 
 
-def test_a_check_never_confirmed_goes_with_its_file_after_a_day(owner, other_owner, make_car, settings, tmp_path):
+def test_a_check_never_confirmed_within_a_day_expires_and_its_file_goes(owner, other_owner, make_car, settings,
+                                                                         tmp_path):  # fmt: skip
     settings.PLUGTRACK_DATA_DIR = tmp_path
 
     cars = {user: make_car(user) for user in (owner, other_owner)}
@@ -51,12 +53,39 @@ def test_a_check_never_confirmed_goes_with_its_file_after_a_day(owner, other_own
         return job_start(user=user, kind=kind, phase=phase, uploaded=upload, options={"car_id": cars[user].pk})
 
     old, recent, theirs = checked(owner), checked(owner), checked(other_owner)
-    Job.objects.filter(pk__in=[old.pk, theirs.pk]).update(finished_at=timezone.now() - dt.timedelta(days=2))
+    two_days_ago = timezone.now() - dt.timedelta(days=2)
+    Job.objects.filter(pk__in=[old.pk, theirs.pk]).update(finished_at=two_days_ago)
+    for written in Path(old.upload).parent.glob(f"{Path(old.upload).name}*"):  # the upload, and what its check kept
+        os.utime(written, (two_days_ago.timestamp(), two_days_ago.timestamp()))
 
-    jobs_expired_remove(user=owner)
+    jobs_unconfirmed_expire(user=owner)
 
-    assert list(Job.objects.order_by("pk")) == [recent, theirs]  # another user's are theirs to expire
+    statuses = dict(Job.objects.values_list("pk", "status"))
+    assert statuses == {old.pk: "expired", recent.pk: "checked", theirs.pk: "checked"}  # another's are theirs
     assert not Path(old.upload).exists() and Path(recent.upload).exists() and Path(theirs.upload).exists()
+    assert not Path(f"{old.upload}.checked").exists()  # what its check kept goes too
+    old.refresh_from_db()
+    assert old.finished and "Not confirmed within a day, so this check expired" in old.outcome[0][1]
+    assert not job_confirm(job=old, options={})  # never run once expired
+    old.refresh_from_db()
+    assert old.status == Job.Status.EXPIRED
+
+
+def test_the_jobs_list_and_page_say_a_check_expired(owner_client, owner, make_car, tmp_path):
+    car = make_car(owner)
+    upload = SimpleUploadedFile("may.csv", write_csv(tmp_path, [session_row()]).read_bytes())
+    job = job_start(user=owner, kind=Job.Kind.SESSIONS_IMPORT, phase=Job.Phase.CHECK, uploaded=upload,
+                    options={"car_id": car.pk})  # fmt: skip
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(days=1, minutes=1))
+
+    listed = owner_client.get(reverse("admin:jobs_job_changelist")).content.decode()
+    assert "expired (not confirmed within a day)" in listed
+    page = owner_client.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
+    assert "expired (not confirmed within a day)" in page and "Confirm import" not in page
+    assert "there is nothing to import" not in page  # (it had something to import: it was not confirmed in time)
+    response = owner_client.post(reverse("admin:jobs_job_confirm", args=[job.pk]), follow=True)
+    assert "This check has expired, so nothing was run" in response.content.decode()
+    assert not car.sessions.exists()
 
 
 def test_a_check_stopped_by_a_question_keeps_its_file_a_day_to_be_checked_again(owner, make_car, settings, tmp_path):
@@ -77,7 +106,7 @@ def test_a_check_stopped_by_a_question_keeps_its_file_a_day_to_be_checked_again(
     Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(days=2))
     old = timezone.now().timestamp() - 2 * 86400
     os.utime(job.upload, (old, old))
-    jobs_expired_remove(user=owner)  # a day later: the file goes, the job's outcome stays
+    jobs_unconfirmed_expire(user=owner)  # a day later: the file goes, the job's outcome stays
     assert not Path(job.upload).exists() and Job.objects.filter(pk=job.pk).exists()
     assert not services.job_check_again(job=job, options={"date_order": "mdy"})  # nothing left to check
 

@@ -53,3 +53,13 @@ def test_the_first_run_env_file_has_fresh_secrets_and_is_never_overwritten(tmp_p
 
     assert local_env_write(path) is False
     assert path.read_text() == text
+
+
+def test_a_decimal_for_a_person_has_thousands_separators_and_no_trailing_zeros():
+    from decimal import Decimal
+
+    from plugtrack_site.numbers import decimal_grouped
+
+    assert [decimal_grouped(Decimal(text)) for text in ("2770200", "1234.5000", "0.075", "-12345.6", "0")] == [
+        "2,770,200", "1,234.5", "0.075", "-12,345.6", "0",
+    ]  # fmt: skip

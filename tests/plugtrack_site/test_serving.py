@@ -11,6 +11,7 @@ import time
 
 import pytest
 from cryptography.fernet import Fernet
+from django.contrib.staticfiles import finders
 from django.db import OperationalError
 from django.urls import reverse
 
@@ -91,3 +92,13 @@ def test_gunicorn_serves_the_admin_and_whitenoise_its_static_files(production):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_favicon_is_served_and_every_admin_page_links_it(owner_client):
+    """Browsers ask every site for /favicon.ico: served (a 404 on every page otherwise), and linked as an SVG."""
+    icon = owner_client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert b"".join(icon.streaming_content) == (REPO / "plugtrack_site/root/favicon.ico").read_bytes()
+    page = owner_client.get(reverse("admin:index")).content.decode()
+    assert '<link rel="icon" href="/static/plugtrack/favicon.svg" type="image/svg+xml">' in page
+    assert finders.find("plugtrack/favicon.svg")  # (collected with the others: the gunicorn test serves them)

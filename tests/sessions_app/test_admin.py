@@ -15,6 +15,11 @@ def cell(html: str, field: str) -> list[str]:
     return [part.split("</td>")[0] for part in html.split(marker)[1:]]
 
 
+def words(html: str, field: str) -> list[str]:
+    """A column's cells as text, badges' words included."""
+    return [re.sub("<[^>]+>", "", cell_html) for cell_html in cell(html, field)]
+
+
 def test_the_session_list_shows_miles_efficiency_cost_home_and_baseline(owner_client, owner, make_car, make_session):
     car = make_car(owner)
     make_session(car, "2025-01-01", 1000, "10", cost_per_kwh=Decimal("0.10"), location_label="Home driveway")
@@ -23,15 +28,14 @@ def test_the_session_list_shows_miles_efficiency_cost_home_and_baseline(owner_cl
     html = owner_client.get(reverse(CHANGELIST)).content.decode()
 
     # newest first: the second session, then the baseline
-    assert cell(html, "miles") == ["120", "–"]
+    assert words(html, "miles") == ["120", "baseline"]  # the baseline's miles start there
     assert cell(html, "efficiency") == ["4.00 mi/kWh", "–"]
     assert cell(html, "pence_per_mile") == ["5.00p", "–"]
     assert cell(html, "cost_gbp") == ["£6.00", "£1.00"]
     assert cell(html, "energy") == ["30.0 kWh", "10.0 kWh"]
     assert cell(html, "odometer_miles") == ["1,120 mi", "1,000 mi"]
     # A badge where the answer is yes, and nothing (no red cross) where it is no.
-    assert [re.sub("<[^>]+>", "", c) for c in cell(html, "home")] == ["", "home"]
-    assert [re.sub("<[^>]+>", "", c) for c in cell(html, "baseline")] == ["", "baseline"]
+    assert words(html, "location") == ["Homebase", "Home driveway home"]
     assert "icon-no.svg" not in html
 
 
@@ -42,7 +46,7 @@ def test_home_filter_follows_the_users_aliases(owner_client, owner, make_car, ma
 
     def shown(where: str) -> list[str]:
         html = owner_client.get(reverse(CHANGELIST), {"where": where}).content.decode()
-        return cell(html, "location_label")
+        return [place.removesuffix(" home") for place in words(html, "location")]
 
     assert shown("home") == ["Home"]
     assert shown("public") == ["Work car park"]
@@ -120,7 +124,7 @@ def test_a_home_session_without_a_power_shows_the_home_charging_power(owner_clie
     make_session(car, "2025-01-03", 1200, location_label="Work")
     settings_update(user=owner, values={"home_charging_speed_kw": Decimal("7.4")})
     html = owner_client.get(reverse(CHANGELIST)).content.decode()
-    assert cell(html, "charge") == ["AC", "DC 50 kW", "AC 7.4 kW (home, assumed)"]
+    assert cell(html, "charge") == ["AC", "DC 50\u00a0kW", "AC 7.4\u00a0kW (home, assumed)"]  # (the power kept whole)
 
 
 def test_adding_a_session_that_already_exists_is_a_form_error(owner_client, owner, make_car, make_session):
@@ -192,7 +196,7 @@ def test_the_car_filter_offers_my_cars_only(owner_client, owner, other_owner, ma
     assert f"?car__id__exact={niro.pk}" in html and f"?car__id__exact={zoe.pk}" in html
     assert "Their Tesla" not in html
     filtered = owner_client.get(reverse(CHANGELIST), {"car__id__exact": zoe.pk}).content.decode()
-    assert cell(filtered, "location_label") == ["Zoe place"]
+    assert cell(filtered, "location") == ["Zoe place"]
 
 
 def test_the_row_checkbox_is_the_html_django_would_render(owner, make_car, make_session):
@@ -225,7 +229,7 @@ def test_a_new_session_of_the_only_car_has_it_chosen_and_no_baseline_shown(owner
     add = reverse("admin:sessions_app_chargingsession_add")
     page = owner_client.get(add).content.decode()
     assert f'<option value="{car.pk}" selected>Niro</option>' in page
-    assert "field-is_baseline" not in page and "icon-no.svg" not in page
+    assert "field-baseline_text" not in page and "icon-no.svg" not in page
 
     make_car(owner, name="Zoe")
     assert (
@@ -244,10 +248,31 @@ def test_a_house_on_a_public_network_is_public_in_the_filter_and_the_home_share(
     make_session(car, "2025-01-03", 1100, "30", location_label="Dundee House", charge_network="ChargePlace Scotland")
 
     def home_shown() -> list[str]:
-        return cell(owner_client.get(reverse(CHANGELIST), {"where": "home"}).content.decode(), "location_label")
+        html = owner_client.get(reverse(CHANGELIST), {"where": "home"}).content.decode()
+        return [place.removesuffix(" home") for place in words(html, "location")]
 
     assert home_shown() == ["Home"]
     assert car_summary(car=car, settings=user_settings(user=owner)).home_kwh == Decimal("10")
     settings_update(user=owner, values={"public_networks_csv": []})  # the owner knows no public network
     assert home_shown() == ["Dundee House", "Home"]
     assert car_summary(car=car, settings=user_settings(user=owner)).home_kwh == Decimal("40")
+
+
+def test_a_sessions_form_shows_its_figures_as_the_list_does(owner_client, owner, make_car, make_session):
+    """24.5 kWh and £0.79, not the 24.500 and 0.7900 their columns keep; 17:11, not 17:11:00."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    car = make_car(owner)
+    session = make_session(
+        car, "2026-11-20", 20100, "24.5", cost_per_kwh=Decimal("0.79"), total_cost_gbp=Decimal("19.36"),
+        started_at=timezone.make_aware(dt.datetime(2026, 11, 20, 17, 11)),
+    )  # fmt: skip
+    html = owner_client.get(reverse("admin:sessions_app_chargingsession_change", args=[session.pk])).content.decode()
+    assert 'name="charge_delivered_kwh" value="24.5" step="0.001"' in html
+    assert 'name="cost_per_kwh" value="0.79"' in html and 'name="total_cost_gbp" value="19.36"' in html
+    assert 'name="started_at_1" value="17:11"' in html
+    assert "<h2>20 Nov 2026 · 20,100 mi · 24.5 kWh</h2>" in html  # its title, as the list writes it
+    car_page = owner_client.get(reverse("admin:cars_app_car_change", args=[car.pk])).content.decode()
+    assert 'name="battery_kwh" value="64.8"' in car_page

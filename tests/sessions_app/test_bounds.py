@@ -247,3 +247,14 @@ def test_prices_a_spreadsheet_read_a_thousand_times_over_are_said_to_be_its_loca
         row["cost_per_kwh"] = "24.5"  # in pence
     with pytest.raises(CsvFileError, match="Are the prices or costs in pence"):
         charging_sessions_import(user=owner, car=car, source=write_csv(tmp_path, rows))
+
+
+def test_money_in_a_bounds_message_has_its_thousands_separators():
+    from sessions_app.bounds import bounds_broken
+
+    errors = bounds_broken(kwh=Decimal("40"), price=Decimal("2770200"), total=None, battery_kwh=Decimal("64"),
+                           price_ceiling=Decimal("2.00"))  # fmt: skip
+    assert errors["cost_per_kwh"].message.startswith("2,770,200 £/kWh is above the most a kWh costs (£2.00)")
+    errors = bounds_broken(kwh=Decimal("40"), price=None, total=Decimal("2770200"), battery_kwh=Decimal("64"),
+                           price_ceiling=Decimal("2.00"))  # fmt: skip
+    assert errors["total_cost_gbp"].message.startswith("£2,770,200.00 is more than 40 kWh cost")

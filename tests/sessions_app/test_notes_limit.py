@@ -38,7 +38,9 @@ def test_the_upgrade_stops_at_a_longer_note_stored_before_and_cuts_nothing(owner
             call_command("migrate", "sessions_app", verbosity=0)
         assert len(ChargingSession.objects.values_list("notes", flat=True).get()) == NOTES_MAX_CHARS + 1
     finally:
-        ChargingSession.objects.all().delete()
+        # In SQL: the model knows columns that the table, stopped half way up, has not yet.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM sessions_app_chargingsession")
         call_command("migrate", verbosity=0)
     executor = MigrationExecutor(connection)
     assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []  # back where it was

@@ -125,8 +125,8 @@ def test_the_form_asks_before_saving_a_flagged_session_then_marks_it(owner_clien
     assert three_sessions.sessions.count() == 4
     html = response.content.decode()
     assert (
-        "Now marked &quot;check&quot;: 2025-01-20 · 1240 mi · 40.000 kWh (odometer above the next session&#x27;s); "
-        "2025-01-25 · 1000 mi · 10.000 kWh (odometer below the previous session&#x27;s)." in html
+        "Now marked &quot;check&quot;: 20 Jan 2025 · 1,240 mi · 40.0 kWh (odometer above the next session&#x27;s); "
+        "25 Jan 2025 · 1,000 mi · 10.0 kWh (odometer below the previous session&#x27;s)." in html
     )
 
 
@@ -170,9 +170,9 @@ def test_an_import_reports_each_flagged_row_and_still_imports_it(owner, three_se
     for result in (dry, report):
         assert [(w.row, w.field, w.message) for w in result.warnings] == [
             (2, "odometer", "Please check: the odometer (1,400 mi) is above that of the session after it "
-                            "(05 Feb 2025, 1,350 mi, 20 kWh)."),
+                            "(5 Feb 2025, 1,350 mi, 20 kWh)."),
             (3, "odometer", "Please check: the odometer (1,350 mi) is below that of the session before it "
-                            "(01 Feb 2025, 1,400 mi, 40 kWh)."),
+                            "(1 Feb 2025, 1,400 mi, 40 kWh)."),
             (4, "charge_delivered_kwh", "Please check: 70 kWh is more than the car's battery (60 kWh) × 1.1."),
         ]  # fmt: skip
     assert report.inserted == 3
@@ -216,7 +216,7 @@ def test_deleting_a_session_says_which_sessions_it_flags(owner_client, owner, ma
     make_session(car, "2025-01-20", 1180, "20")  # 90 mi / 20 kWh; after the delete 180 / 20 = 9.0
     url = reverse("admin:sessions_app_chargingsession_delete", args=[middle.pk])
     html = owner_client.post(url, {"post": "yes"}, follow=True).content.decode()
-    assert "Now marked &quot;check&quot;: 2025-01-20 · 1180 mi · 20.000 kWh (miles per kWh since the previous" in html
+    assert "Now marked &quot;check&quot;: 20 Jan 2025 · 1,180 mi · 20.0 kWh (miles per kWh since the previous" in html
 
 
 def test_an_import_says_which_stored_session_its_rows_flag(owner, make_car, make_session, tmp_path):

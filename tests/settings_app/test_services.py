@@ -134,10 +134,12 @@ def test_a_wrong_key_gives_a_clear_error_not_garbage(owner, settings):
     with pytest.raises(EncryptionKeyError, match="None of the keys in PLUGTRACK_ENCRYPTION_KEYS can decrypt"):
         setting_secret_read(user=owner, key="notification_url")
     stderr = StringIO()
-    with pytest.raises(CommandError, match="1 secret setting") as raised:
+    # (the webhooks' signing secret, made with the URL, under the same lost key)
+    with pytest.raises(CommandError, match="2 secret setting") as raised:
         call_command("settings_rotate_key", stdout=StringIO(), stderr=stderr)
     assert raised.value.returncode == 1
     assert "alice: notification_url cannot be read with any key in PLUGTRACK_ENCRYPTION_KEYS" in stderr.getvalue()
+    assert "alice: webhook signing secret cannot be read" in stderr.getvalue()
 
 
 def test_rotation_reencrypts_every_readable_secret_and_names_each_unreadable_one(owner, other_owner, settings):
@@ -151,7 +153,9 @@ def test_rotation_reencrypts_every_readable_secret_and_names_each_unreadable_one
 
     report = settings_rotate_key()
 
-    assert (report.reencrypted, report.unreadable) == (1, [("bob", "notification_url")])
+    # (bob's webhook signing secret, made with his URL, is under his lost key too)
+    assert report.reencrypted == 1
+    assert report.unreadable == [("bob", "notification_url"), ("bob", "webhook signing secret")]
     alices = Setting.objects.get(user=owner, key="notification_url").value
     assert Fernet(new_key.encode()).decrypt(alices.encode()) == b"https://hooks.example/a"
     assert Setting.objects.get(user=other_owner, key="notification_url").value == bobs  # left as it was
@@ -175,7 +179,7 @@ def test_no_key_configured_refuses_to_store_a_secret(owner, settings):
 def test_a_malformed_key_is_named(owner, settings):
     settings.PLUGTRACK_ENCRYPTION_KEYS = ["not-a-key"]
     with pytest.raises(EncryptionKeyError, match="not a Fernet key"):
-        settings_update(user=owner, values={"notification_url": "x"})
+        settings_update(user=owner, values={"notification_url": "https://hooks.example/a"})
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ class OctopusServer:
     def __init__(self, results: list[dict]):
         self.results = sorted(results, key=lambda result: result["valid_from"], reverse=True)
         self.fail_pages: set[int] = set()  # pages answered with HTTP 500
+        self.junk_pages: dict[int, bytes] = {}  # pages answered with this body instead
         self.requests: list[str] = []
         server = self
 
@@ -42,6 +43,11 @@ class OctopusServer:
                 if page in server.fail_pages or not url.path.endswith("/standard-unit-rates/"):
                     self.send_response(500 if page in server.fail_pages else 404)
                     self.end_headers()
+                    return
+                if page in server.junk_pages:
+                    self.send_response(200)
+                    self.end_headers()
+                    self.wfile.write(server.junk_pages[page])
                     return
                 size = int(query.get("page_size", "100"))
                 chosen = [r for r in server.results

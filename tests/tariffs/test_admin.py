@@ -40,7 +40,10 @@ def test_a_versions_bands_may_not_overlap(owner_client, owner, make_tariff):
     version = tariff.versions.get()
     band = version.bands.get()
     url = reverse("admin:tariffs_tariffversion_change", args=[version.pk])
-    assert owner_client.get(url).status_code == 200
+    page = owner_client.get(url).content.decode()
+    # Prices as a person writes them, on the version's page and in its tariff's list of versions.
+    tariff_page = owner_client.get(reverse("admin:tariffs_tariff_change", args=[tariff.pk])).content.decode()
+    assert f'value="{version.default_p_per_kwh.normalize():f}"' in page and ".0000" not in page + tariff_page
     form = {
         "tariff": tariff.pk, "valid_from": "2026-01-01", "default_p_per_kwh": "28", "standing_p_per_day": "",
         "bands-TOTAL_FORMS": "2", "bands-INITIAL_FORMS": "1", "bands-MIN_NUM_FORMS": "0", "bands-MAX_NUM_FORMS": "1000",
@@ -74,7 +77,7 @@ def test_recompute_preview_apply_and_undo(owner_client, owner, make_car, make_ta
     response = owner_client.post(reverse("admin:tariffs_costrecompute_recompute"), blank, follow=True)
     html = response.content.decode()
     assert "What recomputing the costs would do (nothing has been written yet)" in html
-    assert "£0 before, £6.37 after" in html
+    assert "£0.00 before, £6.37 after" in html
     assert ChargingSession.objects.get().estimated_cost_gbp is None
 
     html = owner_client.post(response.context["confirm_url"], follow=True).content.decode()

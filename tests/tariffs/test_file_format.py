@@ -102,6 +102,10 @@ def test_a_file_with_a_mistake_changes_nothing_and_names_every_problem(owner):
         (b"[]", "should be an object"),
         (b"{\"plugtrack_tariffs\": 1, \"tariffs\": {}}", "tariffs: should be a list"),
         (b" " * (MAX_FILE_BYTES + 1), "larger than a tariff file may be"),
+        (b"{\"plugtrack_tariffs\": 1, \"tariffs\": [{\"name\": \"Go\", \"name\": \"Agile\"}]}",
+         "the key “name” is given twice in one object"),
+        (b"{\"plugtrack_tariffs\": 1, \"tariffs\": [], \"assignments\": [], \"assignments\": []}",
+         "the key “assignments” is given twice"),
     ],
 )  # fmt: skip
 def test_hostile_files_are_refused(owner, data, said):

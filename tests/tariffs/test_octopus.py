@@ -3,6 +3,7 @@ paging, a 500 half way (what came before is kept, and said), a second run adding
 
 import datetime as dt
 import json
+import re
 from contextlib import contextmanager
 from decimal import Decimal
 from io import StringIO
@@ -125,3 +126,20 @@ def test_the_daily_run_is_at_half_past_four_local_time():
     assert next_daily_run(winter) == dt.datetime(2026, 1, 10, 16, 30, tzinfo=dt.UTC)
     summer_evening = dt.datetime(2026, 7, 10, 16, tzinfo=dt.UTC)  # 17:00 BST: tomorrow's
     assert next_daily_run(summer_evening) == dt.datetime(2026, 7, 11, 15, 30, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "body, said",
+    [
+        (b"<html>Bad gateway</html>", "a page that is not JSON"),
+        (b'{"count": 1, "results": {}}', "a page not in Octopus's shape (no results)"),
+        (b'{"results": [{"valid_from": "yesterday", "value_inc_vat": 5}]}', "a price not in Octopus's shape"),
+        (b'{"results": [{"valid_from": "2026-03-01T00:00:00Z", "valid_to": "2026-03-01T00:30:00Z", '
+         b'"value_inc_vat": 1e9}]}', "beyond what PlugTrack keeps"),
+    ],
+)  # fmt: skip
+def test_a_page_not_in_octopus_shape_stops_the_fetch_keeping_what_came_before(octopus, agile, body, said):
+    octopus.junk_pages = {2: body}
+    with pytest.raises(PricesFetchFailed, match=re.escape(said)):
+        fetch(agile)
+    assert HalfHourPrice.objects.filter(tariff=agile).count() == 50

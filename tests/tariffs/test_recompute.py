@@ -6,6 +6,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sessions_app.analytics import car_summary
 from sessions_app.models import ChargingSession
@@ -153,3 +155,34 @@ def test_a_recompute_of_one_car_leaves_the_others_alone(owner, niro, go, make_ca
     report = costs_recompute(selection=Selection(user=owner, car_id=niro.pk), apply=True)
     assert report.sessions == 1
     assert figures(mine)[1] == "date" and figures(theirs)[1] == "none"
+
+
+def test_a_preview_sends_the_database_no_write_at_all(owner, niro, go, make_session):
+    make_session(niro, "2026-03-28", 1000, "49", location_label="Home", started_at=local("2026-03-28T22:30"),
+                 ended_at=local("2026-03-29T06:30"))  # fmt: skip
+    make_session(niro, "2026-04-10", 1100, "10", location_label="Home")  # a date only
+    make_session(niro, "2026-04-11", 1200, "10", location_label="Tesco", total_cost_gbp=Decimal("7.90"))
+    with CaptureQueriesContext(connection) as queries:
+        report = costs_recompute(selection=Selection(user=owner))
+    assert report.sessions == 3 and report.changed == 3
+    verbs = {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP"}
+    writes = [query["sql"] for query in queries if query["sql"].lstrip().split()[0].upper() in verbs]
+    assert writes == []
+    assert not ChargingSession.objects.filter(estimated_cost_gbp__isnull=False).exists()
+
+
+def test_an_apply_never_touches_a_recorded_cost_and_undo_brings_back_every_figure(owner, niro, go, make_session):
+    typed = make_session(niro, "2026-03-28", 1000, "49", location_label="Home", total_cost_gbp=Decimal("4.10"),
+                         started_at=local("2026-03-28T22:30"), ended_at=local("2026-03-29T06:30"))  # fmt: skip
+    priced = make_session(niro, "2026-04-10", 1100, "10", location_label="Home", cost_per_kwh=Decimal("0.0850"))
+    before = {session.pk: (session.total_cost_gbp, session.cost_per_kwh) for session in (typed, priced)}
+    report = costs_recompute(selection=Selection(user=owner), apply=True)
+    assert report.recorded == 2 and report.recorded_gbp == Decimal("4.95")  # £4.10 + 10 × 8.5p
+    assert report.total_before_gbp == report.total_after_gbp == Decimal("4.95")  # the figures use what was recorded
+    for session in ChargingSession.objects.all():
+        assert (session.total_cost_gbp, session.cost_per_kwh) == before[session.pk]
+        assert session.cost_source == "recorded" and session.estimated_cost_gbp is not None  # kept beside it
+    costs_recompute_undo(user=owner, recompute=CostRecompute.objects.get(pk=report.recompute_id))
+    for session in ChargingSession.objects.all():
+        assert (session.total_cost_gbp, session.cost_per_kwh) == before[session.pk]
+        assert (session.estimated_cost_gbp, session.cost_source, session.cost_breakdown) == (None, "none", None)

@@ -70,7 +70,9 @@ SavedMapping = Callable[[list[str]], ColumnMapping | None]
 
 class RowConverter:
     """A file row → PlugTrack's cells (in HEADER order, as its own CSV writes them), or the row's
-    issue when it cannot be one."""
+    issue when it cannot be one. `blank_said`: how the notes say an odometer was not given."""
+
+    blank_said = "odometer blank in the file"
 
     def __init__(self, shape: FileShape, mapping: ColumnMapping, columns: dict[str, int], choices: ImportChoices):
         self.shape, self.mapping, self.columns, self.choices = shape, mapping, columns, choices
@@ -127,9 +129,9 @@ class RowConverter:
             return value  # not a number: the row's error where it is checked
         pounds = (amount * rate).quantize(MONEY_PLACES[column], ROUND_HALF_EVEN)
         if self.money:
-            derived.append(f"{MONEY_COLUMNS[column]} {value} {currency} → £{pounds} at {rate}")
+            derived.append(f"{MONEY_COLUMNS[column]} {value} {currency} → £{pounds:,} at {rate}")
         elif pounds != amount:
-            derived.append(f"{MONEY_COLUMNS[column]} {value} → £{pounds}")
+            derived.append(f"{MONEY_COLUMNS[column]} {value} → £{pounds:,}")
         return str(pounds)
 
     def dated_odometer(self, cells: list[str]) -> tuple[dt.date, str, int] | None:
@@ -161,7 +163,7 @@ class RowConverter:
             )  # fmt: skip
         if kwh is not None and (odometer := self.history.stored_same(day, kwh)) is not None:
             converted["odometer"] = str(odometer)
-            derived.append(f"odometer blank in the file: {odometer:,} mi, that of the stored session of the same day "
+            derived.append(f"{self.blank_said}: {odometer:,} mi, that of the stored session of the same day "
                            "and energy (imported before)")  # fmt: skip
             return None
         known = self.history.before(day, time)
@@ -173,7 +175,7 @@ class RowConverter:
             )  # fmt: skip
         converted["odometer"] = str(known.odometer)
         derived.append(
-            f"odometer blank in the file: {known.odometer:,} mi taken from {known}, the latest before it "
+            f"{self.blank_said}: {known.odometer:,} mi taken from {known}, the latest before it "
             "(0 miles driven)"
         )
         return None

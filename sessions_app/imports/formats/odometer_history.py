@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from cars_app.models import Car
+from plugtrack_site.dates import date_text
 from plugtrack_site.numbers import decimal_text
 
 from ..seen_keys import temporary_database
@@ -31,7 +32,7 @@ class KnownOdometer:
 
     def __str__(self) -> str:
         where = f"on line {self.line}" if self.line else "stored already"
-        return f"the session of {self.date:%d %b %Y} ({where})"
+        return f"the session of {date_text(self.date)} ({where})"
 
 
 class OdometerHistory:

@@ -2,6 +2,7 @@ from django.contrib.auth.models import User
 
 from plugtrack_site.command_args import PlugTrackCommand, add_user_argument, resolve_user
 from sessions_app.imports.batches import import_batches
+from sessions_app.models import ImportBatch
 
 
 class Command(PlugTrackCommand):
@@ -25,7 +26,8 @@ class Command(PlugTrackCommand):
         self.stdout.write(f"{'id':>5}  {'imported':16}  {'user':10}  {'car':16}  {'new':>6}  {'status':22}  file")
         for batch in batches:
             status = f"undone {batch.undone_at:%Y-%m-%d %H:%M}" if batch.undone_at else "imported"
-            car = str(batch.car) if batch.car else "(the backup's cars)"
+            restored = batch.kind == ImportBatch.Kind.RESTORE
+            car = str(batch.car) if batch.car else "(the backup's cars)" if restored else "(several cars)"
             self.stdout.write(
                 f"{batch.pk:>5}  {batch.created_at:%Y-%m-%d %H:%M}  {batch.user.username[:10]:10}  {car[:16]:16}  "
                 f"{batch.inserted:>6}  {status:22}  {batch.source_name}"

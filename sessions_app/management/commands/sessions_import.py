@@ -78,7 +78,8 @@ class Command(PlugTrackCommand):
 
 def report_text(report: ImportReport, shown_issues: int = 10) -> str:
     """The import's report as the summary table a person reads in a terminal."""
-    title = f"Import of {report.source} into {report.car}" + (" (dry run: nothing written)" if report.dry_run else "")
+    car = f"{report.car} (id {report.car_id})" if report.car_id else report.car
+    title = f"Import of {report.source} into {car}" + (" (dry run: nothing written)" if report.dry_run else "")
     lines = [title]
     if report.detected:
         detected = report.detected

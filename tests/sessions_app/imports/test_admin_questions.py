@@ -271,7 +271,7 @@ def test_a_checked_file_goes_back_to_its_columns_page_to_change_them_and_is_chec
     response = upload(owner_client, car, EVCC_DE, "evcc.csv")
     answered = columns_form_data(response, currency="EUR", rate="0.86", blank_odometer="skip")
     response = owner_client.post(response.request["PATH_INFO"], answered, follow=True)
-    assert "“Ladepunkt” → location" in no_option(response)
+    assert "location from “Ladepunkt”" in no_option(response)
     again = owner_client.get(response.context["again_url"], follow=True)
     form = again.context["form"]
     assert form.asked == [] and form["currency"].value() == "EUR" and form["blank_odometer"].value() == "skip"
@@ -280,7 +280,7 @@ def test_a_checked_file_goes_back_to_its_columns_page_to_change_them_and_is_chec
     response = owner_client.post(again.request["PATH_INFO"], changed, follow=True)
     job = Job.objects.get()  # the same job, its file checked again
     assert job.status == Job.Status.CHECKED and job.options["currency"] == "EUR"
-    assert "“Ladepunkt” → notes" in no_option(response) and "→ location" not in page_text(response)
+    assert "notes from “Ladepunkt”" in no_option(response) and "location from" not in page_text(response)
     confirm(owner_client, response)
     assert car.sessions.count() == 2 and not owner_client.get(reverse(
         "admin:sessions_app_chargingsession_import_again", args=[job.pk]), follow=True).context.get("form")

@@ -68,7 +68,7 @@ def test_the_page_of_an_owners_file_says_what_when_which_file_the_counts_and_how
     text = text_of(response)
     local = timezone.localtime(batch.created_at)
     for said in [
-        "The import of evcc.csv", "Charging sessions for Niro", f"{local:%d %b %Y %H:%M} ({local:%Z})",
+        "The import of evcc.csv", "Charging sessions for Niro", f"{local.day} {local:%b %Y %H:%M}",
         "Rows read: 4", "New: 2", "Already there (skipped): 0", "Errors: 0",
         "Read as evcc's sessions file.", "Written as UTF-8 text, comma-separated, with a decimal point",
         "Columns, as PlugTrack proposed for this kind of file: date from “Start Time”;",

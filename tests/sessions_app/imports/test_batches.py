@@ -95,7 +95,7 @@ def test_a_session_edited_since_is_kept_and_listed_unless_asked(owner_client, ow
 
     report = import_batch_undo(user=owner, batch_id=batch.pk)
     assert (report.removed, report.kept_edited) == (2, 1)
-    assert report.edited == ["2025-03-05 · 1300 mi · 30.000 kWh"]
+    assert report.edited == ["5 Mar 2025 · 1,300 mi · 30.0 kWh"]
     assert odometers(car_with_history) == [1000, 1100, 1300]
     assert "kept 1 session(s) edited since the import" in report.text
 

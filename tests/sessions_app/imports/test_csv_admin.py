@@ -60,7 +60,7 @@ def test_the_check_shows_what_would_happen_then_confirm_writes(owner_client, own
     response = preview(owner_client, car, [session_row(), session_row(odometer="1100", date="2025-03-05")])
 
     html = response.content.decode()
-    assert "What importing may.csv into Mine (id " in html and "(nothing has been written yet)" in html
+    assert "What importing may.csv into Mine would do" in html and "(nothing has been written yet)" in html
     assert '<tr><th>new</th><td id="pt-new">1</td></tr>' in html
     assert "<tr><th>already stored (skipped)</th><td>1</td></tr>" in html
     assert "<td>3</td><td>2025-03-05</td><td>1100</td><td>AC</td><td>30.5</td><td>Home</td>" in html  # first new rows
@@ -148,7 +148,7 @@ def test_errors_name_the_line_in_the_file_like_the_cli(owner_client, owner, make
 def test_the_check_shows_the_warnings_of_new_rows(owner_client, owner, make_car):
     car = make_car(owner, name="Mine")
     response = preview(owner_client, car, [session_row(cost_per_kwh="0.10", total_cost_gbp="9.99")])
-    assert "Line 2, total cost (£): £9.99 differs from cost_per_kwh × kWh" in response.content.decode()
+    assert "Line 2, total cost (£): £9.99 differs from price × energy" in response.content.decode()
 
 
 def test_a_failed_write_at_confirm_says_nothing_was_imported(owner_client, owner, make_car, monkeypatch):

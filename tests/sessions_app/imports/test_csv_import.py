@@ -71,7 +71,7 @@ def test_a_total_that_disagrees_with_the_price_is_a_warning_and_kept(owner, car,
     report = do_import(owner, car, path)
     assert report.ok and report.inserted == 1
     assert [(w.row, w.field, w.value) for w in report.warnings] == [(2, "total_cost_gbp", "5.50")]
-    assert "differs from cost_per_kwh × kWh = £4.90" in report.warnings[0].message
+    assert "differs from price × energy, £4.90," in report.warnings[0].message
     assert ChargingSession.objects.get().total_cost_gbp == Decimal("5.50")
 
 

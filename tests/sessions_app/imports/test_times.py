@@ -74,10 +74,10 @@ def test_an_import_reads_an_offset_as_an_instant_and_a_time_without_one_as_local
 @pytest.mark.parametrize(
     ("started", "ended", "field", "message"),
     [
-        ("2026-07-01T19:00:00+01:00", "2026-07-01T18:00:00+01:00", "ended_at", "It ended (01 Jul 2026 18:00) before "
-         "it started (01 Jul 2026 19:00)."),
-        ("2026-07-02T00:30:00+01:00", "", "started_at", "It started on 02 Jul 2026 (local time), not on the "
-         "session's date, 01 Jul 2026: correct one of them."),
+        ("2026-07-01T19:00:00+01:00", "2026-07-01T18:00:00+01:00", "ended_at", "It ended (1 Jul 2026 18:00) before "
+         "it started (1 Jul 2026 19:00)."),
+        ("2026-07-02T00:30:00+01:00", "", "started_at", "It started on 2 Jul 2026 (local time), not on the "
+         "session's date, 1 Jul 2026: correct one of them."),
         ("yesterday", "", "started_at", '"yesterday" is not a date and time in the form 2026-03-28T22:30:00+00:00.'),
     ],
 )  # fmt: skip

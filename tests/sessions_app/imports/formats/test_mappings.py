@@ -193,8 +193,8 @@ def test_the_admin_asks_for_the_columns_it_cannot_tell_saves_them_and_offers_the
     response = owner_client.post(columns_url, chosen, follow=True)
     html = response.content.decode()
     # (PostgreSQL keeps a job's report as jsonb, which orders the columns its own way)
-    assert "Columns (notes app): “" in html and "“When” → date" in html and "“Odo (km)” → odometer" in html
-    assert "“Juice (Wh)” → charge_delivered_kwh" in html
+    assert "Columns (notes app): " in html and "date from “When”" in html and "odometer (miles) from “Odo (km)”" in html
+    assert "energy (kWh) from “Juice (Wh)”" in html
     confirm(owner_client, response)
     assert car.sessions.get(date=dt.date(2026, 11, 2)).charge_delivered_kwh == Decimal("36.100")
     assert MappingProfile.objects.get(user=owner).name == "notes app"
@@ -213,7 +213,7 @@ def test_plugtracks_own_file_and_teslafis_polls_go_straight_to_their_check(owner
     html = response.content.decode()
     assert (
         "Read as TeslaFi's polls, rebuilt into sessions" in html
-        and "“the highest charge_energy_added” → charge" in html
+        and "energy (kWh) from “the highest charge_energy_added”" in html
     )
     confirm(owner_client, response)
     assert car.sessions.count() == 4

@@ -163,7 +163,7 @@ def test_the_admin_check_says_how_it_read_an_owners_file_then_imports_it(owner_c
     response = owner_client.post(response.request["PATH_INFO"], columns_form_data(response), follow=True)
     html = response.content.decode()
     assert "Read as your own spreadsheet: UTF-8, comma-separated, decimal point, dates day/month/year" in html
-    assert "“Mileage” → odometer" in html and not car.sessions.exists()
+    assert "odometer (miles) from “Mileage”" in html and not car.sessions.exists()
     confirm(owner_client, response)
     assert sorted(car.sessions.values_list("odometer", flat=True)) == [12480, 12590]
 

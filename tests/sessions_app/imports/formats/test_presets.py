@@ -98,7 +98,7 @@ def test_evccs_blank_odometer_rules_are_the_persons_choice_and_said(owner, make_
     assert report.ok and report.inserted == 3
     taken = car.sessions.get(date=dt.date(2026, 11, 5))
     assert taken.odometer == 12500 and taken.notes == (
-        "PlugTrack: odometer blank in the file: 12,500 mi taken from the session of 02 Nov 2026 (on line 2), the "
+        "PlugTrack: odometer blank in the file: 12,500 mi taken from the session of 2 Nov 2026 (on line 2), the "
         "latest before it (0 miles driven)"
     )
 

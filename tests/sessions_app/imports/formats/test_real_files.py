@@ -190,8 +190,8 @@ def test_previous_means_the_latest_odometer_dated_before_in_the_file_or_stored(o
     assert report.ok and report.inserted == 4
     nov5, oct30 = car.sessions.get(date=dt.date(2026, 11, 5)), car.sessions.get(date=dt.date(2026, 10, 30))
     assert nov5.odometer == 12500  # 2 November's 20,117 km, never 9 November's later 20,480 km
-    assert "12,500 mi taken from the session of 02 Nov 2026 (on line 4), the latest before it" in nov5.notes
-    assert oct30.odometer == 12400 and "taken from the session of 01 Oct 2026 (stored already)" in oct30.notes
+    assert "12,500 mi taken from the session of 2 Nov 2026 (on line 4), the latest before it" in nov5.notes
+    assert oct30.odometer == 12400 and "taken from the session of 1 Oct 2026 (stored already)" in oct30.notes
     # The same file again: the same odometers, so every row is a duplicate.
     again = charging_sessions_import(
         user=owner, car=car, source=path,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0002_job_phases'),
+        ('jobs', '0003_job_expired'),
     ]
 
     operations = [
