@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Bottom up: a module may import its own layer and those below, never one above.
 APP_LAYERS = [
-    "plugtrack_site", "jobs", "settings_app", "cars_app", "sessions_app", "tariffs", "statements", "backups", "webhooks",
-    "api",
+    "plugtrack_site", "jobs", "settings_app", "cars_app", "sessions_app", "tariffs", "statements", "backups",
+    "webhooks", "api",
 ]
 # Inside sessions_app, bottom up: the domain, the import machinery, then the interfaces on top.
 SESSIONS_LAYERS = {
