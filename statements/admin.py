@@ -113,6 +113,9 @@ class StatementAdmin(OwnedModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a claim's record, kept as finalised (a new version supersedes it)
+
     @admin.action(description="Send their given-up deliveries again")
     def send_again(self, request, queryset):
         deliveries = StatementDelivery.objects.filter(statement__in=queryset, status=StatementDelivery.Status.FAILED)

@@ -3,13 +3,17 @@ byte for byte): the CSV of its lines, the HTML page and the PDF (WeasyPrint, fro
 as the admin's page)."""
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+from plugtrack_site.dates import moment_text
 from plugtrack_site.errors import PlugTrackError
+
+from .models import Statement
 
 SYMBOL = {"GBP": "£", "EUR": "€"}
 CSV_COLUMNS = ["kind", "date", "time", "where", "location", "kwh", "miles", "cost_gbp", "cost_source", "business",
@@ -79,14 +83,23 @@ def ledger_lines(content: dict) -> tuple[str, list[str]]:
     return line([heading for heading, _, _ in LEDGER]), lines
 
 
-def statement_context(content: dict, details: dict | None = None) -> dict:
+def _finalised_details(content: dict) -> dict:
+    """Which version, when and by what, as a person reads them ("7 Dec 2026 21:57", "the monthly run")."""
+    finalised = content.get("finalised")
+    if not finalised:
+        return {}
+    at = moment_text(dt.datetime.fromisoformat(finalised["at"]))
+    return {"version": finalised["version"], "at": at, "by": Statement.MadeBy(finalised["by"]).label}
+
+
+def statement_context(content: dict) -> dict:
     symbol = SYMBOL.get(content["currency"], content["currency"] + " ")
     ledger_header, ledger = ledger_lines(content)
     return {
         "ledger_header": ledger_header,
         "ledger": ledger,
         "s": content,
-        "details": details or content.get("finalised") or {},
+        "details": _finalised_details(content),
         "symbol": symbol,
         "claim_text": f"{symbol}{Decimal(content['claim']):,.2f}",
         "actual_text": f"£{Decimal(content['actual_cost']['gbp']):,.2f}",

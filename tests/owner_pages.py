@@ -41,6 +41,10 @@ from sessions_app.models import ChargingSession, ImportBatch, MappingProfile
 from sessions_app.services import charging_session_save
 from settings_app.models import Setting
 from settings_app.services import settings_update
+from statements.compute import StatementRequest
+from statements.models import BusinessMark, Rate, ReimbursementProfile, Statement
+from statements.seed import RATES_2026, rates_add
+from statements.services import statement_finalise
 from tariffs.costs import Selection
 from tariffs.models import Assignment, CostRecompute, Tariff, TariffVersion
 from tariffs.services import costs_recompute, tariffs_import
@@ -199,6 +203,14 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
     jobs["costs-recompute-checked"] = job_start(user=owner, kind=Job.Kind.COSTS_RECOMPUTE, phase=Job.Phase.CHECK,
                                                 options={"car_id": niro.pk})  # fmt: skip
 
+    # The Niro is a company car: its profile, a session marked business, and last month's statement kept.
+    rates_add(Rate, RATES_2026)  # (as the migrations left them: a transactional test before may empty the table)
+    ReimbursementProfile.objects.create(user=owner, car=niro, scheme="uk-aer", employer="Acme Ltd", reference="E1234")
+    latest = niro.sessions.latest("date")
+    BusinessMark.objects.create(user=owner, session=latest)
+    month = (latest.date.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    statement = statement_finalise(request=StatementRequest(user=owner, car=niro, month=month)).statement
+
     # An API token for Home Assistant, on one car, and one revoked.
     home_assistant = api_token_create(user=owner, name="Home Assistant", scopes=["sessions:write"], car_ids=[zoe.pk])
     api_token_create(user=owner, name="Old script", scopes=["sessions:read"], expires_days=30)
@@ -222,6 +234,10 @@ def owner_account_seed(owner: User, folder: Path) -> Seed:
         TariffVersion: {"go": TariffVersion.objects.get(tariff__user=owner)},
         Assignment: {"home": Assignment.objects.get(tariff__user=owner)},
         CostRecompute: {"applied": CostRecompute.objects.get(pk=recompute)},
+        ReimbursementProfile: {"niro": ReimbursementProfile.objects.get(car=niro)},
+        BusinessMark: {"": BusinessMark.objects.get(user=owner)},
+        Statement: {"niro": statement},
+        Rate: {"uk-aer": Rate.objects.filter(scheme="uk-aer").latest("valid_from")},
         ApiToken: {"home-assistant": home_assistant.token, "revoked": revoked},
     }
     return seed
@@ -244,6 +260,7 @@ CUSTOM_PAGES = {
     "backups_backup_schedule": ("backup-schedule", None),
     "settings_app_setting_user": ("settings", User),
     "tariffs_tariff_import": ("tariffs-import", None),
+    "statements_statement_make": ("statement-make", None),
     "tariffs_costrecompute_recompute": ("costs-recompute", None),
     "tariffs_costrecompute_undo": ("cost-recompute-undo", CostRecompute),
 }
@@ -256,6 +273,7 @@ NOT_PAGES = {
     "cars_app_car_home_question": "the answer to the home question (a form's POST), then back",
     "backups_backup_download": "a backup's file",
     "tariffs_tariff_export": "the tariffs' file",
+    "statements_statement_file": "a finalised statement's file (its CSV, HTML or PDF)",
     "jobs_job_progress": "the job page's progress, as JSON for its script",
     "jobs_job_confirm": "a job's confirmation (a form's POST), then back to its page",
     "jobs_job_errors": "a check's error file",

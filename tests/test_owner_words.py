@@ -86,6 +86,12 @@ def developer_tokens() -> dict[str, re.Pattern]:
     }
 
 
+# Pages that show one of those on purpose, and why.
+SAID_ON_PURPOSE = {
+    "statement-niro": {"a hash"},  # a finalised statement's files' fingerprints, for whoever pays it to check
+}
+
+
 def problems(text: list[str], tokens: dict[str, re.Pattern]) -> list[str]:
     found = []
     for line in text:
@@ -103,6 +109,7 @@ def seeded(owner, tmp_path, django_capture_on_commit_callbacks):
 
 def _said(response, name: str, tokens: dict[str, re.Pattern]) -> list[str]:
     assert response.status_code == 200, (name, response.status_code)
+    tokens = {what: pattern for what, pattern in tokens.items() if what not in SAID_ON_PURPOSE.get(name, ())}
     return problems(shown_text(response.content.decode()), tokens)
 
 
