@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,6 +102,26 @@ class AccountLockHeld:
 
     def __exit__(self, *exc_info) -> None:
         self.process.communicate("release\n", timeout=30)
+
+
+def lock_waiters_wait(count: int, *, timeout: float = 60) -> None:
+    """Return once `count` other processes wait for an account's write lock. PostgreSQL lists its
+    waiters (pg_locks: advisory locks not granted, in this database); SQLite's writers poll its one
+    lock unlisted, so there a process is given a few seconds to start and reach the lock."""
+    if connection.vendor != "postgresql":
+        time.sleep(3)
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+            assert time.monotonic() < deadline, f"fewer than {count} processes waited for the lock in {timeout:g} s"
+            time.sleep(0.1)
 
 
 @contextmanager

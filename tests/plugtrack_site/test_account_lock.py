@@ -19,7 +19,13 @@ from cars_app.models import Car
 from sessions_app.models import ChargingSession
 from sessions_app.services import car_save, charging_session_save
 
-from ..processes import AccountLockHeld, busy_timeout_of_one_second, finished, finished_json, manage
+from ..processes import (
+    AccountLockHeld,
+    busy_timeout_of_one_second,
+    finished,
+    finished_json,
+    manage,
+)
 from ..sessions_app.csv_helpers import session_row, write_csv
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
