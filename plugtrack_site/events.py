@@ -1,6 +1,6 @@
 """Events: what happened to an owner's data, told to whoever listens once it is committed.
 
-The apps that own the data (sessions_app, backups) say what happened; an app above them (the
+The apps that own the data (sessions_app, backups, statements) say what happened; an app above them (the
 webhooks) listens, so that they need not know it exists. A receiver gets `user_id` (the owner's),
 `kind` (one of KINDS) and `data` (JSON-ready: str, int, bool, None, lists and dicts of them).
 """
@@ -17,7 +17,8 @@ SESSION_CREATED = "session.created"  # one per session added (admin, API), one p
 IMPORT_FINISHED = "import.finished"
 BACKUP_FAILED = "backup.failed"  # a scheduled backup that could not be written or failed its verification
 BACKUP_VERIFIED = "backup.verified"
-KINDS = (SESSION_CREATED, IMPORT_FINISHED, BACKUP_FAILED, BACKUP_VERIFIED)
+STATEMENT_FINALISED = "statement.finalised"  # a new version of a car's month's statement kept
+KINDS = (SESSION_CREATED, IMPORT_FINISHED, BACKUP_FAILED, BACKUP_VERIFIED, STATEMENT_FINALISED)
 
 event_happened = Signal()
 

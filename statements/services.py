@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from plugtrack_site.events import STATEMENT_FINALISED, event_on_commit
+
 from .compute import StatementRequest, canonical_json, statement_compute
 from .delivery import statement_deliveries_record
 from .models import Statement, month_last_day
@@ -64,9 +66,25 @@ def statement_finalise(*, request: StatementRequest, made_by: str = Statement.Ma
             html_sha256=sha256(html_bytes), pdf=pdf_bytes, pdf_sha256=sha256(pdf_bytes) if pdf_bytes else "",
         )  # fmt: skip
         statement_deliveries_record(statement=statement)
+        event_on_commit(user=request.user, kind=STATEMENT_FINALISED, data=statement_event_data(statement))
     logger.info("statement_finalised id=%s car=%s month=%s scheme=%s version=%s claim=%s", statement.pk,
                 request.car.pk, request.month, content["scheme"], version, content["claim"])  # fmt: skip
     return Finalised(statement, created=True, pdf_missing=pdf_missing)
+
+
+def statement_event_data(statement: Statement) -> dict:
+    """The statement as its event tells it: which car, month, scheme and version, the claim, the files'
+    fingerprints (so a receiver can check a copy), and who made it."""
+    return {
+        "statement": {
+            "id": statement.pk, "car": {"id": statement.car_id, "name": statement.car_name},
+            "month": f"{statement.month:%Y-%m}", "scheme": statement.scheme, "version": statement.version,
+            "claim": f"{statement.claim:.2f}", "currency": statement.currency, "made_by": statement.made_by,
+            "finalised_at": statement.finalised_at.isoformat(),
+            "sha256": {"content": statement.content_sha256, "csv": statement.csv_sha256,
+                       "html": statement.html_sha256, "pdf": statement.pdf_sha256 or None},
+        }
+    }  # fmt: skip
 
 
 def statement_content(statement: Statement) -> dict:

@@ -3,17 +3,20 @@ storage; a failure recorded, tried again later, given up after a week, sent agai
 statement itself never touched. And the worker's monthly run."""
 
 import datetime as dt
+import hashlib
 import socket
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from settings_app.services import settings_update
 from statements.delivery import statement_deliveries_send, statement_delivery_retry
 from statements.models import ReimbursementProfile, Statement, StatementDelivery
 from statements.services import statement_finalise
 from statements.tasks import statements_monthly_make
 
+from ..webhooks.conftest import receiver, signing_secret_of  # noqa: F401 (receiver: a fixture)
 from .smtp_server import SmtpServer
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +150,17 @@ def test_send_again_from_the_statements_list(owner_client, email_to, may, smtp, 
     assert delivery.status == "pending"
     settings.EMAIL_PORT = smtp.port
     assert statement_deliveries_send().delivered == 1
+
+
+def test_a_finalised_statement_is_told_to_the_owners_webhook_once(owner, may, receiver,  # noqa: F811 (the fixture)
+                                                                 django_capture_on_commit_callbacks):  # fmt: skip
+    settings_update(user=owner, values={"notification_url": receiver.url})
+    with django_capture_on_commit_callbacks(execute=True):
+        statement = statement_finalise(request=may()).statement
+        statement_finalise(request=may())  # unchanged: the same version, nothing new to tell
+    [event] = receiver.verified(signing_secret_of(owner))
+    told = event["data"]["statement"]
+    assert event["type"] == "statement.finalised"
+    assert (told["id"], told["month"], told["scheme"], told["version"], told["claim"], told["currency"]) == (
+        statement.pk, "2026-05", "uk-aer", 1, "73.08", "GBP")  # fmt: skip
+    assert told["sha256"]["pdf"] == statement.pdf_sha256 == hashlib.sha256(bytes(statement.pdf)).hexdigest()
