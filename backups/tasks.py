@@ -11,6 +11,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
+from jobs.tasks import next_run_queue
+
 from .schedules import backups_run_due_and_copy
 
 logger = logging.getLogger("plugtrack.backups")
@@ -26,17 +28,9 @@ def backups_due_run() -> None:
 
 
 def backups_tick_ensure() -> bool:
-    """Queue the next hourly run unless one is queued already; whether one was queued. With a
-    backend that cannot run a task later (the tests' immediate one) there is nothing to queue."""
-    if not backups_due_run.get_backend().supports_defer:
-        return False
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult  # (the database backend's own record of a queued task)
-
-    queued = DBTaskResult.objects.filter(task_path=backups_due_run.module_path, status=TaskResultStatus.READY)
-    if queued.exists():
-        return False
+    """Queue the next hourly run unless one is queued already; whether one was queued."""
     next_hour = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    backups_due_run.using(run_after=next_hour).enqueue()
+    if not next_run_queue(backups_due_run, next_hour):
+        return False
     logger.info("backups_due_run_queued run_after=%s", next_hour.isoformat())
     return True

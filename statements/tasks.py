@@ -11,6 +11,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
+from jobs.tasks import next_run_queue
+
 from .compute import StatementRequest
 from .delivery import statement_deliveries_send
 from .models import ReimbursementProfile, Statement
@@ -58,14 +60,5 @@ def statements_hourly() -> None:
 
 def statements_tick_ensure() -> bool:
     """Queue the next hourly run unless one is queued already; whether one was queued."""
-    if not statements_hourly.get_backend().supports_defer:
-        return False
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult  # (the database backend's own record of a queued task)
-
-    queued = DBTaskResult.objects.filter(task_path=statements_hourly.module_path, status=TaskResultStatus.READY)
-    if queued.exists():
-        return False
     next_hour = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
-    statements_hourly.using(run_after=next_hour).enqueue()
-    return True
+    return next_run_queue(statements_hourly, next_hour)

@@ -10,6 +10,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
+from jobs.tasks import next_run_queue
+
 from .octopus import tariff_prices_fetch_due
 
 logger = logging.getLogger("plugtrack.tariffs")
@@ -36,17 +38,9 @@ def next_daily_run(now: dt.datetime) -> dt.datetime:
 
 
 def tariff_prices_tick_ensure() -> bool:
-    """Queue the next daily run unless one is queued already; whether one was queued (never with a
-    backend that cannot run a task later, as the tests' immediate one)."""
-    if not tariff_prices_daily.get_backend().supports_defer:
-        return False
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult  # (the database backend's own record of a queued task)
-
-    queued = DBTaskResult.objects.filter(task_path=tariff_prices_daily.module_path, status=TaskResultStatus.READY)
-    if queued.exists():
-        return False
+    """Queue the next daily run unless one is queued already; whether one was queued."""
     run_after = next_daily_run(timezone.now())
-    tariff_prices_daily.using(run_after=run_after).enqueue()
+    if not next_run_queue(tariff_prices_daily, run_after):
+        return False
     logger.info("tariff_prices_daily_queued run_after=%s", run_after.isoformat())
     return True
