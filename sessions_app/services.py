@@ -37,35 +37,40 @@ def sessions_sequence_recompute(
 
     `changed_dates`: the dates of the sessions the write inserted, deleted or changed (before and
     after an edit), when the caller knows them: then only the sessions from the one before the
-    earliest of them are recomputed, and only the months of those dates and of the sessions whose
-    values changed are summed again, so that one new session costs the same among 50 sessions as
-    among 50,000. Left out: every session of the cars, every month (a new battery, a new ceiling)."""
+    earliest of them to the one after the latest are recomputed, and only the months of those dates
+    and of the sessions whose values changed are summed again, so that one new session costs the
+    same among 50 sessions as among 50,000. Left out: every session of the cars, every month (a new
+    battery, a new ceiling)."""
     car_ids = sorted(set(car_ids))
     dates = None if changed_dates is None else {_date(day) for day in changed_dates}
     if not car_ids or dates == set():
         return
-    since = min(dates) if dates else None
+    since, until = (min(dates), max(dates)) if dates else (None, None)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and rows_written >= ANALYZE_AFTER_ROWS:
             # Until autovacuum's next ANALYZE, PostgreSQL plans on statistics from before an import:
             # taking a car of 20,000 new sessions for one of a single session, it joined them below
             # row by row for minutes. ANALYZE in this transaction counts its own new rows.
             cursor.execute(f"ANALYZE {connection.ops.quote_name(ChargingSession._meta.db_table)}")
-        updated = session_order_update(cursor, car_ids, since=since)
+        updated = session_order_update(cursor, car_ids, since=since, until=until)
     months = None if dates is None else {month_start(day) for day in dates | updated}
     month_label_totals_rebuild(car_ids=car_ids, months=months)
 
 
-def session_order_update(cursor, car_ids: list[int], since: dt.date | None = None) -> set[dt.date]:
+def session_order_update(
+    cursor, car_ids: list[int], since: dt.date | None = None, until: dt.date | None = None
+) -> set[dt.date]:
     """The baseline, previous odometer and plausibility flags of the cars' sessions, in one UPDATE
     (window functions partitioned by car) that rewrites only the rows whose values changed; returns
     the dates of those rows. Plain SQL on the tables (migration 0007 keeps a copy of it as it was then).
 
-    With `since` (nothing before that date changed), only each car's sessions from the last date
-    before `since` are read: those of that date keep their stored previous odometer and baseline
-    (nothing before them changed) and give the first session from `since` its previous odometer;
-    the last of them gets its next odometer again (its "above the next" flag). Every session from
-    `since` on is recomputed, and is the baseline only when nothing comes before `since`."""
+    With `since` and `until` (nothing changed before the one date or after the other), only each
+    car's sessions from its last date before `since` to its second date after `until` are read. Those
+    of the date before keep their stored previous odometer and baseline (nothing before them changed)
+    and give the first session from `since` its previous odometer; the last of them gets its next
+    odometer again (its "above the next" flag). Every session from `since` to the first date after
+    `until` is recomputed (that date's first has a new previous odometer), and is the baseline only
+    when nothing comes before `since`; those of the second date after only give it its next odometer."""
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
     cars = connection.ops.quote_name(Car._meta.db_table)
     # Each owner's most a kWh can cost (a hard bound), as a CASE over the cars' owners: usually one.
@@ -77,20 +82,29 @@ def session_order_update(cursor, car_ids: list[int], since: dt.date | None = Non
     params = [value for pair in ceilings for value in pair]
     if since is None:
         odometer_before, is_first = "LAG(s.odometer) OVER chronological", "ROW_NUMBER() OVER chronological = 1"
+        updatable = "1"
         which = f"s.car_id IN ({', '.join(['%s'] * len(car_ids))})"
         params += car_ids
     else:
         odometer_before = "CASE WHEN s.date < %s THEN s.odometer_before ELSE LAG(s.odometer) OVER chronological END"
         is_first = "CASE WHEN s.date < %s THEN s.is_baseline ELSE ROW_NUMBER() OVER chronological = 1 END"
-        params = [since, since, *params]  # (in the order of the SELECT: previous odometer, first, ceilings)
-        # each car's sessions from its last date before `since` (a subquery run once: it names the car)
+        # Each car's dates around the change, by subqueries that name the car (each run once): the last
+        # before `since` (or `since`), the first after `until`, and the one after that.
         start = f"COALESCE((SELECT MAX(date) FROM {table} WHERE car_id = %s AND date < %s), %s)"
-        which = " OR ".join([f"(s.car_id = %s AND s.date >= {start})"] * len(car_ids))
-        params += [value for car_id in car_ids for value in (car_id, car_id, since, since)]
+        following = f"(SELECT MIN(date) FROM {table} WHERE car_id = %s AND date > %s)"
+        second = f"(SELECT MIN(date) FROM {table} WHERE car_id = %s AND date > {following})"
+        last_updated = "CASE s.car_id " + " ".join([f"WHEN %s THEN COALESCE({following}, s.date)"] * len(car_ids))
+        updatable = f"CASE WHEN s.date <= {last_updated} END THEN 1 ELSE 0 END"
+        # (in the order of the SELECT: previous odometer, first, ceilings, updatable; then the WHERE)
+        params = [since, since, *params]
+        params += [value for car_id in car_ids for value in (car_id, car_id, until)]
+        which = " OR ".join([f"(s.car_id = %s AND s.date >= {start} AND s.date <= COALESCE({second}, s.date))"]
+                            * len(car_ids))  # fmt: skip
+        params += [value for car_id in car_ids for value in (car_id, car_id, since, since, car_id, car_id, until)]
     cursor.execute(
         f"UPDATE {table} AS session "
         "SET odometer_before = checked.odometer_before, is_baseline = checked.is_first, checks = checked.checks "
-        f"FROM (SELECT id, odometer_before, is_first, {CHECKS_SQL} AS checks FROM ("
+        f"FROM (SELECT id, odometer_before, is_first, {CHECKS_SQL} AS checks, updatable FROM ("
         "        SELECT s.id, CAST(s.odometer AS BIGINT) AS odometer, "
         f"              {odometer_before} AS odometer_before, "
         "               LEAD(s.odometer) OVER chronological AS odometer_after, "
@@ -100,12 +114,14 @@ def session_order_update(cursor, car_ids: list[int], since: dt.date | None = Non
         "               COUNT(*) OVER (PARTITION BY s.car_id, s.date, s.odometer) AS same_date_odometer, "
         f"              ROUND(s.cost_per_kwh * {PRICE_UNITS}) AS price_units, "
         f"              ROUND(s.total_cost_gbp * {COST_UNITS}) AS cost_units, "
-        f"              {ceiling_case} AS ceiling_units "
+        f"              {ceiling_case} AS ceiling_units, "
+        f"              {updatable} AS updatable "
         f"       FROM {table} AS s JOIN {cars} AS car ON car.id = s.car_id "
         f"       WHERE {which} "
         "        WINDOW chronological AS (PARTITION BY s.car_id ORDER BY s.date, s.odometer, s.id)) AS neighbours"
         "     ) AS checked "
-        "WHERE session.id = checked.id AND (session.odometer_before IS DISTINCT FROM checked.odometer_before "
+        "WHERE session.id = checked.id AND checked.updatable = 1 "
+        "      AND (session.odometer_before IS DISTINCT FROM checked.odometer_before "
         "      OR session.is_baseline <> checked.is_first OR session.checks <> checked.checks) "
         f"RETURNING {connection.ops.quote_name('date')}",  # (SQLite reads no alias there)
         params,

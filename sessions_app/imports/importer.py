@@ -231,8 +231,8 @@ class _Importer:
         self._pending_chars = 0
         self._rejected: list[RowIssue] = []
         self._written_cars: set[int] = set()
-        self._written_months: set[dt.date] = set()  # the months of the rows written, and the earliest date
-        self._written_since: dt.date | None = None
+        self._written_months: set[dt.date] = set()  # the months of the rows written, their first and last dates
+        self._written_span: tuple[dt.date, dt.date] | None = None
         self._stored_until: dict[int, int | None] = {}  # scope -> the car's last stored id before the import
         self._bounds = BoundsTally()
 
@@ -321,7 +321,7 @@ class _Importer:
                 self._warn_of_checks(resource.car, scope)
         if self._written_cars:
             # once per car, for the whole import: from its earliest new row (all of a new car's)
-            changed = None if self.options.new_cars else {self._written_since, *self._written_months}
+            changed = None if self.options.new_cars else {*self._written_span, *self._written_months}
             sessions_sequence_recompute(
                 car_ids=self._written_cars, rows_written=self.report.inserted, changed_dates=changed
             )  # fmt: skip
@@ -446,8 +446,8 @@ class _Importer:
     def _written(self, dates: Iterable[dt.date]) -> None:
         for day in dates:
             self._written_months.add(month_start(day))
-            if self._written_since is None or day < self._written_since:
-                self._written_since = day
+            first, last = self._written_span or (day, day)
+            self._written_span = (min(first, day), max(last, day))
 
     def _record(self, issues: list[RowIssue]) -> None:
         for issue in sorted(issues, key=lambda issue: issue.row):
