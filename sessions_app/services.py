@@ -98,9 +98,11 @@ def session_order_update(
         # (in the order of the SELECT: previous odometer, first, ceilings, updatable; then the WHERE)
         params = [since, since, *params]
         params += [value for car_id in car_ids for value in (car_id, car_id, until)]
-        which = " OR ".join([f"(s.car_id = %s AND s.date >= {start} AND s.date <= COALESCE({second}, s.date))"]
+        # (bounds PostgreSQL reads from the index: with COALESCE(…, s.date) it read the table)
+        which = " OR ".join([f"(s.car_id = %s AND s.date >= {start} AND s.date <= COALESCE({second}, %s))"]
                             * len(car_ids))  # fmt: skip
-        params += [value for car_id in car_ids for value in (car_id, car_id, since, since, car_id, car_id, until)]
+        params += [value for car_id in car_ids
+                   for value in (car_id, car_id, since, since, car_id, car_id, until, dt.date.max)]  # fmt: skip
     cursor.execute(
         f"UPDATE {table} AS session "
         "SET odometer_before = checked.odometer_before, is_baseline = checked.is_first, checks = checked.checks "
