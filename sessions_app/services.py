@@ -2,6 +2,7 @@
 of each car it touched (`sessions_sequence_recompute`: the baseline, each session's previous
 odometer, the car's month totals), so those hold whoever wrote."""
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from settings_app.services import settings_update, user_settings, user_settings_
 from .analytics import home_word_candidate
 from .models import COST_UNITS, KWH_UNITS, PRICE_UNITS, ChargingSession, CostSource, car_event_data, price_units
 from .plausibility import CHECKS_SQL
-from .totals import month_label_totals_rebuild
+from .totals import month_label_totals_rebuild, month_start
 
 logger = logging.getLogger("plugtrack.sessions")
 
@@ -29,28 +30,50 @@ logger = logging.getLogger("plugtrack.sessions")
 ANALYZE_AFTER_ROWS = 1_000
 
 
-def sessions_sequence_recompute(*, car_ids: Iterable[int], rows_written: int = 0) -> None:
+def sessions_sequence_recompute(
+    *, car_ids: Iterable[int], rows_written: int = 0, changed_dates: Iterable[dt.date] | None = None
+) -> None:
     """Recompute what follows from the order of each car's sessions (by date, odometer, id): the
     earliest is the car's only baseline, each session keeps the odometer of the one before it and
     its plausibility flags (`session_order_update`); then the cars' month totals, which count those
-    miles and leave the flagged sessions out of efficiency."""
+    miles and leave the flagged sessions out of efficiency.
+
+    `changed_dates`: the dates of the sessions the write inserted, deleted or changed (before and
+    after an edit), when the caller knows them: then only the sessions from the one before the
+    earliest of them to the one after the latest are recomputed, and only the months of those dates
+    and of the sessions whose values changed are summed again, so that one new session costs the
+    same among 50 sessions as among 50,000. Left out: every session of the cars, every month (a new
+    battery, a new ceiling)."""
     car_ids = sorted(set(car_ids))
-    if not car_ids:
+    dates = None if changed_dates is None else {_date(day) for day in changed_dates}
+    if not car_ids or dates == set():
         return
+    since, until = (min(dates), max(dates)) if dates else (None, None)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and rows_written >= ANALYZE_AFTER_ROWS:
             # Until autovacuum's next ANALYZE, PostgreSQL plans on statistics from before an import:
             # taking a car of 20,000 new sessions for one of a single session, it joined them below
             # row by row for minutes. ANALYZE in this transaction counts its own new rows.
             cursor.execute(f"ANALYZE {connection.ops.quote_name(ChargingSession._meta.db_table)}")
-        session_order_update(cursor, car_ids)
-    month_label_totals_rebuild(car_ids=car_ids)
+        updated = session_order_update(cursor, car_ids, since=since, until=until)
+    months = None if dates is None else {month_start(day) for day in dates | updated}
+    month_label_totals_rebuild(car_ids=car_ids, months=months)
 
 
-def session_order_update(cursor, car_ids: list[int]) -> None:
+def session_order_update(
+    cursor, car_ids: list[int], since: dt.date | None = None, until: dt.date | None = None
+) -> set[dt.date]:
     """The baseline, previous odometer and plausibility flags of the cars' sessions, in one UPDATE
-    (window functions partitioned by car) that rewrites only the rows whose values changed. Plain
-    SQL on the tables (migration 0007 keeps a copy of it as it was then)."""
+    (window functions partitioned by car) that rewrites only the rows whose values changed; returns
+    the dates of those rows. Plain SQL on the tables (migration 0007 keeps a copy of it as it was then).
+
+    With `since` and `until` (nothing changed before the one date or after the other), only each
+    car's sessions from its last date before `since` to its second date after `until` are read. Those
+    of the date before keep their stored previous odometer and baseline (nothing before them changed)
+    and give the first session from `since` its previous odometer; the last of them gets its next
+    odometer again (its "above the next" flag). Every session from `since` to the first date after
+    `until` is recomputed (that date's first has a new previous odometer), and is the baseline only
+    when nothing comes before `since`; those of the second date after only give it its next odometer."""
     table = connection.ops.quote_name(ChargingSession._meta.db_table)
     cars = connection.ops.quote_name(Car._meta.db_table)
     # Each owner's most a kWh can cost (a hard bound), as a CASE over the cars' owners: usually one.
@@ -59,28 +82,60 @@ def session_order_update(cursor, car_ids: list[int]) -> None:
                 for owner, found in user_settings_many(user_ids=owners).items()]  # fmt: skip
     ceiling_case = "CASE car.user_id " + " ".join("WHEN %s THEN CAST(%s AS BIGINT)" for _ in ceilings) + " END"
     ceiling_case = ceiling_case if ceilings else "CAST(NULL AS BIGINT)"  # (cars gone meanwhile: nothing to update)
+    params = [value for pair in ceilings for value in pair]
+    if since is None:
+        odometer_before, is_first = "LAG(s.odometer) OVER chronological", "ROW_NUMBER() OVER chronological = 1"
+        updatable = "1"
+        which = f"s.car_id IN ({', '.join(['%s'] * len(car_ids))})"
+        params += car_ids
+    else:
+        odometer_before = "CASE WHEN s.date < %s THEN s.odometer_before ELSE LAG(s.odometer) OVER chronological END"
+        is_first = "CASE WHEN s.date < %s THEN s.is_baseline ELSE ROW_NUMBER() OVER chronological = 1 END"
+        # Each car's dates around the change, by subqueries that name the car (each run once): the last
+        # before `since` (or `since`), the first after `until`, and the one after that.
+        start = f"COALESCE((SELECT MAX(date) FROM {table} WHERE car_id = %s AND date < %s), %s)"
+        following = f"(SELECT MIN(date) FROM {table} WHERE car_id = %s AND date > %s)"
+        second = f"(SELECT MIN(date) FROM {table} WHERE car_id = %s AND date > {following})"
+        last_updated = "CASE s.car_id " + " ".join([f"WHEN %s THEN COALESCE({following}, s.date)"] * len(car_ids))
+        updatable = f"CASE WHEN s.date <= {last_updated} END THEN 1 ELSE 0 END"
+        # (in the order of the SELECT: previous odometer, first, ceilings, updatable; then the WHERE)
+        params = [since, since, *params]
+        params += [value for car_id in car_ids for value in (car_id, car_id, until)]
+        # (bounds PostgreSQL reads from the index: with COALESCE(…, s.date) it read the table)
+        which = " OR ".join([f"(s.car_id = %s AND s.date >= {start} AND s.date <= COALESCE({second}, %s))"]
+                            * len(car_ids))  # fmt: skip
+        params += [value for car_id in car_ids
+                   for value in (car_id, car_id, since, since, car_id, car_id, until, dt.date.max)]  # fmt: skip
     cursor.execute(
         f"UPDATE {table} AS session "
         "SET odometer_before = checked.odometer_before, is_baseline = checked.is_first, checks = checked.checks "
-        f"FROM (SELECT id, odometer_before, is_first, {CHECKS_SQL} AS checks FROM ("
+        f"FROM (SELECT id, odometer_before, is_first, {CHECKS_SQL} AS checks, updatable FROM ("
         "        SELECT s.id, CAST(s.odometer AS BIGINT) AS odometer, "
-        "               LAG(s.odometer) OVER chronological AS odometer_before, "
+        f"              {odometer_before} AS odometer_before, "
         "               LEAD(s.odometer) OVER chronological AS odometer_after, "
-        "               ROW_NUMBER() OVER chronological = 1 AS is_first, "
+        f"              {is_first} AS is_first, "
         f"              ROUND(s.charge_delivered_kwh * {KWH_UNITS}) AS kwh_units, "
         f"              ROUND(car.battery_kwh * {KWH_UNITS}) AS battery_units, "
         "               COUNT(*) OVER (PARTITION BY s.car_id, s.date, s.odometer) AS same_date_odometer, "
         f"              ROUND(s.cost_per_kwh * {PRICE_UNITS}) AS price_units, "
         f"              ROUND(s.total_cost_gbp * {COST_UNITS}) AS cost_units, "
-        f"              {ceiling_case} AS ceiling_units "
+        f"              {ceiling_case} AS ceiling_units, "
+        f"              {updatable} AS updatable "
         f"       FROM {table} AS s JOIN {cars} AS car ON car.id = s.car_id "
-        f"       WHERE s.car_id IN ({', '.join(['%s'] * len(car_ids))}) "
+        f"       WHERE {which} "
         "        WINDOW chronological AS (PARTITION BY s.car_id ORDER BY s.date, s.odometer, s.id)) AS neighbours"
         "     ) AS checked "
-        "WHERE session.id = checked.id AND (session.odometer_before IS DISTINCT FROM checked.odometer_before "
-        "      OR session.is_baseline <> checked.is_first OR session.checks <> checked.checks)",
-        [value for pair in ceilings for value in pair] + car_ids,
+        "WHERE session.id = checked.id AND checked.updatable = 1 "
+        "      AND (session.odometer_before IS DISTINCT FROM checked.odometer_before "
+        "      OR session.is_baseline <> checked.is_first OR session.checks <> checked.checks) "
+        f"RETURNING {connection.ops.quote_name('date')}",  # (SQLite reads no alias there)
+        params,
     )
+    return {_date(day) for (day,) in cursor.fetchall()}
+
+
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)  # (SQLite gives text, a test a string)
 
 
 def sessions_reflagged_for_settings(sender, *, user, keys: list[str], **kwargs) -> None:
@@ -111,8 +166,10 @@ def charging_session_save(*, session: ChargingSession, previous_car_id: int | No
     if not created:  # an edit: an undo of its import keeps it unless told otherwise
         session.edited_at = timezone.now()
     with account_write_lock(session.user_id, *owners):
+        # its date before the edit and after: where the order of its car, or cars, changed
+        dates = [session.date, *ChargingSession.objects.filter(pk=session.pk).values_list("date", flat=True)]
         session.save()
-        sessions_sequence_recompute(car_ids=car_ids)
+        sessions_sequence_recompute(car_ids=car_ids, changed_dates=dates)
         session.refresh_from_db(fields=["is_baseline", "checks"])
         if created:
             session_created_event(session.pk)
@@ -133,7 +190,7 @@ def charging_sessions_delete(*, sessions: Iterable[ChargingSession]) -> int:
     sessions = list(sessions)
     with account_write_lock(*{s.user_id for s in sessions}):  # a superuser may delete several owners' sessions
         ChargingSession.objects.filter(pk__in=[s.pk for s in sessions]).delete()
-        sessions_sequence_recompute(car_ids=[s.car_id for s in sessions])
+        sessions_sequence_recompute(car_ids=[s.car_id for s in sessions], changed_dates=[s.date for s in sessions])
     logger.info("sessions_deleted count=%d", len(sessions))
     return len(sessions)
 

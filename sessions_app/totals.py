@@ -6,6 +6,8 @@ as for 50,000. Location labels are kept apart rather than judged home or public 
 depends on the owner's home aliases, which may change at any time: the reader classifies them.
 """
 
+import calendar
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -26,6 +28,9 @@ from .models import (
 # A charge to at least this state of charge is a full charge (the car's full-charge reminder).
 FULL_CHARGE_SOC = 95
 
+
+# Up to this many months are summed again one by one (a date range each); more, all from the earliest.
+MONTHS_APART = 24
 
 _COST_TO_UNITS = KWH_UNITS * PRICE_UNITS // COST_UNITS  # pence → the units of a price × kWh
 
@@ -75,10 +80,13 @@ class Units:
         return Decimal(units or 0).scaleb(-7)
 
 
-def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, type] | None = None) -> None:
+def month_label_totals_rebuild(
+    *, car_ids: Iterable[int], models: tuple[type, type] | None = None, months: Iterable[dt.date] | None = None
+) -> None:
     """Sum the cars' sessions again by month, location label, network and flagged or not, replacing
     their totals: a group-by, a delete and an insert, however many cars (SQLite splits a long insert
-    into batches).
+    into batches). `months` (their first days): only those months' totals, when only their sessions
+    changed; more than MONTHS_APART of them, every month from the earliest. Left out: every month.
 
     A session's miles are those since the previous session (its stored `odometer_before`, so this
     runs after that and the flags are current); they count towards efficiency and cost per mile
@@ -92,6 +100,20 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
     miles = Cast(F("odometer"), BigIntegerField()) - F("odometer_before")
     counted = Q(odometer_before__isnull=False, checks=0)
     car_ids = list(car_ids)
+    sessions = session_model.objects.filter(car_id__in=car_ids)
+    replaced = total_model.objects.filter(car_id__in=car_ids)
+    if months is not None:
+        months = sorted(set(months))
+        if not months:
+            return
+        if len(months) > MONTHS_APART:
+            sessions, replaced = sessions.filter(date__gte=months[0]), replaced.filter(month__gte=months[0])
+        else:
+            within = Q()
+            for month in months:
+                last_day = calendar.monthrange(month.year, month.month)[1]
+                within |= Q(date__gte=month, date__lte=month.replace(day=last_day))
+            sessions, replaced = sessions.filter(within), replaced.filter(month__in=months)
     # Costs recorded, else estimated: a migration's older models have no estimates (nor totals of them).
     estimates = any(field.name == "estimated_cost_gbp" for field in session_model._meta.fields)
     costed, cost = (Units.COSTED, Units.COST_USED) if estimates else (Units.PRICED, Units.COST)
@@ -103,7 +125,7 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
         "off_peak_cost": Sum(Units.OFF_PEAK_COST),
     } if estimates else {}  # fmt: skip
     rows = (
-        session_model.objects.filter(car_id__in=car_ids).order_by()
+        sessions.order_by()
         .annotate(month=date_truncated("date", "month", connection.vendor), flagged=Q(checks__gt=0))
         .values("car_id", "month", "location_label", "charge_network", "flagged")
         .annotate(
@@ -139,8 +161,13 @@ def month_label_totals_rebuild(*, car_ids: Iterable[int], models: tuple[type, ty
         )
         for row in rows
     ]
-    total_model.objects.filter(car_id__in=car_ids).delete()
+    replaced.delete()
     total_model.objects.bulk_create(totals)
+
+
+def month_start(day: dt.date) -> dt.date:
+    """The first day of `day`'s month: a month as MonthLabelTotal names it."""
+    return day.replace(day=1)
 
 
 def _sum_where(condition: Q, amount) -> Sum:

@@ -21,15 +21,17 @@ from typing import IO, Protocol
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Max
 from django.utils import timezone
 
 from cars_app.models import Car
 from plugtrack_site.errors import excerpt
 
 from ..bounds import BoundedValues, BoundsTally
-from ..models import DUPLICATE_KEY, SESSION_FIELD_LABELS, ChargingSession, ImportBatch
+from ..models import CHRONOLOGICAL, DUPLICATE_KEY, SESSION_FIELD_LABELS, ChargingSession, ImportBatch
 from ..plausibility import CHECK_TEXTS, Check, problem_messages
 from ..services import sessions_sequence_recompute
+from ..totals import month_start
 from .csv_format import FIELDS, WIDTH_KIND, CsvFileError, width_problem
 from .resources import ChargingSessionResource
 from .seen_keys import SeenKeys
@@ -230,6 +232,9 @@ class _Importer:
         self._pending_chars = 0
         self._rejected: list[RowIssue] = []
         self._written_cars: set[int] = set()
+        self._written_months: set[dt.date] = set()  # the months of the rows written, their first and last dates
+        self._written_span: tuple[dt.date, dt.date] | None = None
+        self._stored_until: dict[int, int | None] = {}  # scope -> the car's last stored id before the import
         self._bounds = BoundsTally()
 
     def __enter__(self) -> "_Importer":
@@ -274,13 +279,26 @@ class _Importer:
             )
             scope = len(self._resources)
             self._resources[id(car)] = (resource, scope)
-            if car.pk is not None and not self.options.new_cars:  # what the new rows will be checked against
+            if car.pk is not None and not self.options.new_cars:  # those the new rows will be checked against
                 stored = ChargingSession.objects.filter(car=car).order_by()
-                rows = stored.values_list("pk", *DUPLICATE_KEY, "checks")
-                self._seen.add_stored(
-                    ((pk, key, checks) for pk, *key, checks in rows.iterator(CHUNK_ROWS)), scope=scope
-                )
+                self._stored_until[scope] = stored.aggregate(last=Max("pk"))["last"]
         return self._resources[id(car)]
+
+    def _stored_neighbours(self, car: Car, scope: int) -> None:
+        """The car's sessions stored before the import that the plausibility checks of its new rows read
+        (`SeenKeys.flagged`), from the database into the key store: those dated from the new rows'
+        first date to their last, and the two before and the two after (a new row's neighbour and that
+        neighbour's own), so that one new session reads a few sessions, not the car's whole history."""
+        until, span = self._stored_until.get(scope), self._seen.dates(scope=scope)
+        if until is None or span is None:  # nothing stored before, or no new row
+            return
+        first, last = span
+        stored = ChargingSession.objects.filter(car=car, pk__lte=until).order_by()
+        before = stored.filter(date__lt=first).order_by(*(f"-{name}" for name in CHRONOLOGICAL))[:2]
+        after = stored.filter(date__gt=last).order_by(*CHRONOLOGICAL)[:2]
+        for sessions in (before, stored.filter(date__gte=first, date__lte=last), after):
+            rows = sessions.values_list("pk", *DUPLICATE_KEY, "checks")
+            self._seen.add_stored(((pk, key, checks) for pk, *key, checks in rows.iterator(CHUNK_ROWS)), scope=scope)
 
     def reject(self, issue: RowIssue) -> None:
         """Count a row that cannot be imported at all (a wrong number of cells)."""
@@ -303,8 +321,11 @@ class _Importer:
             if not self.report.stopped_at:  # nothing will be written: the errors are what to fix
                 self._warn_of_checks(resource.car, scope)
         if self._written_cars:
-            # once per car, for the whole import
-            sessions_sequence_recompute(car_ids=self._written_cars, rows_written=self.report.inserted)
+            # once per car, for the whole import: from its earliest new row (all of a new car's)
+            changed = None if self.options.new_cars else {*self._written_span, *self._written_months}
+            sessions_sequence_recompute(
+                car_ids=self._written_cars, rows_written=self.report.inserted, changed_dates=changed
+            )  # fmt: skip
 
     def _flush(self) -> None:
         resource, scope, rows, lines = self._pending
@@ -352,6 +373,7 @@ class _Importer:
     def _warn_of_checks(self, car: Car, scope: int) -> None:
         """A warning row for each problem the plausibility checks find in a new row, or newly in a stored
         session next to one (the rows are imported all the same, the flagged ones marked)."""
+        self._stored_neighbours(car, scope)
         for row in self._seen.flagged(scope=scope, battery_kwh=car.battery_kwh):
             problems = problem_messages(
                 row.checks, odometer=row.odometer, kwh=row.kwh, battery_kwh=car.battery_kwh,
@@ -419,7 +441,14 @@ class _Importer:
         if values and not self.dry_run:
             _CheckedRowsInsert(self.user, resource.car, self.options.batch)(values)
             self._written_cars.add(resource.car.pk)
+            self._written(session.date for session in sessions)
         return [number for number, _ in new], duplicates, invalid
+
+    def _written(self, dates: Iterable[dt.date]) -> None:
+        for day in dates:
+            self._written_months.add(month_start(day))
+            first, last = self._written_span or (day, day)
+            self._written_span = (min(first, day), max(last, day))
 
     def _record(self, issues: list[RowIssue]) -> None:
         for issue in sorted(issues, key=lambda issue: issue.row):
@@ -462,11 +491,12 @@ def charging_sessions_checked_import(
     has stored meanwhile is a duplicate. Counts are added to `report`'s. The caller holds the lock.
     """
     insert = _CheckedRowsInsert(user, car, batch)
-    written = 0
+    written, dates = 0, set()
     while chunk := _next_chunk(checked_rows):
         stored = stored_keys(user, car, [_row_key(values) for values in chunk])
         new = [values for values in chunk if _row_key(values) not in stored]
         insert(new)
+        dates |= {values[_DATE_INDEX] for values in new}
         report.inserted += len(new)
         report.skipped_duplicates += len(chunk) - len(new)
         written += len(chunk)
@@ -474,7 +504,7 @@ def charging_sessions_checked_import(
             progress(written)
     report.ok_rows += written
     if report.inserted:
-        sessions_sequence_recompute(car_ids=[car.pk], rows_written=report.inserted)
+        sessions_sequence_recompute(car_ids=[car.pk], rows_written=report.inserted, changed_dates=dates)
     return report
 
 
@@ -516,6 +546,7 @@ class _CheckedRowsInsert:
 
 
 _KEY_INDEXES = [FIELDS.index(name) for name in DUPLICATE_KEY]
+_DATE_INDEX = FIELDS.index("date")
 
 
 def _row_key(values: list) -> tuple:

@@ -100,6 +100,11 @@ class SeenKeys:
             ((scope, pk, *_stored(key), checks) for pk, key, checks in sessions),
         )
 
+    def dates(self, *, scope: int) -> tuple[dt.date, dt.date] | None:
+        """The first and last dates of the new rows of `scope`; None without any."""
+        first, last = self._db.execute("SELECT MIN(day), MAX(day) FROM seen WHERE scope = ?", (scope,)).fetchone()
+        return None if first is None else (dt.date.fromordinal(first), dt.date.fromordinal(last))
+
     def flagged(self, *, scope: int, battery_kwh: Decimal) -> Iterator[FlaggedRow]:
         """The new rows of `scope` that the plausibility checks flag among the stored sessions and each
         other, in the order the database will have them (stored ones first among equals), and the

@@ -9,8 +9,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.middleware import MAX_BODY_BYTES, ApiMiddleware
@@ -18,6 +19,7 @@ from api.models import TokenImportDay
 from cars_app.models import Car
 from sessions_app.imports.batches import import_batch_undo
 from sessions_app.models import ChargingSession, ImportBatch
+from sessions_app.services import sessions_sequence_recompute
 
 from .conftest import session_json
 
@@ -326,3 +328,32 @@ def test_unknown_addresses_and_methods_answer_json(api):
     assert response.status_code == 404 and "no such address" in response.json()["message"]
     response = api.client.delete("/api/v1/sessions", headers=api.headers)
     assert response.status_code == 405 and "DELETE" in response.json()["message"] and response["Allow"]
+
+
+@pytest.mark.parametrize("where", ["after the last", "among them"])
+def test_one_post_costs_the_same_queries_for_a_short_and_a_long_history(owner, make_car, make_token, api_as, where):
+    """The engine reads the new session's stored neighbours and recomputes from its date, the months it
+    touched: not the car's whole history (before, 2 s for an owner of 51,000 sessions)."""
+    _, secret = make_token(owner)
+    api, counts = api_as(secret), []
+    # (a token's first session of the day opens its import record; its first for a second car unnames the car)
+    for name in ("First", "Second"):
+        assert api.post("/sessions", session_json(make_car(owner, name=name)), key=name).status_code == 201
+    for sessions in (5, 3000):  # a session every 3 days from 2000: 3,000 are 300 months, 600 month totals
+        car = make_car(owner, name=f"{sessions} sessions")
+        ChargingSession.objects.bulk_create(
+            ChargingSession(user=owner, car=car, date=dt.date(2000, 1, 1) + dt.timedelta(days=3 * i),
+                            odometer=1000 + 40 * i, charge_type="AC", charge_delivered_kwh=10,
+                            location_label="Home" if i % 3 else "Tesco")
+            for i in range(sessions)
+        )  # fmt: skip
+        sessions_sequence_recompute(car_ids=[car.pk], rows_written=sessions)
+        at = sessions if where == "after the last" else sessions // 2
+        posted = session_json(car, date=str(dt.date(2000, 1, 1) + dt.timedelta(days=3 * at + 1)),
+                              odometer=1000 + 40 * at + 20, charge_delivered_kwh=5)  # fmt: skip
+        with CaptureQueriesContext(connection) as queries:
+            assert api.post("/sessions", posted, key=f"cost-{sessions}").status_code == 201
+        counts.append(len(queries))
+        stored = ChargingSession.objects.get(car=car, odometer=1000 + 40 * at + 20)
+        assert stored.odometer_before == 1000 + 40 * min(at, sessions - 1)
+    assert counts[0] == counts[1], counts

@@ -23,6 +23,7 @@ TABLES = {
     "bench_hostile.py": ["outcome", "ZIP with 1,000 cars (the limit), dry run", "Stored before and after: unchanged"],
     "bench_pages.py": ["queries s/l/f", "car analytics"],
     "bench_served.py": ["pages served:", "import 2: imported 100"],
+    "bench_api.py": ["p95 ms", "GET /analytics/summary", "full CSV of 300 sessions", "errors: 0"],
     "bench_statements.py": ["figure", "month of sessions as PDF (finalised)", "a year of twelve statements"],
     "bench_tariffs.py": ["peak MB", "recompute preview (600 sessions)", "fetched again (0 stored; 672 kept)"],
 }  # fmt: skip
