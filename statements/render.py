@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-from plugtrack_site.dates import moment_text
+from plugtrack_site.dates import date_text, moment_text
 from plugtrack_site.errors import PlugTrackError
 
 from .models import Statement
@@ -57,7 +57,7 @@ def _cell(text: str) -> str:
 
 
 # The sessions' lines: (heading, width, right-aligned); the cost's source in a word or two.
-LEDGER = [("Date       Time", 16, False), ("Where", 6, False), ("Location", 30, False), ("kWh", 9, True),
+LEDGER = [("Date        Time", 17, False), ("Where", 6, False), ("Location", 30, False), ("kWh", 9, True),
           ("Miles", 6, True), ("Cost", 10, True), ("Source", 10, False)]  # fmt: skip
 SOURCE_SHORT = {"recorded": "recorded", "estimated from times": "from times", "estimated from the date": "from date"}
 
@@ -77,10 +77,15 @@ def ledger_lines(content: dict) -> tuple[str, list[str]]:
             location = location[:29] + "…"
         cost = f"{'≈ ' if session['estimated'] else ''}£{session['cost']}" if session["cost"] else "none"
         lines.append(line([
-            f"{session['date']} {session['time']}", session["where"], location, session["kwh"], str(session["miles"]),
-            cost, SOURCE_SHORT.get(session["cost_source"], ""),
+            f"{_day(session['date'])} {session['time']}", session["where"], location, session["kwh"],
+            str(session["miles"]), cost, SOURCE_SHORT.get(session["cost_source"], ""),
         ]))  # fmt: skip
     return line([heading for heading, _, _ in LEDGER]), lines
+
+
+def _day(iso: str) -> str:
+    """A date of the content (ISO, as data keeps it) as every page writes it: 7 Dec 2026."""
+    return date_text(dt.date.fromisoformat(iso))
 
 
 def _finalised_details(content: dict) -> dict:
@@ -100,6 +105,10 @@ def statement_context(content: dict) -> dict:
         "ledger": ledger,
         "s": content,
         "details": _finalised_details(content),
+        "month_text": f"{dt.date.fromisoformat(content['period']['from']):%B %Y}",
+        "period_text": f"{_day(content['period']['from'])} to {_day(content['period']['to'])}",
+        "claim_lines": [line | {"rate_from": _day(line["rate_from"]) if line["rate_from"] else ""}
+                        for line in content["claim_lines"]],  # fmt: skip
         "symbol": symbol,
         "claim_text": f"{symbol}{Decimal(content['claim']):,.2f}",
         "actual_text": f"£{Decimal(content['actual_cost']['gbp']):,.2f}",

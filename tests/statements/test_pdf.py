@@ -27,7 +27,7 @@ def test_the_pdf_says_the_car_the_period_the_rule_and_the_totals_first(may, tmp_
     pdf = statement_pdf(statement_compute(may(business_miles=Decimal(812))))
     assert pdf.startswith(b"%PDF")
     text = pdf_text(pdf, tmp_path)
-    assert "Company Niro" in text and "2026-05-01 to 2026-05-31" in text
+    assert "Company Niro" in text and "1 May 2026 to 31 May 2026" in text and "Company Niro, May 2026" in text
     assert text.index("Claim: £73.08") < text.index("Every session")
     assert "shared between home and public charging by the month's kWh" in text
     assert "page 1 of 1" in text
@@ -49,7 +49,7 @@ def test_a_long_month_repeats_the_header_on_every_page(owner, make_car, make_ses
     pages = [page for page in pages if page.strip()]
     assert len(pages) >= 3
     assert f"page {len(pages)} of {len(pages)}" in pages[-1]
-    assert all("Date       Time" in page and "Source" in page for page in pages[1:])  # the header, repeated
+    assert all("Date        Time" in page and "Source" in page for page in pages[1:])  # the header, repeated
 
 
 def test_without_weasyprint_the_pdf_says_what_to_install(may, monkeypatch):
