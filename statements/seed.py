@@ -27,6 +27,19 @@ RATES_2026 = [
 ]  # fmt: skip
 
 
+# Added by migration 0003: the single rate before the split, and the December 2025 quarter.
+RATES_EARLIER = [
+    ("uk-aer", "2024-09-01", "home", 0, "0.07", HMRC_AER,
+     "Advisory electric rate, from 1 September 2024: one rate of 7p a mile wherever the car was charged"),
+    ("uk-aer", "2024-09-01", "public", 0, "0.07", HMRC_AER,
+     "Advisory electric rate, from 1 September 2024: one rate of 7p a mile wherever the car was charged"),
+    ("uk-aer", "2025-12-01", "home", 0, "0.07", HMRC_AER,
+     "Advisory electric rate for home charging, from 1 December 2025"),
+    ("uk-aer", "2025-12-01", "public", 0, "0.14", HMRC_AER,
+     "Advisory electric rate for public charging, from 1 December 2025"),
+]  # fmt: skip
+
+
 def rates_add(Rate, rows) -> int:
     """Add the rows not yet in the table (by scheme, date, place and band); never change one that is
     there. `Rate` is the migration's historical model. How many were added."""

@@ -4,7 +4,7 @@ import pytest
 
 from statements.compute import StatementRequest
 from statements.models import Rate
-from statements.seed import RATES_2026, rates_add
+from statements.seed import RATES_2026, RATES_EARLIER, rates_add
 
 
 @pytest.fixture(autouse=True)
@@ -13,7 +13,7 @@ def seeded_rates(request):
     every table when it ends, the migrations' rows with them."""
     if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("db")
-        rates_add(Rate, RATES_2026)
+        rates_add(Rate, RATES_EARLIER + RATES_2026)
 
 
 @pytest.fixture
