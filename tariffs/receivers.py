@@ -3,7 +3,6 @@ told as `session.created` (plugtrack_site.events), and its sessions' costs are w
 the owner's tariffs, as a recompute would (none are recorded as a recompute: there is nothing to undo,
 they had no figures before). An owner without tariff assignments costs nothing here."""
 
-
 from django.contrib.auth.models import User
 from django.db.models import Max, Min
 
@@ -21,9 +20,9 @@ def new_sessions_priced(sender, *, user_id: int, kind: str, data: dict, **kwargs
     new = ChargingSession.objects.filter(user_id=user_id)
     new = new.filter(pk=data["session"]["id"]) if "session" in data else new.filter(batch_id=data["import"]["id"])
     ids = set(new.values_list("pk", flat=True))
-    span = new.aggregate(first=Min("date"), last=Max("date"))
     if not ids:
         return  # (undone before this ran)
+    span = new.aggregate(first=Min("date"), last=Max("date"))
     car = data.get("car")
     selection = Selection(user=User.objects.get(pk=user_id), car_id=car["id"] if car else None,
                           date_from=span["first"], date_to=span["last"])  # fmt: skip
@@ -31,6 +30,3 @@ def new_sessions_priced(sender, *, user_id: int, kind: str, data: dict, **kwargs
     charging_session_costs_write(user_id=user_id, costs=(
         each.after for each in worked if each.session_id in ids and each.changed
     ))  # fmt: skip
-
-
-
