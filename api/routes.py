@@ -9,15 +9,13 @@ object with a message (api.errors), whatever raised it.
 import datetime as dt
 import ipaddress
 import logging
-from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
@@ -27,10 +25,11 @@ from backups.models import BackupSchedule
 from jobs.models import Job
 from jobs.services import job_start, job_state
 from plugtrack_site.account_lock import AccountBusy, sqlite_busy
+from plugtrack_site.downloads import csv_download
 from plugtrack_site.errors import Ask, PlugTrackError, excerpt
 from plugtrack_site.numbers import decimal_text
 from plugtrack_site.security import client_ip
-from sessions_app.imports import ImportChoices, RowIssue, charging_sessions_csv
+from sessions_app.imports import ImportChoices, RowIssue, charging_sessions_csv, sessions_csv_name
 from settings_app.services import user_settings
 
 from . import posting
@@ -343,27 +342,7 @@ def sessions_csv(
     chosen = token_car(token, car)
     lines = charging_sessions_csv(user=token.user, car=chosen, date_from=date_from, date_to=date_to,
                                   with_times=with_times, only=where_filter(token, where))  # fmt: skip
-    response = StreamingHttpResponse(_in_blocks(lines), content_type="text/csv; charset=utf-8")
-    name = f"plugtrack_sessions_{token.user.username}_{slugify(chosen.name)}_{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def _in_blocks(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[str]:
-    """The CSV's lines joined into blocks of some 64 KB, each one write to the client (not one a line: 51,000
-    for a long history, which made the download half as slow again as the command's export); the header
-    alone and at once, so that the download starts before the sessions are read."""
-    lines = iter(lines)
-    yield next(lines)
-    block, length = [], 0
-    for line in lines:
-        block.append(line)
-        length += len(line)
-        if length >= size:
-            yield "".join(block)
-            block, length = [], 0
-    if block:
-        yield "".join(block)
+    return csv_download(lines, sessions_csv_name(user=token.user, car=chosen))
 
 
 # --- cars and analytics --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ the API) is named here; the modules behind it are this package's own.
 from .batches import ImportSource, import_recorded
 from .choices import ImportChoices
 from .csv_format import FIELDS, HEADER, CsvFileError, csv_records, width_problem
-from .csv_io import charging_sessions_csv
+from .csv_io import charging_sessions_csv, sessions_csv_name
 from .formats.one_session import OneSession
 from .importer import (
     MAX_ROWS,
@@ -30,5 +30,5 @@ from .resources import ChargingSessionResource
 __all__ = [
     "FIELDS", "HEADER", "MAX_ROWS", "ChargingSessionResource", "CsvFileError", "EngineOptions", "ImportChoices",
     "ImportReport", "ImportSource", "OneSession", "RowIssue", "charging_sessions_csv", "charging_sessions_rows_import",
-    "csv_records", "import_recorded", "issues_labelled", "width_problem",
+    "csv_records", "import_recorded", "issues_labelled", "sessions_csv_name", "width_problem",
 ]  # fmt: skip

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
 
 from cars_app.models import Car
 from plugtrack_site.account_lock import account_write_lock
@@ -375,6 +377,11 @@ class _LineOut:
 
     def write(self, line: str) -> str:
         return line
+
+
+def sessions_csv_name(*, user: User, car: Car) -> str:
+    """What a download of a car's sessions is called: whose, which car, and the day it was made."""
+    return f"plugtrack_sessions_{user.username}_{slugify(car.name)}_{timezone.localdate():%Y-%m-%d}.csv"
 
 
 def charging_sessions_csv(
